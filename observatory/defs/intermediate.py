@@ -1,0 +1,66 @@
+"""Intermediate assets: the territory reference, coverage of sources, places with communes."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from observatory.defs.resources import ObservatoryResource
+from observatory.defs.staging import staged
+from observatory.sources import catalogue as cat
+from observatory.transforms import lieux, territories
+
+GROUP = "intermediate"
+
+
+@dg.asset(group_name=GROUP)
+def int__territoires(
+    stg_cog__communes: pl.DataFrame,
+    stg_cog__epci: pl.DataFrame,
+    stg_cog__departements: pl.DataFrame,
+    stg_cog__regions: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """Communes, EPCI, départements, régions and France; populations summed from communes."""
+    frame = territories.build_territoires(
+        stg_cog__communes, stg_cog__epci, stg_cog__departements, stg_cog__regions,
+        millesime_cog=cat.COG_COMMUNES.annee,
+    )
+    counts = frame.group_by("niveau").len()
+    return dg.Output(frame, metadata={f"nb_{n}": c for n, c in counts.iter_rows()})
+
+
+@dg.asset(group_name=GROUP)
+def int__appartenances(int__territoires: pl.DataFrame) -> pl.DataFrame:
+    """Each commune with every territory it belongs to: the key of every aggregation."""
+    return territories.build_appartenances(int__territoires)
+
+
+@dg.asset(group_name=GROUP)
+def int__couverture_sources(stg_cog__communes: pl.DataFrame) -> pl.DataFrame:
+    """Which communes each territorial source covers (uncovered → null indicators, never 0)."""
+    frames = [
+        territories.build_couverture(
+            stg_cog__communes, s.key, s.annee, s.couverture.niveau, s.couverture.codes
+        )
+        for s in (cat.MEDNUM_LIEUX,)
+    ]
+    return pl.concat(frames)
+
+
+@dg.asset(group_name=GROUP)
+def int__lieux(
+    observatory: ObservatoryResource,
+    stg_mednum__lieux: pl.DataFrame,
+    stg_cog__communes: pl.DataFrame,
+    stg_cog__communes_deleguees: pl.DataFrame,
+    stg_laposte__communes_coordonnees: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """Places with their COG commune; unresolved or too far from their commune: quarantined."""
+    kept, quarantine = lieux.resolve_communes(
+        stg_mednum__lieux, stg_cog__communes, stg_cog__communes_deleguees,
+        stg_laposte__communes_coordonnees,
+    )
+    return staged(observatory, "int__lieux", stg_mednum__lieux.height, kept, quarantine)
+
+
+intermediate_assets = [int__territoires, int__appartenances, int__couverture_sources, int__lieux]

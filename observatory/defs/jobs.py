@@ -1,0 +1,49 @@
+"""Materialise every asset in-process (what `observatory run` does)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from observatory.defs import build_definitions
+from observatory.settings import Settings
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    success: bool
+    release: Path | None
+    errors: list[str]
+    run_id: str
+
+
+def _instance() -> dg.DagsterInstance:
+    """The persistent instance when DAGSTER_HOME is set (runs show in the UI), else ephemeral."""
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def materialize_all(
+    settings: Settings, instance: dg.DagsterInstance | None = None, log_level: str = "WARNING"
+) -> RunOutcome:
+    """Run every asset with the in-process executor; failures are collected, not raised."""
+    defs = build_definitions(settings)
+    job = defs.resolve_implicit_global_asset_job_def()
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    with instance or _instance() as active:
+        result = job.execute_in_process(
+            instance=active, raise_on_error=False, run_config=run_config
+        )
+        errors = [
+            f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+            for event in result.all_events
+            if event.is_step_failure and event.step_failure_data.error
+        ]
+        release = None
+        for materialization in result.asset_materializations_for_node("release"):
+            release = Path(materialization.metadata["chemin"].value)
+        return RunOutcome(result.success, release, errors, result.run_id)

@@ -1,0 +1,83 @@
+"""Staging assets: typed rows with normalised codes; rejects go to the quarantine table."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from observatory.defs.resources import ObservatoryResource
+from observatory.sources import catalogue as cat
+from observatory.sources.mednum import load_standard
+from observatory.sources.readers import read_landed
+from observatory.transforms import cog, lieux
+from observatory.validation.quarantine import account
+from observatory.validation.store import write_quarantine
+
+GROUP = "staging"
+
+
+def staged(
+    observatory: ObservatoryResource, asset: str, rows_in: int, kept: pl.DataFrame,
+    quarantine: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """Write the quarantine, prove rows in = kept + rejected, return the rows with counts."""
+    counts = account(rows_in, kept, quarantine)
+    path = write_quarantine(observatory.settings, asset, quarantine)
+    return dg.Output(kept, metadata={**counts, "quarantaine": str(path)})
+
+
+@dg.asset(group_name=GROUP, deps=[cat.COG_COMMUNES.raw_asset])
+def stg_cog__communes(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
+    """Communes of the COG in scope (metropolitan France + DROM), typed."""
+    raw = read_landed(observatory.settings, cat.COG_COMMUNES)
+    kept, quarantine = cog.stage_communes(raw)
+    return staged(observatory, "stg_cog__communes", raw.height, kept, quarantine)
+
+
+def build_reference_asset(source: cat.Source, code_column: str) -> dg.AssetsDefinition:
+    @dg.asset(name=f"stg_{source.key}", group_name=GROUP, deps=[source.raw_asset],
+              description=f"{source.title}, typed.")
+    def _reference(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
+        raw = read_landed(observatory.settings, source)
+        frame = cog.stage_reference(raw, code_column)
+        return dg.Output(frame, metadata={"lignes": frame.height})
+
+    return _reference
+
+
+@dg.asset(group_name=GROUP, deps=[cat.COG_COMMUNES_DELEGUEES.raw_asset])
+def stg_cog__communes_deleguees(observatory: ObservatoryResource) -> pl.DataFrame:
+    """Names of communes déléguées/associées, to resolve the commune of a place."""
+    return cog.stage_communes_deleguees(read_landed(observatory.settings, cat.COG_COMMUNES_DELEGUEES))
+
+
+@dg.asset(group_name=GROUP, deps=[cat.LAPOSTE_COORDONNEES.raw_asset])
+def stg_laposte__communes_coordonnees(observatory: ObservatoryResource) -> pl.DataFrame:
+    """One WGS84 point per commune (La Poste), for distance checks."""
+    raw = read_landed(observatory.settings, cat.LAPOSTE_COORDONNEES)
+    return raw.select(
+        pl.col("code_insee").alias("code_commune"),
+        pl.col("latitude").cast(pl.Float64),
+        pl.col("longitude").cast(pl.Float64),
+        "coord_source",
+    )
+
+
+@dg.asset(group_name=GROUP, deps=[cat.MEDNUM_LIEUX.raw_asset])
+def stg_mednum__lieux(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
+    """Lieux de médiation numérique in the standard v1 (v0 leftovers mapped), typed, checked."""
+    settings = observatory.settings
+    raw = read_landed(settings, cat.MEDNUM_LIEUX)
+    kept, quarantine = lieux.stage_lieux(raw, load_standard(settings.assets_dir))
+    return staged(observatory, "stg_mednum__lieux", raw.height, kept, quarantine)
+
+
+staging_assets = [
+    stg_cog__communes,
+    stg_cog__communes_deleguees,
+    build_reference_asset(cat.COG_EPCI, "code_epci"),
+    build_reference_asset(cat.COG_DEPARTEMENTS, "code"),
+    build_reference_asset(cat.COG_REGIONS, "code"),
+    stg_laposte__communes_coordonnees,
+    stg_mednum__lieux,
+]

@@ -1,0 +1,115 @@
+"""The published tables (the contract): built and checked from the layers below, no I/O."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from observatory.transforms.territories import CODE_FRANCE, NIVEAUX
+
+INDICATEURS_SCHEMA: dict[str, pl.DataType] = {
+    "niveau": pl.String(),
+    "code": pl.String(),
+    "indicateur": pl.String(),
+    "annee": pl.Int32(),
+    "valeur": pl.Float64(),
+    "ic_bas": pl.Float64(),
+    "ic_haut": pl.Float64(),
+    "secret": pl.Boolean(),
+    "couverture": pl.Boolean(),
+}
+INDICATEURS_CLE = ("niveau", "code", "indicateur", "annee")
+TERRITOIRES_COLONNES = (
+    "niveau", "code", "nom", "population", "millesime_cog",
+    "code_epci", "code_departement", "code_region",
+)
+# Published columns of `lieux`: an allow-list. No `courriels` or `telephone`: some are those
+# of a named person, until a person-like contact detector exists (Partner exports issue).
+LIEUX_COLONNES = (
+    "id", "pivot", "nom", "adresse", "complement_adresse", "code_postal", "commune",
+    "code_insee", "code_epci", "code_departement", "code_region", "latitude", "longitude",
+    "typologie", "site_web", "horaires", "presentation_resume", "presentation_detail",
+    "source", "itinerance", "structure_parente", "date_maj", "services",
+    "publics_specifiquement_adresses", "prise_en_charge_specifique", "frais_a_charge",
+    "dispositif_programmes_nationaux", "formations_labels", "autres_formations_labels",
+    "modalites_acces", "modalites_accompagnement", "fiche_acces_libre", "prise_rdv",
+    "methode_code_commune", "distance_commune_km", "jeu_de_donnees", "fichier_origine", "ligne",
+)
+COLONNES_INTERDITES = ("courriels", "courriel", "telephone")
+
+
+class PublicationCheckError(RuntimeError):
+    """A blocking check failed: nothing is published."""
+
+
+def _niveau_order() -> pl.Expr:
+    return pl.col("niveau").cast(pl.Enum(list(NIVEAUX)))
+
+
+def build_territoires(territoires: pl.DataFrame) -> pl.DataFrame:
+    return territoires.select(TERRITOIRES_COLONNES).sort(_niveau_order(), "code")
+
+
+def build_indicateurs(models: list[pl.DataFrame]) -> pl.DataFrame:
+    """The long table: every indicator model's rows, typed and sorted by key."""
+    frames = [m.select(list(INDICATEURS_SCHEMA)).cast(INDICATEURS_SCHEMA) for m in models]
+    return pl.concat(frames).sort(_niveau_order(), "code", "indicateur", "annee")
+
+
+def build_indicateurs_large(indicateurs: pl.DataFrame, territoires: pl.DataFrame) -> pl.DataFrame:
+    """One row per territory, the latest value of each indicator as a column."""
+    latest = indicateurs.filter(
+        pl.col("annee") == pl.col("annee").max().over("niveau", "code", "indicateur")
+    )
+    codes = sorted(latest["indicateur"].unique().to_list())
+    wide = latest.pivot(on="indicateur", index=["niveau", "code"], values="valeur")
+    base = territoires.select("niveau", "code", "nom", "population")
+    return (
+        base.join(wide, on=["niveau", "code"], how="left")
+        .select("niveau", "code", "nom", "population", *codes)
+        .sort(_niveau_order(), "code")
+    )
+
+
+def build_lieux(lieux: pl.DataFrame, territoires: pl.DataFrame) -> pl.DataFrame:
+    """Published places: resolved codes, territory codes, allow-listed columns only."""
+    communes = territoires.filter(pl.col("niveau") == "commune").select(
+        pl.col("code").alias("code_commune"), "code_epci", "code_departement", "code_region"
+    )
+    return (
+        lieux.join(communes, on="code_commune", how="left")
+        .with_columns(pl.col("code_commune").alias("code_insee"))
+        .select(LIEUX_COLONNES)
+        .sort("code_insee", "id")
+    )
+
+
+def _duplicates(frame: pl.DataFrame, key: tuple[str, ...]) -> int:
+    return frame.height - frame.select(key).unique().height
+
+
+def check_tables(tables: dict[str, pl.DataFrame]) -> list[str]:
+    """Blocking checks on what readers will see; an empty list means publishable."""
+    errors: list[str] = []
+    territoires = tables["territoires"]
+    indicateurs = tables["indicateurs"]
+    if n := _duplicates(territoires, ("niveau", "code")):
+        errors.append(f"territoires: {n} duplicate (niveau, code) keys")
+    communes = territoires.filter(pl.col("niveau") == "commune")
+    france = territoires.filter((pl.col("niveau") == "france") & (pl.col("code") == CODE_FRANCE))
+    if france.height != 1 or france["population"][0] != communes["population"].sum():
+        errors.append("territoires: FR population is not the sum over communes")
+    if n := _duplicates(indicateurs, INDICATEURS_CLE):
+        errors.append(f"indicateurs: {n} duplicate (niveau, code, indicateur, annee) keys")
+    for column in INDICATEURS_CLE:
+        if n := indicateurs[column].null_count():
+            errors.append(f"indicateurs: {n} null {column}")
+    unknown = indicateurs.join(territoires, on=["niveau", "code"], how="anti")
+    if unknown.height:
+        errors.append(f"indicateurs: {unknown.height} rows on territories absent from territoires")
+    uncovered = indicateurs.filter(~pl.col("couverture") & pl.col("valeur").is_not_null())
+    if uncovered.height:
+        errors.append(f"indicateurs: {uncovered.height} values on territories not covered")
+    for name, frame in tables.items():
+        if leaked := [c for c in COLONNES_INTERDITES if c in frame.columns]:
+            errors.append(f"{name}: personal contact columns {leaked} must not be published")
+    return errors

@@ -1,0 +1,132 @@
+"""The catalogue of sources: what each one is, its vintage, licence and coverage.
+
+One `Source` per raw asset (`raw_<provider>__<entity>`). The offline profile reads the
+bundled file under `assets/`; the live profile (Sources issue) will read `url`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of a source: its bundled copy and, when known, its live URL."""
+
+    name: str
+    bundled: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Couverture:
+    """The territories a source covers; `codes=None` means the whole scope."""
+
+    niveau: str = "france"
+    codes: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    provider: str
+    entity: str
+    vintage: str
+    annee: int
+    title: str
+    producer: str
+    licence: str
+    origin: str
+    files: tuple[SourceFile, ...]
+    couverture: Couverture = field(default_factory=Couverture)
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}__{self.entity}"
+
+    @property
+    def raw_asset(self) -> str:
+        return f"raw_{self.key}"
+
+
+ETALAB_COG = (
+    "npm @etalab/decoupage-administratif 6.0.0 (github.com/datagouv/decoupage-administratif): "
+    "INSEE COG 2026, DGCL EPCI 2026, INSEE populations légales"
+)
+LICENCE_OUVERTE = "Licence Ouverte / Open Licence 2.0 (etalab-2.0)"
+
+
+def _cog(entity: str, filename: str, title: str) -> Source:
+    return Source(
+        provider="cog",
+        entity=entity,
+        vintage="2026",
+        annee=2026,
+        title=title,
+        producer="INSEE, DGCL (via Etalab)",
+        licence=LICENCE_OUVERTE,
+        origin=ETALAB_COG,
+        files=(SourceFile(filename, f"cog_2026/{filename}"),),
+    )
+
+
+COG_COMMUNES = _cog("communes", "communes.csv", "Communes du COG 2026 et leur population municipale")
+COG_COMMUNES_DELEGUEES = _cog(
+    "communes_deleguees",
+    "communes_deleguees_associees_arrondissements.csv",
+    "Communes déléguées, associées et arrondissements municipaux (COG 2026)",
+)
+COG_EPCI = _cog("epci", "epci.csv", "EPCI à fiscalité propre au 1er janvier 2026")
+COG_DEPARTEMENTS = _cog("departements", "departements.csv", "Départements (COG 2026)")
+COG_REGIONS = _cog("regions", "regions.csv", "Régions (COG 2026)")
+
+LAPOSTE_COORDONNEES = Source(
+    provider="laposte",
+    entity="communes_coordonnees",
+    vintage="2023",
+    annee=2023,
+    title="Point de chaque commune (base officielle des codes postaux La Poste), rebasé COG 2026",
+    producer="La Poste",
+    licence=LICENCE_OUVERTE,
+    origin=(
+        "La Poste, base officielle des codes postaux (laposte_hexasmal ≈ 2023) with "
+        "coordonnees_geographiques, one point per COG 2026 commune"
+    ),
+    files=(
+        SourceFile(
+            "communes_coordonnees_cog2026_national.parquet",
+            "laposte_2023/communes_coordonnees_cog2026_national.parquet",
+        ),
+    ),
+)
+
+MEDNUM_LIEUX = Source(
+    provider="mednum",
+    entity="lieux",
+    vintage="2025-02-06",
+    annee=2025,
+    title="Lieux de médiation numérique de Charente (standard La Mednum v1, migration partielle)",
+    producer="ANCT — cartographie nationale des lieux d'inclusion numérique",
+    licence=LICENCE_OUVERTE,
+    origin=(
+        "github.com/anct-cartographie-nationale/client-application "
+        "src/assets/data/20230711-charente-lieux-de-mediation-numeriques-nouvelle-aquitaine.json "
+        "@ 926d8162a4a9416206bd3e5f91cdd40070f6419d"
+    ),
+    files=(
+        SourceFile(
+            "charente_16_partially_migrated_v1_commit20250206.csv",
+            "mednum_lieux/charente_16_partially_migrated_v1_commit20250206.csv",
+        ),
+    ),
+    couverture=Couverture(niveau="departement", codes=("16",)),
+)
+
+SOURCES: tuple[Source, ...] = (
+    COG_COMMUNES,
+    COG_COMMUNES_DELEGUEES,
+    COG_EPCI,
+    COG_DEPARTEMENTS,
+    COG_REGIONS,
+    LAPOSTE_COORDONNEES,
+    MEDNUM_LIEUX,
+)

@@ -1,0 +1,23 @@
+"""Read landed raw files into polars, every value a string, each row numbered with its file."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from observatory.settings import Settings
+from observatory.sources.catalogue import Source
+from observatory.sources.raw import landed
+from observatory.validation.quarantine import number_rows
+
+
+def read_landed(settings: Settings, source: Source) -> pl.DataFrame:
+    """All files of a source, as strings (codes keep their leading zeros), rows numbered."""
+    frames = []
+    for raw in landed(settings, source):
+        if raw.fichier.endswith(".parquet"):
+            frame = pl.read_parquet(raw.path)
+            frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns)
+        else:
+            frame = pl.read_csv(raw.path, infer_schema=False, encoding="utf8")
+        frames.append(number_rows(frame, source.key, raw.fichier, raw.sha256))
+    return pl.concat(frames, how="diagonal")

@@ -1,0 +1,1 @@
+"""Pure polars transformations: no I/O, no Dagster; tested on their own."""

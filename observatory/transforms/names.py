@@ -1,0 +1,23 @@
+"""Place-name normalisation for matching commune names typed by people against the COG."""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def normalise_nom(names: pl.Expr) -> pl.Expr:
+    """`Saint-Émilion`, `ST EMILION`, `St-Émilion Cedex` → `SAINT EMILION`."""
+    return (
+        names.str.to_uppercase()
+        .str.replace_all("Œ", "OE")
+        .str.replace_all("Æ", "AE")
+        .str.normalize("NFKD")
+        .str.replace_all(r"\p{M}", "")
+        .str.replace(r"\bCEDEX\b.*$", "")
+        .str.replace_all(r"[^A-Z0-9]+", " ")
+        .str.strip_chars()
+        .str.replace(r"^STE ", "SAINTE ")
+        .str.replace_all(r" STE ", " SAINTE ")
+        .str.replace(r"^ST ", "SAINT ")
+        .str.replace_all(r" ST ", " SAINT ")
+    )

@@ -1,0 +1,159 @@
+"""Territory codes and the territory reference (commune → EPCI → département → région → France)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+NIVEAUX = ("commune", "epci", "departement", "region", "france")
+CODE_FRANCE = "FR"
+ZONES_EN_PERIMETRE = ("metro", "drom")
+
+# Département part of a commune code: 01–19, 21–95, 2A, 2B, then 971–976 (DROM) and 975/977/978/98x
+# (overseas collectivities, well-formed but out of scope, filtered later against the COG).
+_CODE_COMMUNE = r"^(?:0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5])\d{3}$|^9[78]\d{3}$"
+
+
+def normalise_codes_communes(values: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Normalise commune codes as real-world files spell them; reject the rest with a reason.
+
+    Returns two expressions: the normalised code (null when rejected) and the reason code
+    (null when accepted). Spreadsheets turn `01001` into `1001` or `1001.0`; people type
+    spaces and lower-case Corsican codes.
+    """
+    cleaned = (
+        values.cast(pl.String)
+        .str.replace_all(r"[\s\u00a0\u202f]", "")
+        .str.replace(r"\.0+$", "")
+        .str.to_uppercase()
+    )
+    padded = pl.when(cleaned.str.contains(r"^\d{4}$")).then("0" + cleaned).otherwise(cleaned)
+    raison = (
+        pl.when(cleaned.is_null() | (cleaned == ""))
+        .then(pl.lit("code_vide"))
+        .when(~padded.str.contains(r"^[0-9AB]+$"))
+        .then(pl.lit("code_caracteres_invalides"))
+        .when(padded.str.len_chars() != 5)
+        .then(pl.lit("code_longueur_invalide"))
+        .when(padded.str.contains(r"^20\d{3}$"))
+        .then(pl.lit("code_corse_sans_2a_2b"))
+        .when(~padded.str.contains(_CODE_COMMUNE))
+        .then(pl.lit("code_departement_invalide"))
+    )
+    code = pl.when(raison.is_null()).then(padded)
+    return code, raison
+
+
+def normalise_code_commune_frame(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Add `code_commune` and `raison_rejet` columns computed from `column`."""
+    code, raison = normalise_codes_communes(pl.col(column))
+    return frame.with_columns(code.alias("code_commune"), raison.alias("raison_rejet"))
+
+
+def build_territoires(
+    communes: pl.DataFrame,
+    epci: pl.DataFrame,
+    departements: pl.DataFrame,
+    regions: pl.DataFrame,
+    millesime_cog: int,
+) -> pl.DataFrame:
+    """One row per (niveau, code); every population above commune level is a sum of communes.
+
+    `communes`: code_commune, nom, code_epci, code_departement, code_region, population.
+    The others: code, nom (their own population figures are another vintage: ignored).
+    """
+    base = communes.select(
+        pl.lit("commune").alias("niveau"),
+        pl.col("code_commune").alias("code"),
+        "nom",
+        pl.col("population").cast(pl.Int64),
+        "code_epci",
+        "code_departement",
+        "code_region",
+    )
+
+    def level(niveau: str, key: str, names: pl.DataFrame) -> pl.DataFrame:
+        grouped = (
+            communes.filter(pl.col(key).is_not_null())
+            .group_by(key)
+            .agg(pl.col("population").cast(pl.Int64).sum())
+            .rename({key: "code"})
+        )
+        missing = grouped.join(names, on="code", how="anti")
+        if missing.height:
+            raise ValueError(
+                f"{niveau}: codes used by communes but absent from the {niveau} reference: "
+                f"{sorted(missing['code'].to_list())[:10]}"
+            )
+        return grouped.join(names.select("code", "nom"), on="code", how="left").select(
+            pl.lit(niveau).alias("niveau"), "code", "nom", "population"
+        )
+
+    france = communes.select(
+        pl.lit("france").alias("niveau"),
+        pl.lit(CODE_FRANCE).alias("code"),
+        pl.lit("France").alias("nom"),
+        pl.col("population").cast(pl.Int64).sum(),
+    )
+    higher = pl.concat(
+        [
+            level("epci", "code_epci", epci),
+            level("departement", "code_departement", departements),
+            level("region", "code_region", regions),
+            france,
+        ]
+    )
+    dep_region = departements.select(pl.col("code"), pl.col("code_region").alias("_reg"))
+    higher = higher.join(dep_region, on="code", how="left").with_columns(
+        pl.lit(None, pl.String).alias("code_epci"),
+        pl.lit(None, pl.String).alias("code_departement"),
+        pl.when(pl.col("niveau") == "departement").then(pl.col("_reg")).alias("code_region"),
+    ).drop("_reg")
+    ordre = pl.Enum(list(NIVEAUX))
+    return (
+        pl.concat([base, higher.select(base.columns)])
+        .with_columns(pl.lit(millesime_cog, pl.Int32).alias("millesime_cog"))
+        .sort(pl.col("niveau").cast(ordre), "code")
+    )
+
+
+def build_appartenances(territoires: pl.DataFrame) -> pl.DataFrame:
+    """Each commune with every territory it belongs to (itself included): the aggregation key.
+
+    Indicators are summed over this table, so every level is computed from commune counts.
+    """
+    communes = territoires.filter(pl.col("niveau") == "commune")
+    parts = [
+        communes.select(pl.col("code").alias("code_commune"), pl.lit(niveau).alias("niveau"),
+                        pl.col(column).alias("code"))
+        for niveau, column in (
+            ("commune", "code"),
+            ("epci", "code_epci"),
+            ("departement", "code_departement"),
+            ("region", "code_region"),
+        )
+    ]
+    parts.append(
+        communes.select(pl.col("code").alias("code_commune"), pl.lit("france").alias("niveau"),
+                        pl.lit(CODE_FRANCE).alias("code"))
+    )
+    return pl.concat(parts).filter(pl.col("code").is_not_null())
+
+
+def build_couverture(
+    communes: pl.DataFrame, source: str, annee: int, niveau: str, codes: tuple[str, ...] | None
+) -> pl.DataFrame:
+    """Which communes a source covers: all of them, or those of the listed territories."""
+    column = {"commune": "code_commune", "epci": "code_epci", "departement": "code_departement",
+              "region": "code_region"}.get(niveau)
+    if codes is None or niveau == "france":
+        couvert = pl.lit(True)
+    elif column is None:
+        raise ValueError(f"{source}: unknown coverage level {niveau!r}")
+    else:
+        couvert = pl.col(column).is_in(list(codes))
+    return communes.select(
+        pl.lit(source).alias("source"),
+        "code_commune",
+        couvert.alias("couvert"),
+        pl.lit(annee, pl.Int32).alias("annee"),
+    )
