@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
+import polars as pl
 from dagster_polars import PolarsParquetIOManager
 
 from observatory.settings import Settings
@@ -28,6 +30,23 @@ class ObservatoryResource(dg.ConfigurableResource):
         )
 
 
+if TYPE_CHECKING:
+    from upath import UPath
+
+
+class ParquetIOManager(PolarsParquetIOManager):
+    """dagster-polars' Parquet IO manager, reading without the `rechunk`/`retries` arguments.
+
+    dagster-polars 0.27 passes both to `pl.scan_parquet`: deprecated in polars 1.4x, removed in
+    polars 2 (`ArgumentRemovedError`). Reading plainly keeps the project ready for polars 2.
+    """
+
+    def scan_df_from_path(
+        self, path: UPath, context: dg.InputContext, partition_key: str | None = None
+    ) -> pl.LazyFrame:
+        return pl.scan_parquet(str(path), storage_options=self.storage_options)
+
+
 def build_resources(settings: Settings) -> dict[str, object]:
     return {
         "observatory": ObservatoryResource(
@@ -36,5 +55,5 @@ def build_resources(settings: Settings) -> dict[str, object]:
             assets_dir=str(settings.assets_dir),
             sql_dir=str(settings.sql_dir),
         ),
-        "io_manager": PolarsParquetIOManager(base_dir=str(settings.warehouse_dir)),
+        "io_manager": ParquetIOManager(base_dir=str(settings.warehouse_dir)),
     }

@@ -20,7 +20,7 @@ from sqlglot import exp
 # indicator models may also read other indicator models).
 LAYERS: dict[str, tuple[str, ...]] = {
     "stg_": ("raw_",),
-    "int__": ("stg_",),
+    "int__": ("stg_", "int__"),
     "ind_": ("int__", "ind_"),
     "pub_": ("ind_",),
 }

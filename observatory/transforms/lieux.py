@@ -144,16 +144,13 @@ def stage_lieux(raw: pl.DataFrame, standard: Standard) -> tuple[pl.DataFrame, pl
 
     vocab_columns = [c for c in standard.enumerations if c in frame.columns]
     filtered = {c: _vocabulary_filter(c, standard.enumerations[c]) for c in vocab_columns}
-    code_postal = (
-        pl.when(pl.col("code_postal").str.contains(r"^\d{4}$"))
-        .then("0" + pl.col("code_postal"))
-        .otherwise(pl.col("code_postal"))
-    )
+    cp = pl.col("code_postal").str.replace_all(r"[\s\u00a0]", "").str.replace(r"\.0+$", "")
+    code_postal = pl.when(cp.str.contains(r"^\d{4}$")).then("0" + cp).otherwise(cp)
     code_insee, raison_insee = normalise_codes_communes(pl.col("code_insee"))
     frame = frame.with_columns(
         *(kept.alias(c) for c, (kept, _) in filtered.items()),
         *(unknown.alias(f"_inconnu_{c}") for c, (_, unknown) in filtered.items()),
-        code_postal.alias("code_postal"),
+        code_postal.alias("_code_postal"),
         code_insee.alias("_code_insee"),
         raison_insee.alias("_raison_insee"),
         pl.col("latitude").str.replace(",", ".").cast(pl.Float64, strict=False).alias("_lat"),
@@ -167,7 +164,8 @@ def stage_lieux(raw: pl.DataFrame, standard: Standard) -> tuple[pl.DataFrame, pl
         *(Check(c, "obligatoire_manquant", pl.col(c).is_null()) for c in IDENTITE),
         Check("id", "id_duplique", pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct()),
         Check("code_postal", "code_postal_invalide",
-              pl.col("code_postal").is_not_null() & ~pl.col("code_postal").str.contains(r"^\d{5}$")),
+              pl.col("_code_postal").is_not_null()
+              & ~pl.col("_code_postal").str.contains(r"^\d{5}$")),
         Check("latitude", "hors_france",
               pl.col("_lat").is_not_null() & pl.col("_lon").is_not_null()
               & ~in_france(pl.col("_lat"), pl.col("_lon")),
@@ -191,6 +189,7 @@ def stage_lieux(raw: pl.DataFrame, standard: Standard) -> tuple[pl.DataFrame, pl
     quarantine = pl.concat([v0_entries, run_checks(frame, checks)])
     both = pl.col("_lat").is_not_null() & pl.col("_lon").is_not_null()
     kept = split_rejected(frame, quarantine).with_columns(
+        pl.col("_code_postal").alias("code_postal"),
         pl.col("_code_insee").alias("code_insee"),
         pl.when(both).then(pl.col("_lat")).alias("latitude"),
         pl.when(both).then(pl.col("_lon")).alias("longitude"),
@@ -240,10 +239,10 @@ def resolve_communes(
         "code_commune", "code_departement", "codes_postaux", "anciens_codes",
         normalise_nom(pl.col("nom")).alias("_nom"),
     )
-    par_cp = cog.explode("codes_postaux").rename({"codes_postaux": "code_postal"})
+    par_cp = cog.explode("codes_postaux", empty_as_null=True).rename({"codes_postaux": "code_postal"})
     anciens = (
         cog.select("code_commune", pl.col("anciens_codes").alias("_ancien"))
-        .explode("_ancien")
+        .explode("_ancien", empty_as_null=True)
         .filter(pl.col("_ancien").is_not_null())
     )
     deleguees = communes_deleguees.select(

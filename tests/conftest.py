@@ -1,0 +1,67 @@
+"""Shared fixtures. Data marked `real_data` is the real public snapshot bundled in assets/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from observatory.settings import PROJECT_ROOT, Settings
+from observatory.sources.mednum import Standard, load_standard
+from observatory.transforms.cog import stage_communes, stage_communes_deleguees
+from observatory.validation.quarantine import number_rows
+
+ASSETS = PROJECT_ROOT / "assets"
+CHARENTE = "charente_16_partially_migrated_v1_commit20250206.csv"
+
+
+def read_numbered(path: Path, jeu: str = "test") -> pl.DataFrame:
+    """A bundled CSV as strings with its identity columns, as the raw layer gives it."""
+    return number_rows(pl.read_csv(path, infer_schema=False), jeu, path.name, "sha-test")
+
+
+@pytest.fixture(scope="session")
+def standard() -> Standard:
+    return load_standard(ASSETS)
+
+
+@pytest.fixture(scope="session")
+def communes() -> pl.DataFrame:
+    """Real COG 2026 communes, staged (34 875 in scope)."""
+    kept, _ = stage_communes(read_numbered(ASSETS / "cog_2026/communes.csv", "cog__communes"))
+    return kept
+
+
+@pytest.fixture(scope="session")
+def communes_deleguees() -> pl.DataFrame:
+    return stage_communes_deleguees(
+        pl.read_csv(ASSETS / "cog_2026/communes_deleguees_associees_arrondissements.csv",
+                    infer_schema=False)
+    )
+
+
+@pytest.fixture(scope="session")
+def coordonnees() -> pl.DataFrame:
+    return pl.read_parquet(
+        ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet"
+    ).select(pl.col("code_insee").alias("code_commune"), "latitude", "longitude")
+
+
+@pytest.fixture(scope="session")
+def charente_raw() -> pl.DataFrame:
+    """The 188 real Charente lieux (standard v1, partially migrated), as strings."""
+    return read_numbered(ASSETS / "mednum_lieux" / CHARENTE, "mednum__lieux")
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
+    """One end-to-end materialisation into a temporary data dir, shared by the tests."""
+    from dagster import DagsterInstance
+
+    from observatory.defs.jobs import materialize_all
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"))
+    outcome = materialize_all(settings, instance=DagsterInstance.ephemeral())
+    assert outcome.success, outcome.errors
+    return settings, outcome

@@ -1,0 +1,145 @@
+"""One real end-to-end materialisation on the bundled snapshot (real_data), read as users do."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from observatory.cli import main
+from observatory.publish.release import verify_release
+from observatory.sources.raw import sha256_file
+from observatory.validation.store import read_quarantine
+
+pytestmark = pytest.mark.real_data
+
+
+@pytest.fixture(scope="module")
+def release(pipeline_run) -> Path:
+    settings, outcome = pipeline_run
+    return outcome.release
+
+
+def read(release: Path, table: str) -> pl.DataFrame:
+    return pl.read_parquet(release / f"{table}.parquet")
+
+
+def test_release_is_latest_and_manifest_matches_files(pipeline_run, release: Path) -> None:
+    settings, _ = pipeline_run
+    assert (settings.published_dir / "latest").resolve() == release.resolve()
+    manifest = json.loads((release / "manifest.json").read_text())
+    assert set(manifest["tables"]) == {"territoires", "indicateurs", "indicateurs_large", "lieux"}
+    for table in manifest["tables"].values():
+        for entry in table["files"]:
+            assert entry["sha256"] == sha256_file(release / entry["path"])
+            assert entry["rows"] == pl.read_parquet(release / entry["path"]).height
+    verify_release(release)
+    vintages = {s["source"]: s["millesime"] for s in manifest["sources"]}
+    assert vintages == {"cog__communes": "2026", "cog__communes_deleguees": "2026",
+                        "cog__epci": "2026", "cog__departements": "2026", "cog__regions": "2026",
+                        "laposte__communes_coordonnees": "2023", "mednum__lieux": "2025-02-06"}
+    assert manifest["millesime_cog"] == 2026
+    assert manifest["code_version"]["package"]
+
+
+def test_territoires(release: Path) -> None:
+    territoires = read(release, "territoires")
+    communes = territoires.filter(pl.col("niveau") == "commune")
+    assert communes.height == 34875 and communes["code"].is_unique().all()
+    france = territoires.filter(pl.col("niveau") == "france")
+    assert france["code"].item() == "FR"
+    assert france["population"].item() == communes["population"].sum()
+    assert territoires.schema["code"] == pl.String
+    assert set(territoires["millesime_cog"].unique()) == {2026}
+
+
+def test_nb_lieux_charente_and_accounting(pipeline_run, release: Path) -> None:
+    settings, _ = pipeline_run
+    indicateurs = read(release, "indicateurs")
+    nb_lieux = indicateurs.filter(pl.col("indicateur") == "nb_lieux")
+    assert set(nb_lieux["niveau"].unique()) == {"commune", "epci", "departement", "region",
+                                                "france"}
+    staged = pl.read_parquet(settings.warehouse_dir / "int__lieux.parquet")
+    charente = nb_lieux.filter(pl.col("niveau") == "departement", pl.col("code") == "16")
+    assert charente["valeur"].item() == staged.height == read(release, "lieux").height
+    assert charente["couverture"].item() is True
+
+    quarantine = read_quarantine(settings).filter(pl.col("source") == "mednum__lieux")
+    rejected = quarantine.filter(pl.col("action") == "rejet")
+    assert staged.height + rejected.select("fichier", "ligne").unique().height == 188
+    by_reason = dict(rejected.group_by("code_raison").len().iter_rows())
+    assert by_reason == {"commune_non_resolue": 2, "distance_commune_superieure_20km": 1}
+    assert staged.height / 188 >= 0.95  # places with a code_insee
+
+    others = nb_lieux.filter(pl.col("niveau") == "departement", pl.col("code") != "16")
+    assert others.height == 100
+    assert others["valeur"].is_null().all() and not others["couverture"].any()
+    assert nb_lieux.filter(pl.col("niveau") == "france")["valeur"].item() is None
+
+
+def test_indicateurs_large_and_lieux(release: Path) -> None:
+    large = read(release, "indicateurs_large")
+    assert {"nb_lieux", "lieux_pour_10k_hab", "nom", "population"} <= set(large.columns)
+    assert large.height == read(release, "territoires").height
+    lieux = read(release, "lieux")
+    assert not {"courriels", "telephone", "courriel"} & set(lieux.columns)
+    assert lieux["code_insee"].null_count() == 0
+
+
+def test_duckdb_reads_the_release(release: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    value = duckdb.connect().execute(
+        f"SELECT valeur FROM '{release}/indicateurs.parquet' "
+        "WHERE niveau = 'departement' AND code = '16' AND indicateur = 'nb_lieux'"
+    ).fetchone()[0]
+    assert value == read(release, "lieux").height
+
+
+def test_cli_second_run_publishes_and_moves_latest(pipeline_run, release: Path, capsys) -> None:
+    settings, _ = pipeline_run
+    sidecar = next(settings.raw_dir.glob("cog/2026/communes.csv.meta.json")).read_text()
+    assert main(["run", "--data-dir", str(settings.data_dir)]) == 0
+    printed = Path(capsys.readouterr().out.strip())
+    assert printed != release and printed.parent == release.parent
+    assert (settings.published_dir / "latest").resolve() == printed.resolve()
+    assert release.is_dir()  # the previous release is kept
+    # the raw layer is immutable: landing again did not rewrite the file or its sidecar
+    assert next(settings.raw_dir.glob("cog/2026/communes.csv.meta.json")).read_text() == sidecar
+
+
+def test_cli_failure_is_clear_and_keeps_latest(pipeline_run, tmp_path: Path, monkeypatch,
+                                               capsys) -> None:
+    settings, _ = pipeline_run
+    before = (settings.published_dir / "latest").resolve()
+    monkeypatch.setenv("OBSERVATORY_ASSETS_DIR", str(tmp_path / "nothing"))
+    assert main(["run", "--data-dir", str(tmp_path / "data")]) == 1
+    err = capsys.readouterr().err
+    assert "observatory run failed" in err and "bundled file missing" in err
+    assert (settings.published_dir / "latest").resolve() == before
+
+
+def test_cli_help() -> None:
+    out = subprocess.run([sys.executable, "-m", "observatory.cli", "run", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "--data-dir" in out and "in-process" in out
+
+
+@pytest.mark.slow
+def test_dagster_cli_materialize(tmp_path: Path) -> None:
+    """`dagster asset materialize --select '*' -m observatory.definitions` works as well."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "OBSERVATORY_DATA_DIR": str(tmp_path / "d")}
+    dagster = Path(sys.executable).with_name("dagster")
+    result = subprocess.run(
+        [str(dagster), "asset", "materialize", "--select", "*", "-m", "observatory.definitions"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    latest = tmp_path / "d/published/latest"
+    assert latest.is_symlink()
+    verify_release(latest.resolve())

@@ -1,0 +1,123 @@
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from observatory.transforms.territories import (
+    build_appartenances,
+    build_couverture,
+    build_territoires,
+    normalise_code_commune_frame,
+)
+from tests.conftest import ASSETS
+
+# Values as they arrive in real partner files and spreadsheets.
+CODES = [
+    ("01001", "01001", None),
+    ("1001", "01001", None),  # leading zero lost by a spreadsheet
+    ("1001.0", "01001", None),  # ... and turned into a float
+    (" 16015 ", "16015", None),
+    ("16 015", "16015", None),
+    ("16\u00a0015", "16015", None),  # non-breaking space of a French number format
+    ("2A004", "2A004", None),
+    ("2a004", "2A004", None),
+    ("2B033", "2B033", None),
+    ("97411", "97411", None),
+    ("97608", "97608", None),
+    ("75056", "75056", None),
+    ("20004", None, "code_corse_sans_2a_2b"),
+    ("00123", None, "code_departement_invalide"),
+    ("96001", None, "code_departement_invalide"),
+    ("123", None, "code_longueur_invalide"),
+    ("160150", None, "code_longueur_invalide"),
+    ("16O15", None, "code_caracteres_invalides"),  # letter O typed for zero
+    ("N/A", None, "code_caracteres_invalides"),
+    ("", None, "code_vide"),
+    (None, None, "code_vide"),
+]
+
+
+def test_normalise_code_commune_table() -> None:
+    frame = pl.DataFrame({"brut": [c[0] for c in CODES]}, schema={"brut": pl.String})
+    expected = frame.with_columns(
+        pl.Series("code_commune", [c[1] for c in CODES], pl.String),
+        pl.Series("raison_rejet", [c[2] for c in CODES], pl.String),
+    )
+    assert_frame_equal(normalise_code_commune_frame(frame, "brut"), expected)
+
+
+def test_normalise_codes_from_integers() -> None:
+    """A column read as integers (INSEE codes turned into numbers) is normalised too."""
+    frame = pl.DataFrame({"brut": [1001, 16015, 97411]})
+    assert normalise_code_commune_frame(frame, "brut")["code_commune"].to_list() == [
+        "01001", "16015", "97411"]
+
+
+@pytest.fixture(scope="module")
+def territoires(communes: pl.DataFrame) -> pl.DataFrame:
+    def ref(name: str, code: str = "code") -> pl.DataFrame:
+        return pl.read_csv(ASSETS / f"cog_2026/{name}.csv", infer_schema=False).rename({code: "code"})
+
+    return build_territoires(communes, ref("epci", "code_epci"), ref("departements"),
+                             ref("regions"), millesime_cog=2026)
+
+
+@pytest.mark.real_data
+def test_territoires_scope_and_uniqueness(territoires: pl.DataFrame) -> None:
+    counts = dict(territoires.group_by("niveau").len().iter_rows())
+    assert counts == {"commune": 34875, "epci": 1255, "departement": 101, "region": 18,
+                      "france": 1}
+    assert territoires.select("niveau", "code").is_duplicated().sum() == 0
+    assert territoires["code"].dtype == pl.String
+    # Codes repeat across levels: 75 is a département (Paris) and a région (Nouvelle-Aquitaine).
+    seventy_five = territoires.filter(pl.col("code") == "75").sort("niveau")
+    assert seventy_five.select("niveau", "nom").rows() == [
+        ("departement", "Paris"), ("region", "Nouvelle-Aquitaine")]
+
+
+@pytest.mark.real_data
+def test_higher_level_population_is_sum_of_communes(territoires: pl.DataFrame) -> None:
+    communes = territoires.filter(pl.col("niveau") == "commune")
+    france = territoires.filter(pl.col("niveau") == "france")
+    assert france["population"].item() == communes["population"].sum()
+    for niveau, column in (("epci", "code_epci"), ("departement", "code_departement"),
+                           ("region", "code_region")):
+        sums = communes.group_by(pl.col(column).alias("code")).agg(
+            pl.col("population").sum().alias("attendu"))
+        joined = territoires.filter(pl.col("niveau") == niveau).join(sums, on="code")
+        assert (joined["population"] == joined["attendu"]).all(), niveau
+    charente = territoires.filter(pl.col("niveau") == "departement", pl.col("code") == "16")
+    assert charente["code_region"].item() == "75"
+
+
+@pytest.mark.real_data
+def test_epci_population_is_not_the_dgcl_figure(territoires: pl.DataFrame) -> None:
+    """The EPCI file's own populations are another vintage: they must not leak in."""
+    dgcl = pl.read_csv(ASSETS / "cog_2026/epci.csv", infer_schema=False).select(
+        pl.col("code_epci").alias("code"), pl.col("population_municipale").cast(pl.Int64))
+    joined = territoires.filter(pl.col("niveau") == "epci").join(dgcl, on="code")
+    assert (joined["population"] != joined["population_municipale"]).sum() > 100
+
+
+@pytest.mark.real_data
+def test_appartenances(territoires: pl.DataFrame) -> None:
+    appartenances = build_appartenances(territoires)
+    per_commune = appartenances.group_by("code_commune").len()
+    assert per_commune.height == 34875
+    # Four island communes belong to no EPCI (Île-de-Bréhat, Île-de-Sein, Ouessant, Île-d'Yeu).
+    no_epci = per_commune.filter(pl.col("len") == 4)["code_commune"].sort().to_list()
+    assert no_epci == ["22016", "29083", "29155", "85113"]
+    assert set(per_commune["len"].unique()) == {4, 5}
+
+
+def test_couverture_by_departement() -> None:
+    communes = pl.DataFrame({
+        "code_commune": ["16015", "17300", "33063"],
+        "code_departement": ["16", "17", "33"],
+    })
+    expected = pl.DataFrame({
+        "source": ["s"] * 3, "code_commune": ["16015", "17300", "33063"],
+        "couvert": [True, False, True], "annee": [2025] * 3,
+    }, schema_overrides={"annee": pl.Int32})
+    assert_frame_equal(build_couverture(communes, "s", 2025, "departement", ("16", "33")), expected)
+    whole = build_couverture(communes, "s", 2025, "france", None)
+    assert whole["couvert"].all()
