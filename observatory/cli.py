@@ -28,8 +28,9 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     run.add_argument("--data-dir", help="data directory (default: $OBSERVATORY_DATA_DIR or ./data)")
-    run.add_argument("--profile", choices=PROFILES,
-                     help="offline (bundled snapshot, default) or live (download)")
+    run.add_argument(
+        "--profile", choices=PROFILES, help="offline (bundled snapshot, default) or live (download)"
+    )
     run.add_argument("--verbose", action="store_true", help="print every Dagster event")
     return parser
 

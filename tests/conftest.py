@@ -23,7 +23,7 @@ def read_numbered(path: Path, jeu: str = "test") -> pl.DataFrame:
 
 @pytest.fixture(scope="session")
 def standard() -> Standard:
-    return load_standard(ASSETS)
+    return load_standard(PROJECT_ROOT / "schemas")
 
 
 @pytest.fixture(scope="session")
@@ -36,8 +36,9 @@ def communes() -> pl.DataFrame:
 @pytest.fixture(scope="session")
 def communes_deleguees() -> pl.DataFrame:
     return stage_communes_deleguees(
-        pl.read_csv(ASSETS / "cog_2026/communes_deleguees_associees_arrondissements.csv",
-                    infer_schema=False)
+        pl.read_csv(
+            ASSETS / "cog_2026/communes_deleguees_associees_arrondissements.csv", infer_schema=False
+        )
     )
 
 

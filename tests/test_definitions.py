@@ -7,8 +7,13 @@ from observatory.defs import build_definitions
 from observatory.settings import PROJECT_ROOT, Settings
 from observatory.sqlmodels.loader import discover
 
-LAYER_GROUPS = {"raw_": "raw", "stg_": "staging", "int__": "intermediate", "ind_": "indicators",
-                "pub_": "publish"}
+LAYER_GROUPS = {
+    "raw_": "raw",
+    "stg_": "staging",
+    "int__": "intermediate",
+    "ind_": "indicators",
+    "pub_": "publish",
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +35,13 @@ def test_assets_are_layered_and_grouped(defs: dg.Definitions) -> None:
         prefix = next((p for p in LAYER_GROUPS if name.startswith(p)), None)
         assert prefix is not None, f"{name} does not follow raw_/stg_/int__/ind_/pub_"
         assert group == LAYER_GROUPS[prefix], name
-    assert {"raw_cog__communes", "stg_mednum__lieux", "int__lieux", "ind_offre",
-            "pub_indicateurs"} <= set(groups)
+    assert {
+        "raw_cog__communes",
+        "stg_mednum__lieux",
+        "int__lieux",
+        "ind_offre",
+        "pub_indicateurs",
+    } <= set(groups)
 
 
 def test_every_sql_model_is_an_asset_with_its_dependencies(defs: dg.Definitions) -> None:

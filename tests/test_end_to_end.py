@@ -19,7 +19,7 @@ pytestmark = pytest.mark.real_data
 
 @pytest.fixture(scope="module")
 def release(pipeline_run) -> Path:
-    settings, outcome = pipeline_run
+    _settings, outcome = pipeline_run
     return outcome.release
 
 
@@ -38,9 +38,15 @@ def test_release_is_latest_and_manifest_matches_files(pipeline_run, release: Pat
             assert entry["rows"] == pl.read_parquet(release / entry["path"]).height
     verify_release(release)
     vintages = {s["source"]: s["millesime"] for s in manifest["sources"]}
-    assert vintages == {"cog__communes": "2026", "cog__communes_deleguees": "2026",
-                        "cog__epci": "2026", "cog__departements": "2026", "cog__regions": "2026",
-                        "laposte__communes_coordonnees": "2023", "mednum__lieux": "2025-02-06"}
+    assert vintages == {
+        "cog__communes": "2026",
+        "cog__communes_deleguees": "2026",
+        "cog__epci": "2026",
+        "cog__departements": "2026",
+        "cog__regions": "2026",
+        "laposte__communes_coordonnees": "2023",
+        "mednum__lieux": "2025-02-06",
+    }
     assert manifest["millesime_cog"] == 2026
     assert manifest["code_version"]["package"]
 
@@ -60,8 +66,13 @@ def test_nb_lieux_charente_and_accounting(pipeline_run, release: Path) -> None:
     settings, _ = pipeline_run
     indicateurs = read(release, "indicateurs")
     nb_lieux = indicateurs.filter(pl.col("indicateur") == "nb_lieux")
-    assert set(nb_lieux["niveau"].unique()) == {"commune", "epci", "departement", "region",
-                                                "france"}
+    assert set(nb_lieux["niveau"].unique()) == {
+        "commune",
+        "epci",
+        "departement",
+        "region",
+        "france",
+    }
     staged = pl.read_parquet(settings.warehouse_dir / "int__lieux.parquet")
     charente = nb_lieux.filter(pl.col("niveau") == "departement", pl.col("code") == "16")
     assert charente["valeur"].item() == staged.height == read(release, "lieux").height
@@ -91,10 +102,14 @@ def test_indicateurs_large_and_lieux(release: Path) -> None:
 
 def test_duckdb_reads_the_release(release: Path) -> None:
     duckdb = pytest.importorskip("duckdb")
-    value = duckdb.connect().execute(
-        f"SELECT valeur FROM '{release}/indicateurs.parquet' "
-        "WHERE niveau = 'departement' AND code = '16' AND indicateur = 'nb_lieux'"
-    ).fetchone()[0]
+    value = (
+        duckdb.connect()
+        .execute(
+            f"SELECT valeur FROM '{release}/indicateurs.parquet' "
+            "WHERE niveau = 'departement' AND code = '16' AND indicateur = 'nb_lieux'"
+        )
+        .fetchone()[0]
+    )
     assert value == read(release, "lieux").height
 
 
@@ -110,8 +125,9 @@ def test_cli_second_run_publishes_and_moves_latest(pipeline_run, release: Path, 
     assert next(settings.raw_dir.glob("cog/2026/communes.csv.meta.json")).read_text() == sidecar
 
 
-def test_cli_failure_is_clear_and_keeps_latest(pipeline_run, tmp_path: Path, monkeypatch,
-                                               capsys) -> None:
+def test_cli_failure_is_clear_and_keeps_latest(
+    pipeline_run, tmp_path: Path, monkeypatch, capsys
+) -> None:
     settings, _ = pipeline_run
     before = (settings.published_dir / "latest").resolve()
     monkeypatch.setenv("OBSERVATORY_ASSETS_DIR", str(tmp_path / "nothing"))
@@ -122,8 +138,12 @@ def test_cli_failure_is_clear_and_keeps_latest(pipeline_run, tmp_path: Path, mon
 
 
 def test_cli_help() -> None:
-    out = subprocess.run([sys.executable, "-m", "observatory.cli", "run", "--help"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "observatory.cli", "run", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "--data-dir" in out and "in-process" in out
 
 
@@ -137,9 +157,21 @@ def test_dagster_cli_materialize(tmp_path: Path) -> None:
     dagster = Path(sys.executable).with_name("dagster")
     result = subprocess.run(
         [str(dagster), "asset", "materialize", "--select", "*", "-m", "observatory.definitions"],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     latest = tmp_path / "d/published/latest"
     assert latest.is_symlink()
     verify_release(latest.resolve())
+
+
+@pytest.mark.parametrize("table", ["territoires", "indicateurs", "indicateurs_large", "lieux"])
+def test_published_tables_match_their_schemas(release: Path, table: str) -> None:
+    from observatory.publish.schemas import check_schema, load_table_schema
+    from observatory.settings import PROJECT_ROOT
+
+    schema = load_table_schema(PROJECT_ROOT / "schemas", table)
+    assert check_schema(read(release, table), schema) == []

@@ -5,8 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from observatory.defs.intermediate import intermediate_assets
-from observatory.defs.publish import build_pub_indicateurs, pub_indicateurs_large, pub_lieux
-from observatory.defs.publish import pub_territoires, release
+from observatory.defs.publish import (
+    build_pub_indicateurs,
+    pub_indicateurs_large,
+    pub_lieux,
+    pub_territoires,
+    release,
+)
 from observatory.defs.raw import raw_assets
 from observatory.defs.resources import build_resources
 from observatory.defs.sql_models import build_sql_assets

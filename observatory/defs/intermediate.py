@@ -22,7 +22,10 @@ def int__territoires(
 ) -> dg.Output[pl.DataFrame]:
     """Communes, EPCI, départements, régions and France; populations summed from communes."""
     frame = territories.build_territoires(
-        stg_cog__communes, stg_cog__epci, stg_cog__departements, stg_cog__regions,
+        stg_cog__communes,
+        stg_cog__epci,
+        stg_cog__departements,
+        stg_cog__regions,
         millesime_cog=cat.COG_COMMUNES.annee,
     )
     counts = frame.group_by("niveau").len()
@@ -57,7 +60,9 @@ def int__lieux(
 ) -> dg.Output[pl.DataFrame]:
     """Places with their COG commune; unresolved or too far from their commune: quarantined."""
     kept, quarantine = lieux.resolve_communes(
-        stg_mednum__lieux, stg_cog__communes, stg_cog__communes_deleguees,
+        stg_mednum__lieux,
+        stg_cog__communes,
+        stg_cog__communes_deleguees,
         stg_laposte__communes_coordonnees,
     )
     return staged(observatory, "int__lieux", stg_mednum__lieux.height, kept, quarantine)

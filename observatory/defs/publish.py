@@ -8,6 +8,7 @@ import polars as pl
 from observatory.defs.resources import ObservatoryResource
 from observatory.publish import tables
 from observatory.publish.release import write_release
+from observatory.publish.schemas import field_names, load_dictionary, load_table_schema
 from observatory.sources.catalogue import COG_COMMUNES, SOURCES
 from observatory.sources.raw import landed
 
@@ -16,9 +17,12 @@ TABLES = ("territoires", "indicateurs", "indicateurs_large", "lieux")
 
 
 @dg.asset(group_name=GROUP)
-def pub_territoires(int__territoires: pl.DataFrame) -> pl.DataFrame:
+def pub_territoires(
+    observatory: ObservatoryResource, int__territoires: pl.DataFrame
+) -> pl.DataFrame:
     """Published `territoires`: one row per (niveau, code)."""
-    return tables.build_territoires(int__territoires)
+    schema = load_table_schema(observatory.settings.schemas_dir, "territoires")
+    return tables.build_territoires(int__territoires, field_names(schema))
 
 
 def build_pub_indicateurs(indicator_models: list[str]) -> dg.AssetsDefinition:
@@ -30,24 +34,30 @@ def build_pub_indicateurs(indicator_models: list[str]) -> dg.AssetsDefinition:
     )
     def _pub_indicateurs(**models: pl.DataFrame) -> dg.Output[pl.DataFrame]:
         frame = tables.build_indicateurs([models[name] for name in sorted(models)])
-        return dg.Output(frame, metadata={"lignes": frame.height,
-                                          "indicateurs": sorted(frame["indicateur"].unique())})
+        return dg.Output(
+            frame,
+            metadata={"lignes": frame.height, "indicateurs": sorted(frame["indicateur"].unique())},
+        )
 
     return _pub_indicateurs
 
 
 @dg.asset(group_name=GROUP)
 def pub_indicateurs_large(
-    pub_indicateurs: pl.DataFrame, pub_territoires: pl.DataFrame
+    observatory: ObservatoryResource, pub_indicateurs: pl.DataFrame, pub_territoires: pl.DataFrame
 ) -> pl.DataFrame:
     """Published `indicateurs_large`: latest value of each indicator as a column."""
-    return tables.build_indicateurs_large(pub_indicateurs, pub_territoires)
+    codes = list(load_dictionary(observatory.settings.schemas_dir))
+    return tables.build_indicateurs_large(pub_indicateurs, pub_territoires, codes)
 
 
 @dg.asset(group_name=GROUP)
-def pub_lieux(int__lieux: pl.DataFrame, pub_territoires: pl.DataFrame) -> pl.DataFrame:
-    """Published `lieux`: allow-listed columns, no personal contact data."""
-    return tables.build_lieux(int__lieux, pub_territoires)
+def pub_lieux(
+    observatory: ObservatoryResource, int__lieux: pl.DataFrame, pub_territoires: pl.DataFrame
+) -> pl.DataFrame:
+    """Published `lieux`: the schema's allow-listed columns, no personal contact data."""
+    schema = load_table_schema(observatory.settings.schemas_dir, "lieux")
+    return tables.build_lieux(int__lieux, pub_territoires, field_names(schema))
 
 
 @dg.asset(group_name=GROUP, kinds={"parquet"})
@@ -59,21 +69,44 @@ def release(
     pub_lieux: pl.DataFrame,
 ) -> dg.MaterializeResult:
     """A checked, immutable release; `latest` switches only once everything is written."""
-    frames = dict(zip(TABLES, (pub_territoires, pub_indicateurs, pub_indicateurs_large,
-                               pub_lieux), strict=True))
-    if errors := tables.check_tables(frames):
-        raise tables.PublicationCheckError("; ".join(errors))
+    frames = dict(
+        zip(
+            TABLES,
+            (pub_territoires, pub_indicateurs, pub_indicateurs_large, pub_lieux),
+            strict=True,
+        )
+    )
     settings = observatory.settings
+    schemas = {name: load_table_schema(settings.schemas_dir, name) for name in TABLES}
+    if errors := tables.check_tables(frames, schemas, load_dictionary(settings.schemas_dir)):
+        raise tables.PublicationCheckError("; ".join(errors))
     sources = [
-        {"source": s.key, "titre": s.title, "producteur": s.producer, "millesime": s.vintage,
-         "annee": s.annee, "licence": s.licence, "fichier": f.fichier, "origine": f.origine,
-         "url": f.url, "sha256": f.sha256, "chemin": str(f.path.relative_to(settings.data_dir))}
-        for s in SOURCES for f in landed(settings, s)
+        {
+            "source": s.key,
+            "titre": s.title,
+            "producteur": s.producer,
+            "millesime": s.vintage,
+            "annee": s.annee,
+            "licence": s.licence,
+            "fichier": f.fichier,
+            "origine": f.origine,
+            "url": f.url,
+            "sha256": f.sha256,
+            "chemin": str(f.path.relative_to(settings.data_dir)),
+        }
+        for s in SOURCES
+        for f in landed(settings, s)
     ]
-    folder = write_release(frames, settings.published_dir, sources,
-                           extra={"millesime_cog": COG_COMMUNES.annee, "profil": settings.profile})
-    return dg.MaterializeResult(metadata={
-        "chemin": str(folder),
-        "release_id": folder.name,
-        **{f"lignes_{name}": frame.height for name, frame in frames.items()},
-    })
+    folder = write_release(
+        frames,
+        settings.published_dir,
+        sources,
+        extra={"millesime_cog": COG_COMMUNES.annee, "profil": settings.profile},
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "chemin": str(folder),
+            "release_id": folder.name,
+            **{f"lignes_{name}": frame.height for name, frame in frames.items()},
+        }
+    )

@@ -19,6 +19,7 @@ class ObservatoryResource(dg.ConfigurableResource):
     profile: str = "offline"
     assets_dir: str
     sql_dir: str
+    schemas_dir: str
 
     @property
     def settings(self) -> Settings:
@@ -27,6 +28,7 @@ class ObservatoryResource(dg.ConfigurableResource):
             profile=self.profile,
             assets_dir=Path(self.assets_dir),
             sql_dir=Path(self.sql_dir),
+            schemas_dir=Path(self.schemas_dir),
         )
 
 
@@ -54,6 +56,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             profile=settings.profile,
             assets_dir=str(settings.assets_dir),
             sql_dir=str(settings.sql_dir),
+            schemas_dir=str(settings.schemas_dir),
         ),
         "io_manager": ParquetIOManager(base_dir=str(settings.warehouse_dir)),
     }

@@ -17,7 +17,10 @@ GROUP = "staging"
 
 
 def staged(
-    observatory: ObservatoryResource, asset: str, rows_in: int, kept: pl.DataFrame,
+    observatory: ObservatoryResource,
+    asset: str,
+    rows_in: int,
+    kept: pl.DataFrame,
     quarantine: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """Write the quarantine, prove rows in = kept + rejected, return the rows with counts."""
@@ -35,8 +38,12 @@ def stg_cog__communes(observatory: ObservatoryResource) -> dg.Output[pl.DataFram
 
 
 def build_reference_asset(source: cat.Source, code_column: str) -> dg.AssetsDefinition:
-    @dg.asset(name=f"stg_{source.key}", group_name=GROUP, deps=[source.raw_asset],
-              description=f"{source.title}, typed.")
+    @dg.asset(
+        name=f"stg_{source.key}",
+        group_name=GROUP,
+        deps=[source.raw_asset],
+        description=f"{source.title}, typed.",
+    )
     def _reference(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
         raw = read_landed(observatory.settings, source)
         frame = cog.stage_reference(raw, code_column)
@@ -48,7 +55,9 @@ def build_reference_asset(source: cat.Source, code_column: str) -> dg.AssetsDefi
 @dg.asset(group_name=GROUP, deps=[cat.COG_COMMUNES_DELEGUEES.raw_asset])
 def stg_cog__communes_deleguees(observatory: ObservatoryResource) -> pl.DataFrame:
     """Names of communes déléguées/associées, to resolve the commune of a place."""
-    return cog.stage_communes_deleguees(read_landed(observatory.settings, cat.COG_COMMUNES_DELEGUEES))
+    return cog.stage_communes_deleguees(
+        read_landed(observatory.settings, cat.COG_COMMUNES_DELEGUEES)
+    )
 
 
 @dg.asset(group_name=GROUP, deps=[cat.LAPOSTE_COORDONNEES.raw_asset])
@@ -68,7 +77,7 @@ def stg_mednum__lieux(observatory: ObservatoryResource) -> dg.Output[pl.DataFram
     """Lieux de médiation numérique in the standard v1 (v0 leftovers mapped), typed, checked."""
     settings = observatory.settings
     raw = read_landed(settings, cat.MEDNUM_LIEUX)
-    kept, quarantine = lieux.stage_lieux(raw, load_standard(settings.assets_dir))
+    kept, quarantine = lieux.stage_lieux(raw, load_standard(settings.schemas_dir))
     return staged(observatory, "stg_mednum__lieux", raw.height, kept, quarantine)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
+from observatory.publish.schemas import check_schema
 from observatory.transforms.territories import CODE_FRANCE, NIVEAUX
 
 INDICATEURS_SCHEMA: dict[str, pl.DataType] = {
@@ -18,22 +21,9 @@ INDICATEURS_SCHEMA: dict[str, pl.DataType] = {
     "couverture": pl.Boolean(),
 }
 INDICATEURS_CLE = ("niveau", "code", "indicateur", "annee")
-TERRITOIRES_COLONNES = (
-    "niveau", "code", "nom", "population", "millesime_cog",
-    "code_epci", "code_departement", "code_region",
-)
-# Published columns of `lieux`: an allow-list. No `courriels` or `telephone`: some are those
-# of a named person, until a person-like contact detector exists (Partner exports issue).
-LIEUX_COLONNES = (
-    "id", "pivot", "nom", "adresse", "complement_adresse", "code_postal", "commune",
-    "code_insee", "code_epci", "code_departement", "code_region", "latitude", "longitude",
-    "typologie", "site_web", "horaires", "presentation_resume", "presentation_detail",
-    "source", "itinerance", "structure_parente", "date_maj", "services",
-    "publics_specifiquement_adresses", "prise_en_charge_specifique", "frais_a_charge",
-    "dispositif_programmes_nationaux", "formations_labels", "autres_formations_labels",
-    "modalites_acces", "modalites_accompagnement", "fiche_acces_libre", "prise_rdv",
-    "methode_code_commune", "distance_commune_km", "jeu_de_donnees", "fichier_origine", "ligne",
-)
+# Published columns come from the Table Schemas in schemas/tables/ (an allow-list for `lieux`:
+# no `courriels` or `telephone`, some being a named person's, until a person-like contact
+# detector exists). These columns must never appear in a published table:
 COLONNES_INTERDITES = ("courriels", "courriel", "telephone")
 
 
@@ -45,8 +35,8 @@ def _niveau_order() -> pl.Expr:
     return pl.col("niveau").cast(pl.Enum(list(NIVEAUX)))
 
 
-def build_territoires(territoires: pl.DataFrame) -> pl.DataFrame:
-    return territoires.select(TERRITOIRES_COLONNES).sort(_niveau_order(), "code")
+def build_territoires(territoires: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    return territoires.select(columns).sort(_niveau_order(), "code")
 
 
 def build_indicateurs(models: list[pl.DataFrame]) -> pl.DataFrame:
@@ -55,13 +45,16 @@ def build_indicateurs(models: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(frames).sort(_niveau_order(), "code", "indicateur", "annee")
 
 
-def build_indicateurs_large(indicateurs: pl.DataFrame, territoires: pl.DataFrame) -> pl.DataFrame:
-    """One row per territory, the latest value of each indicator as a column."""
+def build_indicateurs_large(
+    indicateurs: pl.DataFrame, territoires: pl.DataFrame, codes: list[str]
+) -> pl.DataFrame:
+    """One row per territory, the latest value of each indicator (in `codes` order) as a column."""
     latest = indicateurs.filter(
         pl.col("annee") == pl.col("annee").max().over("niveau", "code", "indicateur")
     )
-    codes = sorted(latest["indicateur"].unique().to_list())
     wide = latest.pivot(on="indicateur", index=["niveau", "code"], values="valeur")
+    absent = [c for c in codes if c not in wide.columns]
+    wide = wide.with_columns(pl.lit(None, pl.Float64).alias(c) for c in absent)
     base = territoires.select("niveau", "code", "nom", "population")
     return (
         base.join(wide, on=["niveau", "code"], how="left")
@@ -70,7 +63,7 @@ def build_indicateurs_large(indicateurs: pl.DataFrame, territoires: pl.DataFrame
     )
 
 
-def build_lieux(lieux: pl.DataFrame, territoires: pl.DataFrame) -> pl.DataFrame:
+def build_lieux(lieux: pl.DataFrame, territoires: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """Published places: resolved codes, territory codes, allow-listed columns only."""
     communes = territoires.filter(pl.col("niveau") == "commune").select(
         pl.col("code").alias("code_commune"), "code_epci", "code_departement", "code_region"
@@ -78,7 +71,7 @@ def build_lieux(lieux: pl.DataFrame, territoires: pl.DataFrame) -> pl.DataFrame:
     return (
         lieux.join(communes, on="code_commune", how="left")
         .with_columns(pl.col("code_commune").alias("code_insee"))
-        .select(LIEUX_COLONNES)
+        .select(columns)
         .sort("code_insee", "id")
     )
 
@@ -87,9 +80,15 @@ def _duplicates(frame: pl.DataFrame, key: tuple[str, ...]) -> int:
     return frame.height - frame.select(key).unique().height
 
 
-def check_tables(tables: dict[str, pl.DataFrame]) -> list[str]:
+def check_tables(
+    tables: dict[str, pl.DataFrame],
+    schemas: dict[str, dict[str, Any]] | None = None,
+    dictionary: dict[str, Any] | None = None,
+) -> list[str]:
     """Blocking checks on what readers will see; an empty list means publishable."""
     errors: list[str] = []
+    for name, schema in (schemas or {}).items():
+        errors += check_schema(tables[name], schema)
     territoires = tables["territoires"]
     indicateurs = tables["indicateurs"]
     if n := _duplicates(territoires, ("niveau", "code")):
@@ -106,6 +105,10 @@ def check_tables(tables: dict[str, pl.DataFrame]) -> list[str]:
     unknown = indicateurs.join(territoires, on=["niveau", "code"], how="anti")
     if unknown.height:
         errors.append(f"indicateurs: {unknown.height} rows on territories absent from territoires")
+    if dictionary is not None:
+        undocumented = set(indicateurs["indicateur"].unique()) - set(dictionary)
+        if undocumented:
+            errors.append(f"indicateurs: codes without a dictionary entry: {sorted(undocumented)}")
     uncovered = indicateurs.filter(~pl.col("couverture") & pl.col("valeur").is_not_null())
     if uncovered.height:
         errors.append(f"indicateurs: {uncovered.height} values on territories not covered")

@@ -69,7 +69,9 @@ def _cog(entity: str, filename: str, title: str) -> Source:
     )
 
 
-COG_COMMUNES = _cog("communes", "communes.csv", "Communes du COG 2026 et leur population municipale")
+COG_COMMUNES = _cog(
+    "communes", "communes.csv", "Communes du COG 2026 et leur population municipale"
+)
 COG_COMMUNES_DELEGUEES = _cog(
     "communes_deleguees",
     "communes_deleguees_associees_arrondissements.csv",

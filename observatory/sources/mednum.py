@@ -1,7 +1,7 @@
 """La Mednum's "standard de données de médiation numérique": columns and vocabularies.
 
-Read from the schema and enumerations bundled in `assets/mednum_lieux/`, so the standard,
-not the code, says which columns exist and which are required.
+Read from the schema and enumerations in `schemas/sources/`, so the standard, not the code,
+says which columns exist and which are required.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_FILE = "mednum_lieux/schema_standard_mediation_num_v1.0.2.json"
-ENUMERATIONS_FILE = "mednum_lieux/enumerations_v1.json"
+SCHEMA_FILE = "sources/schema_standard_mediation_num_v1.0.2.json"
+ENUMERATIONS_FILE = "sources/mednum_enumerations_v1.json"
 
 
 @dataclass(frozen=True)
@@ -22,15 +22,13 @@ class Standard:
     enumerations: dict[str, tuple[str, ...]]
 
 
-def load_standard(assets_dir: Path) -> Standard:
-    schema = json.loads((assets_dir / SCHEMA_FILE).read_text(encoding="utf-8"))
-    enums = json.loads((assets_dir / ENUMERATIONS_FILE).read_text(encoding="utf-8"))
+def load_standard(schemas_dir: Path) -> Standard:
+    schema = json.loads((schemas_dir / SCHEMA_FILE).read_text(encoding="utf-8"))
+    enums = json.loads((schemas_dir / ENUMERATIONS_FILE).read_text(encoding="utf-8"))
     fields = schema["fields"]
     return Standard(
         version=schema.get("version", "?"),
         columns=tuple(f["name"] for f in fields),
-        required=frozenset(
-            f["name"] for f in fields if f.get("constraints", {}).get("required")
-        ),
+        required=frozenset(f["name"] for f in fields if f.get("constraints", {}).get("required")),
         enumerations={k: tuple(v) for k, v in enums["enumerations"].items()},
     )

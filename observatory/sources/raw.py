@@ -96,7 +96,9 @@ def land(settings: Settings, source: Source, file: SourceFile) -> RawFile:
     if target.exists() and sidecar.exists():
         existing = read_sidecar(sidecar)
         if sha256_file(target) != existing.sha256:
-            raise RawLayerError(f"{target}: bytes differ from its sidecar; the raw layer was altered")
+            raise RawLayerError(
+                f"{target}: bytes differ from its sidecar; the raw layer was altered"
+            )
         if settings.profile == "offline":
             bundled_sha = sha256_file(settings.assets_dir / file.bundled)
             if bundled_sha != existing.sha256:

@@ -78,8 +78,9 @@ def discover(sql_dir: Path) -> list[SqlModel]:
     for path in sorted(sql_dir.rglob("*.sql")):
         model = parse_model(path)
         if model.name in models:
-            raise SqlModelError(f"{path}: model {model.name!r} is also defined in "
-                                f"{models[model.name].path}")
+            raise SqlModelError(
+                f"{path}: model {model.name!r} is also defined in {models[model.name].path}"
+            )
         models[model.name] = model
     return list(models.values())
 

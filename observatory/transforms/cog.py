@@ -22,10 +22,16 @@ def stage_communes(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     checks = [
         Check("code_insee", "code_commune_invalide", pl.col("_raison_code").is_not_null()),
         Check("zone", "hors_perimetre", ~pl.col("zone").is_in(ZONES_EN_PERIMETRE)),
-        Check("population", "population_invalide",
-              pl.col("zone").is_in(ZONES_EN_PERIMETRE) & pl.col("_population").is_null()),
-        Check("code_insee", "code_duplique",
-              pl.col("code_commune").is_not_null() & ~pl.col("code_commune").is_first_distinct()),
+        Check(
+            "population",
+            "population_invalide",
+            pl.col("zone").is_in(ZONES_EN_PERIMETRE) & pl.col("_population").is_null(),
+        ),
+        Check(
+            "code_insee",
+            "code_duplique",
+            pl.col("code_commune").is_not_null() & ~pl.col("code_commune").is_first_distinct(),
+        ),
     ]
     quarantine = run_checks(frame, checks)
     kept = split_rejected(frame, quarantine).select(
@@ -60,4 +66,3 @@ def stage_communes_deleguees(raw: pl.DataFrame) -> pl.DataFrame:
         pl.col("commune_rattachement").alias("code_commune"),
         "code_departement",
     )
-

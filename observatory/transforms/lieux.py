@@ -69,9 +69,7 @@ IDENTITE = ("id", "nom", "commune", "code_postal", "adresse")
 
 
 def _clean_strings(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.col(pl.String).str.strip_chars().replace("", None)
-    )
+    return frame.with_columns(pl.col(pl.String).str.strip_chars().replace("", None))
 
 
 def _map_v0_tokens(column: str) -> pl.Expr:
@@ -118,8 +116,15 @@ def map_v0_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             entries.append(
                 run_checks(
                     frame.with_columns(_v0_unknown_tokens(v0).alias("_inconnu")),
-                    [Check(v0, "valeur_v0_sans_equivalent_v1", pl.col("_inconnu").is_not_null(),
-                           VALEUR_ECARTEE, pl.col("_inconnu"))],
+                    [
+                        Check(
+                            v0,
+                            "valeur_v0_sans_equivalent_v1",
+                            pl.col("_inconnu").is_not_null(),
+                            VALEUR_ECARTEE,
+                            pl.col("_inconnu"),
+                        )
+                    ],
                 )
             )
             mapped = _map_v0_tokens(v0)
@@ -163,28 +168,56 @@ def stage_lieux(raw: pl.DataFrame, standard: Standard) -> tuple[pl.DataFrame, pl
     checks = [
         *(Check(c, "obligatoire_manquant", pl.col(c).is_null()) for c in IDENTITE),
         Check("id", "id_duplique", pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct()),
-        Check("code_postal", "code_postal_invalide",
-              pl.col("_code_postal").is_not_null()
-              & ~pl.col("_code_postal").str.contains(r"^\d{5}$")),
-        Check("latitude", "hors_france",
-              pl.col("_lat").is_not_null() & pl.col("_lon").is_not_null()
-              & ~in_france(pl.col("_lat"), pl.col("_lon")),
-              REJET, pl.format("{},{}", pl.col("latitude"), pl.col("longitude"))),
+        Check(
+            "code_postal",
+            "code_postal_invalide",
+            pl.col("_code_postal").is_not_null() & ~pl.col("_code_postal").str.contains(r"^\d{5}$"),
+        ),
+        Check(
+            "latitude",
+            "hors_france",
+            pl.col("_lat").is_not_null()
+            & pl.col("_lon").is_not_null()
+            & ~in_france(pl.col("_lat"), pl.col("_lon")),
+            REJET,
+            pl.format("{},{}", pl.col("latitude"), pl.col("longitude")),
+        ),
         Check("latitude", "coordonnee_invalide", unparsable_lat, VALEUR_ECARTEE),
         Check("longitude", "coordonnee_invalide", unparsable_lon, VALEUR_ECARTEE),
-        Check("latitude", "coordonnee_incomplete", one_missing & ~unparsable_lat & ~unparsable_lon,
-              VALEUR_ECARTEE, pl.format("{},{}", pl.col("latitude"), pl.col("longitude"))),
-        Check("code_insee", "code_insee_invalide",
-              pl.col("code_insee").is_not_null() & pl.col("_raison_insee").is_not_null(),
-              VALEUR_ECARTEE),
+        Check(
+            "latitude",
+            "coordonnee_incomplete",
+            one_missing & ~unparsable_lat & ~unparsable_lon,
+            VALEUR_ECARTEE,
+            pl.format("{},{}", pl.col("latitude"), pl.col("longitude")),
+        ),
+        Check(
+            "code_insee",
+            "code_insee_invalide",
+            pl.col("code_insee").is_not_null() & pl.col("_raison_insee").is_not_null(),
+            VALEUR_ECARTEE,
+        ),
         Check("pivot", "obligatoire_manquant", pl.col("pivot").is_null(), VALEUR_ECARTEE),
         Check("date_maj", "obligatoire_manquant", pl.col("date_maj").is_null(), VALEUR_ECARTEE),
-        Check("date_maj", "date_invalide",
-              pl.col("date_maj").is_not_null() & pl.col("_date").is_null(), VALEUR_ECARTEE),
-        Check("date_maj", "date_epoch_1970", pl.col("_date") <= pl.date(1970, 1, 1),
-              VALEUR_ECARTEE),
-        *(Check(c, "hors_vocabulaire_v1", pl.col(f"_inconnu_{c}").is_not_null(), VALEUR_ECARTEE,
-                pl.col(f"_inconnu_{c}")) for c in vocab_columns),
+        Check(
+            "date_maj",
+            "date_invalide",
+            pl.col("date_maj").is_not_null() & pl.col("_date").is_null(),
+            VALEUR_ECARTEE,
+        ),
+        Check(
+            "date_maj", "date_epoch_1970", pl.col("_date") <= pl.date(1970, 1, 1), VALEUR_ECARTEE
+        ),
+        *(
+            Check(
+                c,
+                "hors_vocabulaire_v1",
+                pl.col(f"_inconnu_{c}").is_not_null(),
+                VALEUR_ECARTEE,
+                pl.col(f"_inconnu_{c}"),
+            )
+            for c in vocab_columns
+        ),
     ]
     quarantine = pl.concat([v0_entries, run_checks(frame, checks)])
     both = pl.col("_lat").is_not_null() & pl.col("_lon").is_not_null()
@@ -236,10 +269,15 @@ def resolve_communes(
     rejected.
     """
     cog = communes.select(
-        "code_commune", "code_departement", "codes_postaux", "anciens_codes",
+        "code_commune",
+        "code_departement",
+        "codes_postaux",
+        "anciens_codes",
         normalise_nom(pl.col("nom")).alias("_nom"),
     )
-    par_cp = cog.explode("codes_postaux", empty_as_null=True).rename({"codes_postaux": "code_postal"})
+    par_cp = cog.explode("codes_postaux", empty_as_null=True).rename(
+        {"codes_postaux": "code_postal"}
+    )
     anciens = (
         cog.select("code_commune", pl.col("anciens_codes").alias("_ancien"))
         .explode("_ancien", empty_as_null=True)
@@ -249,54 +287,103 @@ def resolve_communes(
         "code_commune", "code_departement", normalise_nom(pl.col("nom")).alias("_nom")
     ).join(cog.select("code_commune"), on="code_commune", how="semi")
     matches = [
-        ("fourni", cog.select(pl.col("code_commune").alias("code_insee"),
-                              pl.col("code_commune").alias("_c_fourni")), ["code_insee"]),
-        ("ancien_code", _unique_match(anciens.rename({"_ancien": "code_insee"}),
-                                      ["code_insee"], "ancien_code"), ["code_insee"]),
-        ("code_postal_nom", _unique_match(par_cp, ["code_postal", "_nom"], "code_postal_nom"),
-         ["code_postal", "_nom"]),
-        ("departement_nom", _unique_match(cog.rename({"code_departement": "_dep"}),
-                                          ["_dep", "_nom"], "departement_nom"), ["_dep", "_nom"]),
-        ("commune_deleguee", _unique_match(deleguees.rename({"code_departement": "_dep"}),
-                                           ["_dep", "_nom"], "commune_deleguee"), ["_dep", "_nom"]),
-        ("code_postal_unique", _unique_match(par_cp, ["code_postal"], "code_postal_unique"),
-         ["code_postal"]),
+        (
+            "fourni",
+            cog.select(
+                pl.col("code_commune").alias("code_insee"),
+                pl.col("code_commune").alias("_c_fourni"),
+            ),
+            ["code_insee"],
+        ),
+        (
+            "ancien_code",
+            _unique_match(anciens.rename({"_ancien": "code_insee"}), ["code_insee"], "ancien_code"),
+            ["code_insee"],
+        ),
+        (
+            "code_postal_nom",
+            _unique_match(par_cp, ["code_postal", "_nom"], "code_postal_nom"),
+            ["code_postal", "_nom"],
+        ),
+        (
+            "departement_nom",
+            _unique_match(
+                cog.rename({"code_departement": "_dep"}), ["_dep", "_nom"], "departement_nom"
+            ),
+            ["_dep", "_nom"],
+        ),
+        (
+            "commune_deleguee",
+            _unique_match(
+                deleguees.rename({"code_departement": "_dep"}), ["_dep", "_nom"], "commune_deleguee"
+            ),
+            ["_dep", "_nom"],
+        ),
+        (
+            "code_postal_unique",
+            _unique_match(par_cp, ["code_postal"], "code_postal_unique"),
+            ["code_postal"],
+        ),
     ]
     frame = lieux.with_columns(
         normalise_nom(pl.col("commune")).alias("_nom"),
         _departement_du_code_postal(pl.col("code_postal")).alias("_dep"),
     )
-    for method, table, keys in matches:
+    for _method, table, keys in matches:
         frame = frame.join(table, on=keys, how="left")
     methods = [m for m, _, _ in matches]
-    frame = frame.with_columns(
-        pl.coalesce([pl.col(f"_c_{m}") for m in methods]).alias("code_commune"),
-        pl.coalesce(
-            [pl.when(pl.col(f"_c_{m}").is_not_null()).then(pl.lit(m)) for m in methods]
-        ).alias("methode_code_commune"),
-    ).join(
-        coordonnees.select("code_commune", pl.col("latitude").alias("_clat"),
-                           pl.col("longitude").alias("_clon")),
-        on="code_commune",
-        how="left",
-    ).with_columns(
-        haversine_km(pl.col("latitude"), pl.col("longitude"), pl.col("_clat"), pl.col("_clon"))
-        .round(3)
-        .alias("distance_commune_km")
+    frame = (
+        frame.with_columns(
+            pl.coalesce([pl.col(f"_c_{m}") for m in methods]).alias("code_commune"),
+            pl.coalesce(
+                [pl.when(pl.col(f"_c_{m}").is_not_null()).then(pl.lit(m)) for m in methods]
+            ).alias("methode_code_commune"),
+        )
+        .join(
+            coordonnees.select(
+                "code_commune",
+                pl.col("latitude").alias("_clat"),
+                pl.col("longitude").alias("_clon"),
+            ),
+            on="code_commune",
+            how="left",
+        )
+        .with_columns(
+            haversine_km(pl.col("latitude"), pl.col("longitude"), pl.col("_clat"), pl.col("_clon"))
+            .round(3)
+            .alias("distance_commune_km")
+        )
     )
     checks = [
-        Check("code_insee", "code_insee_inconnu_du_cog",
-              pl.col("code_insee").is_not_null() & pl.col("_c_fourni").is_null(), VALEUR_ECARTEE),
-        Check("commune", "commune_non_resolue", pl.col("code_commune").is_null(), REJET,
-              pl.format("{} {}", pl.col("code_postal"), pl.col("commune"))),
-        Check("latitude", f"distance_commune_superieure_{int(distance_max_km)}km",
-              pl.col("distance_commune_km") > distance_max_km, REJET,
-              pl.format("{},{} à {} km de {}", pl.col("latitude"), pl.col("longitude"),
-                        pl.col("distance_commune_km"), pl.col("code_commune"))),
+        Check(
+            "code_insee",
+            "code_insee_inconnu_du_cog",
+            pl.col("code_insee").is_not_null() & pl.col("_c_fourni").is_null(),
+            VALEUR_ECARTEE,
+        ),
+        Check(
+            "commune",
+            "commune_non_resolue",
+            pl.col("code_commune").is_null(),
+            REJET,
+            pl.format("{} {}", pl.col("code_postal"), pl.col("commune")),
+        ),
+        Check(
+            "latitude",
+            f"distance_commune_superieure_{int(distance_max_km)}km",
+            pl.col("distance_commune_km") > distance_max_km,
+            REJET,
+            pl.format(
+                "{},{} à {} km de {}",
+                pl.col("latitude"),
+                pl.col("longitude"),
+                pl.col("distance_commune_km"),
+                pl.col("code_commune"),
+            ),
+        ),
     ]
     quarantine = run_checks(frame, checks)
     kept = split_rejected(frame, quarantine)
-    return kept.select(*lieux.columns, "code_commune", "methode_code_commune",
-                       "distance_commune_km"), quarantine
-
-
+    return kept.select(
+        *lieux.columns, "code_commune", "methode_code_commune", "distance_commune_km"
+    ), quarantine

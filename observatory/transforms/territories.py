@@ -103,11 +103,15 @@ def build_territoires(
         ]
     )
     dep_region = departements.select(pl.col("code"), pl.col("code_region").alias("_reg"))
-    higher = higher.join(dep_region, on="code", how="left").with_columns(
-        pl.lit(None, pl.String).alias("code_epci"),
-        pl.lit(None, pl.String).alias("code_departement"),
-        pl.when(pl.col("niveau") == "departement").then(pl.col("_reg")).alias("code_region"),
-    ).drop("_reg")
+    higher = (
+        higher.join(dep_region, on="code", how="left")
+        .with_columns(
+            pl.lit(None, pl.String).alias("code_epci"),
+            pl.lit(None, pl.String).alias("code_departement"),
+            pl.when(pl.col("niveau") == "departement").then(pl.col("_reg")).alias("code_region"),
+        )
+        .drop("_reg")
+    )
     ordre = pl.Enum(list(NIVEAUX))
     return (
         pl.concat([base, higher.select(base.columns)])
@@ -123,8 +127,11 @@ def build_appartenances(territoires: pl.DataFrame) -> pl.DataFrame:
     """
     communes = territoires.filter(pl.col("niveau") == "commune")
     parts = [
-        communes.select(pl.col("code").alias("code_commune"), pl.lit(niveau).alias("niveau"),
-                        pl.col(column).alias("code"))
+        communes.select(
+            pl.col("code").alias("code_commune"),
+            pl.lit(niveau).alias("niveau"),
+            pl.col(column).alias("code"),
+        )
         for niveau, column in (
             ("commune", "code"),
             ("epci", "code_epci"),
@@ -133,8 +140,11 @@ def build_appartenances(territoires: pl.DataFrame) -> pl.DataFrame:
         )
     ]
     parts.append(
-        communes.select(pl.col("code").alias("code_commune"), pl.lit("france").alias("niveau"),
-                        pl.lit(CODE_FRANCE).alias("code"))
+        communes.select(
+            pl.col("code").alias("code_commune"),
+            pl.lit("france").alias("niveau"),
+            pl.lit(CODE_FRANCE).alias("code"),
+        )
     )
     return pl.concat(parts).filter(pl.col("code").is_not_null())
 
@@ -143,8 +153,12 @@ def build_couverture(
     communes: pl.DataFrame, source: str, annee: int, niveau: str, codes: tuple[str, ...] | None
 ) -> pl.DataFrame:
     """Which communes a source covers: all of them, or those of the listed territories."""
-    column = {"commune": "code_commune", "epci": "code_epci", "departement": "code_departement",
-              "region": "code_region"}.get(niveau)
+    column = {
+        "commune": "code_commune",
+        "epci": "code_epci",
+        "departement": "code_departement",
+        "region": "code_region",
+    }.get(niveau)
     if codes is None or niveau == "france":
         couvert = pl.lit(True)
     elif column is None:

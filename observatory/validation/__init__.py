@@ -1,1 +1,4 @@
-"""Row-level checks, quarantine and accounting: every input row is kept or set aside with a reason."""
+"""Row-level checks, quarantine and accounting.
+
+Every input row is kept or set aside with a reason.
+"""

@@ -50,12 +50,16 @@ def empty_quarantine() -> pl.DataFrame:
 
 def number_rows(raw: pl.DataFrame, jeu_de_donnees: str, fichier: str, sha256: str) -> pl.DataFrame:
     """Prefix a raw frame with its identity columns (`ligne` = 1-based record number)."""
-    return raw.with_row_index(ROW, offset=1).with_columns(
-        pl.col(ROW).cast(pl.Int64),
-        pl.lit(jeu_de_donnees).alias("jeu_de_donnees"),
-        pl.lit(fichier).alias("fichier_origine"),
-        pl.lit(sha256).alias("sha256_origine"),
-    ).select(*IDENTITE_LIGNE, pl.exclude(IDENTITE_LIGNE))
+    return (
+        raw.with_row_index(ROW, offset=1)
+        .with_columns(
+            pl.col(ROW).cast(pl.Int64),
+            pl.lit(jeu_de_donnees).alias("jeu_de_donnees"),
+            pl.lit(fichier).alias("fichier_origine"),
+            pl.lit(sha256).alias("sha256_origine"),
+        )
+        .select(*IDENTITE_LIGNE, pl.exclude(IDENTITE_LIGNE))
+    )
 
 
 def run_checks(frame: pl.DataFrame, checks: Iterable[Check]) -> pl.DataFrame:

@@ -16,8 +16,9 @@ from observatory.publish.release import (
 from observatory.sources.raw import sha256_file
 
 TABLES = {
-    "territoires": pl.DataFrame({"niveau": ["commune", "france"], "code": ["16015", "FR"],
-                                 "population": [41711, 41711]}),
+    "territoires": pl.DataFrame(
+        {"niveau": ["commune", "france"], "code": ["16015", "FR"], "population": [41711, 41711]}
+    ),
     "indicateurs": pl.DataFrame({"niveau": ["commune"], "code": ["16015"], "valeur": [2.0]}),
 }
 SOURCES = [{"source": "cog__communes", "millesime": "2026", "sha256": "ab" * 32}]
@@ -48,8 +49,7 @@ def test_write_release_manifest_matches_files(tmp_path: Path) -> None:
 
 
 def test_latest_moves_only_when_a_release_is_complete(tmp_path: Path, monkeypatch) -> None:
-    first = write_release(TABLES, tmp_path, SOURCES,
-                          created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    first = write_release(TABLES, tmp_path, SOURCES, created_at=datetime(2026, 1, 1, tzinfo=UTC))
 
     def broken(folder: Path) -> dict:
         raise ReleaseError("simulated verification failure")

@@ -1,46 +1,63 @@
 import polars as pl
 import pytest
 
+from observatory.publish.schemas import field_names, load_table_schema
 from observatory.publish.tables import (
     build_indicateurs,
     build_indicateurs_large,
     build_lieux,
     check_tables,
 )
+from observatory.settings import PROJECT_ROOT
 
-TERRITOIRES = pl.DataFrame({
-    "niveau": ["commune", "commune", "departement", "france"],
-    "code": ["16015", "17300", "16", "FR"],
-    "nom": ["Angoulême", "La Rochelle", "Charente", "France"],
-    "population": [41711, 79961, 41711, 121672],
-    "code_epci": ["200071827", "241700434", None, None],
-    "code_departement": ["16", "17", None, None],
-    "code_region": ["75", "75", "75", None],
-})
+TERRITOIRES = pl.DataFrame(
+    {
+        "niveau": ["commune", "commune", "departement", "france"],
+        "code": ["16015", "17300", "16", "FR"],
+        "nom": ["Angoulême", "La Rochelle", "Charente", "France"],
+        "population": [41711, 79961, 41711, 121672],
+        "code_epci": ["200071827", "241700434", None, None],
+        "code_departement": ["16", "17", None, None],
+        "code_region": ["75", "75", "75", None],
+    }
+)
 
 
 def indicateur(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=["niveau", "code", "indicateur", "annee", "valeur",
-                                      "couverture"], orient="row").with_columns(
-        pl.lit(None, pl.Float64).alias("ic_bas"), pl.lit(None, pl.Float64).alias("ic_haut"),
-        pl.lit(False).alias("secret"))
+    return pl.DataFrame(
+        rows, schema=["niveau", "code", "indicateur", "annee", "valeur", "couverture"], orient="row"
+    ).with_columns(
+        pl.lit(None, pl.Float64).alias("ic_bas"),
+        pl.lit(None, pl.Float64).alias("ic_haut"),
+        pl.lit(False).alias("secret"),
+    )
 
 
-INDICATEURS = build_indicateurs([
-    indicateur([("commune", "16015", "nb_lieux", 2025, 2.0, True),
+INDICATEURS = build_indicateurs(
+    [
+        indicateur(
+            [
+                ("commune", "16015", "nb_lieux", 2025, 2.0, True),
                 ("commune", "17300", "nb_lieux", 2025, None, False),
                 ("departement", "16", "nb_lieux", 2025, 2.0, True),
                 ("departement", "16", "nb_lieux", 2024, 1.0, True),
-                ("france", "FR", "nb_lieux", 2025, None, False)]),
-])
+                ("france", "FR", "nb_lieux", 2025, None, False),
+            ]
+        ),
+    ]
+)
 
 
 def test_indicateurs_large_takes_latest_year_and_keeps_every_territory() -> None:
-    large = build_indicateurs_large(INDICATEURS, TERRITOIRES)
-    assert large.columns == ["niveau", "code", "nom", "population", "nb_lieux"]
+    large = build_indicateurs_large(INDICATEURS, TERRITOIRES, ["nb_lieux", "autre"])
+    assert large.columns == ["niveau", "code", "nom", "population", "nb_lieux", "autre"]
+    assert large["autre"].is_null().all()  # in the dictionary, not computed: null, never 0
     assert large.select("niveau", "code", "nb_lieux").rows() == [
-        ("commune", "16015", 2.0), ("commune", "17300", None),
-        ("departement", "16", 2.0), ("france", "FR", None)]
+        ("commune", "16015", 2.0),
+        ("commune", "17300", None),
+        ("departement", "16", 2.0),
+        ("france", "FR", None),
+    ]
 
 
 def test_checks_pass_on_consistent_tables() -> None:
@@ -48,17 +65,37 @@ def test_checks_pass_on_consistent_tables() -> None:
     assert check_tables(tables) == []
 
 
-@pytest.mark.parametrize(("table", "frame", "message"), [
-    ("indicateurs", pl.concat([INDICATEURS, INDICATEURS.head(1)]), "duplicate"),
-    ("indicateurs", INDICATEURS.with_columns(
-        pl.when(pl.col("code") == "FR").then(0.0).otherwise(pl.col("valeur")).alias("valeur")),
-     "not covered"),
-    ("indicateurs", INDICATEURS.with_columns(pl.lit("99").alias("code")),
-     "absent from territoires"),
-    ("territoires", TERRITOIRES.with_columns(
-        pl.when(pl.col("code") == "FR").then(1).otherwise(pl.col("population"))
-        .alias("population")), "FR population"),
-])
+@pytest.mark.parametrize(
+    ("table", "frame", "message"),
+    [
+        ("indicateurs", pl.concat([INDICATEURS, INDICATEURS.head(1)]), "duplicate"),
+        (
+            "indicateurs",
+            INDICATEURS.with_columns(
+                pl.when(pl.col("code") == "FR")
+                .then(0.0)
+                .otherwise(pl.col("valeur"))
+                .alias("valeur")
+            ),
+            "not covered",
+        ),
+        (
+            "indicateurs",
+            INDICATEURS.with_columns(pl.lit("99").alias("code")),
+            "absent from territoires",
+        ),
+        (
+            "territoires",
+            TERRITOIRES.with_columns(
+                pl.when(pl.col("code") == "FR")
+                .then(1)
+                .otherwise(pl.col("population"))
+                .alias("population")
+            ),
+            "FR population",
+        ),
+    ],
+)
 def test_checks_block(table: str, frame: pl.DataFrame, message: str) -> None:
     tables = {"territoires": TERRITOIRES, "indicateurs": INDICATEURS, table: frame}
     errors = check_tables(tables)
@@ -66,22 +103,32 @@ def test_checks_block(table: str, frame: pl.DataFrame, message: str) -> None:
 
 
 def test_personal_contacts_are_never_published() -> None:
-    tables = {"territoires": TERRITOIRES, "indicateurs": INDICATEURS,
-              "lieux": pl.DataFrame({"id": ["a"], "courriels": ["jeanne.dupont@example.org"]})}
+    tables = {
+        "territoires": TERRITOIRES,
+        "indicateurs": INDICATEURS,
+        "lieux": pl.DataFrame({"id": ["a"], "courriels": ["jeanne.dupont@example.org"]}),
+    }
     assert any("personal contact" in e for e in check_tables(tables))
 
 
 @pytest.mark.real_data
-def test_build_lieux_allow_list(charente_raw, standard, communes, communes_deleguees,
-                                coordonnees) -> None:
+def test_build_lieux_allow_list(
+    charente_raw, standard, communes, communes_deleguees, coordonnees
+) -> None:
     from observatory.transforms.lieux import resolve_communes, stage_lieux
 
     kept, _ = stage_lieux(charente_raw, standard)
     resolved, _ = resolve_communes(kept, communes, communes_deleguees, coordonnees)
     territoires = communes.select(
-        pl.lit("commune").alias("niveau"), pl.col("code_commune").alias("code"),
-        "code_epci", "code_departement", "code_region")
-    lieux = build_lieux(resolved, territoires)
+        pl.lit("commune").alias("niveau"),
+        pl.col("code_commune").alias("code"),
+        "code_epci",
+        "code_departement",
+        "code_region",
+    )
+    columns = field_names(load_table_schema(PROJECT_ROOT / "schemas", "lieux"))
+    lieux = build_lieux(resolved, territoires, columns)
+    assert lieux.columns == columns
     assert "courriels" not in lieux.columns and "telephone" not in lieux.columns
     assert lieux.height == resolved.height
     resolved_codes = dict(zip(resolved["id"], resolved["code_commune"], strict=True))

@@ -21,14 +21,17 @@ TERRITOIRES = pl.DataFrame(
     schema=["niveau", "code", "population", "code_epci", "code_departement", "code_region"],
     orient="row",
 )
-COUVERTURE = pl.DataFrame({
-    "source": ["mednum__lieux"] * 4,
-    "code_commune": ["16015", "16089", "16102", "17300"],
-    "couvert": [True, True, True, False],
-    "annee": pl.Series([2025] * 4, dtype=pl.Int32),
-})
-LIEUX = pl.DataFrame({"id": ["a", "b", "c", "d"],
-                      "code_commune": ["16015", "16015", "16102", "17300"]})
+COUVERTURE = pl.DataFrame(
+    {
+        "source": ["mednum__lieux"] * 4,
+        "code_commune": ["16015", "16089", "16102", "17300"],
+        "couvert": [True, True, True, False],
+        "annee": pl.Series([2025] * 4, dtype=pl.Int32),
+    }
+)
+LIEUX = pl.DataFrame(
+    {"id": ["a", "b", "c", "d"], "code_commune": ["16015", "16015", "16102", "17300"]}
+)
 
 
 def run() -> pl.DataFrame:
@@ -45,15 +48,24 @@ def test_nb_lieux_at_every_level() -> None:
     out = run().filter(pl.col("indicateur") == "nb_lieux")
     expected = pl.DataFrame(
         [
-            ("commune", "16015", 2.0, True), ("commune", "16089", 0.0, True),
-            ("commune", "16102", 1.0, True), ("commune", "17300", None, False),
-            ("departement", "16", 3.0, True), ("departement", "17", None, False),
-            ("epci", "200070514", 1.0, True), ("epci", "200071827", 2.0, True),
+            ("commune", "16015", 2.0, True),
+            ("commune", "16089", 0.0, True),
+            ("commune", "16102", 1.0, True),
+            ("commune", "17300", None, False),
+            ("departement", "16", 3.0, True),
+            ("departement", "17", None, False),
+            ("epci", "200070514", 1.0, True),
+            ("epci", "200071827", 2.0, True),
             ("epci", "241700434", None, False),
-            ("france", "FR", None, False), ("region", "75", None, False),
+            ("france", "FR", None, False),
+            ("region", "75", None, False),
         ],
-        schema={"niveau": pl.String, "code": pl.String, "valeur": pl.Float64,
-                "couverture": pl.Boolean},
+        schema={
+            "niveau": pl.String,
+            "code": pl.String,
+            "valeur": pl.Float64,
+            "couverture": pl.Boolean,
+        },
         orient="row",
     ).sort("niveau", "code")
     assert_frame_equal(out.select("niveau", "code", "valeur", "couverture"), expected)
@@ -70,5 +82,5 @@ def test_lieux_pour_10k_hab_is_computed_from_counts() -> None:
 
 
 def test_missing_input_names_the_file() -> None:
-    with pytest.raises(SqlRunError, match="ind_offre.sql: inputs missing"):
+    with pytest.raises(SqlRunError, match=r"ind_offre\.sql: inputs missing"):
         run_model(MODEL, {"int__lieux": LIEUX})

@@ -12,12 +12,16 @@ def write(folder: Path, name: str, sql: str) -> Path:
 
 
 def test_dependencies_exclude_ctes(tmp_path: Path) -> None:
-    path = write(tmp_path, "ind_a", """-- Un indicateur.
+    path = write(
+        tmp_path,
+        "ind_a",
+        """-- Un indicateur.
 -- Sur deux lignes.
 WITH base AS (SELECT * FROM int__x), autre AS (SELECT code FROM base)
 SELECT b.code FROM autre AS b JOIN int__y AS y ON y.code = b.code
 LEFT JOIN (SELECT code FROM ind_b) AS sub ON sub.code = b.code
-""")
+""",
+    )
     model = parse_model(path)
     assert model.dependencies == ("ind_b", "int__x", "int__y")
     assert model.description == "Un indicateur. Sur deux lignes."
@@ -53,13 +57,16 @@ def test_layer_skipping_is_refused(tmp_path: Path) -> None:
         load_models(tmp_path, external={"stg_cog__communes"})
 
 
-@pytest.mark.parametrize(("name", "sql", "message"), [
-    ("ind_a", "SELECT 1; SELECT 2", "exactly one SELECT"),
-    ("ind_a", "DELETE FROM int__x", "exactly one SELECT"),
-    ("ind_a", "SELEC * FRM", "does not parse|exactly one SELECT"),
-    ("indicateur", "SELECT 1", "starts with one of"),
-    ("Ind_A", "SELECT 1", "snake_case"),
-])
+@pytest.mark.parametrize(
+    ("name", "sql", "message"),
+    [
+        ("ind_a", "SELECT 1; SELECT 2", "exactly one SELECT"),
+        ("ind_a", "DELETE FROM int__x", "exactly one SELECT"),
+        ("ind_a", "SELEC * FRM", "does not parse|exactly one SELECT"),
+        ("indicateur", "SELECT 1", "starts with one of"),
+        ("Ind_A", "SELECT 1", "snake_case"),
+    ],
+)
 def test_bad_files(tmp_path: Path, name: str, sql: str, message: str) -> None:
     write(tmp_path, name, sql)
     with pytest.raises(SqlModelError, match=message):

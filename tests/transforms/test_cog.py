@@ -18,24 +18,35 @@ def test_stage_communes_scope_and_accounting() -> None:
     assert quarantine["code_raison"].unique().to_list() == ["hors_perimetre"]
     assert quarantine.height == 94
     counts = account(raw.height, kept, quarantine)
-    assert counts == {"lignes_entree": 34969, "lignes_gardees": 34875, "lignes_rejetees": 94,
-                      "rejet:hors_perimetre": 94}
+    assert counts == {
+        "lignes_entree": 34969,
+        "lignes_gardees": 34875,
+        "lignes_rejetees": 94,
+        "rejet:hors_perimetre": 94,
+    }
     assert kept.filter(pl.col("code_commune") == "2A004")["nom"].item() == "Ajaccio"
     assert kept.schema["population"] == pl.Int64
 
 
 def test_stage_communes_rejects_bad_rows_with_reason() -> None:
-    raw = number_rows(pl.DataFrame({
-        "code_insee": ["16015", "16O15", "16015", "17300"],
-        "nom": ["Angoulême", "Angoulême", "Angoulême", "La Rochelle"],
-        "zone": ["metro"] * 4,
-        "code_departement": ["16", "16", "16", "17"],
-        "code_region": ["75"] * 4,
-        "code_epci": ["200071827", "200071827", "200071827", ""],
-        "population": ["41711", "41711", "41711", "n/a"],
-        "codes_postaux": ["16000"] * 4,
-        "anciens_codes": pl.Series([None] * 4, dtype=pl.String),
-    }), "cog__communes", "communes.csv", "x")
+    raw = number_rows(
+        pl.DataFrame(
+            {
+                "code_insee": ["16015", "16O15", "16015", "17300"],
+                "nom": ["Angoulême", "Angoulême", "Angoulême", "La Rochelle"],
+                "zone": ["metro"] * 4,
+                "code_departement": ["16", "16", "16", "17"],
+                "code_region": ["75"] * 4,
+                "code_epci": ["200071827", "200071827", "200071827", ""],
+                "population": ["41711", "41711", "41711", "n/a"],
+                "codes_postaux": ["16000"] * 4,
+                "anciens_codes": pl.Series([None] * 4, dtype=pl.String),
+            }
+        ),
+        "cog__communes",
+        "communes.csv",
+        "x",
+    )
     kept, quarantine = stage_communes(raw)
     assert kept["code_commune"].to_list() == ["16015"]
     assert quarantine.select("ligne", "colonne", "code_raison").sort("ligne").rows() == [

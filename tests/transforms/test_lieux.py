@@ -24,7 +24,7 @@ def resolved(staged, communes, communes_deleguees, coordonnees):
 
 @pytest.mark.real_data
 def test_stage_maps_v0_columns(staged, standard: Standard) -> None:
-    kept, quarantine = staged
+    kept, _quarantine = staged
     assert kept.height == 188
     assert kept.columns[4:] == list(standard.columns)
     for v0 in ("labels_nationaux", "publics_accueillis", "courriel", "accessibilite"):
@@ -38,15 +38,17 @@ def test_stage_maps_v0_columns(staged, standard: Standard) -> None:
     france_services = kept.filter(pl.col("id").str.contains("france-services-2158"))
     assert france_services["courriels"].item() == "franceservices@chasseneuil.fr"
     assert france_services["publics_specifiquement_adresses"].item() == (
-        "Familles et/ou enfants|Jeunes|Seniors")
+        "Familles et/ou enfants|Jeunes|Seniors"
+    )
     assert kept.schema["latitude"] == pl.Float64 and kept.schema["date_maj"] == pl.Date
 
 
 @pytest.mark.real_data
 def test_stage_epoch_date_is_set_aside_not_the_place(staged) -> None:
     kept, quarantine = staged
-    assert quarantine.select("ligne", "colonne", "code_raison", "valeur_brute", "action").rows() == [
-        (56, "date_maj", "date_epoch_1970", "1970-01-01", "valeur_ecartee")]
+    assert quarantine.select(
+        "ligne", "colonne", "code_raison", "valeur_brute", "action"
+    ).rows() == [(56, "date_maj", "date_epoch_1970", "1970-01-01", "valeur_ecartee")]
     assert kept.filter(pl.col("ligne") == 56)["date_maj"].item() is None
 
 
@@ -82,9 +84,13 @@ def test_known_resolutions(resolved) -> None:
 @pytest.mark.real_data
 def test_distances_agree_with_haversine(resolved, coordonnees) -> None:
     kept, _ = resolved
-    points = dict(zip(coordonnees["code_commune"],
-                      zip(coordonnees["latitude"], coordonnees["longitude"], strict=True),
-                      strict=True))
+    points = dict(
+        zip(
+            coordonnees["code_commune"],
+            zip(coordonnees["latitude"], coordonnees["longitude"], strict=True),
+            strict=True,
+        )
+    )
 
     def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
         p1, p2 = math.radians(lat1), math.radians(lat2)
@@ -111,8 +117,12 @@ DEFECTS = [
     ("date_maj", "22/02/2023", "date_invalide", "valeur_ecartee"),
     ("code_insee", "16097.0", None, None),  # a float from a spreadsheet
     ("code_insee", "2O004", "code_insee_invalide", "valeur_ecartee"),
-    ("services", "Maîtrise des outils numériques du quotidien|Prise en main d'un ordinateur",
-     "hors_vocabulaire_v1", "valeur_ecartee"),
+    (
+        "services",
+        "Maîtrise des outils numériques du quotidien|Prise en main d'un ordinateur",
+        "hors_vocabulaire_v1",
+        "valeur_ecartee",
+    ),
     ("labels_nationaux", "CNFS;Label inventé", "valeur_v0_sans_equivalent_v1", "valeur_ecartee"),
 ]
 
@@ -135,31 +145,46 @@ def test_defects_on_a_real_row(charente_raw, standard, column, value, reason, ac
 @pytest.mark.real_data
 def test_normalised_values_on_a_real_row(charente_raw, standard) -> None:
     row = charente_raw.head(1).with_columns(
-        pl.lit("45,681367").alias("latitude"), pl.lit("16097.0").alias("code_insee"),
+        pl.lit("45,681367").alias("latitude"),
+        pl.lit("16097.0").alias("code_insee"),
         pl.lit("16 100").alias("code_postal"),
-        pl.lit("Maîtrise des outils numériques du quotidien|Prise en main").alias("services"))
+        pl.lit("Maîtrise des outils numériques du quotidien|Prise en main").alias("services"),
+    )
     kept, _ = stage_lieux(row, standard)
     out = kept.row(0, named=True)
     assert (out["latitude"], out["code_insee"], out["code_postal"], out["services"]) == (
-        45.681367, "16097", "16100", "Maîtrise des outils numériques du quotidien")
+        45.681367,
+        "16097",
+        "16100",
+        "Maîtrise des outils numériques du quotidien",
+    )
 
 
 @pytest.mark.real_data
 def test_duplicate_ids_keep_the_first(charente_raw, standard) -> None:
-    rows = pl.concat([charente_raw.head(2), charente_raw.head(1).with_columns(pl.lit(3, pl.Int64)
-                                                                              .alias("ligne"))])
+    rows = pl.concat(
+        [
+            charente_raw.head(2),
+            charente_raw.head(1).with_columns(pl.lit(3, pl.Int64).alias("ligne")),
+        ]
+    )
     kept, quarantine = stage_lieux(rows, standard)
     assert kept["ligne"].to_list() == [1, 2]
     assert quarantine.select("ligne", "code_raison").rows() == [(3, "id_duplique")]
 
 
 @pytest.mark.real_data
-def test_unknown_code_insee_falls_back_to_name(charente_raw, standard, communes,
-                                               communes_deleguees, coordonnees) -> None:
+def test_unknown_code_insee_falls_back_to_name(
+    charente_raw, standard, communes, communes_deleguees, coordonnees
+) -> None:
     row = charente_raw.head(1).with_columns(pl.lit("16999").alias("code_insee"))
     kept, _ = stage_lieux(row, standard)
     resolved, quarantine = resolve_communes(kept, communes, communes_deleguees, coordonnees)
     assert resolved.select("code_commune", "methode_code_commune").row(0) == (
-        "16089", "code_postal_nom")
+        "16089",
+        "code_postal_nom",
+    )
     assert quarantine.select("code_raison", "action").row(0) == (
-        "code_insee_inconnu_du_cog", "valeur_ecartee")
+        "code_insee_inconnu_du_cog",
+        "valeur_ecartee",
+    )

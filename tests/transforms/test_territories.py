@@ -49,29 +49,36 @@ def test_normalise_codes_from_integers() -> None:
     """A column read as integers (INSEE codes turned into numbers) is normalised too."""
     frame = pl.DataFrame({"brut": [1001, 16015, 97411]})
     assert normalise_code_commune_frame(frame, "brut")["code_commune"].to_list() == [
-        "01001", "16015", "97411"]
+        "01001",
+        "16015",
+        "97411",
+    ]
 
 
 @pytest.fixture(scope="module")
 def territoires(communes: pl.DataFrame) -> pl.DataFrame:
     def ref(name: str, code: str = "code") -> pl.DataFrame:
-        return pl.read_csv(ASSETS / f"cog_2026/{name}.csv", infer_schema=False).rename({code: "code"})
+        return pl.read_csv(ASSETS / f"cog_2026/{name}.csv", infer_schema=False).rename(
+            {code: "code"}
+        )
 
-    return build_territoires(communes, ref("epci", "code_epci"), ref("departements"),
-                             ref("regions"), millesime_cog=2026)
+    return build_territoires(
+        communes, ref("epci", "code_epci"), ref("departements"), ref("regions"), millesime_cog=2026
+    )
 
 
 @pytest.mark.real_data
 def test_territoires_scope_and_uniqueness(territoires: pl.DataFrame) -> None:
     counts = dict(territoires.group_by("niveau").len().iter_rows())
-    assert counts == {"commune": 34875, "epci": 1255, "departement": 101, "region": 18,
-                      "france": 1}
+    assert counts == {"commune": 34875, "epci": 1255, "departement": 101, "region": 18, "france": 1}
     assert territoires.select("niveau", "code").is_duplicated().sum() == 0
     assert territoires["code"].dtype == pl.String
     # Codes repeat across levels: 75 is a département (Paris) and a région (Nouvelle-Aquitaine).
     seventy_five = territoires.filter(pl.col("code") == "75").sort("niveau")
     assert seventy_five.select("niveau", "nom").rows() == [
-        ("departement", "Paris"), ("region", "Nouvelle-Aquitaine")]
+        ("departement", "Paris"),
+        ("region", "Nouvelle-Aquitaine"),
+    ]
 
 
 @pytest.mark.real_data
@@ -79,10 +86,14 @@ def test_higher_level_population_is_sum_of_communes(territoires: pl.DataFrame) -
     communes = territoires.filter(pl.col("niveau") == "commune")
     france = territoires.filter(pl.col("niveau") == "france")
     assert france["population"].item() == communes["population"].sum()
-    for niveau, column in (("epci", "code_epci"), ("departement", "code_departement"),
-                           ("region", "code_region")):
+    for niveau, column in (
+        ("epci", "code_epci"),
+        ("departement", "code_departement"),
+        ("region", "code_region"),
+    ):
         sums = communes.group_by(pl.col(column).alias("code")).agg(
-            pl.col("population").sum().alias("attendu"))
+            pl.col("population").sum().alias("attendu")
+        )
         joined = territoires.filter(pl.col("niveau") == niveau).join(sums, on="code")
         assert (joined["population"] == joined["attendu"]).all(), niveau
     charente = territoires.filter(pl.col("niveau") == "departement", pl.col("code") == "16")
@@ -93,7 +104,8 @@ def test_higher_level_population_is_sum_of_communes(territoires: pl.DataFrame) -
 def test_epci_population_is_not_the_dgcl_figure(territoires: pl.DataFrame) -> None:
     """The EPCI file's own populations are another vintage: they must not leak in."""
     dgcl = pl.read_csv(ASSETS / "cog_2026/epci.csv", infer_schema=False).select(
-        pl.col("code_epci").alias("code"), pl.col("population_municipale").cast(pl.Int64))
+        pl.col("code_epci").alias("code"), pl.col("population_municipale").cast(pl.Int64)
+    )
     joined = territoires.filter(pl.col("niveau") == "epci").join(dgcl, on="code")
     assert (joined["population"] != joined["population_municipale"]).sum() > 100
 
@@ -110,14 +122,21 @@ def test_appartenances(territoires: pl.DataFrame) -> None:
 
 
 def test_couverture_by_departement() -> None:
-    communes = pl.DataFrame({
-        "code_commune": ["16015", "17300", "33063"],
-        "code_departement": ["16", "17", "33"],
-    })
-    expected = pl.DataFrame({
-        "source": ["s"] * 3, "code_commune": ["16015", "17300", "33063"],
-        "couvert": [True, False, True], "annee": [2025] * 3,
-    }, schema_overrides={"annee": pl.Int32})
+    communes = pl.DataFrame(
+        {
+            "code_commune": ["16015", "17300", "33063"],
+            "code_departement": ["16", "17", "33"],
+        }
+    )
+    expected = pl.DataFrame(
+        {
+            "source": ["s"] * 3,
+            "code_commune": ["16015", "17300", "33063"],
+            "couvert": [True, False, True],
+            "annee": [2025] * 3,
+        },
+        schema_overrides={"annee": pl.Int32},
+    )
     assert_frame_equal(build_couverture(communes, "s", 2025, "departement", ("16", "33")), expected)
     whole = build_couverture(communes, "s", 2025, "france", None)
     assert whole["couvert"].all()

@@ -1,0 +1,66 @@
+import polars as pl
+import pytest
+
+from observatory.publish.schemas import (
+    check_schema,
+    field_names,
+    load_dictionary,
+    load_table_schema,
+)
+from observatory.settings import PROJECT_ROOT
+
+SCHEMAS = PROJECT_ROOT / "schemas"
+TABLES = ("territoires", "indicateurs", "indicateurs_large", "lieux")
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_every_field_has_a_french_title(table: str) -> None:
+    schema = load_table_schema(SCHEMAS, table)
+    assert schema["name"] == table and schema["description"]
+    for field in schema["fields"]:
+        assert field["title"], field["name"]
+        assert field["type"] in {"string", "integer", "number", "boolean", "date"}
+    assert set(schema["primaryKey"]) <= set(field_names(schema))
+
+
+def test_dictionary_entries_are_complete() -> None:
+    dictionary = load_dictionary(SCHEMAS)
+    assert {"nb_lieux", "lieux_pour_10k_hab"} <= set(dictionary)
+    for code, entry in dictionary.items():
+        assert {"libelle", "definition", "unite", "sens", "modele", "sources"} <= set(entry), code
+        assert entry["sens"] in {"hausse_favorable", "baisse_favorable", "neutre"}
+        assert (PROJECT_ROOT / "dbt_like_sql/indicators" / f"{entry['modele']}.sql").exists()
+    large = field_names(load_table_schema(SCHEMAS, "indicateurs_large"))
+    assert large[4:] == list(dictionary)
+
+
+TERRITOIRES_OK = pl.DataFrame(
+    {
+        "niveau": ["commune"],
+        "code": ["16015"],
+        "nom": ["Angoulême"],
+        "population": [41711],
+        "millesime_cog": pl.Series([2026], dtype=pl.Int32),
+        "code_epci": ["200071827"],
+        "code_departement": ["16"],
+        "code_region": ["75"],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (TERRITOIRES_OK.drop("nom"), "missing ['nom']"),
+        (TERRITOIRES_OK.with_columns(pl.lit(1).alias("extra")), "unexpected ['extra']"),
+        (TERRITOIRES_OK.with_columns(pl.col("code").cast(pl.Categorical)), "code: type"),
+        (TERRITOIRES_OK.with_columns(pl.col("population").cast(pl.String)), "not a integer"),
+        (TERRITOIRES_OK.with_columns(pl.lit(None, pl.String).alias("nom")), "required"),
+        (TERRITOIRES_OK.with_columns(pl.lit("canton").alias("niveau")), "values outside"),
+    ],
+)
+def test_check_schema_finds(frame: pl.DataFrame, message: str) -> None:
+    schema = load_table_schema(SCHEMAS, "territoires")
+    assert check_schema(TERRITOIRES_OK, schema) == []
+    errors = check_schema(frame, schema)
+    assert any(message in e for e in errors), errors
