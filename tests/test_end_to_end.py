@@ -46,6 +46,8 @@ def test_release_is_latest_and_manifest_matches_files(pipeline_run, release: Pat
         "cog__regions": "2026",
         "laposte__communes_coordonnees": "2023",
         "mednum__lieux": "2025-02-06",
+        "insee__zonages": "2025",
+        "anct__grilles_communales": "2026",
     }
     assert manifest["millesime_cog"] == 2026
     assert manifest["code_version"]["package"]
@@ -69,6 +71,7 @@ def test_nb_lieux_charente_and_accounting(pipeline_run, release: Path) -> None:
     assert set(nb_lieux["niveau"].unique()) == {
         "commune",
         "epci",
+        "bassin_de_vie",
         "departement",
         "region",
         "france",

@@ -8,9 +8,27 @@ import polars as pl
 from observatory.defs.resources import ObservatoryResource
 from observatory.defs.staging import staged
 from observatory.sources import catalogue as cat
-from observatory.transforms import lieux, territories
+from observatory.transforms import context, lieux, territories
 
 GROUP = "intermediate"
+
+
+@dg.asset(group_name=GROUP)
+def int__contexte_communes(
+    stg_cog__communes: pl.DataFrame,
+    stg_insee__zonages: pl.DataFrame,
+    stg_anct__grilles_communales: pl.DataFrame,
+    stg_laposte__communes_coordonnees: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """Bassin de vie, aire d'attraction, density grid and point of every commune."""
+    frame = context.build_contexte_communes(
+        stg_cog__communes,
+        stg_insee__zonages,
+        stg_anct__grilles_communales,
+        stg_laposte__communes_coordonnees,
+    )
+    gaps = {f"sans_{c}": frame[c].null_count() for c in frame.columns if c != "code_commune"}
+    return dg.Output(frame, metadata={"communes": frame.height, **gaps})
 
 
 @dg.asset(group_name=GROUP)
@@ -19,14 +37,16 @@ def int__territoires(
     stg_cog__epci: pl.DataFrame,
     stg_cog__departements: pl.DataFrame,
     stg_cog__regions: pl.DataFrame,
+    int__contexte_communes: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
-    """Communes, EPCI, départements, régions and France; populations summed from communes."""
+    """All levels (commune … France, bassins de vie); populations summed from communes."""
     frame = territories.build_territoires(
         stg_cog__communes,
         stg_cog__epci,
         stg_cog__departements,
         stg_cog__regions,
         millesime_cog=cat.COG_COMMUNES.annee,
+        contexte=int__contexte_communes,
     )
     counts = frame.group_by("niveau").len()
     return dg.Output(frame, metadata={f"nb_{n}": c for n, c in counts.iter_rows()})
@@ -68,4 +88,10 @@ def int__lieux(
     return staged(observatory, "int__lieux", stg_mednum__lieux.height, kept, quarantine)
 
 
-intermediate_assets = [int__territoires, int__appartenances, int__couverture_sources, int__lieux]
+intermediate_assets = [
+    int__contexte_communes,
+    int__territoires,
+    int__appartenances,
+    int__couverture_sources,
+    int__lieux,
+]

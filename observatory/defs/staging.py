@@ -9,7 +9,7 @@ from observatory.defs.resources import ObservatoryResource
 from observatory.sources import catalogue as cat
 from observatory.sources.mednum import load_standard
 from observatory.sources.readers import read_landed
-from observatory.transforms import cog, lieux
+from observatory.transforms import cog, context, lieux
 from observatory.validation.quarantine import account
 from observatory.validation.store import write_quarantine
 
@@ -72,6 +72,18 @@ def stg_laposte__communes_coordonnees(observatory: ObservatoryResource) -> pl.Da
     )
 
 
+@dg.asset(group_name=GROUP, deps=[cat.INSEE_ZONAGES.raw_asset])
+def stg_insee__zonages(observatory: ObservatoryResource) -> pl.DataFrame:
+    """Bassin de vie 2022 and aire d'attraction des villes 2020 of each commune."""
+    return context.stage_zonages(read_landed(observatory.settings, cat.INSEE_ZONAGES))
+
+
+@dg.asset(group_name=GROUP, deps=[cat.ANCT_GRILLES.raw_asset])
+def stg_anct__grilles_communales(observatory: ObservatoryResource) -> pl.DataFrame:
+    """INSEE density grid of each commune (7 and 4 levels)."""
+    return context.stage_grilles(read_landed(observatory.settings, cat.ANCT_GRILLES))
+
+
 @dg.asset(group_name=GROUP, deps=[cat.MEDNUM_LIEUX.raw_asset])
 def stg_mednum__lieux(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
     """Lieux de médiation numérique in the standard v1 (v0 leftovers mapped), typed, checked."""
@@ -88,5 +100,7 @@ staging_assets = [
     build_reference_asset(cat.COG_DEPARTEMENTS, "code"),
     build_reference_asset(cat.COG_REGIONS, "code"),
     stg_laposte__communes_coordonnees,
+    stg_insee__zonages,
+    stg_anct__grilles_communales,
     stg_mednum__lieux,
 ]

@@ -123,6 +123,46 @@ MEDNUM_LIEUX = Source(
     couverture=Couverture(niveau="departement", codes=("16",)),
 )
 
+INSEE_ZONAGES = Source(
+    provider="insee",
+    entity="zonages",
+    vintage="2025",
+    annee=2025,
+    title="Zonages d'étude des communes : bassins de vie 2022, aires d'attraction des villes 2020",
+    producer="INSEE",
+    licence=LICENCE_OUVERTE,
+    origin=(
+        "github.com/MaelTheuliere/COGiter data/table_passage_communes_zonages.rda @ "
+        "4536aa39b83d2b0ec1a199540700fbb832233ab0 (INSEE table d'appartenance géographique 2025)"
+    ),
+    files=(
+        SourceFile(
+            "zonages_communes_cog2025_national.parquet",
+            "insee_zonages_2025/zonages_communes_cog2025_national.parquet",
+        ),
+    ),
+)
+
+ANCT_GRILLES = Source(
+    provider="anct",
+    entity="grilles_communales",
+    vintage="2026",
+    annee=2025,
+    title="Grille communale de densité (7 et 4 niveaux)",
+    producer="INSEE, via l'Observatoire des territoires (ANCT)",
+    licence=LICENCE_OUVERTE,
+    origin=(
+        "github.com/anct-carto/superposeur-V2 data/grilles/*.csv @ "
+        "3f2b0c0b87604a13831a9f214988878b6a4cb67e (Observatoire des territoires exports)"
+    ),
+    files=(
+        SourceFile(
+            "grilles_communales_anct_national.parquet",
+            "anct_grilles_2026/grilles_communales_anct_national.parquet",
+        ),
+    ),
+)
+
 SOURCES: tuple[Source, ...] = (
     COG_COMMUNES,
     COG_COMMUNES_DELEGUEES,
@@ -130,5 +170,7 @@ SOURCES: tuple[Source, ...] = (
     COG_DEPARTEMENTS,
     COG_REGIONS,
     LAPOSTE_COORDONNEES,
+    INSEE_ZONAGES,
+    ANCT_GRILLES,
     MEDNUM_LIEUX,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-NIVEAUX = ("commune", "epci", "departement", "region", "france")
+NIVEAUX = ("commune", "epci", "bassin_de_vie", "departement", "region", "france")
 CODE_FRANCE = "FR"
 ZONES_EN_PERIMETRE = ("metro", "drom")
 
@@ -55,12 +55,23 @@ def build_territoires(
     departements: pl.DataFrame,
     regions: pl.DataFrame,
     millesime_cog: int,
+    contexte: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per (niveau, code); every population above commune level is a sum of communes.
 
     `communes`: code_commune, nom, code_epci, code_departement, code_region, population.
-    The others: code, nom (their own population figures are another vintage: ignored).
+    `epci`, `departements`, `regions`: code, nom (their own population figures are another
+    vintage: ignored). `contexte` (optional): one row per commune with `code_bassin_de_vie`,
+    `nom_bassin_de_vie` and other context columns, added to commune rows; the bassins de vie
+    then become a level of their own.
     """
+    if contexte is not None:
+        communes = communes.join(contexte, on="code_commune", how="left")
+    context_columns = [
+        c
+        for c in (contexte.columns if contexte is not None else [])
+        if c not in ("code_commune", "nom_bassin_de_vie")
+    ]
     base = communes.select(
         pl.lit("commune").alias("niveau"),
         pl.col("code_commune").alias("code"),
@@ -69,6 +80,7 @@ def build_territoires(
         "code_epci",
         "code_departement",
         "code_region",
+        *context_columns,
     )
 
     def level(niveau: str, key: str, names: pl.DataFrame) -> pl.DataFrame:
@@ -94,17 +106,21 @@ def build_territoires(
         pl.lit("France").alias("nom"),
         pl.col("population").cast(pl.Int64).sum(),
     )
-    higher = pl.concat(
-        [
-            level("epci", "code_epci", epci),
-            level("departement", "code_departement", departements),
-            level("region", "code_region", regions),
-            france,
-        ]
-    )
+    levels = [level("epci", "code_epci", epci)]
+    if "code_bassin_de_vie" in communes.columns:
+        bassins = communes.select(
+            pl.col("code_bassin_de_vie").alias("code"), pl.col("nom_bassin_de_vie").alias("nom")
+        ).unique("code")
+        levels.append(level("bassin_de_vie", "code_bassin_de_vie", bassins))
+    levels += [
+        level("departement", "code_departement", departements),
+        level("region", "code_region", regions),
+        france,
+    ]
     dep_region = departements.select(pl.col("code"), pl.col("code_region").alias("_reg"))
     higher = (
-        higher.join(dep_region, on="code", how="left")
+        pl.concat(levels)
+        .join(dep_region, on="code", how="left")
         .with_columns(
             pl.lit(None, pl.String).alias("code_epci"),
             pl.lit(None, pl.String).alias("code_departement"),
@@ -114,7 +130,8 @@ def build_territoires(
     )
     ordre = pl.Enum(list(NIVEAUX))
     return (
-        pl.concat([base, higher.select(base.columns)])
+        pl.concat([base, higher], how="diagonal_relaxed")
+        .select(base.columns)
         .with_columns(pl.lit(millesime_cog, pl.Int32).alias("millesime_cog"))
         .sort(pl.col("niveau").cast(ordre), "code")
     )
@@ -135,9 +152,11 @@ def build_appartenances(territoires: pl.DataFrame) -> pl.DataFrame:
         for niveau, column in (
             ("commune", "code"),
             ("epci", "code_epci"),
+            ("bassin_de_vie", "code_bassin_de_vie"),
             ("departement", "code_departement"),
             ("region", "code_region"),
         )
+        if column in communes.columns
     ]
     parts.append(
         communes.select(

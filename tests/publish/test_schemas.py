@@ -44,6 +44,13 @@ TERRITOIRES_OK = pl.DataFrame(
         "code_epci": ["200071827"],
         "code_departement": ["16"],
         "code_region": ["75"],
+        "code_bassin_de_vie": ["16015"],
+        "code_aav": ["061"],
+        "categorie_aav": ["11"],
+        "grille_densite_7": pl.Series([2], dtype=pl.Int8),
+        "grille_densite_4": pl.Series([2], dtype=pl.Int8),
+        "latitude": [45.65],
+        "longitude": [0.16],
     }
 )
 

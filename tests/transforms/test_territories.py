@@ -140,3 +140,50 @@ def test_couverture_by_departement() -> None:
     assert_frame_equal(build_couverture(communes, "s", 2025, "departement", ("16", "33")), expected)
     whole = build_couverture(communes, "s", 2025, "france", None)
     assert whole["couvert"].all()
+
+
+@pytest.mark.real_data
+def test_bassins_de_vie_and_context(communes: pl.DataFrame) -> None:
+    from observatory.transforms.context import build_contexte_communes, stage_grilles, stage_zonages
+
+    def strings(path: str) -> pl.DataFrame:
+        frame = pl.read_parquet(ASSETS / path)
+        return frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns)
+
+    coords = pl.read_parquet(
+        ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet"
+    ).rename({"code_insee": "code_commune"})
+    contexte = build_contexte_communes(
+        communes,
+        stage_zonages(strings("insee_zonages_2025/zonages_communes_cog2025_national.parquet")),
+        stage_grilles(strings("anct_grilles_2026/grilles_communales_anct_national.parquet")),
+        coords,
+    )
+    assert contexte.height == 34875
+    assert contexte["code_bassin_de_vie"].null_count() == 0
+    assert contexte["grille_densite_7"].null_count() == 0
+    assert contexte["latitude"].null_count() == 7  # communes re-established in 2024-2025
+
+    def ref(name: str, code: str = "code") -> pl.DataFrame:
+        return pl.read_csv(ASSETS / f"cog_2026/{name}.csv", infer_schema=False).rename(
+            {code: "code"}
+        )
+
+    territoires = build_territoires(
+        communes, ref("epci", "code_epci"), ref("departements"), ref("regions"), 2026, contexte
+    )
+    bassins = territoires.filter(pl.col("niveau") == "bassin_de_vie")
+    assert bassins.height == 1707
+    assert bassins["population"].sum() == communes["population"].sum()
+    angouleme = territoires.filter(pl.col("code") == "16015").sort("niveau")
+    # the same code is a commune and the bassin de vie it is the pôle of: the key is (niveau, code)
+    assert angouleme["niveau"].to_list() == ["bassin_de_vie", "commune"]
+    appartenances = build_appartenances(territoires)
+    assert set(appartenances["niveau"].unique()) == {
+        "commune",
+        "epci",
+        "bassin_de_vie",
+        "departement",
+        "region",
+        "france",
+    }
