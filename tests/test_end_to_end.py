@@ -178,3 +178,35 @@ def test_published_tables_match_their_schemas(release: Path, table: str) -> None
 
     schema = load_table_schema(PROJECT_ROOT / "schemas", table)
     assert check_schema(read(release, table), schema) == []
+
+
+def _validate_standard(frame: pl.DataFrame, folder: Path) -> list[str]:
+    """Validate a frame against La Mednum's schema v1.0.2 with frictionless (errors as text)."""
+    import frictionless
+
+    from observatory.settings import PROJECT_ROOT
+
+    descriptor = json.loads(
+        (PROJECT_ROOT / "schemas/sources/schema_standard_mediation_num_v1.0.2.json").read_text()
+    )
+    columns = [field["name"] for field in descriptor["fields"]]
+    frame.with_columns(
+        pl.lit(None, pl.String).alias(c) for c in columns if c not in frame.columns
+    ).select(columns).write_csv(folder / "lieux.csv")
+    report = frictionless.validate(
+        frictionless.Resource(
+            path="lieux.csv",
+            basepath=str(folder),
+            schema=frictionless.Schema.from_descriptor(descriptor),
+        )
+    )
+    return [f"{e.type}: {e.message}" for task in report.tasks for e in task.errors]
+
+
+def test_published_lieux_follow_the_mednum_standard(release: Path, tmp_path: Path) -> None:
+    """Frictionless validation of `lieux` against the standard v1.0.2, on its columns."""
+    lieux = read(release, "lieux")
+    assert _validate_standard(lieux, tmp_path) == []
+    broken = lieux.with_columns(pl.lit("Cours de cuisine").alias("services"))
+    errors = _validate_standard(broken, tmp_path)
+    assert errors and all("services" in e or "constraint" in e for e in errors)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import dagster as dg
 import polars as pl
 
@@ -89,7 +91,9 @@ def stg_mednum__lieux(observatory: ObservatoryResource) -> dg.Output[pl.DataFram
     """Lieux de médiation numérique in the standard v1 (v0 leftovers mapped), typed, checked."""
     settings = observatory.settings
     raw = read_landed(settings, cat.MEDNUM_LIEUX)
-    kept, quarantine = lieux.stage_lieux(raw, load_standard(settings.schemas_dir))
+    kept, quarantine = lieux.stage_lieux(
+        raw, load_standard(settings.schemas_dir), date.fromisoformat(cat.MEDNUM_LIEUX.vintage)
+    )
     return staged(observatory, "stg_mednum__lieux", raw.height, kept, quarantine)
 
 

@@ -7,6 +7,8 @@ from its code, postal code and name against the COG, and sets aside places too f
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from observatory.sources.mednum import Standard
@@ -16,6 +18,7 @@ from observatory.transforms.territories import normalise_codes_communes
 from observatory.validation.quarantine import (
     IDENTITE_LIGNE,
     REJET,
+    VALEUR_CORRIGEE,
     VALEUR_ECARTEE,
     Check,
     run_checks,
@@ -23,6 +26,8 @@ from observatory.validation.quarantine import (
 )
 
 SEPARATEUR_V1 = "|"
+PIVOT_INCONNU = "00000000000000"  # the standard's value for "no SIRET/RNA known"
+RESUME_MAX = 280  # maxLength of presentation_resume in the standard
 SEPARATEUR_V0 = ";"
 DISTANCE_MAX_KM = 20.0
 
@@ -136,11 +141,18 @@ def map_v0_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return frame, quarantine
 
 
-def stage_lieux(raw: pl.DataFrame, standard: Standard) -> tuple[pl.DataFrame, pl.DataFrame]:
+def stage_lieux(
+    raw: pl.DataFrame, standard: Standard, date_export: date | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Type a file of the standard and check each row; returns (kept rows, quarantine entries).
 
     `raw` holds the file as strings, one row per record, prefixed by `IDENTITE_LIGNE`
-    (`number_rows`). Kept rows carry those columns, then the standard's columns in order, typed.
+    (`number_rows`). Kept rows carry those columns, the standard's columns in order, typed, and
+    `date_maj_estimee`. `date_maj` is required by the standard: when it is missing, invalid or
+    an epoch artefact (1970-01-01, 1969-12-31), the place is kept and, if the file's export date
+    is known, dated by it (an upper bound: the record is at least that old), flagged
+    `date_maj_estimee` and reported as `valeur_corrigee`. A missing `pivot` becomes the
+    standard's "unknown" value, 14 zeros.
     """
     frame = _clean_strings(raw)
     frame, v0_entries = map_v0_columns(frame)
@@ -162,6 +174,7 @@ def stage_lieux(raw: pl.DataFrame, standard: Standard) -> tuple[pl.DataFrame, pl
         pl.col("longitude").str.replace(",", ".").cast(pl.Float64, strict=False).alias("_lon"),
         pl.col("date_maj").str.to_date("%Y-%m-%d", strict=False).alias("_date"),
     )
+    date_action = VALEUR_CORRIGEE if date_export else VALEUR_ECARTEE
     unparsable_lat = pl.col("latitude").is_not_null() & pl.col("_lat").is_null()
     unparsable_lon = pl.col("longitude").is_not_null() & pl.col("_lon").is_null()
     one_missing = pl.col("_lat").is_null() ^ pl.col("_lon").is_null()
@@ -197,16 +210,20 @@ def stage_lieux(raw: pl.DataFrame, standard: Standard) -> tuple[pl.DataFrame, pl
             pl.col("code_insee").is_not_null() & pl.col("_raison_insee").is_not_null(),
             VALEUR_ECARTEE,
         ),
-        Check("pivot", "obligatoire_manquant", pl.col("pivot").is_null(), VALEUR_ECARTEE),
-        Check("date_maj", "obligatoire_manquant", pl.col("date_maj").is_null(), VALEUR_ECARTEE),
+        Check("pivot", "obligatoire_manquant", pl.col("pivot").is_null(), VALEUR_CORRIGEE),
+        Check("date_maj", "obligatoire_manquant", pl.col("date_maj").is_null(), date_action),
         Check(
             "date_maj",
             "date_invalide",
             pl.col("date_maj").is_not_null() & pl.col("_date").is_null(),
-            VALEUR_ECARTEE,
+            date_action,
         ),
+        Check("date_maj", "date_epoch_1970", pl.col("_date") <= pl.date(1970, 1, 1), date_action),
         Check(
-            "date_maj", "date_epoch_1970", pl.col("_date") <= pl.date(1970, 1, 1), VALEUR_ECARTEE
+            "presentation_resume",
+            "texte_trop_long_280",
+            pl.col("presentation_resume").str.len_chars() > RESUME_MAX,
+            VALEUR_ECARTEE,
         ),
         *(
             Check(
@@ -221,14 +238,20 @@ def stage_lieux(raw: pl.DataFrame, standard: Standard) -> tuple[pl.DataFrame, pl
     ]
     quarantine = pl.concat([v0_entries, run_checks(frame, checks)])
     both = pl.col("_lat").is_not_null() & pl.col("_lon").is_not_null()
+    valid_date = (pl.col("_date") > pl.date(1970, 1, 1)).fill_null(False)
     kept = split_rejected(frame, quarantine).with_columns(
         pl.col("_code_postal").alias("code_postal"),
         pl.col("_code_insee").alias("code_insee"),
         pl.when(both).then(pl.col("_lat")).alias("latitude"),
         pl.when(both).then(pl.col("_lon")).alias("longitude"),
-        pl.when(pl.col("_date") > pl.date(1970, 1, 1)).then(pl.col("_date")).alias("date_maj"),
+        pl.when(valid_date).then(pl.col("_date")).otherwise(date_export).alias("date_maj"),
+        (~valid_date).alias("date_maj_estimee"),
+        pl.col("pivot").fill_null(PIVOT_INCONNU),
+        pl.when(pl.col("presentation_resume").str.len_chars() <= RESUME_MAX).then(
+            pl.col("presentation_resume")
+        ),
     )
-    return kept.select(*IDENTITE_LIGNE, *standard.columns), quarantine
+    return kept.select(*IDENTITE_LIGNE, *standard.columns, "date_maj_estimee"), quarantine
 
 
 def _departement_du_code_postal(code_postal: pl.Expr) -> pl.Expr:

@@ -1,7 +1,8 @@
 """Quarantine: rows (or values) set aside with a reason code, and the accounting that proves it.
 
-`action` says what happened to the row: `rejet` (the row is not kept) or `valeur_ecartee`
-(the row is kept, that value was set to null). Rows in = rows kept + rows with a `rejet`.
+`action` says what happened to the row: `rejet` (the row is not kept), `valeur_ecartee` (the
+row is kept, that value was set to null) or `valeur_corrigee` (the row is kept, that value was
+replaced by a documented fallback). Rows in = rows kept + rows with a `rejet`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
 }
 REJET = "rejet"
 VALEUR_ECARTEE = "valeur_ecartee"
+VALEUR_CORRIGEE = "valeur_corrigee"
 ROW = "ligne"
 # Every staged row carries where it came from, so a quarantine entry names file and row.
 IDENTITE_LIGNE = ("jeu_de_donnees", "fichier_origine", "sha256_origine", ROW)

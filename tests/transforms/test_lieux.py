@@ -2,6 +2,7 @@
 defects partner files really have, injected into copies of real rows."""
 
 import math
+from datetime import date
 
 import polars as pl
 import pytest
@@ -26,7 +27,7 @@ def resolved(staged, communes, communes_deleguees, coordonnees):
 def test_stage_maps_v0_columns(staged, standard: Standard) -> None:
     kept, _quarantine = staged
     assert kept.height == 188
-    assert kept.columns[4:] == list(standard.columns)
+    assert kept.columns[4:] == [*standard.columns, "date_maj_estimee"]
     for v0 in ("labels_nationaux", "publics_accueillis", "courriel", "accessibilite"):
         assert v0 not in kept.columns
     first = kept.row(0, named=True)  # "Médiathèque chateaubernard", labels "CNFS;France Services"
@@ -50,6 +51,18 @@ def test_stage_epoch_date_is_set_aside_not_the_place(staged) -> None:
         "ligne", "colonne", "code_raison", "valeur_brute", "action"
     ).rows() == [(56, "date_maj", "date_epoch_1970", "1970-01-01", "valeur_ecartee")]
     assert kept.filter(pl.col("ligne") == 56)["date_maj"].item() is None
+
+
+@pytest.mark.real_data
+def test_epoch_date_is_replaced_by_export_date_when_known(charente_raw, standard) -> None:
+    kept, quarantine = stage_lieux(charente_raw, standard, date(2025, 2, 6))
+    assert kept.height == 188
+    epoch = kept.filter(pl.col("ligne") == 56).row(0, named=True)
+    assert (epoch["date_maj"], epoch["date_maj_estimee"]) == (date(2025, 2, 6), True)
+    assert kept["date_maj_estimee"].sum() == 1 and kept["date_maj"].null_count() == 0
+    assert quarantine.select("ligne", "code_raison", "action").rows() == [
+        (56, "date_epoch_1970", "valeur_corrigee")
+    ]
 
 
 @pytest.mark.real_data
