@@ -31,7 +31,13 @@ def test_release_is_latest_and_manifest_matches_files(pipeline_run, release: Pat
     settings, _ = pipeline_run
     assert (settings.published_dir / "latest").resolve() == release.resolve()
     manifest = json.loads((release / "manifest.json").read_text())
-    assert set(manifest["tables"]) == {"territoires", "indicateurs", "indicateurs_large", "lieux"}
+    assert set(manifest["tables"]) == {
+        "territoires",
+        "indicateurs",
+        "indicateurs_large",
+        "lieux",
+        "couverture_sources",
+    }
     for table in manifest["tables"].values():
         for entry in table["files"]:
             assert entry["sha256"] == sha256_file(release / entry["path"])
@@ -171,7 +177,9 @@ def test_dagster_cli_materialize(tmp_path: Path) -> None:
     verify_release(latest.resolve())
 
 
-@pytest.mark.parametrize("table", ["territoires", "indicateurs", "indicateurs_large", "lieux"])
+@pytest.mark.parametrize(
+    "table", ["territoires", "indicateurs", "indicateurs_large", "lieux", "couverture_sources"]
+)
 def test_published_tables_match_their_schemas(release: Path, table: str) -> None:
     from observatory.publish.schemas import check_schema, load_table_schema
     from observatory.settings import PROJECT_ROOT
@@ -210,3 +218,20 @@ def test_published_lieux_follow_the_mednum_standard(release: Path, tmp_path: Pat
     broken = lieux.with_columns(pl.lit("Cours de cuisine").alias("services"))
     errors = _validate_standard(broken, tmp_path)
     assert errors and all("services" in e or "constraint" in e for e in errors)
+
+
+def test_couverture_sources(release: Path) -> None:
+    couverture = read(release, "couverture_sources").filter(pl.col("source") == "mednum__lieux")
+    by_key = {(r["niveau"], r["code"]): r for r in couverture.iter_rows(named=True)}
+    charente = by_key[("departement", "16")]
+    assert (
+        charente["couvert"] and charente["nb_communes"] == charente["nb_communes_couvertes"] == 359
+    )
+    assert charente["nb_lignes"] == read(release, "lieux").height
+    france = by_key[("france", "FR")]
+    assert not france["couvert"] and france["nb_communes_couvertes"] == 359
+    assert france["nb_communes"] == 34875
+    indicateurs = read(release, "indicateurs").filter(pl.col("indicateur") == "nb_lieux")
+    joined = indicateurs.join(couverture, on=["niveau", "code"])
+    assert joined.height == indicateurs.height
+    assert (joined["couverture"] == joined["couvert"]).all()

@@ -7,6 +7,7 @@ import dagster as dg
 from observatory.defs.intermediate import intermediate_assets
 from observatory.defs.publish import (
     build_pub_indicateurs,
+    pub_couverture_sources,
     pub_indicateurs_large,
     pub_lieux,
     pub_territoires,
@@ -34,6 +35,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_pub_indicateurs(indicators),
             pub_indicateurs_large,
             pub_lieux,
+            pub_couverture_sources,
             release,
         ],
         resources=build_resources(settings),

@@ -13,7 +13,7 @@ from observatory.sources.catalogue import COG_COMMUNES, SOURCES
 from observatory.sources.raw import landed
 
 GROUP = "publish"
-TABLES = ("territoires", "indicateurs", "indicateurs_large", "lieux")
+TABLES = ("territoires", "indicateurs", "indicateurs_large", "lieux", "couverture_sources")
 
 
 @dg.asset(group_name=GROUP)
@@ -60,6 +60,14 @@ def pub_lieux(
     return tables.build_lieux(int__lieux, pub_territoires, field_names(schema))
 
 
+@dg.asset(group_name=GROUP)
+def pub_couverture_sources(
+    int__couverture_sources: pl.DataFrame, int__appartenances: pl.DataFrame
+) -> pl.DataFrame:
+    """Published `couverture_sources`: which territories each source covers, at every level."""
+    return tables.build_couverture_sources(int__couverture_sources, int__appartenances)
+
+
 @dg.asset(group_name=GROUP, kinds={"parquet"})
 def release(
     observatory: ObservatoryResource,
@@ -67,12 +75,19 @@ def release(
     pub_indicateurs: pl.DataFrame,
     pub_indicateurs_large: pl.DataFrame,
     pub_lieux: pl.DataFrame,
+    pub_couverture_sources: pl.DataFrame,
 ) -> dg.MaterializeResult:
     """A checked, immutable release; `latest` switches only once everything is written."""
     frames = dict(
         zip(
             TABLES,
-            (pub_territoires, pub_indicateurs, pub_indicateurs_large, pub_lieux),
+            (
+                pub_territoires,
+                pub_indicateurs,
+                pub_indicateurs_large,
+                pub_lieux,
+                pub_couverture_sources,
+            ),
             strict=True,
         )
     )

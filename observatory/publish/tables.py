@@ -76,6 +76,22 @@ def build_lieux(lieux: pl.DataFrame, territoires: pl.DataFrame, columns: list[st
     )
 
 
+def build_couverture_sources(couverture: pl.DataFrame, appartenances: pl.DataFrame) -> pl.DataFrame:
+    """Source × territory: covered when every commune is, with communes and rows counted."""
+    return (
+        couverture.join(appartenances, on="code_commune")
+        .group_by("source", "niveau", "code")
+        .agg(
+            pl.col("couvert").all().alias("couvert"),
+            pl.len().cast(pl.Int64).alias("nb_communes"),
+            pl.col("couvert").sum().cast(pl.Int64).alias("nb_communes_couvertes"),
+            pl.col("nb_lignes").sum().cast(pl.Int64).alias("nb_lignes"),
+            pl.col("annee").max().alias("annee"),
+        )
+        .sort("source", _niveau_order(), "code")
+    )
+
+
 def _duplicates(frame: pl.DataFrame, key: tuple[str, ...]) -> int:
     return frame.height - frame.select(key).unique().height
 

@@ -20,10 +20,14 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class Couverture:
-    """The territories a source covers; `codes=None` means the whole scope."""
+    """The territories a source covers; `codes=None` means the whole scope.
+
+    `presence`: a commune-level statistic covers only the communes it has a row for.
+    """
 
     niveau: str = "france"
     codes: tuple[str, ...] | None = None
+    presence: bool = False
 
 
 @dataclass(frozen=True)

@@ -169,9 +169,21 @@ def build_appartenances(territoires: pl.DataFrame) -> pl.DataFrame:
 
 
 def build_couverture(
-    communes: pl.DataFrame, source: str, annee: int, niveau: str, codes: tuple[str, ...] | None
+    communes: pl.DataFrame,
+    source: str,
+    annee: int,
+    niveau: str,
+    codes: tuple[str, ...] | None,
+    lignes: pl.DataFrame | None = None,
+    presence: bool = False,
 ) -> pl.DataFrame:
-    """Which communes a source covers: all of them, or those of the listed territories."""
+    """Which communes a source covers, and how many of its rows each one has.
+
+    Coverage is declared (`niveau`/`codes`: all communes, or those of the listed territories).
+    With `presence`, for statistics published commune by commune (only above a size, or
+    suppressed), a declared commune is covered only if the source has a row for it in
+    `lignes` (one row per source row, with `code_commune`).
+    """
     column = {
         "commune": "code_commune",
         "epci": "code_epci",
@@ -184,9 +196,21 @@ def build_couverture(
         raise ValueError(f"{source}: unknown coverage level {niveau!r}")
     else:
         couvert = pl.col(column).is_in(list(codes))
-    return communes.select(
+    frame = communes.select("code_commune", couvert.alias("couvert"))
+    counts = (
+        lignes.group_by("code_commune").agg(pl.len().cast(pl.Int64).alias("nb_lignes"))
+        if lignes is not None
+        else pl.DataFrame(schema={"code_commune": pl.String, "nb_lignes": pl.Int64})
+    )
+    frame = frame.join(counts, on="code_commune", how="left").with_columns(
+        pl.col("nb_lignes").fill_null(0)
+    )
+    if presence:
+        frame = frame.with_columns(couvert=pl.col("couvert") & (pl.col("nb_lignes") > 0))
+    return frame.select(
         pl.lit(source).alias("source"),
         "code_commune",
-        couvert.alias("couvert"),
+        "couvert",
+        "nb_lignes",
         pl.lit(annee, pl.Int32).alias("annee"),
     )

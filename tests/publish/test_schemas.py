@@ -10,7 +10,7 @@ from observatory.publish.schemas import (
 from observatory.settings import PROJECT_ROOT
 
 SCHEMAS = PROJECT_ROOT / "schemas"
-TABLES = ("territoires", "indicateurs", "indicateurs_large", "lieux")
+TABLES = ("territoires", "indicateurs", "indicateurs_large", "lieux", "couverture_sources")
 
 
 @pytest.mark.parametrize("table", TABLES)

@@ -121,25 +121,37 @@ def test_appartenances(territoires: pl.DataFrame) -> None:
     assert set(per_commune["len"].unique()) == {4, 5}
 
 
-def test_couverture_by_departement() -> None:
-    communes = pl.DataFrame(
-        {
-            "code_commune": ["16015", "17300", "33063"],
-            "code_departement": ["16", "17", "33"],
-        }
-    )
+COMMUNES_3 = pl.DataFrame(
+    {"code_commune": ["16015", "17300", "33063"], "code_departement": ["16", "17", "33"]}
+)
+
+
+@pytest.mark.parametrize(
+    ("niveau", "codes", "lignes", "presence", "couvert", "nb_lignes"),
+    [
+        ("departement", ("16", "33"), None, False, [True, False, True], [0, 0, 0]),
+        ("france", None, None, False, [True, True, True], [0, 0, 0]),
+        # a national registry with places in two communes still covers the third one
+        ("france", None, ["16015", "16015", "33063"], False, [True, True, True], [2, 0, 1]),
+        # a statistic published for some communes only covers those it has rows for
+        ("france", None, ["16015", "33063"], True, [True, False, True], [1, 0, 1]),
+        ("departement", ("16",), ["16015", "33063"], True, [True, False, False], [1, 0, 1]),
+    ],
+)
+def test_couverture(niveau, codes, lignes, presence, couvert, nb_lignes) -> None:
+    rows = None if lignes is None else pl.DataFrame({"code_commune": lignes})
     expected = pl.DataFrame(
         {
             "source": ["s"] * 3,
             "code_commune": ["16015", "17300", "33063"],
-            "couvert": [True, False, True],
+            "couvert": couvert,
+            "nb_lignes": nb_lignes,
             "annee": [2025] * 3,
         },
-        schema_overrides={"annee": pl.Int32},
+        schema_overrides={"annee": pl.Int32, "nb_lignes": pl.Int64},
     )
-    assert_frame_equal(build_couverture(communes, "s", 2025, "departement", ("16", "33")), expected)
-    whole = build_couverture(communes, "s", 2025, "france", None)
-    assert whole["couvert"].all()
+    result = build_couverture(COMMUNES_3, "s", 2025, niveau, codes, lignes=rows, presence=presence)
+    assert_frame_equal(result, expected)
 
 
 @pytest.mark.real_data
