@@ -1,0 +1,540 @@
+"""Where the live profile downloads each source, and how sure we are of each address.
+
+Every URL comes from /work/shared/SOURCES.md (the catalogue of live locations, with evidence)
+and carries its evidence label:
+
+- `PROD`: seen in the code of a system running in production for the publisher or a public
+  operator (strongest);
+- `CODE`: seen in public third-party code (real and used, not guaranteed by the publisher);
+- `DOCS`: seen in documentation;
+- `INFERRED`: deduced from neighbouring evidence, not seen verbatim — verify on first run.
+
+Keys are the observatory source keys (`<provider>__<entity>`). A source may have several
+files (`files`) and a file may have `alternatives`, in order of preference; alternatives are
+never used silently: several have another format or schema (see their `note`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlencode
+
+import requests
+
+from observatory.sources.http import Expect, FetchedFile, fetch_paginated_json, fetch_url
+
+Evidence = Literal["PROD", "CODE", "DOCS", "INFERRED"]
+EVIDENCE_LABELS: tuple[str, ...] = ("PROD", "CODE", "DOCS", "INFERRED")
+
+
+@dataclass(frozen=True)
+class LiveUrl:
+    """One address of a file, its expected format and why we believe it."""
+
+    url: str
+    evidence: Evidence
+    expect: Expect
+    seen_in: str  # where the URL was seen (repository, path, commit, date) or documented
+    note: str = ""
+    paginated: bool = False  # a JSON API with `next` links (`fetch_paginated_json`)
+
+
+@dataclass(frozen=True)
+class LiveFile:
+    """One file of a source as landed in the raw layer, and where to download it."""
+
+    name: str
+    url: LiveUrl
+    alternatives: tuple[LiveUrl, ...] = ()
+
+
+@dataclass(frozen=True)
+class LiveSource:
+    key: str
+    title: str
+    page: str | None  # the publisher's page: where to look when a file URL dies
+    files: tuple[LiveFile, ...]
+    caveats: str = ""
+
+    @property
+    def evidence(self) -> Evidence:
+        """The weakest label among the primary URLs of the source's files."""
+        return max((f.url.evidence for f in self.files), key=EVIDENCE_LABELS.index)
+
+
+INSEE_FICHIER = "https://www.insee.fr/fr/statistiques/fichier"
+DATAGOUV_R = "https://www.data.gouv.fr/fr/datasets/r"
+CARTOGRAPHIE_EXPORT = "https://cartographie.societenumerique.gouv.fr/api/lieux/exporter"
+
+
+def cartographie_export_url(departements: Iterable[str] | None = None) -> str:
+    """The cartographie's CSV export, whole country or restricted to some départements.
+
+    The national export can hit a 504 time-out (the app itself asks to restrict the
+    territory): looping over départements is the robust way (SOURCES.md §1).
+    """
+    if departements is None:
+        return CARTOGRAPHIE_EXPORT
+    codes = ",".join(departements)
+    if not codes:
+        raise ValueError("no département given; pass None for the whole country")
+    query = urlencode({"territoire_type": "departements", "territoires": codes}, safe=",")
+    return f"{CARTOGRAPHIE_EXPORT}?{query}"
+
+
+_COG_COMMUNES = LiveSource(
+    key="cog__communes",
+    title="Communes du COG (API Découpage administratif), population municipale, EPCI",
+    page="https://geo.api.gouv.fr/decoupage-administratif/communes",
+    files=(
+        LiveFile(
+            name="communes.json",
+            url=LiveUrl(
+                url=(
+                    "https://geo.api.gouv.fr/communes?type=commune-actuelle&zone=metro,drom,com"
+                    "&fields=code,nom,zone,codeDepartement,departement,codeRegion,region,"
+                    "siren,codeEpci,epci,population,codesPostaux,anciensCodes"
+                ),
+                evidence="PROD",
+                expect="json",
+                seen_in=(
+                    "gip-inclusion/data-inclusion pipeline/dags/data_inclusion/pipeline/dags/"
+                    "import_decoupage_administratif/geoapi.py + constants.py @ d4969e3 "
+                    "(2026-06-30, monthly DAG): /communes?zone=metro,drom,com&fields=nom,code,"
+                    "centre,codesPostaux,codeEpci,codeDepartement,codeRegion,chefLieu"
+                ),
+                note=(
+                    "Same endpoint and zone filter as the PROD URL; the field list is ours "
+                    "(population, zone, siren, anciensCodes, departement/region/epci names): "
+                    "every field exists on a commune in datagouv/api-geo build/communes.js "
+                    "and lib/helpers.js formatOne @ 4aa0828 (2026-03-30, COG 2026). Parsed by "
+                    "observatory.sources.cog_live.parse_geo_api_communes into the flat-file "
+                    "columns. COG of the running year: the vintage follows the API."
+                ),
+            ),
+            alternatives=(
+                LiveUrl(
+                    url="https://unpkg.com/@etalab/decoupage-administratif@6.0.0/data/communes.json",
+                    evidence="DOCS",
+                    expect="json",
+                    seen_in="datagouv/decoupage-administratif README.md @ 98976e5 (2026-03-09)",
+                    note=(
+                        "The package the bundled CSV was flattened from (6.0.0 = COG 2026, "
+                        "pinned); its own schema (departement, region, type…), not the API's: "
+                        "needs its own parser."
+                    ),
+                ),
+                LiveUrl(
+                    url=f"{INSEE_FICHIER}/8740222/v_commune_2026.csv",
+                    evidence="CODE",
+                    expect="csv",
+                    seen_in=(
+                        "MobiSurvStd/MobiSurvStd src/mobisurvstd/resources/insee_data.py @ "
+                        "34167ac (2026-04-01), still at d17dd8c (2026-08-18); several others"
+                    ),
+                    note=(
+                        "INSEE's own COG (TYPECOM, COM, DEP, REG, LIBELLE…): no population, "
+                        "EPCI or postal codes; keep TYPECOM == 'COM'. Needs its own parser."
+                    ),
+                ),
+            ),
+        ),
+    ),
+    caveats="Licence Ouverte. The 94 communes of overseas collectivities come with zone=com.",
+)
+
+_MEDNUM_LIEUX = LiveSource(
+    key="mednum__lieux",
+    title="Lieux de médiation numérique (cartographie nationale, standard La Mednum v1)",
+    page="https://cartographie.societenumerique.gouv.fr",
+    files=(
+        LiveFile(
+            name="lieux-inclusion-numerique.csv",
+            url=LiveUrl(
+                url=CARTOGRAPHIE_EXPORT,
+                evidence="PROD",
+                expect="csv",
+                seen_in=(
+                    "anct-cartographie-nationale/cartographie src/app/api/lieux/exporter/"
+                    "route.ts @ 690015d (2026-07-10; route added 2026-02-19)"
+                ),
+                note=(
+                    "Route of the production app, not a documented API: best-effort. CSV in "
+                    "the standard (32 columns, comma, every field quoted, '|' multi-values). "
+                    "A national export can time out (504): use cartographie_export_url(["
+                    "'16', …]) per département."
+                ),
+            ),
+            alternatives=(
+                LiveUrl(
+                    url="https://www.data.gouv.fr/api/1/datasets/r/398edc71-0d51-4cb6-9cbe-2540a4db573c",
+                    evidence="CODE",
+                    expect="csv",
+                    seen_in=(
+                        "Guillaume-BR/diag360 src/mediation_numerique_i095.py @ 273c3cd "
+                        "(2026-01-28)"
+                    ),
+                    note=(
+                        "National CSV (~17 500 lieux); that this resource belongs to ANCT's "
+                        "organisation is NOT verified: check the redirect target first."
+                    ),
+                ),
+                LiveUrl(
+                    url="https://d27gljvji6o5x3.cloudfront.net/api/v0/lieux-inclusion-numerique",
+                    evidence="PROD",
+                    expect="json",
+                    seen_in=(
+                        "anct-cartographie-nationale/mednum-cli .github/workflows/"
+                        "nightly-publish.yml @ e544988 (2026-06-25), job publish-to-s3"
+                    ),
+                    note="JSON (gzip) feed; a CloudFront host that may change without notice.",
+                ),
+            ),
+        ),
+    ),
+    caveats="Licence Ouverte 2.0; rebuilt daily, `date_maj` per lieu.",
+)
+
+_FRANCE_SERVICES = LiveSource(
+    key="france_services__lieux",
+    title="Liste des structures France services (ANCT)",
+    page="https://www.data.gouv.fr/fr/datasets/liste-des-structures-france-services/",
+    files=(
+        LiveFile(
+            name="france_services.csv",
+            url=LiveUrl(
+                url=f"{DATAGOUV_R}/31576dff-fd61-4de9-819f-32c2f880b142",
+                evidence="PROD",
+                expect="csv",
+                seen_in=(
+                    "anct-carto/france_services src/app.js @ 77f42ba (2025-03-20); "
+                    "anct-cartographie-nationale/mednum-cli package.json since ed73738 "
+                    "(2025-04-28), still at 525661a (2026-06-29)"
+                ),
+                note=(
+                    "Stable data.gouv resource link (redirects to the dated static file). "
+                    "CSV with ';' separator; latitude/longitude sometimes 0 or empty. The "
+                    "former resource afc3f97f-… (comma CSV) is superseded: do not use."
+                ),
+            ),
+        ),
+    ),
+    caveats="Licence Ouverte 2.0; continuously updated, no vintage column.",
+)
+
+_AIDANTS_CONNECT = LiveSource(
+    key="aidants_connect__structures",
+    title="Structures habilitées Aidants Connect (organisations actives)",
+    page="https://aidantsconnect.beta.gouv.fr",
+    files=(
+        LiveFile(
+            name="organisations.json",
+            url=LiveUrl(
+                url="https://aidantsconnect.beta.gouv.fr/api/organisations/?format=json",
+                evidence="PROD",
+                expect="json",
+                paginated=True,
+                seen_in=(
+                    "anct-cartographie-nationale/mednum-cli package.json @ dd19e7a … removed "
+                    "in 5e40bd0 (PROD 2024-01-18 → 2025-01-16); endpoint still defined without "
+                    "authentication at betagouv/Aidants_Connect 42814c5 (2026-08-10) "
+                    "aidants_connect_web/api/{urls,views,serializers}.py"
+                ),
+                note=(
+                    "Django REST Framework pages of 100 ({count, next, previous, results}); "
+                    "the landed file is the concatenated `results`. No longer read in "
+                    "production since 2025-01: verify on first run."
+                ),
+            ),
+        ),
+    ),
+    caveats="Licence not stated by the publisher.",
+)
+
+_INSEE_RP = LiveSource(
+    key="insee__rp",
+    title="Recensement de la population 2022, bases infracommunales (IRIS)",
+    page="https://www.insee.fr/fr/statistiques/8647014",
+    files=tuple(
+        LiveFile(
+            name=name,
+            url=LiveUrl(
+                url=f"{INSEE_FICHIER}/{page}/{name}",
+                evidence="CODE",
+                expect="zip",
+                seen_in=(
+                    "imagodata/gispulse plugins/gispulse-src-insee/gispulse_src_insee/"
+                    "source.py @ 99815b4 (2026-05-26) and several independent repositories"
+                ),
+                note=note,
+            ),
+        )
+        for page, name, note in (
+            (
+                "8647014",
+                "base-ic-evol-struct-pop-2022_csv.zip",
+                "Population by age (P22_POP, P22_POP6074, P22_POP75P…); ';' CSV in a zip.",
+            ),
+            (
+                "8647010",
+                "base-ic-diplomes-formation-2022_csv.zip",
+                "Diplomas (P22_NSCOL15P, P22_NSCOL15P_DIPLMIN…).",
+            ),
+            (
+                "8647008",
+                "base-ic-couples-familles-menages-2022_csv.zip",
+                "Households (C22_MEN, C22_MENPSEUL…).",
+            ),
+        )
+    ),
+    caveats=(
+        "Licence Ouverte 2.0. Geography of 1 Jan 2024 (not COG 2026); weighted counts; "
+        "encoding to detect (latin-1 reported for 2021). Sum IRIS by COM for communes."
+    ),
+)
+
+_INSEE_FILOSOFI = LiveSource(
+    key="insee__filosofi",
+    title="Filosofi 2023 : revenus, pauvreté et niveau de vie par commune",
+    page="https://www.insee.fr/fr/statistiques/8984752",
+    files=(
+        LiveFile(
+            name="FILOSOFI_CC_csv.zip",
+            url=LiveUrl(
+                url=f"{INSEE_FICHIER}/8984752/FILOSOFI_CC_csv.zip",
+                evidence="CODE",
+                expect="zip",
+                seen_in="several independent public repositories (2026)",
+                note=(
+                    "zip → DS_FILOSOFI_CC_2023_data.csv, ';' long format (GEO, GEO_OBJECT, "
+                    "FILOSOFI_MEASURE, OBS_VALUE, CONF_STATUS…). Filosofi 2: not comparable "
+                    "with 2012–2021."
+                ),
+            ),
+            alternatives=(
+                LiveUrl(
+                    url="https://api.insee.fr/melodi/file/DS_FILOSOFI_CC/DS_FILOSOFI_CC_2023_CSV_FR",
+                    evidence="CODE",
+                    expect="zip",
+                    seen_in="several independent public repositories (2025–2026)",
+                    note="INSEE Melodi file endpoint, same long format.",
+                ),
+            ),
+        ),
+    ),
+    caveats="Licence Ouverte 2.0; secret statistique: small communes have no poverty rate.",
+)
+
+_ARCEP_THD = LiveSource(
+    key="arcep__thd",
+    title="Ma connexion internet : éligibilité au haut et très haut débit par commune (ARCEP)",
+    page="https://www.data.gouv.fr/datasets/ma-connexion-internet/",
+    files=tuple(
+        LiveFile(
+            name=name,
+            url=LiveUrl(
+                url=(
+                    "https://data.arcep.fr/fixe/maconnexioninternet/statistiques/last/"
+                    f"commune/{name}"
+                ),
+                evidence="CODE",
+                expect="csv",
+                seen_in="several independent public repositories (2025–2026)",
+                note=note,
+            ),
+        )
+        for name, note in (
+            (
+                "commune_debit_filaire.csv",
+                "Wired only (recommended): code_insee, nbr, elig_thd30…; ';' separator.",
+            ),
+            (
+                "commune_meilleure_techno_thd.csv",
+                "Each local under its best technology (elig_ftth, elig_4gf, elig_sat…).",
+            ),
+        )
+    ),
+    caveats=(
+        "Licence Ouverte 2.0; quarterly, `last/` is an alias of the newest edition (record the "
+        "`date` column). Commune names have damaged accents: take names from the COG."
+    ),
+)
+
+_CAF = LiveSource(
+    key="caf__allocataires",
+    title="Allocataires CAF par commune et prestation (s_ben_com_f)",
+    page="https://data.caf.fr/explore/dataset/s_ben_com_f/",
+    files=(
+        LiveFile(
+            name="s_ben_com_f.csv",
+            url=LiveUrl(
+                url=(
+                    "https://data.caf.fr/api/explore/v2.1/catalog/datasets/s_ben_com_f/"
+                    "exports/csv?delimiter=%3B"
+                ),
+                evidence="CODE",
+                expect="csv",
+                seen_in="one 2026 public project with column checks; another project's catalogue",
+                note=(
+                    "Opendatasoft export; dtreffre, numcomdo (PLM by arrondissement), "
+                    "indfoy_ndur, indfoy_rsa… Counts rounded to 5."
+                ),
+            ),
+        ),
+    ),
+    caveats="Licence Ouverte; December of each year since 2020.",
+)
+
+_DARES = LiveSource(
+    key="dares__defm",
+    title="Demandeurs d'emploi inscrits à France Travail, données communales trimestrielles",
+    page=(
+        "https://www.data.gouv.fr/fr/datasets/"
+        "demandeurs-demploi-inscrits-a-france-travail-donnees-communales-trimestrielles-brutes/"
+    ),
+    files=(
+        LiveFile(
+            name="dares_defm_communales-brutes.csv",
+            url=LiveUrl(
+                url=(
+                    "https://data.dares.travail-emploi.gouv.fr/api/explore/v2.1/catalog/"
+                    "datasets/dares_defm_communales-brutes/exports/csv?use_labels=true"
+                ),
+                evidence="CODE",
+                expect="csv",
+                seen_in="several independent public repositories (2025–2026)",
+                note=(
+                    "~2.1 M rows, ';' separator, UTF-8 BOM; long format (commune × sexe × "
+                    "âge × quarter). Break in series from 2025."
+                ),
+            ),
+            alternatives=(
+                LiveUrl(
+                    url=(
+                        "https://data.dares.travail-emploi.gouv.fr/api/explore/v2.1/catalog/"
+                        "datasets/dares_defm_communales-brutes/exports/parquet"
+                    ),
+                    evidence="CODE",
+                    expect="parquet",
+                    seen_in="several independent public repositories (2025–2026)",
+                    note="Technical column names (date, code_commune, …), smaller download.",
+                ),
+            ),
+        ),
+    ),
+    caveats="Licence not confirmed; small values masked.",
+)
+
+_BASSINS_DE_VIE = LiveSource(
+    key="insee__bassins_de_vie",
+    title="Bassins de vie 2022 (BV2022), composition communale",
+    page="https://www.insee.fr/fr/information/6676988",
+    files=(
+        LiveFile(
+            name="BV2022_au_01-01-2025.zip",
+            url=LiveUrl(
+                url=f"{INSEE_FICHIER}/6676988/BV2022_au_01-01-2025.zip",
+                evidence="CODE",
+                expect="zip",
+                seen_in="InseeFrLab/DoReMIFaSol data-raw/liste_donnees.json @ ddcc13c (2025-10-14)",
+                note=(
+                    "xlsx in a zip, sheets BV2022 and Composition_communale, header on row 6. "
+                    "COG 2025 geography; the 01-01-2026 file was not seen."
+                ),
+            ),
+            alternatives=(
+                LiveUrl(
+                    url=f"{INSEE_FICHIER}/6676988/BV2022_au_01-01-2026.zip",
+                    evidence="INFERRED",
+                    expect="zip",
+                    seen_in="pattern of the 2023/2024/2025 files on the same page",
+                    note="Would be on COG 2026; not seen: try first, fall back to 2025.",
+                ),
+            ),
+        ),
+    ),
+    caveats="Licence Ouverte 2.0; 1 707 bassins de vie on COG 2025.",
+)
+
+_GRILLE_DENSITE = LiveSource(
+    key="insee__grille_densite",
+    title="Grille communale de densité (7 niveaux), géographie 2026",
+    page="https://www.insee.fr/fr/information/8571524",
+    files=(
+        LiveFile(
+            name="fichier_diffusion_2026.xlsx",
+            url=LiveUrl(
+                url=f"{INSEE_FICHIER}/8571524/fichier_diffusion_2026.xlsx",
+                evidence="CODE",
+                expect="xlsx",
+                seen_in=(
+                    "MobiSurvStd/MobiSurvStd src/mobisurvstd/resources/insee_data.py @ "
+                    "34167ac (2026-04-01, 2021–2025 files); several independent repositories "
+                    "(2026 file)"
+                ),
+                note=(
+                    "CODGEO, DENS7 and labels, header on row 5. The suffix appears to be the "
+                    "geography year (2025 grid on the 2026 COG): verify on first run."
+                ),
+            ),
+        ),
+    ),
+    caveats="Licence Ouverte 2.0.",
+)
+
+LIVE_URLS: dict[str, LiveSource] = {
+    source.key: source
+    for source in (
+        _COG_COMMUNES,
+        _MEDNUM_LIEUX,
+        _FRANCE_SERVICES,
+        _AIDANTS_CONNECT,
+        _INSEE_RP,
+        _INSEE_FILOSOFI,
+        _ARCEP_THD,
+        _CAF,
+        _DARES,
+        _BASSINS_DE_VIE,
+        _GRILLE_DENSITE,
+    )
+}
+
+
+def live_source(key: str) -> LiveSource:
+    """The live locations of a source; a clear error for a source without any."""
+    try:
+        return LIVE_URLS[key]
+    except KeyError:
+        raise KeyError(
+            f"{key}: no live URL is known for this source (observatory/sources/live.py); "
+            f"known: {', '.join(sorted(LIVE_URLS))}"
+        ) from None
+
+
+def fetch_live_file(
+    file: LiveFile,
+    *,
+    session: requests.Session | None = None,
+    timeout: float = 60,
+    max_attempts: int = 4,
+) -> FetchedFile:
+    """Download the primary URL of a file (never an alternative: their formats differ).
+
+    A paginated API is fetched page by page; the returned content is then the concatenated
+    results as one JSON array.
+    """
+    live = file.url
+    if live.paginated:
+        pages = fetch_paginated_json(
+            live.url, session=session, timeout=timeout, max_attempts=max_attempts
+        )
+        return pages.as_fetched()
+    return fetch_url(
+        live.url,
+        timeout=timeout,
+        expect=live.expect,
+        session=session,
+        max_attempts=max_attempts,
+    )
