@@ -60,22 +60,24 @@ def int__appartenances(int__territoires: pl.DataFrame) -> pl.DataFrame:
 
 @dg.asset(group_name=GROUP)
 def int__couverture_sources(
-    stg_cog__communes: pl.DataFrame, int__lieux: pl.DataFrame
+    observatory: ObservatoryResource, stg_cog__communes: pl.DataFrame, int__lieux: pl.DataFrame
 ) -> pl.DataFrame:
     """Which communes each source covers, with its rows (uncovered → null indicators, never 0)."""
     rows = {cat.MEDNUM_LIEUX.key: int__lieux}
-    frames = [
-        territories.build_couverture(
-            stg_cog__communes,
-            source.key,
-            source.annee,
-            source.couverture.niveau,
-            source.couverture.codes,
-            lignes=rows[source.key],
-            presence=source.couverture.presence,
+    frames = []
+    for source in (cat.MEDNUM_LIEUX,):
+        couverture = source.couverture_pour(observatory.profile)
+        frames.append(
+            territories.build_couverture(
+                stg_cog__communes,
+                source.key,
+                source.annee,
+                couverture.niveau,
+                couverture.codes,
+                lignes=rows[source.key],
+                presence=couverture.presence,
+            )
         )
-        for source in (cat.MEDNUM_LIEUX,)
-    ]
     return pl.concat(frames)
 
 

@@ -6,7 +6,7 @@ bundled file under `assets/`; the live profile (Sources issue) will read `url`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,15 @@ class Source:
     origin: str
     files: tuple[SourceFile, ...]
     couverture: Couverture = field(default_factory=Couverture)
+    # Downloaded in the live profile (its live format is read by the staging); its coverage
+    # there, when it differs from the bundled snapshot's.
+    live: bool = False
+    couverture_live: Couverture | None = None
+
+    def couverture_pour(self, profile: str) -> Couverture:
+        if profile == "live" and self.live and self.couverture_live is not None:
+            return self.couverture_live
+        return self.couverture
 
     @property
     def key(self) -> str:
@@ -73,8 +82,9 @@ def _cog(entity: str, filename: str, title: str) -> Source:
     )
 
 
-COG_COMMUNES = _cog(
-    "communes", "communes.csv", "Communes du COG 2026 et leur population municipale"
+COG_COMMUNES = replace(
+    _cog("communes", "communes.csv", "Communes du COG 2026 et leur population municipale"),
+    live=True,
 )
 COG_COMMUNES_DELEGUEES = _cog(
     "communes_deleguees",
@@ -125,6 +135,8 @@ MEDNUM_LIEUX = Source(
         ),
     ),
     couverture=Couverture(niveau="departement", codes=("16",)),
+    live=True,
+    couverture_live=Couverture(),
 )
 
 INSEE_ZONAGES = Source(

@@ -11,12 +11,15 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from observatory.settings import Settings
 from observatory.sources.catalogue import Source, SourceFile
+from observatory.sources.http import FetchedFile
+from observatory.sources.live import LiveFile, fetch_live_file, live_source
 
 
 class RawLayerError(RuntimeError):
@@ -61,19 +64,12 @@ def raw_path(settings: Settings, source: Source, file: SourceFile) -> Path:
     return settings.raw_dir / source.provider / source.vintage / file.name
 
 
-def fetch_bytes(settings: Settings, file: SourceFile) -> tuple[bytes, str]:
-    """The bytes of one source file and where they came from, for the active profile."""
-    if settings.profile == "offline":
-        bundled = settings.assets_dir / file.bundled
-        if not bundled.is_file():
-            raise RawLayerError(f"bundled file missing: {bundled} (offline snapshot incomplete)")
-        return bundled.read_bytes(), f"assets/{file.bundled}"
-    if file.url is None:
-        raise RawLayerError(
-            f"{file.name}: no live URL is declared for this file; the live profile covers "
-            "only sources with a URL in observatory/sources/catalogue.py"
-        )
-    raise RawLayerError(f"{file.name}: live download is not available in this version")
+def fetch_bundled(settings: Settings, file: SourceFile) -> tuple[bytes, str]:
+    """The bytes of a file of the bundled snapshot and where they came from."""
+    bundled = settings.assets_dir / file.bundled
+    if not bundled.is_file():
+        raise RawLayerError(f"bundled file missing: {bundled} (offline snapshot incomplete)")
+    return bundled.read_bytes(), f"assets/{file.bundled}"
 
 
 def _write_atomic(target: Path, content: bytes) -> None:
@@ -89,25 +85,33 @@ def _write_atomic(target: Path, content: bytes) -> None:
         raise
 
 
-def land(settings: Settings, source: Source, file: SourceFile) -> RawFile:
-    """Land one file of a source in the raw layer (idempotent, never overwrites)."""
+def _sidecar(target: Path) -> Path:
+    return target.with_name(target.name + ".meta.json")
+
+
+def _write_raw(target: Path, content: bytes, raw: RawFile) -> RawFile:
+    _write_atomic(target, content)
+    _write_atomic(_sidecar(target), json.dumps(asdict(raw), ensure_ascii=False, indent=2).encode())
+    return raw
+
+
+def land(settings: Settings, source: Source, file: SourceFile, profil: str = "offline") -> RawFile:
+    """Land one bundled file of a source in the raw layer (idempotent, never overwrites)."""
     target = raw_path(settings, source, file)
-    sidecar = target.with_name(target.name + ".meta.json")
-    if target.exists() and sidecar.exists():
-        existing = read_sidecar(sidecar)
+    if target.exists() and _sidecar(target).exists():
+        existing = read_sidecar(_sidecar(target))
         if sha256_file(target) != existing.sha256:
             raise RawLayerError(
                 f"{target}: bytes differ from its sidecar; the raw layer was altered"
             )
-        if settings.profile == "offline":
-            bundled_sha = sha256_file(settings.assets_dir / file.bundled)
-            if bundled_sha != existing.sha256:
-                raise RawLayerError(
-                    f"{target}: already landed with sha256 {existing.sha256[:12]} but the bundled "
-                    f"file has {bundled_sha[:12]}; a changed file needs a new vintage"
-                )
+        bundled_sha = sha256_file(settings.assets_dir / file.bundled)
+        if bundled_sha != existing.sha256:
+            raise RawLayerError(
+                f"{target}: already landed with sha256 {existing.sha256[:12]} but the bundled "
+                f"file has {bundled_sha[:12]}; a changed file needs a new vintage"
+            )
         return existing
-    content, origin = fetch_bytes(settings, file)
+    content, origin = fetch_bundled(settings, file)
     raw = RawFile(
         source=source.key,
         provider=source.provider,
@@ -120,15 +124,74 @@ def land(settings: Settings, source: Source, file: SourceFile) -> RawFile:
         sha256=sha256_bytes(content),
         taille_octets=len(content),
         recupere_le=datetime.now(UTC).isoformat(timespec="seconds"),
-        profil=settings.profile,
+        profil=profil,
     )
-    _write_atomic(target, content)
-    _write_atomic(sidecar, json.dumps(asdict(raw), ensure_ascii=False, indent=2).encode())
-    return raw
+    return _write_raw(target, content, raw)
+
+
+def _live_pointer(settings: Settings, source: Source) -> Path:
+    """Which landed files are the current live version of a source (a small JSON list)."""
+    return settings.raw_dir / source.provider / f".{source.key}.live.json"
+
+
+def land_live(
+    settings: Settings, source: Source, fetch: Callable[[LiveFile], FetchedFile] = fetch_live_file
+) -> list[RawFile]:
+    """Download a source's live files; bytes identical to the last download are not landed again.
+
+    Each download lands under a vintage named by its retrieval time (UTC), since a live file
+    changes without notice; the pointer to the current set is replaced last.
+    """
+    previous = {raw.fichier: raw for raw in _read_pointer(settings, source)}
+    files = []
+    for file in live_source(source.key).files:
+        fetched = fetch(file)
+        digest = sha256_bytes(fetched.content)
+        if file.name in previous and previous[file.name].sha256 == digest:
+            files.append(previous[file.name])
+            continue
+        vintage = fetched.retrieved_at.strftime("%Y%m%dT%H%M%SZ")
+        target = settings.raw_dir / source.provider / vintage / file.name
+        if target.exists():
+            raise RawLayerError(f"{target}: already landed with other bytes; not overwritten")
+        raw = RawFile(
+            source=source.key,
+            provider=source.provider,
+            vintage=vintage,
+            fichier=file.name,
+            chemin=str(target),
+            origine=f"{fetched.final_url} ({file.url.evidence}: {file.url.seen_in})",
+            url=file.url.url,
+            licence=source.licence,
+            sha256=digest,
+            taille_octets=len(fetched.content),
+            recupere_le=fetched.retrieved_at.isoformat(timespec="seconds"),
+            profil="live",
+        )
+        files.append(_write_raw(target, fetched.content, raw))
+    pointer = [str(_sidecar(raw.path)) for raw in files]
+    _write_atomic(_live_pointer(settings, source), json.dumps(pointer).encode())
+    return files
+
+
+def _read_pointer(settings: Settings, source: Source) -> list[RawFile]:
+    pointer = _live_pointer(settings, source)
+    if not pointer.exists():
+        return []
+    return [read_sidecar(Path(p)) for p in json.loads(pointer.read_text(encoding="utf-8"))]
 
 
 def land_source(settings: Settings, source: Source) -> list[RawFile]:
-    return [land(settings, source, file) for file in source.files]
+    """Land a source for the active profile.
+
+    `live` downloads the sources whose live format the staging reads (`source.live`); the
+    others are landed from the bundled snapshot, their sidecars saying so
+    (`profil = "live:instantane"`), so a live run is complete and honest about what is not.
+    """
+    if settings.profile == "live" and source.live:
+        return land_live(settings, source)
+    profil = "offline" if settings.profile == "offline" else "live:instantane"
+    return [land(settings, source, file, profil) for file in source.files]
 
 
 def read_sidecar(path: Path) -> RawFile:
@@ -136,10 +199,17 @@ def read_sidecar(path: Path) -> RawFile:
 
 
 def landed(settings: Settings, source: Source) -> list[RawFile]:
-    """Sidecars of a source's landed files; fails clearly if its raw asset has not run."""
+    """Sidecars of a source's current landed files; fails clearly if its raw asset has not run."""
+    if settings.profile == "live" and source.live:
+        files = _read_pointer(settings, source)
+        if not files:
+            raise RawLayerError(
+                f"{_live_pointer(settings, source)} missing: materialise {source.raw_asset} first"
+            )
+        return files
     files = []
     for file in source.files:
-        sidecar = raw_path(settings, source, file).with_name(file.name + ".meta.json")
+        sidecar = _sidecar(raw_path(settings, source, file))
         if not sidecar.exists():
             raise RawLayerError(f"{sidecar} missing: materialise {source.raw_asset} first")
         files.append(read_sidecar(sidecar))

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from observatory.settings import Settings
 from observatory.sources.catalogue import Source
+from observatory.sources.cog_live import parse_geo_api_communes
 from observatory.sources.raw import landed
 from observatory.validation.quarantine import number_rows
+
+# Parsers of live formats that differ from the bundled file, by source key.
+LIVE_PARSERS: dict[str, Callable[[bytes], pl.DataFrame]] = {
+    "cog__communes": parse_geo_api_communes,
+}
 
 
 def read_landed(settings: Settings, source: Source) -> pl.DataFrame:
     """All files of a source, as strings (codes keep their leading zeros), rows numbered."""
     frames = []
     for raw in landed(settings, source):
-        if raw.fichier.endswith(".parquet"):
+        if raw.fichier.endswith(".json") and source.key in LIVE_PARSERS:
+            frame = LIVE_PARSERS[source.key](raw.path.read_bytes())
+        elif raw.fichier.endswith(".parquet"):
             frame = pl.read_parquet(raw.path)
             frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns)
         else:

@@ -49,13 +49,12 @@ def test_changed_bytes_under_same_vintage_are_refused(settings: Settings, tmp_pa
         land(changed, COG_REGIONS, COG_REGIONS.files[0])
 
 
-def test_missing_bundle_and_live_profile_fail_clearly(settings: Settings, tmp_path: Path) -> None:
+def test_missing_bundle_and_unlanded_source_fail_clearly(
+    settings: Settings, tmp_path: Path
+) -> None:
     empty = replace(settings, assets_dir=tmp_path / "empty")
     with pytest.raises(RawLayerError, match="bundled file missing"):
         land(empty, COG_REGIONS, COG_REGIONS.files[0])
-    live = replace(settings, profile="live")
-    with pytest.raises(RawLayerError, match="no live URL"):
-        land(live, COG_REGIONS, COG_REGIONS.files[0])
     with pytest.raises(RawLayerError, match="materialise raw_cog__regions first"):
         landed(settings, COG_REGIONS)
 

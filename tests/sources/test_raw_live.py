@@ -1,0 +1,83 @@
+"""The live profile of the raw layer, on RECORDED responses (tests/fixtures/http; no network)."""
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import responses
+
+from observatory.settings import PROJECT_ROOT, Settings
+from observatory.sources.catalogue import COG_COMMUNES, COG_EPCI, MEDNUM_LIEUX
+from observatory.sources.http import DownloadError, FetchedFile
+from observatory.sources.live import live_source
+from observatory.sources.raw import land_live, land_source, landed
+from observatory.sources.readers import read_landed
+from observatory.transforms.cog import stage_communes
+
+RECORDED = PROJECT_ROOT / "tests/fixtures/http/geo_api_communes_excerpt.json"
+CHARENTE = PROJECT_ROOT / "assets/mednum_lieux/charente_16_partially_migrated_v1_commit20250206.csv"
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", profile="live")
+
+
+def url(key: str) -> str:
+    return live_source(key).files[0].url.url
+
+
+@responses.activate
+def test_live_cog_lands_and_stages(live: Settings) -> None:
+    responses.get(url("cog__communes"), body=RECORDED.read_bytes(), content_type="application/json")
+    (raw,) = land_source(live, COG_COMMUNES)
+    assert raw.profil == "live" and raw.url == url("cog__communes")
+    assert raw.path.parent.parent == live.raw_dir / "cog"
+    assert raw.path.read_bytes() == RECORDED.read_bytes()
+    kept, quarantine = stage_communes(read_landed(live, COG_COMMUNES))
+    assert kept["code_commune"].to_list() == ["01001", "2A004", "97411"]
+    assert quarantine.height == 0
+    # the same bytes again: nothing new is landed, the current file stays the same
+    assert land_source(live, COG_COMMUNES) == [raw]
+    assert len(list((live.raw_dir / "cog").glob("*/communes.json"))) == 1
+
+
+def test_live_changed_bytes_land_as_a_new_vintage(live: Settings) -> None:
+    times = iter([datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 8, tzinfo=UTC)])
+    bodies = iter([RECORDED.read_bytes(), RECORDED.read_bytes().replace(b"860", b"861")])
+
+    def fetch(file):
+        return FetchedFile(
+            file.url.url, file.url.url, next(bodies), "application/json", 200, next(times), 1
+        )
+
+    first = land_live(live, COG_COMMUNES, fetch)
+    second = land_live(live, COG_COMMUNES, fetch)
+    assert [f.vintage for f in first + second] == ["20261101T000000Z", "20261108T000000Z"]
+    assert first[0].path.exists()  # the older download is kept, immutable
+    assert landed(live, COG_COMMUNES) == second
+
+
+@responses.activate
+def test_live_lieux_export_is_read_like_the_bundled_file(live: Settings) -> None:
+    responses.get(url("mednum__lieux"), body=CHARENTE.read_bytes(), content_type="text/csv")
+    land_source(live, MEDNUM_LIEUX)
+    assert read_landed(live, MEDNUM_LIEUX).height == 188
+    assert MEDNUM_LIEUX.couverture_pour("live").codes is None  # the export is national
+    assert MEDNUM_LIEUX.couverture_pour("offline").codes == ("16",)
+
+
+@responses.activate
+def test_live_html_error_page_fails_naming_the_url(live: Settings) -> None:
+    page = (PROJECT_ROOT / "tests/fixtures/http/insee_500_error.html").read_bytes()
+    responses.get(url("mednum__lieux"), body=page, status=200, content_type="text/html")
+    with pytest.raises(DownloadError, match=r"cartographie\.societenumerique\.gouv\.fr"):
+        land_source(live, MEDNUM_LIEUX)
+
+
+def test_sources_without_live_format_land_from_the_snapshot_and_say_so(live: Settings) -> None:
+    (raw,) = land_source(live, COG_EPCI)
+    assert raw.profil == "live:instantane" and raw.origine.startswith("assets/")
+    offline = replace(live, profile="offline")
+    assert landed(offline, COG_EPCI) == [raw]
