@@ -11,6 +11,7 @@ import pytest
 
 from observatory.cli import main
 from observatory.publish.release import verify_release
+from observatory.sources.catalogue import SOURCES
 from observatory.sources.raw import sha256_file
 from observatory.validation.store import read_quarantine
 
@@ -44,17 +45,11 @@ def test_release_is_latest_and_manifest_matches_files(pipeline_run, release: Pat
             assert entry["rows"] == pl.read_parquet(release / entry["path"]).height
     verify_release(release)
     vintages = {s["source"]: s["millesime"] for s in manifest["sources"]}
-    assert vintages == {
-        "cog__communes": "2026",
-        "cog__communes_deleguees": "2026",
-        "cog__epci": "2026",
-        "cog__departements": "2026",
-        "cog__regions": "2026",
-        "laposte__communes_coordonnees": "2023",
-        "mednum__lieux": "2025-02-06",
-        "insee__zonages": "2025",
-        "anct__grilles_communales": "2026",
-    }
+    assert vintages == {source.key: source.vintage for source in SOURCES}
+    assert vintages["cog__communes"] == "2026" and vintages["mednum__lieux"] == "2025-02-06"
+    assert vintages["insee__filosofi_communes"] == "2016" and vintages["arcep__thd"] == "2019-09-30"
+    for entry in manifest["sources"]:
+        assert sha256_file(pipeline_run[0].data_dir / entry["chemin"]) == entry["sha256"]
     assert manifest["millesime_cog"] == 2026
     assert manifest["code_version"]["package"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import dagster as dg
@@ -11,7 +12,7 @@ from observatory.defs.resources import ObservatoryResource
 from observatory.sources import catalogue as cat
 from observatory.sources.mednum import load_standard
 from observatory.sources.readers import read_landed
-from observatory.transforms import cog, context, lieux
+from observatory.transforms import cog, context, lieux, statistics
 from observatory.validation.quarantine import account
 from observatory.validation.store import write_quarantine
 
@@ -97,6 +98,69 @@ def stg_mednum__lieux(observatory: ObservatoryResource) -> dg.Output[pl.DataFram
     return staged(observatory, "stg_mednum__lieux", raw.height, kept, quarantine)
 
 
+def build_statistic_asset(
+    source: cat.Source,
+    stage: Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]],
+) -> dg.AssetsDefinition:
+    """A staging asset for a statistic whose file(s) one pure function types and checks."""
+    name = f"stg_{source.key}"
+
+    @dg.asset(
+        name=name,
+        group_name=GROUP,
+        deps=[source.raw_asset],
+        description=f"{source.title} — {source.producer}, millésime {source.vintage}.",
+    )
+    def _statistic(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
+        raw = read_landed(observatory.settings, source)
+        kept, quarantine = stage(raw)
+        return staged(observatory, name, raw.height, kept, quarantine)
+
+    return _statistic
+
+
+FILOSOFI_NIVEAUX = {
+    "filosofi_2016_epci.csv": "epci",
+    "filosofi_2016_departements.csv": "departement",
+    "filosofi_2016_regions.csv": "region",
+}
+
+
+def stage_filosofi_territoires(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The three files of INSEE's own EPCI, département and région figures, by file."""
+    parts = [
+        statistics.stage_filosofi_territoires(
+            raw.filter(pl.col("fichier_origine") == fichier), niveau
+        )
+        for fichier, niveau in FILOSOFI_NIVEAUX.items()
+    ]
+    return pl.concat([k for k, _ in parts]), pl.concat([q for _, q in parts])
+
+
+@dg.asset(group_name=GROUP, deps=[cat.CAF_RSA.raw_asset, cat.INSEE_IRIS.raw_asset])
+def stg_caf__rsa_iris(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
+    """RSA allocataires by IRIS summed to communes (IRIS 2020 table); partial sums flagged."""
+    settings = observatory.settings
+    raw = read_landed(settings, cat.CAF_RSA)
+    kept, quarantine = statistics.stage_caf_rsa_iris(raw, read_landed(settings, cat.INSEE_IRIS))
+    # accounting is by IRIS row: each commune row says how many IRIS rows it sums
+    counts = account(raw.height, int(kept["nb_iris_source"].sum()), quarantine)
+    path = write_quarantine(settings, "stg_caf__rsa_iris", quarantine)
+    return dg.Output(kept, metadata={**counts, "communes": kept.height, "quarantaine": str(path)})
+
+
+STATISTICS = {
+    cat.INSEE_RP2017: statistics.stage_rp2017_parts,
+    cat.INSEE_RP2018: statistics.stage_rp2018_effectifs,
+    cat.FILOSOFI_COMMUNES: statistics.stage_filosofi_communes,
+    cat.FILOSOFI_TERRITOIRES: stage_filosofi_territoires,
+    cat.ARCEP_THD: statistics.stage_arcep,
+    cat.DFG_MOBILE: statistics.stage_dfg_mobile,
+    cat.CAF_COMMUNES: statistics.stage_caf_communes,
+    cat.CAF_EPCI: statistics.stage_caf_epci,
+    cat.POLE_EMPLOI_DEFM: statistics.stage_defm,
+}
+
 staging_assets = [
     stg_cog__communes,
     stg_cog__communes_deleguees,
@@ -107,4 +171,6 @@ staging_assets = [
     stg_insee__zonages,
     stg_anct__grilles_communales,
     stg_mednum__lieux,
+    stg_caf__rsa_iris,
+    *(build_statistic_asset(source, stage) for source, stage in STATISTICS.items()),
 ]

@@ -179,6 +179,146 @@ ANCT_GRILLES = Source(
     ),
 )
 
+
+def _stat(
+    provider: str,
+    entity: str,
+    vintage: str,
+    title: str,
+    producer: str,
+    origin: str,
+    *bundled: str,
+) -> Source:
+    """A statistic published commune by commune: it covers the communes it has rows for."""
+    return Source(
+        provider=provider,
+        entity=entity,
+        vintage=vintage,
+        annee=int(vintage[:4]),
+        title=title,
+        producer=producer,
+        licence=LICENCE_OUVERTE,
+        origin=origin,
+        files=tuple(SourceFile(path.rsplit("/", 1)[-1], path) for path in bundled),
+        couverture=Couverture(presence=True),
+    )
+
+
+DFG = "github.com/dataforgoodfr/batch8_mednum @ d334a4a69e039bbb9097aae3a68b3c7a3bd30a14"
+INSEE_RP2017 = _stat(
+    "insee",
+    "rp2017_parts",
+    "2017",
+    "Recensement 2017 : parts des 65 ans et plus, des 25 ans et moins, des 15 ans et plus non "
+    "scolarisés sans diplôme, des ménages d'une personne et des familles monoparentales",
+    "INSEE (bases communales RP 2017), parts calculées par Data For Good × La Mednum",
+    f"{DFG} data/data_scol_menage_demandeurEmplois.csv",
+    "insee_rp/rp2017_taux_diplomes_menages_age_national.parquet",
+)
+INSEE_RP2018 = _stat(
+    "insee",
+    "rp2018_effectifs",
+    "2018",
+    "Recensement 2018 : effectifs par âge et par diplôme (communes de plus de 2 000 habitants)",
+    "INSEE (bases communales RP 2018)",
+    "github.com/juba/questionr data/rp2018.RData @ 715528fbf694239cef6b65d198c6d923f86af52d",
+    "insee_rp/rp2018_communes_2000hab_national.parquet",
+)
+FILOSOFI_COMMUNES = _stat(
+    "insee",
+    "filosofi_communes",
+    "2016",
+    "Filosofi 2016 : revenu médian et taux de pauvreté des communes (secret statistique)",
+    "INSEE (Filosofi 2016)",
+    "github.com/dorobatmihai16/design4green_60 sql/revenus_communes.sql @ 14a31033",
+    "insee_filosofi_2016/filosofi_2016_communes_national.parquet",
+)
+FILOSOFI_TERRITOIRES = _stat(
+    "insee",
+    "filosofi_territoires",
+    "2016",
+    "Filosofi 2016 : chiffres publiés par l'INSEE pour les EPCI, départements et régions",
+    "INSEE (Filosofi 2016)",
+    "github.com/dorobatmihai16/design4green_60 sql/revenus_{epci,departements,regions}.sql",
+    *(f"insee_filosofi_2016/filosofi_2016_{n}.csv" for n in ("epci", "departements", "regions")),
+)
+ARCEP_THD = _stat(
+    "arcep",
+    "thd",
+    "2019-09-30",
+    "Ma connexion internet : locaux éligibles au très haut débit fixe (≥ 30 Mbit/s)",
+    "ARCEP",
+    f"{DFG} data/raw/commune-debit-beta.csv",
+    "arcep_2019/commune_debit_beta_20190930_national.parquet",
+)
+DFG_MOBILE = _stat(
+    "dfg",
+    "couverture_mobile",
+    "2020",
+    "Couverture mobile (indicateur approché 4G/3G/2G, ARCEP 2020-T2)",
+    "Data For Good × La Mednum, d'après l'ARCEP",
+    f"{DFG} data/interim/taux_couverture_mobile.csv",
+    "dfg_mednum_2020/dfg_proxies_pauvrete_thd_mobile_rsa_services_national.parquet",
+)
+CAF_COMMUNES = _stat(
+    "caf",
+    "allocataires_communes",
+    "2020",
+    "Allocataires et personnes couvertes par les CAF (communes publiées)",
+    "CNAF",
+    f"{DFG} data/raw/data_DEMO_2020_V1_COM.csv",
+    "cnaf_2020/cnaf_demo_2020_v1_communes.csv",
+)
+CAF_EPCI = _stat(
+    "caf",
+    "allocataires_epci",
+    "2020",
+    "Allocataires et personnes couvertes par les CAF (EPCI 2019)",
+    "CNAF",
+    f"{DFG} data/raw/data_DEMO_2020_V1_EPCI19.csv",
+    "cnaf_2020/cnaf_demo_2020_v1_epci.csv",
+)
+CAF_RSA = _stat(
+    "caf",
+    "rsa_iris",
+    "2019",
+    "Allocataires du RSA par IRIS (≈ 2019), sommés par commune",
+    "CNAF",
+    f"{DFG} data/raw/data_arsas.csv",
+    "cnaf_2020/caf_arsas_iris_national.csv",
+)
+INSEE_IRIS = _stat(
+    "insee",
+    "table_iris",
+    "2020",
+    "Table d'appartenance des IRIS aux communes (INSEE, IRIS 2020)",
+    "INSEE",
+    f"{DFG} data/external/table_iris_insee_epci.csv",
+    "dfg_mednum_2020/table_iris_commune_epci_2020_national.parquet",
+)
+POLE_EMPLOI_DEFM = _stat(
+    "pole_emploi",
+    "defm",
+    "2019",
+    "Demandeurs d'emploi en fin de mois au 31/12/2019 (communes d'environ 5 000 habitants et plus)",
+    "Pôle emploi / DARES (France Travail)",
+    f"{DFG} data/raw/data_DEFM2019_com.csv",
+    "pole_emploi_2019/defm_2019_communes.csv",
+)
+STATISTIQUES: tuple[Source, ...] = (
+    INSEE_RP2017,
+    INSEE_RP2018,
+    FILOSOFI_COMMUNES,
+    FILOSOFI_TERRITOIRES,
+    ARCEP_THD,
+    DFG_MOBILE,
+    CAF_COMMUNES,
+    CAF_EPCI,
+    CAF_RSA,
+    INSEE_IRIS,
+    POLE_EMPLOI_DEFM,
+)
+
 SOURCES: tuple[Source, ...] = (
     COG_COMMUNES,
     COG_COMMUNES_DELEGUEES,
@@ -189,4 +329,5 @@ SOURCES: tuple[Source, ...] = (
     INSEE_ZONAGES,
     ANCT_GRILLES,
     MEDNUM_LIEUX,
+    *STATISTIQUES,
 )

@@ -97,13 +97,17 @@ def split_rejected(frame: pl.DataFrame, quarantine: pl.DataFrame) -> pl.DataFram
     return frame.join(_rejected(quarantine), on=_ROW_KEY, how="anti", nulls_equal=True)
 
 
-def account(rows_in: int, kept: pl.DataFrame, quarantine: pl.DataFrame) -> dict[str, int]:
-    """Prove rows in = kept + rejected, and count entries by reason for the run's metadata."""
+def account(rows_in: int, kept: pl.DataFrame | int, quarantine: pl.DataFrame) -> dict[str, int]:
+    """Prove rows in = kept + rejected, and count entries by reason for the run's metadata.
+
+    `kept` is the kept frame, or the number of input rows it holds when it aggregates them.
+    """
     rejected = _rejected(quarantine).height
-    if rows_in != kept.height + rejected:
-        raise AccountingError(f"rows in {rows_in} != kept {kept.height} + rejected {rejected}")
+    n_kept = kept if isinstance(kept, int) else kept.height
+    if rows_in != n_kept + rejected:
+        raise AccountingError(f"rows in {rows_in} != kept {n_kept} + rejected {rejected}")
     by_reason = quarantine.group_by("action", "code_raison").len().sort("action", "code_raison")
-    counts = {"lignes_entree": rows_in, "lignes_gardees": kept.height, "lignes_rejetees": rejected}
+    counts = {"lignes_entree": rows_in, "lignes_gardees": n_kept, "lignes_rejetees": rejected}
     for action, raison, n in by_reason.iter_rows():
         counts[f"{action}:{raison}"] = n
     return counts
