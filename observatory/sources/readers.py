@@ -30,4 +30,5 @@ def read_landed(settings: Settings, source: Source) -> pl.DataFrame:
         else:
             frame = pl.read_csv(raw.path, infer_schema=False, encoding="utf8")
         frames.append(number_rows(frame, source.key, raw.fichier, raw.sha256))
-    return pl.concat(frames, how="diagonal")
+    # one chunk: polars 1.44 can abort on filters over many-chunk frames read from large CSVs
+    return pl.concat(frames, how="diagonal").rechunk()

@@ -154,7 +154,7 @@ def stage_lieux(
     `date_maj_estimee` and reported as `valeur_corrigee`. A missing `pivot` becomes the
     standard's "unknown" value, 14 zeros.
     """
-    frame = _clean_strings(raw)
+    frame = _clean_strings(raw.rechunk())  # polars 1.44 can abort on many-chunk frames
     frame, v0_entries = map_v0_columns(frame)
     missing = [c for c in standard.columns if c not in frame.columns]
     frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in missing)
