@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+from dagster_shared.error import SerializableErrorInfo
 
 from observatory.defs import build_definitions
 from observatory.settings import Settings
@@ -27,6 +28,13 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
+def _root_cause(error: SerializableErrorInfo) -> str:
+    """The innermost error (Dagster wraps the asset's exception in its own)."""
+    while error.cause is not None:
+        error = error.cause
+    return f"{error.cls_name}: {error.message.strip()}" if error.cls_name else error.message.strip()
+
+
 def materialize_all(
     settings: Settings, instance: dg.DagsterInstance | None = None, log_level: str = "WARNING"
 ) -> RunOutcome:
@@ -39,7 +47,7 @@ def materialize_all(
             instance=active, raise_on_error=False, run_config=run_config
         )
         errors = [
-            f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+            f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
             for event in result.all_events
             if event.is_step_failure and event.step_failure_data.error
         ]

@@ -12,8 +12,8 @@ from observatory.defs.resources import ObservatoryResource
 from observatory.sources import catalogue as cat
 from observatory.sources.mednum import load_standard
 from observatory.sources.readers import read_landed
-from observatory.transforms import cog, context, lieux, statistics
-from observatory.validation.quarantine import account
+from observatory.transforms import cog, context, lieux, registries, statistics
+from observatory.validation.quarantine import account, empty_quarantine
 from observatory.validation.store import write_quarantine
 
 GROUP = "staging"
@@ -87,15 +87,50 @@ def stg_anct__grilles_communales(observatory: ObservatoryResource) -> pl.DataFra
     return context.stage_grilles(read_landed(observatory.settings, cat.ANCT_GRILLES))
 
 
-@dg.asset(group_name=GROUP, deps=[cat.MEDNUM_LIEUX.raw_asset])
-def stg_mednum__lieux(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
-    """Lieux de médiation numérique in the standard v1 (v0 leftovers mapped), typed, checked."""
-    settings = observatory.settings
-    raw = read_landed(settings, cat.MEDNUM_LIEUX)
-    kept, quarantine = lieux.stage_lieux(
-        raw, load_standard(settings.schemas_dir), date.fromisoformat(cat.MEDNUM_LIEUX.vintage)
+Parser = Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]
+
+
+def _as_v1(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A file already in the standard v1 (its leftover v0 columns are mapped by staging)."""
+    return raw, empty_quarantine()
+
+
+def build_lieux_asset(source: cat.Source, parse: Parser) -> dg.AssetsDefinition:
+    """Staging of a registry of places: its own format → standard v1 → typed and checked."""
+    name = f"stg_{source.key}"
+
+    @dg.asset(
+        name=name,
+        group_name=GROUP,
+        deps=[source.raw_asset],
+        description=f"{source.title} — {source.producer}, millésime {source.vintage}.",
     )
-    return staged(observatory, "stg_mednum__lieux", raw.height, kept, quarantine)
+    def _lieux(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
+        settings = observatory.settings
+        raw = read_landed(settings, source)
+        v1, ecarts = parse(raw)
+        kept, quarantine = lieux.stage_lieux(
+            v1, load_standard(settings.schemas_dir), date.fromisoformat(source.vintage)
+        )
+        extra = [c for c in v1.columns if c not in kept.columns]  # e.g. nb_conseillers
+        if extra:
+            kept = kept.join(
+                v1.select("fichier_origine", "ligne", *extra),
+                on=["fichier_origine", "ligne"],
+                how="left",
+            )
+        quarantine = pl.concat([ecarts, quarantine], how="vertical_relaxed")
+        return staged(observatory, name, raw.height, kept, quarantine)
+
+    return _lieux
+
+
+LIEUX = {
+    cat.MEDNUM_LIEUX: _as_v1,
+    cat.BUS_FRANCE_SERVICES_16: lambda raw: registries.map_v0_to_v1(raw, "Itinérant"),
+    cat.FRANCE_SERVICES: registries.parse_france_services,
+    cat.CONSEILLERS_NUMERIQUES: registries.parse_conseillers_numeriques,
+}
 
 
 def build_statistic_asset(
@@ -170,7 +205,7 @@ staging_assets = [
     stg_laposte__communes_coordonnees,
     stg_insee__zonages,
     stg_anct__grilles_communales,
-    stg_mednum__lieux,
+    *(build_lieux_asset(source, parse) for source, parse in LIEUX.items()),
     stg_caf__rsa_iris,
     *(build_statistic_asset(source, stage) for source, stage in STATISTICS.items()),
 ]

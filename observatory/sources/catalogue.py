@@ -180,6 +180,70 @@ ANCT_GRILLES = Source(
 )
 
 
+ANCT_MEDNUM_CLI = "github.com/anct-cartographie-nationale/mednum-cli"
+FRANCE_SERVICES = Source(
+    provider="france_services",
+    entity="lieux",
+    vintage="2022-12-01",
+    annee=2022,
+    title="Liste nationale des France Services",
+    producer="ANCT — programme France Services",
+    licence=LICENCE_OUVERTE,
+    origin=(
+        f"{ANCT_MEDNUM_CLI} assets/input/france-services/liste-fs-20221201.csv @ "
+        "abcdd2a7beacf955e8af467a92924af1c9f7a0c6"
+    ),
+    files=(
+        SourceFile(
+            "liste_france_services_20221201.csv",
+            "france_services/liste_france_services_20221201.csv",
+        ),
+    ),
+)
+CONSEILLERS_NUMERIQUES = Source(
+    provider="conseillers_numeriques",
+    entity="lieux",
+    vintage="2022-12-02",
+    annee=2022,
+    title="Lieux d'activité des conseillers numériques France Services",
+    producer="ANCT — programme Conseiller numérique",
+    licence=LICENCE_OUVERTE,
+    origin=f"{ANCT_MEDNUM_CLI} assets/input/cnfs.json @ abcdd2a7beacf955e8af467a92924af1c9f7a0c6",
+    files=(
+        SourceFile(
+            "lieux_cnfs_20221202_national.parquet",
+            "conseillers_numeriques/lieux_cnfs_20221202_national.parquet",
+        ),
+    ),
+)
+BUS_FRANCE_SERVICES_16 = Source(
+    provider="mednum",
+    entity="bus_france_services_16",
+    vintage="2023-10-03",
+    annee=2023,
+    title="Arrêts du bus France Services de Charente (standard v0, itinérant)",
+    producer="ANCT — cartographie nationale des lieux d'inclusion numérique",
+    licence=LICENCE_OUVERTE,
+    origin=(
+        "github.com/anct-cartographie-nationale/client-application src/assets/data/"
+        "20231003-bus-france-services-en-charente-….json @ b5c93a8a6d1c4a12302ea2e6dbc578c97fd4b4db"
+    ),
+    files=(
+        SourceFile(
+            "bus_france_services_charente_16_standard_v0_20231003.csv",
+            "mednum_lieux/bus_france_services_charente_16_standard_v0_20231003.csv",
+        ),
+    ),
+    couverture=Couverture(niveau="departement", codes=("16",)),
+)
+REGISTRES_LIEUX: tuple[Source, ...] = (
+    MEDNUM_LIEUX,
+    BUS_FRANCE_SERVICES_16,
+    FRANCE_SERVICES,
+    CONSEILLERS_NUMERIQUES,
+)
+
+
 def _stat(
     provider: str,
     entity: str,
@@ -328,6 +392,6 @@ SOURCES: tuple[Source, ...] = (
     LAPOSTE_COORDONNEES,
     INSEE_ZONAGES,
     ANCT_GRILLES,
-    MEDNUM_LIEUX,
+    *REGISTRES_LIEUX,
     *STATISTIQUES,
 )
