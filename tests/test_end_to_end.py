@@ -77,17 +77,23 @@ def test_nb_lieux_charente_and_accounting(pipeline_run, release: Path) -> None:
         "region",
         "france",
     }
-    staged = pl.read_parquet(settings.warehouse_dir / "int__lieux.parquet")
+    lieux = read(release, "lieux")
     charente = nb_lieux.filter(pl.col("niveau") == "departement", pl.col("code") == "16")
-    assert charente["valeur"].item() == staged.height == read(release, "lieux").height
+    assert charente["valeur"].item() == lieux.filter(pl.col("code_departement") == "16").height
     assert charente["couverture"].item() is True
 
+    # the Charente file: every one of its 188 rows is kept or quarantined with a reason
+    resolved = pl.read_parquet(settings.warehouse_dir / "int__lieux_resolus.parquet")
+    kept = resolved.filter(pl.col("jeu_de_donnees") == "mednum__lieux")
     quarantine = read_quarantine(settings).filter(pl.col("source") == "mednum__lieux")
     rejected = quarantine.filter(pl.col("action") == "rejet")
-    assert staged.height + rejected.select("fichier", "ligne").unique().height == 188
+    assert kept.height + rejected.select("fichier", "ligne").unique().height == 188
     by_reason = dict(rejected.group_by("code_raison").len().iter_rows())
     assert by_reason == {"commune_non_resolue": 2, "distance_commune_superieure_20km": 1}
-    assert staged.height / 188 >= 0.95  # places with a code_insee
+    assert kept.height / 188 >= 0.95  # places with a code_insee
+    # each of them is in a published place, alone or merged with other registries' records
+    members = set(lieux["sources"].str.split("|").explode(empty_as_null=True))
+    assert all(f"mednum__lieux:{i}" in members for i in kept["id"] if "|" not in i)
 
     others = nb_lieux.filter(pl.col("niveau") == "departement", pl.col("code") != "16")
     assert others.height == 100
@@ -114,7 +120,8 @@ def test_duckdb_reads_the_release(release: Path) -> None:
         )
         .fetchone()[0]
     )
-    assert value == read(release, "lieux").height
+    lieux = read(release, "lieux")
+    assert value == lieux.filter(pl.col("code_departement") == "16").height
 
 
 def test_cli_second_run_publishes_and_moves_latest(pipeline_run, release: Path, capsys) -> None:
@@ -215,14 +222,17 @@ def test_published_lieux_follow_the_mednum_standard(release: Path, tmp_path: Pat
     assert errors and all("services" in e or "constraint" in e for e in errors)
 
 
-def test_couverture_sources(release: Path) -> None:
+def test_couverture_sources(pipeline_run, release: Path) -> None:
     couverture = read(release, "couverture_sources").filter(pl.col("source") == "mednum__lieux")
     by_key = {(r["niveau"], r["code"]): r for r in couverture.iter_rows(named=True)}
     charente = by_key[("departement", "16")]
     assert (
         charente["couvert"] and charente["nb_communes"] == charente["nb_communes_couvertes"] == 359
     )
-    assert charente["nb_lignes"] == read(release, "lieux").height
+    resolved = pl.read_parquet(pipeline_run[0].warehouse_dir / "int__lieux_resolus.parquet")
+    assert (
+        charente["nb_lignes"] == resolved.filter(pl.col("jeu_de_donnees") == "mednum__lieux").height
+    )
     france = by_key[("france", "FR")]
     assert not france["couvert"] and france["nb_communes_couvertes"] == 359
     assert france["nb_communes"] == 34875

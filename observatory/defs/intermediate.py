@@ -8,7 +8,7 @@ import polars as pl
 from observatory.defs.resources import ObservatoryResource
 from observatory.defs.staging import staged
 from observatory.sources import catalogue as cat
-from observatory.transforms import context, lieux, territories
+from observatory.transforms import context, dedup, lieux, territories
 
 GROUP = "intermediate"
 
@@ -60,12 +60,17 @@ def int__appartenances(int__territoires: pl.DataFrame) -> pl.DataFrame:
 
 @dg.asset(group_name=GROUP)
 def int__couverture_sources(
-    observatory: ObservatoryResource, stg_cog__communes: pl.DataFrame, int__lieux: pl.DataFrame
+    observatory: ObservatoryResource,
+    stg_cog__communes: pl.DataFrame,
+    int__lieux_resolus: pl.DataFrame,
 ) -> pl.DataFrame:
     """Which communes each source covers, with its rows (uncovered → null indicators, never 0)."""
-    rows = {cat.MEDNUM_LIEUX.key: int__lieux}
+    rows = {
+        source.key: int__lieux_resolus.filter(pl.col("jeu_de_donnees") == source.key)
+        for source in cat.REGISTRES_LIEUX
+    }
     frames = []
-    for source in (cat.MEDNUM_LIEUX,):
+    for source in cat.REGISTRES_LIEUX:
         couverture = source.couverture_pour(observatory.profile)
         frames.append(
             territories.build_couverture(
@@ -81,22 +86,42 @@ def int__couverture_sources(
     return pl.concat(frames)
 
 
-@dg.asset(group_name=GROUP)
-def int__lieux(
+REGISTRES = [f"stg_{source.key}" for source in cat.REGISTRES_LIEUX]
+
+
+@dg.asset(group_name=GROUP, ins={name: dg.AssetIn(name) for name in REGISTRES})
+def int__lieux_resolus(
     observatory: ObservatoryResource,
-    stg_mednum__lieux: pl.DataFrame,
     stg_cog__communes: pl.DataFrame,
     stg_cog__communes_deleguees: pl.DataFrame,
     stg_laposte__communes_coordonnees: pl.DataFrame,
+    **registres: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
-    """Places with their COG commune; unresolved or too far from their commune: quarantined."""
+    """Places of every registry with their COG commune; unresolved or too far: quarantined."""
+    lieux_registres = pl.concat([registres[name] for name in REGISTRES], how="diagonal_relaxed")
     kept, quarantine = lieux.resolve_communes(
-        stg_mednum__lieux,
+        lieux_registres,
         stg_cog__communes,
         stg_cog__communes_deleguees,
         stg_laposte__communes_coordonnees,
     )
-    return staged(observatory, "int__lieux", stg_mednum__lieux.height, kept, quarantine)
+    return staged(observatory, "int__lieux_resolus", lieux_registres.height, kept, quarantine)
+
+
+@dg.asset(group_name=GROUP)
+def int__lieux(int__lieux_resolus: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+    """One row per place: duplicates across and within registries merged, sources listed."""
+    pairs = dedup.find_duplicate_pairs(int__lieux_resolus)
+    merged = dedup.merge_duplicates(int__lieux_resolus, pairs)
+    return dg.Output(
+        merged,
+        metadata={
+            "lieux_avant_fusion": int__lieux_resolus.height,
+            "lieux": merged.height,
+            "paires_doublons": int(pairs["doublon"].sum()),
+            "lieux_multi_sources": int((merged["nb_sources"] > 1).sum()),
+        },
+    )
 
 
 intermediate_assets = [
@@ -104,5 +129,6 @@ intermediate_assets = [
     int__territoires,
     int__appartenances,
     int__couverture_sources,
+    int__lieux_resolus,
     int__lieux,
 ]

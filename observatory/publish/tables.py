@@ -64,13 +64,21 @@ def build_indicateurs_large(
 
 
 def build_lieux(lieux: pl.DataFrame, territoires: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Published places: resolved codes, territory codes, allow-listed columns only."""
+    """Published places: resolved codes, territory codes, allow-listed columns only.
+
+    Registries number their places independently (France Services `1627` may also be an id
+    elsewhere): the published `id` is `<jeu_de_donnees>:<id>` of the place's main record,
+    unique as the standard requires.
+    """
     communes = territoires.filter(pl.col("niveau") == "commune").select(
         pl.col("code").alias("code_commune"), "code_epci", "code_departement", "code_region"
     )
     return (
         lieux.join(communes, on="code_commune", how="left")
-        .with_columns(pl.col("code_commune").alias("code_insee"))
+        .with_columns(
+            pl.col("code_commune").alias("code_insee"),
+            pl.format("{}:{}", "jeu_de_donnees", "id").alias("id"),
+        )
         .select(columns)
         .sort("code_insee", "id")
     )

@@ -115,10 +115,14 @@ def test_personal_contacts_are_never_published() -> None:
 def test_build_lieux_allow_list(
     charente_raw, standard, communes, communes_deleguees, coordonnees
 ) -> None:
+    from observatory.transforms.dedup import find_duplicate_pairs, merge_duplicates
     from observatory.transforms.lieux import resolve_communes, stage_lieux
 
     kept, _ = stage_lieux(charente_raw, standard)
     resolved, _ = resolve_communes(kept, communes, communes_deleguees, coordonnees)
+    merged = merge_duplicates(resolved, find_duplicate_pairs(resolved)).with_columns(
+        pl.lit(None, pl.Int64).alias("nb_conseillers")
+    )
     territoires = communes.select(
         pl.lit("commune").alias("niveau"),
         pl.col("code_commune").alias("code"),
@@ -127,10 +131,14 @@ def test_build_lieux_allow_list(
         "code_region",
     )
     columns = field_names(load_table_schema(PROJECT_ROOT / "schemas", "lieux"))
-    lieux = build_lieux(resolved, territoires, columns)
+    lieux = build_lieux(merged, territoires, columns)
     assert lieux.columns == columns
     assert "courriels" not in lieux.columns and "telephone" not in lieux.columns
-    assert lieux.height == resolved.height
-    resolved_codes = dict(zip(resolved["id"], resolved["code_commune"], strict=True))
-    assert dict(zip(lieux["id"], lieux["code_insee"], strict=True)) == resolved_codes
+    assert lieux.height == merged.height < resolved.height
+    assert lieux["id"].is_unique().all()
+    assert lieux["id"].str.starts_with("mednum__lieux:").all()
+    merged_codes = {
+        f"mednum__lieux:{i}": c for i, c in zip(merged["id"], merged["code_commune"], strict=True)
+    }
+    assert dict(zip(lieux["id"], lieux["code_insee"], strict=True)) == merged_codes
     assert lieux["code_departement"].unique().to_list() == ["16"]
