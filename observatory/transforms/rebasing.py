@@ -125,7 +125,7 @@ def _anciens_codes_cog(communes: pl.DataFrame) -> pl.DataFrame:
     """Etalab's COG 2026 `anciens_codes`: (former code, current commune)."""
     return (
         communes.select("code_commune", pl.col("anciens_codes").alias("code_source"))
-        .explode("code_source")
+        .explode("code_source", empty_as_null=True)
         .filter(pl.col("code_source").is_not_null() & (pl.col("code_source") != ""))
         .unique()
     )
@@ -165,10 +165,11 @@ def build_passage(
     `passage`: COGiter's `code_insee_historique` → `code_insee_cog2025` (COG 2025 codes are
     COG 2026 codes in metropolitan France and the DROM). `mouvements`: INSEE's movement
     table. `communes`: the staged COG 2026 (`cog.stage_communes`). `depuis`: the date of the
-    source's geography (1 January of its COG vintage); only movements after it count, so a
-    commune nouvelle split since is a `scission`, while a code merged before is an
-    `ancien_code`. Without it every movement since 1943 counts, which flags as `scission`
-    every current commune that once absorbed a neighbour later re-established (589 codes).
+    source's geography (1 January of its COG vintage); only movements effective after it
+    count (those of that day are part of that COG), so a commune nouvelle split since is a
+    `scission`, while a code merged before is an `ancien_code`. Without it every movement since
+    1943 counts, which flags as `scission` every current commune that once absorbed a
+    neighbour later re-established (589 codes on the real data).
 
     `type_passage`: `identique` (a current code, territory unchanged), `ancien_code` (merged,
     renamed or recoded into one current commune), `arrondissement` (PLM arrondissement →
