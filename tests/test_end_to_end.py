@@ -240,3 +240,54 @@ def test_couverture_sources(pipeline_run, release: Path) -> None:
     joined = indicateurs.join(couverture, on=["niveau", "code"])
     assert joined.height == indicateurs.height
     assert (joined["couverture"] == joined["couvert"]).all()
+
+
+SEED_DEPARTEMENTS = ["16", "17", "31", "33", "56", "64"]
+
+
+def test_every_seed_commune_has_its_statistics_or_a_flagged_gap(pipeline_run) -> None:
+    """Sources issue acceptance: age structure, poverty status, ARCEP figure or flagged gap."""
+    settings, _ = pipeline_run
+    stats = pl.read_parquet(settings.warehouse_dir / "int__statistiques_communes.parquet")
+    assert stats.height == 34875 and stats["code_commune"].is_unique().all()
+    seed = stats.filter(pl.col("code_departement").is_in(SEED_DEPARTEMENTS))
+    assert seed.height == 2735
+    assert set(seed["statut_structure_age"].unique()) == {"effectifs_rp2018", "parts_rp2017"}
+    with_counts = seed.filter(pl.col("statut_structure_age") == "effectifs_rp2018")
+    assert with_counts["nb_75_ans_et_plus"].null_count() == 0
+    assert (
+        seed.filter(pl.col("statut_structure_age") == "parts_rp2017")[
+            "part_65_ans_et_plus"
+        ].null_count()
+        == 0
+    )
+    assert set(seed["statut_pauvrete"].unique()) == {"valeur", "secret_statistique"}
+    valeurs = seed.filter(pl.col("statut_pauvrete") == "valeur")["taux_pauvrete_60"]
+    assert valeurs.null_count() == 0 and valeurs.is_between(0, 1).all()
+    assert (
+        seed.filter(pl.col("statut_pauvrete") == "secret_statistique")["taux_pauvrete_60"]
+        .is_null()
+        .all()
+    )
+    arcep = seed.partition_by("statut_arcep", as_dict=True)
+    assert arcep[("valeur",)]["part_locaux_thd_30"].is_between(0, 1).all()
+    assert arcep[("absent",)]["nb_locaux"].fill_null(0).eq(0).all()
+    # Mayotte is in no census extract: flagged, never filled
+    mayotte = stats.filter(pl.col("code_departement") == "976")
+    assert set(mayotte["statut_structure_age"]) == {"absent"}
+
+
+def test_statistics_are_rebased_without_losing_rows(pipeline_run) -> None:
+    settings, _ = pipeline_run
+    stg = pl.read_parquet(settings.warehouse_dir / "stg_insee__filosofi_communes.parquet")
+    rebased = pl.read_parquet(settings.warehouse_dir / "int__insee__filosofi_communes.parquet")
+    quarantine = pl.read_parquet(settings.quarantine_dir / "int__insee__filosofi_communes.parquet")
+    rejected = quarantine.filter(pl.col("action") == "rejet")
+    used = rebased["codes_commune_source"].list.len().sum()
+    assert used + rejected.height == stg.height
+    assert set(rejected["code_raison"]) == {"arrondissement_deja_compte_dans_commune"}
+    kept = stg.filter(~pl.col("ligne").is_in(rejected["ligne"].implode()))
+    assert rebased["nb_menages_fiscaux"].sum() == pytest.approx(kept["nb_menages_fiscaux"].sum())
+    communes = pl.read_parquet(settings.warehouse_dir / "stg_cog__communes.parquet")
+    assert rebased["code_commune"].is_in(communes["code_commune"].implode()).all()
+    assert rebased["code_commune"].is_unique().all()

@@ -17,13 +17,14 @@ from observatory.defs.raw import raw_assets
 from observatory.defs.resources import build_resources
 from observatory.defs.sql_models import build_sql_assets
 from observatory.defs.staging import staging_assets
+from observatory.defs.statistics import statistics_assets
 from observatory.settings import Settings
 from observatory.sqlmodels.loader import load_models
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """All assets for these settings; SQL models are discovered in `settings.sql_dir`."""
-    python_assets = [*raw_assets, *staging_assets, *intermediate_assets]
+    python_assets = [*raw_assets, *staging_assets, *intermediate_assets, *statistics_assets]
     names = {key.to_user_string() for a in python_assets for key in a.keys}
     models = load_models(settings.sql_dir, external=names)
     indicators = [m.name for m in models if m.layer == "ind_"]

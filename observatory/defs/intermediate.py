@@ -7,6 +7,7 @@ import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
 from observatory.defs.staging import staged
+from observatory.defs.statistics import REBASAGES
 from observatory.sources import catalogue as cat
 from observatory.transforms import context, dedup, lieux, territories
 
@@ -58,19 +59,30 @@ def int__appartenances(int__territoires: pl.DataFrame) -> pl.DataFrame:
     return territories.build_appartenances(int__territoires)
 
 
-@dg.asset(group_name=GROUP)
+@dg.asset(group_name=GROUP, ins={spec.name: dg.AssetIn(spec.name) for spec in REBASAGES})
 def int__couverture_sources(
     observatory: ObservatoryResource,
     stg_cog__communes: pl.DataFrame,
     int__lieux_resolus: pl.DataFrame,
+    **statistiques: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Which communes each source covers, with its rows (uncovered → null indicators, never 0)."""
+    """Which communes each source covers, with its rows (uncovered → null indicators, never 0).
+
+    Registries: declared coverage, rows = places resolved to the commune. Statistics: the
+    communes they have a row for (after rebasing), rows = the source rows merged into it.
+    """
     rows = {
         source.key: int__lieux_resolus.filter(pl.col("jeu_de_donnees") == source.key)
         for source in cat.REGISTRES_LIEUX
     }
+    rows |= {
+        spec.source.key: statistiques[spec.name]
+        .select("code_commune", "codes_commune_source")
+        .explode("codes_commune_source", empty_as_null=True)
+        for spec in REBASAGES
+    }
     frames = []
-    for source in cat.REGISTRES_LIEUX:
+    for source in (*cat.REGISTRES_LIEUX, *(spec.source for spec in REBASAGES)):
         couverture = source.couverture_pour(observatory.profile)
         frames.append(
             territories.build_couverture(

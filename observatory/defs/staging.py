@@ -13,7 +13,7 @@ from observatory.sources import catalogue as cat
 from observatory.sources.mednum import load_standard
 from observatory.sources.readers import read_landed
 from observatory.transforms import cog, context, lieux, registries, statistics
-from observatory.validation.quarantine import account, empty_quarantine
+from observatory.validation.quarantine import IDENTITE_LIGNE, account, empty_quarantine
 from observatory.validation.store import write_quarantine
 
 GROUP = "staging"
@@ -133,6 +133,21 @@ LIEUX = {
 }
 
 
+def build_reference_table_asset(source: cat.Source) -> dg.AssetsDefinition:
+    """A reference table used as it is published (every column a string)."""
+
+    @dg.asset(
+        name=f"stg_{source.key}",
+        group_name=GROUP,
+        deps=[source.raw_asset],
+        description=f"{source.title} — {source.producer}, millésime {source.vintage}.",
+    )
+    def _table(observatory: ObservatoryResource) -> pl.DataFrame:
+        return read_landed(observatory.settings, source).drop(IDENTITE_LIGNE)
+
+    return _table
+
+
 def build_statistic_asset(
     source: cat.Source,
     stage: Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]],
@@ -207,5 +222,7 @@ staging_assets = [
     stg_anct__grilles_communales,
     *(build_lieux_asset(source, parse) for source, parse in LIEUX.items()),
     stg_caf__rsa_iris,
+    build_reference_table_asset(cat.INSEE_PASSAGE),
+    build_reference_table_asset(cat.INSEE_MOUVEMENTS),
     *(build_statistic_asset(source, stage) for source, stage in STATISTICS.items()),
 ]

@@ -369,6 +369,40 @@ POLE_EMPLOI_DEFM = _stat(
     f"{DFG} data/raw/data_DEFM2019_com.csv",
     "pole_emploi_2019/defm_2019_communes.csv",
 )
+COGITER = "github.com/MaelTheuliere/COGiter @ 4536aa39b83d2b0ec1a199540700fbb832233ab0"
+INSEE_PASSAGE = Source(
+    provider="insee",
+    entity="passage_communes",
+    vintage="2025",
+    annee=2025,
+    title="Table de passage des codes communes historiques vers le COG 2025 (= COG 2026)",
+    producer="INSEE (COG), table construite par COGiter",
+    licence=LICENCE_OUVERTE,
+    origin=f"{COGITER} data/table_passage_com_historique.rda",
+    files=(
+        SourceFile(
+            "passage_communes_historique_vers_cog2025_national.parquet",
+            "insee_cog_mouvements/passage_communes_historique_vers_cog2025_national.parquet",
+        ),
+    ),
+)
+INSEE_MOUVEMENTS = Source(
+    provider="insee",
+    entity="mouvements_communes",
+    vintage="2025",
+    annee=2025,
+    title="Mouvements des communes 1943-2025 (v_mvt_commune_2025)",
+    producer="INSEE (COG)",
+    licence=LICENCE_OUVERTE,
+    origin=f"{COGITER} data/mvtcommunes.rda (INSEE v_mvt_commune_2025.csv)",
+    files=(
+        SourceFile(
+            "mvt_communes_insee_cog2025_national.parquet",
+            "insee_cog_mouvements/mvt_communes_insee_cog2025_national.parquet",
+        ),
+    ),
+)
+
 STATISTIQUES: tuple[Source, ...] = (
     INSEE_RP2017,
     INSEE_RP2018,
@@ -393,5 +427,7 @@ SOURCES: tuple[Source, ...] = (
     INSEE_ZONAGES,
     ANCT_GRILLES,
     *REGISTRES_LIEUX,
+    INSEE_PASSAGE,
+    INSEE_MOUVEMENTS,
     *STATISTIQUES,
 )

@@ -482,3 +482,84 @@ def stage_caf_rsa_iris(
     """
     iris, quarantine = stage_caf_arsas_iris(raw_arsas, iris_table)
     return agrege_iris_communes(iris, iris_table), quarantine
+
+
+# Measures of each rebased source kept in the commune table (all sources are on COG 2026).
+MESURES_COMMUNES: dict[str, tuple[str, ...]] = {
+    "insee__rp2017_parts": (
+        "part_65_ans_et_plus",
+        "part_25_ans_et_moins",
+        "part_non_diplomes_15_ans_et_plus",
+        "part_menages_une_personne",
+        "part_familles_monoparentales",
+    ),
+    "insee__rp2018_effectifs": (
+        "nb_population",
+        "nb_0_14_ans",
+        "nb_15_29_ans",
+        "nb_75_ans_et_plus",
+        "nb_non_scolarises_15_ans_et_plus",
+        "nb_diplome_aucun_cep",
+        "nb_diplome_bepc",
+        "nb_diplome_cap_bep",
+        "nb_diplome_bac",
+        "nb_diplome_bac_2",
+        "nb_diplome_bac_3_4",
+        "nb_diplome_bac_5_plus",
+    ),
+    "insee__filosofi_communes": (
+        "nb_menages_fiscaux",
+        "nb_personnes_menages_fiscaux",
+        "revenu_median_uc",
+        "taux_pauvrete_60",
+    ),
+    "arcep__thd": ("nb_locaux", "nb_locaux_thd_30"),
+    "dfg__couverture_mobile": ("part_couverture_mobile",),
+    "caf__allocataires_communes": ("nb_allocataires", "nb_personnes_couvertes"),
+    "caf__rsa_iris": ("nb_allocataires_rsa",),
+    "pole_emploi__defm": (
+        "nb_demandeurs_emploi_abc",
+        "nb_demandeurs_emploi_abcde",
+        "nb_demandeurs_emploi_rsa",
+    ),
+}
+
+
+def build_statistiques_communes(
+    communes: pl.DataFrame, rebased: dict[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """One row per COG 2026 commune with every statistic, and where each key one comes from.
+
+    `rebased`: source key → its table rebased on COG 2026 (`code_commune`). Nothing is filled
+    in: a commune a source does not publish keeps nulls, and the `statut_*` columns say why —
+    `statut_structure_age` (`effectifs_rp2018` counts by age band for communes over 2 000
+    inhabitants, else `parts_rp2017` shares, else `absent`), `statut_pauvrete` (`valeur`,
+    `secret_statistique` when INSEE suppressed it, `absent` when Filosofi has no row) and
+    `statut_arcep` (`valeur` or `absent`).
+    """
+    frame = communes.select("code_commune", "code_departement")
+    for key, mesures in MESURES_COMMUNES.items():
+        table = rebased[key].select("code_commune", *mesures, pl.lit(True).alias(f"_present_{key}"))
+        frame = frame.join(table, on="code_commune", how="left")
+    present = {key: pl.col(f"_present_{key}").fill_null(False) for key in MESURES_COMMUNES}
+    return frame.with_columns(
+        (pl.col("nb_locaux_thd_30") / pl.col("nb_locaux"))
+        .fill_nan(None)
+        .alias("part_locaux_thd_30"),
+        pl.when(pl.col("nb_population").is_not_null())
+        .then(pl.lit("effectifs_rp2018"))
+        .when(pl.col("part_65_ans_et_plus").is_not_null())
+        .then(pl.lit("parts_rp2017"))
+        .otherwise(pl.lit("absent"))
+        .alias("statut_structure_age"),
+        pl.when(pl.col("taux_pauvrete_60").is_not_null())
+        .then(pl.lit("valeur"))
+        .when(present["insee__filosofi_communes"])
+        .then(pl.lit("secret_statistique"))
+        .otherwise(pl.lit("absent"))
+        .alias("statut_pauvrete"),
+        pl.when(pl.col("nb_locaux") > 0)
+        .then(pl.lit("valeur"))
+        .otherwise(pl.lit("absent"))
+        .alias("statut_arcep"),
+    ).drop(f"_present_{key}" for key in MESURES_COMMUNES)

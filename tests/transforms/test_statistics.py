@@ -550,3 +550,50 @@ def test_caf_rsa_iris_aggregation() -> None:
     )
     iris, _ = st.stage_caf_arsas_iris(raw, table)
     assert account(raw.height, iris, quarantine)["lignes_gardees"] == 3
+
+
+def test_build_statistiques_communes_flags_every_gap() -> None:
+    """Three communes: counts by age, shares only, nothing; poverty value, secret, absent."""
+    from observatory.transforms.statistics import MESURES_COMMUNES, build_statistiques_communes
+
+    communes = pl.DataFrame(
+        {"code_commune": ["16015", "16089", "97601"], "code_departement": ["16", "16", "976"]}
+    )
+
+    def table(key: str, rows: dict[str, dict[str, float | None]]) -> pl.DataFrame:
+        columns = MESURES_COMMUNES[key]
+        return pl.DataFrame(
+            {
+                "code_commune": list(rows),
+                **{c: [rows[k].get(c) for k in rows] for c in columns},
+            },
+            schema={"code_commune": pl.String, **dict.fromkeys(columns, pl.Float64)},
+        )
+
+    rebased = {key: table(key, {}) for key in MESURES_COMMUNES}
+    rebased["insee__rp2018_effectifs"] = table(
+        "insee__rp2018_effectifs", {"16015": {"nb_population": 41711.0}}
+    )
+    rebased["insee__rp2017_parts"] = table(
+        "insee__rp2017_parts",
+        {"16015": {"part_65_ans_et_plus": 0.2}, "16089": {"part_65_ans_et_plus": 0.3}},
+    )
+    rebased["insee__filosofi_communes"] = table(
+        "insee__filosofi_communes",
+        {"16015": {"taux_pauvrete_60": 0.21}, "16089": {"taux_pauvrete_60": None}},
+    )
+    rebased["arcep__thd"] = table(
+        "arcep__thd", {"16015": {"nb_locaux": 30000.0, "nb_locaux_thd_30": 15000.0}}
+    )
+    out = build_statistiques_communes(communes, rebased)
+    assert out.select(
+        "code_commune",
+        "statut_structure_age",
+        "statut_pauvrete",
+        "statut_arcep",
+        "part_locaux_thd_30",
+    ).rows() == [
+        ("16015", "effectifs_rp2018", "valeur", "valeur", 0.5),
+        ("16089", "parts_rp2017", "secret_statistique", "absent", None),
+        ("97601", "absent", "absent", "absent", None),
+    ]
