@@ -9,7 +9,7 @@ from observatory.defs.resources import ObservatoryResource
 from observatory.defs.staging import staged
 from observatory.defs.statistics import REBASAGES
 from observatory.sources import catalogue as cat
-from observatory.transforms import context, dedup, lieux, territories
+from observatory.transforms import context, dedup, lieux, rebasing, territories
 
 GROUP = "intermediate"
 
@@ -107,6 +107,7 @@ def int__lieux_resolus(
     stg_cog__communes: pl.DataFrame,
     stg_cog__communes_deleguees: pl.DataFrame,
     stg_laposte__communes_coordonnees: pl.DataFrame,
+    stg_insee__mouvements_communes: pl.DataFrame,
     **registres: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """Places of every registry with their COG commune; unresolved or too far: quarantined."""
@@ -116,6 +117,9 @@ def int__lieux_resolus(
         stg_cog__communes,
         stg_cog__communes_deleguees,
         stg_laposte__communes_coordonnees,
+        anciens_noms=rebasing.former_commune_names(
+            stg_insee__mouvements_communes, stg_cog__communes
+        ),
     )
     return staged(observatory, "int__lieux_resolus", lieux_registres.height, kept, quarantine)
 

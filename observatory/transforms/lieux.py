@@ -282,6 +282,7 @@ def resolve_communes(
     communes_deleguees: pl.DataFrame,
     coordonnees: pl.DataFrame,
     distance_max_km: float = DISTANCE_MAX_KM,
+    anciens_noms: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Give each place its COG commune (`code_commune`, `methode_code_commune`) and check it.
 
@@ -309,6 +310,13 @@ def resolve_communes(
     deleguees = communes_deleguees.select(
         "code_commune", "code_departement", normalise_nom(pl.col("nom")).alias("_nom")
     ).join(cog.select("code_commune"), on="code_commune", how="semi")
+    noms_anciens = (
+        anciens_noms
+        if anciens_noms is not None
+        else pl.DataFrame(
+            schema={"code_departement": pl.String, "nom": pl.String, "code_commune": pl.String}
+        )
+    ).select("code_commune", "code_departement", normalise_nom(pl.col("nom")).alias("_nom"))
     matches = [
         (
             "fourni",
@@ -339,6 +347,15 @@ def resolve_communes(
             "commune_deleguee",
             _unique_match(
                 deleguees.rename({"code_departement": "_dep"}), ["_dep", "_nom"], "commune_deleguee"
+            ),
+            ["_dep", "_nom"],
+        ),
+        (
+            "ancienne_commune",
+            _unique_match(
+                noms_anciens.rename({"code_departement": "_dep"}),
+                ["_dep", "_nom"],
+                "ancienne_commune",
             ),
             ["_dep", "_nom"],
         ),

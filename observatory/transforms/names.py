@@ -6,7 +6,8 @@ import polars as pl
 
 
 def normalise_nom(names: pl.Expr) -> pl.Expr:
-    """`Saint-Émilion`, `ST EMILION`, `St-Émilion Cedex` → `SAINT EMILION`."""
+    """`Saint-Émilion`, `ST EMILION`, `St-Émilion Cedex` → `SAINT EMILION`; `Marseille 11e` →
+    `MARSEILLE` (an arrondissement municipal names its commune)."""
     return (
         names.str.to_uppercase()
         .str.replace_all("Œ", "OE")
@@ -20,4 +21,5 @@ def normalise_nom(names: pl.Expr) -> pl.Expr:
         .str.replace_all(r" STE ", " SAINTE ")
         .str.replace(r"^ST ", "SAINT ")
         .str.replace_all(r" ST ", " SAINT ")
+        .str.replace(r"^(PARIS|MARSEILLE|LYON) \d{1,2}(E|ER|EME)?( ARRONDISSEMENT)?$", "$1")
     )

@@ -201,3 +201,34 @@ def test_unknown_code_insee_falls_back_to_name(
         "code_insee_inconnu_du_cog",
         "valeur_ecartee",
     )
+
+
+@pytest.mark.real_data
+def test_former_commune_names_resolve_merged_communes(
+    staged, communes, communes_deleguees, coordonnees
+) -> None:
+    from observatory.transforms.rebasing import former_commune_names
+    from tests.conftest import ASSETS
+
+    mouvements = pl.read_parquet(
+        ASSETS / "insee_cog_mouvements/mvt_communes_insee_cog2025_national.parquet"
+    )
+    kept, _ = staged
+    resolved, quarantine = resolve_communes(
+        kept,
+        communes,
+        communes_deleguees,
+        coordonnees,
+        anciens_noms=former_commune_names(mouvements, communes),
+    )
+    by_line = {r["ligne"]: r for r in resolved.iter_rows(named=True)}
+    # MALAVILLE 16120 is now Bellevigne, BLANZAC PORCHERESSE 16250 Coteaux-du-Blanzacais
+    assert (by_line[182]["code_commune"], by_line[182]["methode_code_commune"]) == (
+        "16204",
+        "ancienne_commune",
+    )
+    assert (by_line[187]["code_commune"], by_line[187]["methode_code_commune"]) == (
+        "16046",
+        "ancienne_commune",
+    )
+    assert quarantine.filter(pl.col("action") == "rejet")["ligne"].to_list() == [145]

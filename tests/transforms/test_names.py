@@ -13,6 +13,10 @@ NAMES = [
     ("LA ROCHEFOUCAULD-EN-ANGOUMOIS", "LA ROCHEFOUCAULD EN ANGOUMOIS"),
     ("Œuilly", "OEUILLY"),
     ("  Cognac  ", "COGNAC"),
+    ("MARSEILLE 11", "MARSEILLE"),
+    ("Paris 15e Arrondissement", "PARIS"),
+    ("Lyon 1er", "LYON"),
+    ("Lyons-la-Forêt", "LYONS LA FORET"),
 ]
 
 
