@@ -66,3 +66,18 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
     outcome = materialize_all(settings, instance=DagsterInstance.ephemeral())
     assert outcome.success, outcome.errors
     return settings, outcome
+
+
+FIGURES: list[str] = []
+
+
+def report(*parts: object) -> None:
+    """Record a figure a test measured on real data; shown at the end of every run (CI log)."""
+    FIGURES.append(" ".join(str(part) for part in parts))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("figures measured on the real data")
+        for figure in FIGURES:
+            terminalreporter.write_line(figure.strip("\n"))

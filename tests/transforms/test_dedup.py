@@ -15,6 +15,7 @@ from observatory.transforms.dedup import (
     pivot_valide,
 )
 from observatory.transforms.lieux import resolve_communes, stage_lieux
+from tests.conftest import report
 
 PAIRES = PROJECT_ROOT / "tests/fixtures/paires_lieux_etiquetees.csv"
 CHAMPS = [
@@ -142,15 +143,15 @@ def test_no_false_merge_on_labelled_pairs(evaluation: pl.DataFrame) -> None:
     manques = evaluation.filter(pl.col("meme_lieu") & ~pl.col("doublon"))
     precision = vrais / (vrais + faux.height) if vrais + faux.height else float("nan")
     rappel = vrais / (vrais + manques.height)
-    print(
+    report(
         f"\npaires étiquetées : {evaluation.height} "
         f"({evaluation['meme_lieu'].sum()} même lieu, {(~evaluation['meme_lieu']).sum()} non)"
         f"\nprécision {precision:.1%} ({vrais}/{vrais + faux.height}), "
         f"rappel {rappel:.1%} ({vrais}/{vrais + manques.height})"
     )
     with pl.Config(tbl_rows=-1, fmt_str_lengths=45, tbl_width_chars=200):
-        print("doublons manqués :")
-        print(
+        report("doublons manqués :")
+        report(
             manques.select(
                 "paire",
                 "nom_a",
@@ -623,12 +624,12 @@ def test_charente_file_alone(charente: pl.DataFrame) -> None:
         .sort(pl.col("ligne").list.first())
     )
     fusion = merge_duplicates(charente, paires)
-    print(
+    report(
         f"\nCharente seule : {charente.height} lieux, {paires.height} paires de doublons, "
         f"{par_lieu.height} groupes de doublons, {fusion.height} lieux après fusion"
     )
     for lignes, noms in par_lieu.select("ligne", "nom").iter_rows():
-        print(f"  lignes {lignes}: {' / '.join(noms)}")
+        report(f"  lignes {lignes}: {' / '.join(noms)}")
     # No group holds two different valid SIRETs (checked independently of the module).
     for lignes, pivots in par_lieu.select("ligne", "pivot").iter_rows():
         assert len({p for p in pivots if siret_valide(p)}) <= 1, lignes

@@ -20,6 +20,7 @@ from observatory.transforms.rebasing import (
 )
 from observatory.validation.quarantine import QUARANTINE_SCHEMA, number_rows
 from tests.conftest import ASSETS
+from tests.conftest import report as report_figure
 
 MOUVEMENTS = ASSETS / "insee_cog_mouvements"
 # Same bytes as the project's shared extract insee_filosofi_2016 (bundled, Licence Ouverte).
@@ -496,7 +497,7 @@ def test_current_codes_identical_on_filosofi_geography(passage_2019, communes) -
 def test_splits_over_the_whole_history(passage_1943, communes) -> None:
     splits = _splits(passage_1943)
     current = set(communes["code_commune"])
-    print(
+    report_figure(
         f"\nsplit source codes since 1943: {len(splits)}, "
         f"{sum(c in current for c in splits)} of them current"
     )
@@ -602,7 +603,7 @@ def test_split_on_filosofi_is_flagged_not_duplicated(
 @pytest.mark.real_data
 def test_rebase_filosofi(filosofi, filosofi_rebased) -> None:
     rebased, quarantine, report = filosofi_rebased
-    print(
+    report_figure(
         f"\nFilosofi 2016 → COG 2026: {report['lignes_entree']} rows in, "
         f"{report['identiques']} identical, {report['rebasees']} rebased, "
         f"{report['fusionnees']} merged, {report['scissions']} from split codes, "

@@ -24,7 +24,7 @@ from observatory.transforms.registries import (
     telephone_international,
 )
 from observatory.validation.quarantine import IDENTITE_LIGNE, account, number_rows
-from tests.conftest import ASSETS, CHARENTE, read_numbered
+from tests.conftest import ASSETS, CHARENTE, read_numbered, report
 
 CHARENTE_V0 = ASSETS / "mednum_lieux/charente_16_standard_v0_export20230711.csv"
 BUS = ASSETS / "mednum_lieux/bus_france_services_charente_16_standard_v0_20231003.csv"
@@ -99,14 +99,14 @@ def test_charente_v0_agrees_with_anct_migration(charente_v1_ours) -> None:
         filled = paired.filter(
             pl.col(f"{column}_nous").is_not_null() | pl.col(f"{column}_anct").is_not_null()
         ).height
-        print(
+        report(
             f"\n{column}: agreement with ANCT {rates[column]:.1%} "
             f"({paired.height - len(mismatches)}/{paired.height}; "
             f"{filled - len(mismatches)}/{filled} where either side has a value), "
             f"{len(mismatches)} mismatches"
         )
         for row_id, v0_value, nous, anct_value in mismatches:
-            print(f"  id={row_id}\n    v0:   {v0_value}\n    ours: {nous}\n    ANCT: {anct_value}")
+            report(f"  id={row_id}\n    v0:   {v0_value}\n    ours: {nous}\n    ANCT: {anct_value}")
     assert rates["services"] >= ACCORD_MIN
     assert rates["frais_a_charge"] >= ACCORD_MIN
 
