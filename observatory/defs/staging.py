@@ -19,6 +19,16 @@ from observatory.validation.store import write_quarantine
 GROUP = "staging"
 
 
+def staging_asset(source: cat.Source) -> Callable[..., dg.AssetsDefinition]:
+    """The `@dg.asset` of a source's staging: `stg_<key>`, after its raw asset, described."""
+    return dg.asset(
+        name=f"stg_{source.key}",
+        group_name=GROUP,
+        deps=[source.raw_asset],
+        description=f"{source.title} — {source.producer}, millésime {source.vintage}.",
+    )
+
+
 def staged(
     observatory: ObservatoryResource,
     asset: str,
@@ -41,12 +51,7 @@ def stg_cog__communes(observatory: ObservatoryResource) -> dg.Output[pl.DataFram
 
 
 def build_reference_asset(source: cat.Source, code_column: str) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=f"stg_{source.key}",
-        group_name=GROUP,
-        deps=[source.raw_asset],
-        description=f"{source.title}, typed.",
-    )
+    @staging_asset(source)
     def _reference(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
         raw = read_landed(observatory.settings, source)
         frame = cog.stage_reference(raw, code_column)
@@ -99,12 +104,7 @@ def build_lieux_asset(source: cat.Source, parse: Parser) -> dg.AssetsDefinition:
     """Staging of a registry of places: its own format → standard v1 → typed and checked."""
     name = f"stg_{source.key}"
 
-    @dg.asset(
-        name=name,
-        group_name=GROUP,
-        deps=[source.raw_asset],
-        description=f"{source.title} — {source.producer}, millésime {source.vintage}.",
-    )
+    @staging_asset(source)
     def _lieux(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
         settings = observatory.settings
         raw = read_landed(settings, source)
@@ -136,12 +136,7 @@ LIEUX = {
 def build_reference_table_asset(source: cat.Source) -> dg.AssetsDefinition:
     """A reference table used as it is published (every column a string)."""
 
-    @dg.asset(
-        name=f"stg_{source.key}",
-        group_name=GROUP,
-        deps=[source.raw_asset],
-        description=f"{source.title} — {source.producer}, millésime {source.vintage}.",
-    )
+    @staging_asset(source)
     def _table(observatory: ObservatoryResource) -> pl.DataFrame:
         return read_landed(observatory.settings, source).drop(IDENTITE_LIGNE)
 
@@ -155,12 +150,7 @@ def build_statistic_asset(
     """A staging asset for a statistic whose file(s) one pure function types and checks."""
     name = f"stg_{source.key}"
 
-    @dg.asset(
-        name=name,
-        group_name=GROUP,
-        deps=[source.raw_asset],
-        description=f"{source.title} — {source.producer}, millésime {source.vintage}.",
-    )
+    @staging_asset(source)
     def _statistic(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
         raw = read_landed(observatory.settings, source)
         kept, quarantine = stage(raw)

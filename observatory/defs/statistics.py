@@ -42,27 +42,8 @@ class Rebasage:
         return f"int__{self.source.key}"
 
 
-PARTS_RP2017 = (
-    "part_65_ans_et_plus",
-    "part_25_ans_et_moins",
-    "part_non_diplomes_15_ans_et_plus",
-    "part_menages_une_personne",
-    "part_familles_monoparentales",
-)
-EFFECTIFS_RP2018 = (
-    "nb_population",
-    "nb_0_14_ans",
-    "nb_15_29_ans",
-    "nb_75_ans_et_plus",
-    "nb_non_scolarises_15_ans_et_plus",
-    "nb_diplome_aucun_cep",
-    "nb_diplome_bepc",
-    "nb_diplome_cap_bep",
-    "nb_diplome_bac",
-    "nb_diplome_bac_2",
-    "nb_diplome_bac_3_4",
-    "nb_diplome_bac_5_plus",
-)
+PARTS_RP2017 = statistics.MESURES_COMMUNES["insee__rp2017_parts"]
+EFFECTIFS_RP2018 = statistics.MESURES_COMMUNES["insee__rp2018_effectifs"]
 REBASAGES = (
     Rebasage(
         cat.INSEE_RP2017,
