@@ -6,7 +6,7 @@ bundled file under `assets/`; the live profile (Sources issue) will read `url`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,12 @@ def _cog(entity: str, filename: str, title: str) -> Source:
         licence=LICENCE_OUVERTE,
         origin=ETALAB_COG,
         files=(SourceFile(filename, f"cog_2026/{filename}"),),
+        live=True,  # geo.api.gouv.fr (observatory/sources/cog_live.py)
     )
 
 
-COG_COMMUNES = replace(
-    _cog("communes", "communes.csv", "Communes du COG 2026 et leur population municipale"),
-    live=True,
+COG_COMMUNES = _cog(
+    "communes", "communes.csv", "Communes du COG 2026 et leur population municipale"
 )
 COG_COMMUNES_DELEGUEES = _cog(
     "communes_deleguees",
@@ -113,6 +113,8 @@ LAPOSTE_COORDONNEES = Source(
             "laposte_2023/communes_coordonnees_cog2026_national.parquet",
         ),
     ),
+    # live: geo.api.gouv.fr's centre of each commune (a point inside its outline), not La Poste's
+    live=True,
 )
 
 MEDNUM_LIEUX = Source(

@@ -107,8 +107,8 @@ _COG_COMMUNES = LiveSource(
                 ),
                 note=(
                     "Same endpoint and zone filter as the PROD URL; the field list is ours "
-                    "(population, zone, siren, anciensCodes, departement/region/epci names): "
-                    "every field exists on a commune in datagouv/api-geo build/communes.js "
+                    "(INFERRED: population, zone, siren, anciensCodes, departement/region/epci "
+                    "names): every field exists on a commune in datagouv/api-geo build/communes.js "
                     "and lib/helpers.js formatOne @ 4aa0828 (2026-03-30, COG 2026). Parsed by "
                     "observatory.sources.cog_live.parse_geo_api_communes into the flat-file "
                     "columns. COG of the running year: the vintage follows the API."
@@ -143,6 +143,242 @@ _COG_COMMUNES = LiveSource(
         ),
     ),
     caveats="Licence Ouverte. The 94 communes of overseas collectivities come with zone=com.",
+)
+
+GEO_API = "https://geo.api.gouv.fr"
+GEO_API_PAGE = "https://geo.api.gouv.fr/decoupage-administratif"
+UNPKG_DECOUPAGE = "https://unpkg.com/@etalab/decoupage-administratif@6.0.0/data"
+# The PROD client of the routes below: every geo.api.gouv.fr resource, monthly.
+DATA_INCLUSION_GEOAPI = (
+    "gip-inclusion/data-inclusion pipeline/dags/data_inclusion/pipeline/dags/"
+    "import_decoupage_administratif/geoapi.py + dag.py @ d4969e3 (2026-06-30, monthly DAG)"
+)
+API_GEO_BUILD = "datagouv/api-geo @ 4aa0828 (2026-03-30, COG 2026)"
+
+
+def _unpkg(name: str, parser_note: str) -> LiveUrl:
+    return LiveUrl(
+        url=f"{UNPKG_DECOUPAGE}/{name}",
+        evidence="DOCS",
+        expect="json",
+        seen_in="datagouv/decoupage-administratif README.md @ 98976e5 (2026-03-09)",
+        note=(
+            "The package the bundled CSV was flattened from (6.0.0 = COG 2026, pinned); its "
+            f"own schema, not the API's: needs its own parser. {parser_note}"
+        ),
+    )
+
+
+_COG_EPCI = LiveSource(
+    key="cog__epci",
+    title="EPCI à fiscalité propre (API Découpage administratif)",
+    page=GEO_API_PAGE,
+    files=(
+        LiveFile(
+            name="epci.json",
+            url=LiveUrl(
+                url=f"{GEO_API}/epcis?zone=metro,drom&fields=code,nom,type,financement,population",
+                evidence="PROD",
+                expect="json",
+                seen_in=(
+                    f"{DATA_INCLUSION_GEOAPI}: /epcis?zone=metro,drom,com (default fields); "
+                    "inclusion-numerique/inclusion-numerique apps/web/src/data/buildDatabase/"
+                    "buildEpcis.ts (PROD 2024, SOURCES.md §2b): /epcis?fields=nom,code,population"
+                ),
+                note=(
+                    "Same route as the PROD URLs; the field list is ours (INFERRED): type, "
+                    "financement (= modeFinancement) and population (= populationMunicipale) "
+                    f"are fields of an EPCI in build/epcis.js and definition.yml, {API_GEO_BUILD}. "
+                    "EPCI exist only in metro and drom there (zone computed from the member "
+                    "communes). Parsed by observatory.sources.cog_live.parse_geo_api_epci; "
+                    "population_totale and nb_communes stay null."
+                ),
+            ),
+            alternatives=(_unpkg("epci.json", "Has membres, populationTotale."),),
+        ),
+    ),
+    caveats="Licence Ouverte. EPCI of the running year (DGCL via decoupage-administratif).",
+)
+
+_COG_DEPARTEMENTS = LiveSource(
+    key="cog__departements",
+    title="Départements (API Découpage administratif)",
+    page=GEO_API_PAGE,
+    files=(
+        LiveFile(
+            name="departements.json",
+            url=LiveUrl(
+                url=(
+                    f"{GEO_API}/departements?zone=metro,drom,com"
+                    "&fields=code,nom,codeRegion,chefLieu,zone"
+                ),
+                evidence="PROD",
+                expect="json",
+                seen_in=f"{DATA_INCLUSION_GEOAPI}: /departements?zone=metro,drom,com",
+                note=(
+                    "Same route and zone filter as the PROD URL (without zone=com the API "
+                    "leaves out the overseas collectivities); the field list is ours "
+                    "(INFERRED): chefLieu and zone are fields of a département in "
+                    f"build/departements.js and definition.yml, {API_GEO_BUILD}. Parsed by "
+                    "observatory.sources.cog_live.parse_geo_api_departements; type_liaison "
+                    "stays null."
+                ),
+            ),
+            alternatives=(
+                _unpkg("departements.json", ""),
+                LiveUrl(
+                    url=f"{INSEE_FICHIER}/8740222/v_departement_2026.csv",
+                    evidence="CODE",
+                    expect="csv",
+                    seen_in="several independent public repositories (2026), SOURCES.md §2a",
+                    note="INSEE's own COG (DEP, REG, CHEFLIEU, TNCC, LIBELLE…): own parser.",
+                ),
+            ),
+        ),
+    ),
+    caveats="Licence Ouverte.",
+)
+
+_COG_REGIONS = LiveSource(
+    key="cog__regions",
+    title="Régions (API Découpage administratif)",
+    page=GEO_API_PAGE,
+    files=(
+        LiveFile(
+            name="regions.json",
+            url=LiveUrl(
+                url=f"{GEO_API}/regions?zone=metro,drom,com&fields=code,nom,chefLieu,zone",
+                evidence="PROD",
+                expect="json",
+                seen_in=f"{DATA_INCLUSION_GEOAPI}: /regions?zone=metro,drom,com",
+                note=(
+                    "Same route and zone filter as the PROD URL; the field list is ours "
+                    "(INFERRED): chefLieu and zone are fields of a région in build/regions.js "
+                    f"and definition.yml, {API_GEO_BUILD}. Parsed by "
+                    "observatory.sources.cog_live.parse_geo_api_regions; type_liaison stays "
+                    "null."
+                ),
+            ),
+            alternatives=(
+                _unpkg("regions.json", ""),
+                LiveUrl(
+                    url=f"{INSEE_FICHIER}/8740222/v_region_2026.csv",
+                    evidence="CODE",
+                    expect="csv",
+                    seen_in="several independent public repositories (2026), SOURCES.md §2a",
+                    note="INSEE's own COG (REG, CHEFLIEU, TNCC, LIBELLE…): own parser.",
+                ),
+            ),
+        ),
+    ),
+    caveats="Licence Ouverte.",
+)
+
+_COG_COMMUNES_DELEGUEES = LiveSource(
+    key="cog__communes_deleguees",
+    title=(
+        "Communes déléguées, associées et arrondissements municipaux (API Découpage administratif)"
+    ),
+    page=GEO_API_PAGE,
+    files=(
+        LiveFile(
+            name="communes_associees_deleguees.json",
+            url=LiveUrl(
+                url=(
+                    f"{GEO_API}/communes_associees_deleguees"
+                    "?fields=code,nom,type,chefLieu,codeDepartement,codeRegion"
+                ),
+                evidence="PROD",
+                expect="json",
+                seen_in=(
+                    f"{DATA_INCLUSION_GEOAPI}: /communes_associees_deleguees?zone=metro,drom,"
+                    "com&fields=nom,code,centre,codesPostaux,codeEpci,codeDepartement,"
+                    "codeRegion,chefLieu"
+                ),
+                note=(
+                    "Same route as the PROD URL; the field list is ours (INFERRED): type and "
+                    "chefLieu (the commune it belongs to) are among the route's default "
+                    f"fields in lib/communeAssocieesDelegueesHelpers.js, {API_GEO_BUILD}. "
+                    "`zone` is not a filter of this route (server.js), so it is left out; "
+                    "the route answers commune-deleguee and commune-associee by default. "
+                    "server.js only defines it when COMMUNES_ASSOCIEES_DELEGUEES is set: "
+                    "the production service has it (the PROD client above reads it monthly "
+                    "with a session that raises on errors). /communes?type=commune-deleguee "
+                    "does NOT work: /communes holds only commune-actuelle and "
+                    "arrondissement-municipal (build/communes.js)."
+                ),
+            ),
+            alternatives=(
+                _unpkg("communes.json", "Keep type commune-deleguee and commune-associee."),
+            ),
+        ),
+        LiveFile(
+            name="arrondissements_municipaux.json",
+            url=LiveUrl(
+                url=(
+                    f"{GEO_API}/communes?type=arrondissement-municipal"
+                    "&fields=code,nom,type,codeParent,codeDepartement,codeRegion"
+                ),
+                evidence="PROD",
+                expect="json",
+                seen_in=(
+                    f"{DATA_INCLUSION_GEOAPI}: /communes?zone=metro,drom,com&fields=nom,code,"
+                    "centre,codesPostaux,codeEpci,codeDepartement,codeRegion,chefLieu"
+                    "&type=arrondissement-municipal"
+                ),
+                note=(
+                    "Same route and type filter as the PROD URL; the field list is ours "
+                    "(INFERRED): codeParent (13055, 69123 or 75056; an arrondissement has no "
+                    "chefLieu) is listed in definition.yml and set in build/communes.js, "
+                    f"{API_GEO_BUILD}; type is a stored field of every commune there, not "
+                    "listed in definition.yml: verify on first run (without it `type` is "
+                    "null). 45 rows."
+                ),
+            ),
+        ),
+    ),
+    caveats=(
+        "Licence Ouverte. Two files, both parsed by "
+        "observatory.sources.cog_live.parse_geo_api_communes_deleguees; code_arrondissement "
+        "stays null."
+    ),
+)
+
+_COMMUNES_CENTRES = LiveSource(
+    key="laposte__communes_coordonnees",
+    title="Point de chaque commune : centre de la commune selon geo.api.gouv.fr",
+    page=GEO_API_PAGE,
+    files=(
+        LiveFile(
+            name="communes_centres.json",
+            url=LiveUrl(
+                url=(
+                    f"{GEO_API}/communes?type=commune-actuelle&zone=metro,drom,com"
+                    "&fields=code,nom,codeDepartement,zone,centre"
+                ),
+                evidence="PROD",
+                expect="json",
+                seen_in=(
+                    f"{DATA_INCLUSION_GEOAPI}: /communes?zone=metro,drom,com&fields=nom,code,"
+                    "centre,codesPostaux,codeEpci,codeDepartement,codeRegion,chefLieu"
+                ),
+                note=(
+                    "Same endpoint, zone filter and `centre` field as the PROD URL; the rest "
+                    "of the field list is ours (INFERRED; zone is a field of a commune in "
+                    f"build/communes.js, {API_GEO_BUILD}). `centre` is a GeoJSON Point "
+                    "[lon, lat]. Parsed by observatory.sources.cog_live.parse_geo_api_centres "
+                    "into the columns of the bundled La Poste file, coord_source "
+                    "'geo_api_centre'."
+                ),
+            ),
+        ),
+    ),
+    caveats=(
+        "Licence Ouverte. NOT La Poste's point: the live profile replaces it by the API's "
+        "centre, a point on the surface of the commune's contour (IGN-derived), rounded to 4 "
+        "decimals; distances to it differ from the bundled snapshot's. A commune without a "
+        "contour has no centre (coord_source 'absent')."
+    ),
 )
 
 _MEDNUM_LIEUX = LiveSource(
@@ -488,6 +724,11 @@ LIVE_URLS: dict[str, LiveSource] = {
     source.key: source
     for source in (
         _COG_COMMUNES,
+        _COG_EPCI,
+        _COG_DEPARTEMENTS,
+        _COG_REGIONS,
+        _COG_COMMUNES_DELEGUEES,
+        _COMMUNES_CENTRES,
         _MEDNUM_LIEUX,
         _FRANCE_SERVICES,
         _AIDANTS_CONNECT,

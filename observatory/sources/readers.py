@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import polars as pl
 
 from observatory.settings import Settings
 from observatory.sources.catalogue import Source
-from observatory.sources.cog_live import parse_geo_api_communes
+from observatory.sources.cog_live import LIVE_PARSERS
 from observatory.sources.raw import landed
 from observatory.validation.quarantine import number_rows
-
-# Parsers of live formats that differ from the bundled file, by source key.
-LIVE_PARSERS: dict[str, Callable[[bytes], pl.DataFrame]] = {
-    "cog__communes": parse_geo_api_communes,
-}
 
 
 def read_landed(settings: Settings, source: Source) -> pl.DataFrame:

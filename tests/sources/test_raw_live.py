@@ -8,7 +8,8 @@ import pytest
 import responses
 
 from observatory.settings import PROJECT_ROOT, Settings
-from observatory.sources.catalogue import COG_COMMUNES, COG_EPCI, MEDNUM_LIEUX
+from observatory.sources import catalogue
+from observatory.sources.catalogue import COG_COMMUNES, MEDNUM_LIEUX
 from observatory.sources.http import DownloadError, FetchedFile
 from observatory.sources.live import live_source
 from observatory.sources.raw import land_live, land_source, landed
@@ -77,7 +78,46 @@ def test_live_html_error_page_fails_naming_the_url(live: Settings) -> None:
 
 
 def test_sources_without_live_format_land_from_the_snapshot_and_say_so(live: Settings) -> None:
-    (raw,) = land_source(live, COG_EPCI)
+    (raw,) = land_source(live, catalogue.INSEE_ZONAGES)
     assert raw.profil == "live:instantane" and raw.origine.startswith("assets/")
     offline = replace(live, profile="offline")
-    assert landed(offline, COG_EPCI) == [raw]
+    assert landed(offline, catalogue.INSEE_ZONAGES) == [raw]
+
+
+RECORDED_BY_FILE = {
+    "epci.json": "geo_api_epci_excerpt.json",
+    "departements.json": "geo_api_departements_excerpt.json",
+    "regions.json": "geo_api_regions_excerpt.json",
+    "communes_associees_deleguees.json": "geo_api_communes_associees_deleguees_excerpt.json",
+    "arrondissements_municipaux.json": "geo_api_arrondissements_excerpt.json",
+    "communes_centres.json": "geo_api_communes_centres_excerpt.json",
+}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        catalogue.COG_EPCI,
+        catalogue.COG_DEPARTEMENTS,
+        catalogue.COG_REGIONS,
+        catalogue.COG_COMMUNES_DELEGUEES,
+        catalogue.LAPOSTE_COORDONNEES,
+    ],
+    ids=lambda s: s.key,
+)
+@responses.activate
+def test_live_references_land_and_read_like_the_bundled_files(
+    live: Settings, source: catalogue.Source
+) -> None:
+    """Every live file of the source is downloaded (recorded response), landed and parsed into
+    the columns of the bundled file, so the same staging reads both."""
+    for file in live_source(source.key).files:
+        body = (PROJECT_ROOT / "tests/fixtures/http" / RECORDED_BY_FILE[file.name]).read_bytes()
+        responses.get(file.url.url, body=body, content_type="application/json")
+    landed_files = land_source(live, source)
+    assert {f.profil for f in landed_files} == {"live"}
+    frame = read_landed(live, source)
+    offline = replace(live, data_dir=live.data_dir / "offline", profile="offline")
+    land_source(offline, source)
+    assert frame.columns == read_landed(offline, source).columns
+    assert frame.height > 0
