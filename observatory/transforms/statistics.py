@@ -102,12 +102,15 @@ def _code_epci(values: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return pl.when(raison.is_null()).then(cleaned), raison
 
 
-def _code_padded(pattern: str, raison_invalide: str) -> Normaliseur:
-    """Normaliser of département/région codes: a lost leading zero is put back (`2` → `02`)."""
+def _code_padded(pattern: str, raison_invalide: str, court: str = r"^\d$") -> Normaliseur:
+    """Normaliser of a numeric code whose leading zero a spreadsheet lost (`2` → `02`).
+
+    `court` matches the code one digit short (département/région: one digit; IRIS: eight).
+    """
 
     def normalise(values: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         cleaned = _nettoie_code(values)
-        padded = pl.when(cleaned.str.contains(r"^\d$")).then("0" + cleaned).otherwise(cleaned)
+        padded = pl.when(cleaned.str.contains(court)).then("0" + cleaned).otherwise(cleaned)
         raison = (
             pl.when(_vide(cleaned))
             .then(pl.lit("code_vide"))
@@ -119,17 +122,7 @@ def _code_padded(pattern: str, raison_invalide: str) -> Normaliseur:
     return normalise
 
 
-def _code_iris(values: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """IRIS code: commune code + 4 digits; a lost leading zero is put back."""
-    cleaned = _nettoie_code(values)
-    padded = pl.when(cleaned.str.contains(r"^\d{8}$")).then("0" + cleaned).otherwise(cleaned)
-    raison = (
-        pl.when(_vide(cleaned))
-        .then(pl.lit("code_vide"))
-        .when(~padded.str.contains(_IRIS))
-        .then(pl.lit("code_iris_invalide"))
-    )
-    return pl.when(raison.is_null()).then(padded), raison
+_code_iris = _code_padded(_IRIS, "code_iris_invalide", r"^\d{8}$")
 
 
 _NORMALISEURS: dict[str, Normaliseur] = {
