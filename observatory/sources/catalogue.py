@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One file of a source: its bundled copy and, when known, its live URL."""
+    """One file of a source and its bundled copy (live URLs: observatory/sources/live.py)."""
 
     name: str
     bundled: str
-    url: str | None = None
 
 
 @dataclass(frozen=True)
