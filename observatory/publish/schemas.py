@@ -7,6 +7,7 @@ against its schema before a release is written.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ import polars as pl
 import yaml
 
 DICTIONARY_FILE = "indicateurs.yaml"
+# Table-level properties of our Table Schemas (Frictionless allows custom `x-` properties):
+STANDARD = "x-standard"  # a source schema whose field constraints the table inherits
+CONDITIONNELLES = "x-contraintes-conditionnelles"  # constraints on rows matching a condition
 # Frictionless type → polars types that satisfy it.
 TYPES: dict[str, tuple[type[pl.DataType], ...]] = {
     "string": (pl.String,),
@@ -30,9 +34,25 @@ def load_dictionary(schemas_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 def load_table_schema(schemas_dir: Path, table: str) -> dict[str, Any]:
-    """A published table's Table Schema; `indicateurs_large` gets one field per indicator."""
-    schema = json.loads((schemas_dir / "tables" / f"{table}.json").read_text(encoding="utf-8"))
+    """A published table's Table Schema, with the constraints it inherits resolved.
+
+    - `x-standard`: fields named as in that source schema (La Mednum's standard for `lieux`)
+      take its constraints (pattern, required, maxLength…), the table's own ones winning: the
+      standard's rules are written once, in the standard.
+    - `indicateurs_large` gets one field per indicator of the dictionary, constrained like the
+      `valeur` of that indicator in `indicateurs` (its `x-contraintes-conditionnelles`).
+    """
+    schema = _read(schemas_dir / "tables" / f"{table}.json")
+    if STANDARD in schema:
+        standard = {f["name"]: f for f in _read(schemas_dir / schema[STANDARD])["fields"]}
+        for field in schema["fields"]:
+            inherited = standard.get(field["name"], {}).get("constraints", {})
+            own = field.get("constraints", {})
+            merged = {k: v for k, v in inherited.items() if v is not False} | own
+            if merged:
+                field["constraints"] = merged
     if table == "indicateurs_large":
+        long_form = _read(schemas_dir / "tables" / "indicateurs.json")
         schema["fields"] += [
             {
                 "name": code,
@@ -40,10 +60,29 @@ def load_table_schema(schemas_dir: Path, table: str) -> dict[str, Any]:
                 "title": entry["libelle"],
                 "unit": entry["unite"],
                 "description": entry["definition"],
+                **_indicator_constraints(long_form, code),
             }
             for code, entry in load_dictionary(schemas_dir).items()
         ]
     return schema
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _indicator_constraints(indicateurs: dict[str, Any], code: str) -> dict[str, Any]:
+    """Constraints on `valeur` that `indicateurs` declares for rows of indicator `code`."""
+    constraints: dict[str, Any] = {}
+    for rule in indicateurs.get(CONDITIONNELLES, []):
+        condition = rule["si"]
+        if condition["champ"] != "indicateur" or "valeur" not in rule["champs"]:
+            continue
+        if condition.get("egal") == code or (
+            "pattern" in condition and re.fullmatch(condition["pattern"], code)
+        ):
+            constraints |= rule["constraints"]
+    return {"constraints": constraints} if constraints else {}
 
 
 def field_names(schema: dict[str, Any]) -> list[str]:

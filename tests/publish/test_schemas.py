@@ -1,3 +1,5 @@
+import re
+
 import polars as pl
 import pytest
 
@@ -71,3 +73,41 @@ def test_check_schema_finds(frame: pl.DataFrame, message: str) -> None:
     assert check_schema(TERRITOIRES_OK, schema) == []
     errors = check_schema(frame, schema)
     assert any(message in e for e in errors), errors
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_every_table_declares_row_bounds_and_valid_patterns(table: str) -> None:
+    schema = load_table_schema(SCHEMAS, table)
+    bounds = schema["x-lignes"]
+    assert 0 < bounds["min"] < bounds["max"]
+    patterns = [
+        f["constraints"]["pattern"]
+        for f in schema["fields"]
+        if "pattern" in f.get("constraints", {})
+    ]
+    patterns += [
+        r["constraints"]["pattern"]
+        for r in schema.get("x-contraintes-conditionnelles", [])
+        if "pattern" in r["constraints"]
+    ]
+    for pattern in patterns:  # the same pattern must compile for polars and for Python
+        re.compile(pattern)
+        pl.select(pl.lit("x").str.contains(pattern))
+
+
+def test_lieux_inherits_the_standard_s_constraints() -> None:
+    fields = {
+        f["name"]: f.get("constraints", {}) for f in load_table_schema(SCHEMAS, "lieux")["fields"]
+    }
+    assert fields["pivot"] == {"required": True, "pattern": "^[a-zA-Z0-9]{9,14}$"}
+    assert fields["presentation_resume"] == {"maxLength": 280}
+    assert fields["services"]["pattern"].startswith("(?:(?:^|\\|)(Aide aux démarches")
+    # The table's own constraint wins over the standard's (COG 2026 codes in scope only).
+    assert fields["code_insee"]["required"] is True
+    assert "97[1-6]" in fields["code_insee"]["pattern"]
+
+
+def test_indicateurs_large_columns_take_the_indicator_s_range() -> None:
+    fields = {f["name"]: f for f in load_table_schema(SCHEMAS, "indicateurs_large")["fields"]}
+    assert fields["nb_lieux"]["constraints"] == {"minimum": 0}
+    assert fields["lieux_pour_10k_hab"]["constraints"] == {"minimum": 0}

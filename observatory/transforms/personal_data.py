@@ -1,0 +1,435 @@
+"""Personal data out of place lists before staging, and a scan of what is about to be published.
+
+Registries and partner files carry a referent's name, person-like e-mails (`prenom.nom@…`) or
+mobile numbers. Only structures' contacts may be published (`accueil@`, `contact@`, `mairie@`,
+a switchboard `05…`), so:
+
+- columns that always hold personal data (`COLONNES_PERSONNELLES`: referent, responsible
+  person…) are dropped, each non-null value counted;
+- in every other string column, person-like e-mails (`prenom.nom@`, `nom.prenom@`,
+  `p.nom@`/`mf.nom@`, `prenom-nom@`, `prenom_nom@`; `prenom` from INSEE's list of first names,
+  `assets/prenoms/`) and French mobile numbers (`06`/`07`, `+33 6`/`+33 7`, `0033 6`) are
+  removed: in a contact column (`COLONNES_CONTACT`) only those tokens are taken out and the
+  structure's own contacts kept; in any other column (free text) the whole value is set aside.
+
+`ecarter_donnees_personnelles` returns the cleaned frame and quarantine entries
+(`valeur_ecartee`) whose `valeur_brute` is masked (`c***.g***@udaf16.org`, `+33 6 ** ** ** 38`):
+the quarantine counts what was removed without keeping it. `scan_personal_data` finds the same
+things in any table (a blocking check on published tables).
+
+Known limits: a surname glued to a first name (`jdupont@`, `christinegranet@`) is not found; a
+structure address whose first part is a first name and whose second part is not a known
+structure word (`ange.gardien@`) is taken for a person's (removed, never published).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+
+from observatory.settings import PROJECT_ROOT
+from observatory.validation.quarantine import (
+    IDENTITE_LIGNE,
+    QUARANTINE_SCHEMA,
+    ROW,
+    VALEUR_ECARTEE,
+)
+
+FICHIER_PRENOMS = PROJECT_ROOT / "assets/prenoms/prenoms_insee_1900_2024_min500.csv"
+
+# Columns that name or reach a person, in the registries and partner exports seen so far.
+COLONNES_PERSONNELLES = (
+    "referent",
+    "nom_referent",
+    "prenom_referent",
+    "referent_nom",
+    "referent_prenom",
+    "courriel_referent",
+    "email_referent",
+    "telephone_referent",
+    "contact_nom",
+    "contact_prenom",
+    "nom_contact",
+    "prenom_contact",
+    "responsable",
+    "nom_responsable",
+    "prenom_responsable",
+    "nom_prenom",
+    "prenom_nom",
+    "conseiller",
+    "conseillers",
+    "nom_conseiller",
+    "prenom_conseiller",
+    "mediateur",
+    "nom_mediateur",
+    "aidant",
+    "aidants",
+)
+# Columns of contacts: personal tokens are taken out, the structure's own ones kept.
+COLONNES_CONTACT = (
+    "courriels",
+    "courriel",
+    "email",
+    "emails",
+    "mail",
+    "e_mail",
+    "telephone",
+    "telephones",
+    "tel",
+    "portable",
+    "contact",
+)
+# Local-part words that name a structure or a function, never a person: an address made of
+# one of them and a first name (`france.services@`, `accueil.marie@`) is a structure's.
+MOTS_STRUCTURE = frozenset(
+    [
+        "accueil",
+        "administration",
+        "admin",
+        "agence",
+        "animation",
+        "antenne",
+        "asso",
+        "association",
+        "atelier",
+        "bibliotheque",
+        "bureau",
+        "bm",
+        "bus",
+        "cantine",
+        "caf",
+        "ccas",
+        "cc",
+        "cias",
+        "cdc",
+        "centre",
+        "commune",
+        "communaute",
+        "comite",
+        "conseil",
+        "contact",
+        "cs",
+        "csc",
+        "culture",
+        "cyber",
+        "cyberbase",
+        "departement",
+        "direction",
+        "ecole",
+        "ehpad",
+        "emploi",
+        "entraide",
+        "epn",
+        "espace",
+        "fablab",
+        "famille",
+        "familles",
+        "forum",
+        "france",
+        "general",
+        "info",
+        "infos",
+        "informatique",
+        "inscription",
+        "inscriptions",
+        "insertion",
+        "jeunesse",
+        "lab",
+        "lieu",
+        "maison",
+        "mairie",
+        "mdph",
+        "media",
+        "mediatheque",
+        "mediation",
+        "mjc",
+        "msap",
+        "multimedia",
+        "noreply",
+        "numerique",
+        "office",
+        "pae",
+        "pimms",
+        "point",
+        "pole",
+        "poste",
+        "presse",
+        "public",
+        "reception",
+        "relais",
+        "rsa",
+        "saint",
+        "sainte",
+        "secretariat",
+        "service",
+        "services",
+        "social",
+        "socioculturel",
+        "solidarite",
+        "st",
+        "ste",
+        "support",
+        "tiers",
+        "tierslieu",
+        "tourisme",
+        "ville",
+        "webmaster",
+    ]
+)
+RAISON_COLONNE = "donnee_personnelle_colonne"
+RAISON_COURRIEL = "courriel_personnel"
+RAISON_MOBILE = "telephone_mobile"
+
+_COURRIEL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
+_MOBILE = (
+    r"(?:\+33|0033)\s?(?:\(0\)\s?)?[67](?:[\s.\-]?\d{2}){4}\b"
+    r"|\b0[67](?:[\s.\-]?\d{2}){4}\b"
+)
+_NOMBRE_DECIMAL = r"^\s*[+-]?\d+[.,]\d+\s*$"  # a coordinate is never a phone number
+_SEP_VALEURS = r"\s*[|;,/]\s*|\s+(?:ou|et)\s+"
+_RESULTAT = {"ligne": pl.Int64, "colonne": pl.String, "code_raison": pl.String, "valeur": pl.String}
+
+
+@cache
+def prenoms(path: Path = FICHIER_PRENOMS) -> frozenset[str]:
+    """INSEE first names given ≥ 500 times since 1900, lower case without accents."""
+    table = pl.read_csv(path, schema_overrides={"prenom": pl.String})
+    return frozenset(table["prenom"].to_list())
+
+
+def _est_prenom(token: pl.Expr, noms: list[str]) -> pl.Expr:
+    """A first name, or a compound of first names (`jean-pierre`, `marie-claire`)."""
+    parts = token.str.split("-")
+    return token.is_in(noms) | (
+        (parts.list.len() > 1) & parts.list.eval(pl.element().is_in(noms)).list.all()
+    )
+
+
+def courriel_personnel(courriel: pl.Expr, noms: Iterable[str] | None = None) -> pl.Expr:
+    """True for a person-like e-mail address, else False.
+
+    The local part, in lower case without accents or trailing digits, split on `.` and `_`:
+    two parts with a first name and a name (`prenom.nom`, `nom.prenom`, `prenom_nom2`), or
+    initials and a name (`p.nom`, `mf.nom`); three or more parts starting with a first name
+    and a name (`prenom.nom.service`); one part `prenom-nom`. Never when any word of it names
+    a structure or a function (`MOTS_STRUCTURE`: `france.services`, `accueil.marie`).
+    """
+    noms = sorted(noms if noms is not None else prenoms())
+    local = (
+        courriel.str.split("@")
+        .list.first()
+        .str.to_lowercase()
+        .str.replace_all(r"[àâä]", "a")
+        .str.replace_all(r"[éèêë]", "e")
+        .str.replace_all(r"[îï]", "i")
+        .str.replace_all(r"[ôö]", "o")
+        .str.replace_all(r"[ùûü]", "u")
+        .str.replace_all("ç", "c")
+        .str.replace(r"\d+$", "")
+    )
+    parts = local.str.replace_all("_", ".").str.split(".")
+    n = parts.list.len()
+    first, second = parts.list.get(0, null_on_oob=True), parts.list.get(1, null_on_oob=True)
+    words = local.str.replace_all(r"[._\-]", ".").str.split(".")
+    structure = words.list.eval(pl.element().is_in(list(MOTS_STRUCTURE))).list.any()
+    name = r"^[a-z]{2,}(?:-[a-z]{2,})*$"
+    two = (n == 2) & (
+        (_est_prenom(first, noms) & second.str.contains(r"^[a-z][a-z0-9\-]+$"))
+        | (_est_prenom(second, noms) & first.str.contains(name))
+        | (first.str.contains(r"^[a-z]{1,2}$") & second.str.contains(r"^[a-z]{3,}(?:-[a-z]{2,})*$"))
+    )
+    more = (n >= 3) & _est_prenom(first, noms) & second.str.contains(name)
+    hyphen = local.str.extract_groups(r"^(?<a>[a-z]{2,})-(?<b>[a-z]{2,})$")
+    one = (n == 1) & _est_prenom(hyphen.struct.field("a"), noms)
+    return (~structure & (two | more | one)).fill_null(False)
+
+
+def _masque_courriel(courriel: pl.Expr) -> pl.Expr:
+    local = courriel.str.split("@").list.first()
+    domain = courriel.str.split("@").list.last()
+    masked = local.str.replace_all(r"([A-Za-z0-9])[A-Za-z0-9]*", "$1***")
+    return pl.format("{}@{}", masked, domain)
+
+
+def _masque_mobile(numero: pl.Expr) -> pl.Expr:
+    digits = numero.str.replace_all(r"\D", "")
+    national = (
+        pl.when(digits.str.starts_with("0033"))
+        .then("0" + digits.str.slice(4))
+        .when(digits.str.starts_with("33"))
+        .then("0" + digits.str.slice(2))
+        .otherwise(digits)
+    )
+    return pl.format("{} ** ** ** {}", national.str.slice(0, 2), national.str.slice(8, 2))
+
+
+def _trouvailles(frame: pl.DataFrame, colonnes: Sequence[str], noms: list[str]) -> pl.DataFrame:
+    """One row per personal e-mail or mobile found: (__i, colonne, code_raison, brut, masque)."""
+    parts = []
+    indexed = frame.with_row_index("__i")
+    for colonne in colonnes:
+        cell = pl.col(colonne)
+        found = indexed.select(
+            "__i",
+            cell.str.extract_all(_COURRIEL).alias("__courriel"),
+            pl.when(cell.str.contains(_NOMBRE_DECIMAL))
+            .then(pl.lit([], pl.List(pl.String)))
+            .otherwise(cell.str.extract_all(_MOBILE))
+            .alias("__mobile"),
+        )
+        emails = (
+            found.select("__i", pl.col("__courriel").alias("brut"))
+            .explode("brut", empty_as_null=True)
+            .drop_nulls("brut")
+            .filter(courriel_personnel(pl.col("brut"), noms))
+            .with_columns(
+                pl.lit(RAISON_COURRIEL).alias("code_raison"),
+                _masque_courriel(pl.col("brut")).alias("masque"),
+            )
+        )
+        mobiles = (
+            found.select("__i", pl.col("__mobile").alias("brut"))
+            .explode("brut", empty_as_null=True)
+            .drop_nulls("brut")
+            .with_columns(
+                pl.lit(RAISON_MOBILE).alias("code_raison"),
+                _masque_mobile(pl.col("brut")).alias("masque"),
+            )
+        )
+        parts += [
+            emails.with_columns(pl.lit(colonne).alias("colonne")),
+            mobiles.with_columns(pl.lit(colonne).alias("colonne")),
+        ]
+    empty = pl.DataFrame(
+        schema={
+            "__i": pl.UInt32,
+            "brut": pl.String,
+            "code_raison": pl.String,
+            "masque": pl.String,
+            "colonne": pl.String,
+        }
+    )
+    return pl.concat([empty, *(p.select(empty.columns) for p in parts)])
+
+
+def _colonnes_texte(frame: pl.DataFrame, exclues: Iterable[str] = ()) -> list[str]:
+    skip = {*IDENTITE_LIGNE, *exclues}
+    return [c for c, t in frame.schema.items() if t == pl.String and c not in skip]
+
+
+def scan_personal_data(frame: pl.DataFrame) -> pl.DataFrame:
+    """Person-like e-mails and mobile numbers in every string column (masked values).
+
+    Columns: `ligne` (0-based row), `colonne`, `code_raison`, `valeur` (masked). Empty when the
+    table can be published.
+    """
+    found = _trouvailles(frame, _colonnes_texte(frame), sorted(prenoms()))
+    return found.select(
+        pl.col("__i").cast(pl.Int64).alias("ligne"),
+        "colonne",
+        "code_raison",
+        pl.col("masque").alias("valeur"),
+    ).sort("ligne", "colonne")
+
+
+def _identite(frame: pl.DataFrame) -> list[pl.Expr]:
+    """Quarantine identity of each row: the raw layer's, or the row number when absent."""
+    has = set(IDENTITE_LIGNE) <= set(frame.columns)
+    if has:
+        return [
+            pl.col("jeu_de_donnees").alias("source"),
+            pl.col("fichier_origine").alias("fichier"),
+            pl.col("sha256_origine").alias("sha256"),
+            pl.col(ROW).cast(pl.Int64).alias(ROW),
+        ]
+    return [
+        pl.lit(None, pl.String).alias("source"),
+        pl.lit(None, pl.String).alias("fichier"),
+        pl.lit(None, pl.String).alias("sha256"),
+        (pl.col("__i").cast(pl.Int64) + 1).alias(ROW),
+    ]
+
+
+def _sans_les_trouvailles(frame: pl.DataFrame, colonne: str, found: pl.DataFrame) -> pl.Series:
+    """The cells of a contact column without the values holding a personal token.
+
+    A cell lists values separated by `|;,/` (or `ou`, `et`); the values left are joined by `|`,
+    null when none is left.
+    """
+    values = (
+        frame.select(
+            "__i",
+            pl.col(colonne).str.replace_all(_SEP_VALEURS, "\x1f").str.split("\x1f").alias("__v"),
+        )
+        .explode("__v", empty_as_null=True)
+        .with_columns(pl.col("__v").str.strip_chars())
+        .filter(pl.col("__v").is_not_null() & (pl.col("__v") != ""))
+        .with_row_index("__k")
+    )
+    hits = (
+        values.join(found.filter(pl.col("colonne") == colonne), on="__i")
+        .filter(pl.col("__v").str.contains(pl.col("brut"), literal=True))
+        .select("__k")
+        .unique()
+    )
+    kept = (
+        values.join(hits, on="__k", how="anti")
+        .group_by("__i", maintain_order=True)
+        .agg(pl.col("__v").str.join("|").alias("__garde"))
+    )
+    return frame.select("__i").join(kept, on="__i", how="left")["__garde"]
+
+
+def ecarter_donnees_personnelles(
+    frame: pl.DataFrame,
+    colonnes_personnelles: Iterable[str] = COLONNES_PERSONNELLES,
+    colonnes_contact: Iterable[str] = COLONNES_CONTACT,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Remove personal data from a place list before staging; returns (cleaned, entries).
+
+    `frame` holds strings (a raw file), with the raw layer's identity columns when it has them.
+    Columns in `colonnes_personnelles` are dropped; in contact columns, person-like e-mails and
+    mobile numbers are taken out of the cell and the rest kept; in other string columns, a
+    value holding one is set to null. Entries follow the quarantine schema, action
+    `valeur_ecartee`, one per value removed, the value masked.
+    """
+    personal = [c for c in frame.columns if c.lower() in set(colonnes_personnelles)]
+    contact = {c for c in frame.columns if c.lower() in set(colonnes_contact)}
+    indexed = frame.with_row_index("__i")
+    dropped = [
+        indexed.filter(pl.col(c).is_not_null() & (pl.col(c).cast(pl.String) != "")).select(
+            *_identite(frame),
+            pl.lit(c).alias("colonne"),
+            pl.lit(RAISON_COLONNE).alias("code_raison"),
+            pl.lit(None, pl.String).alias("valeur_brute"),
+            pl.lit(VALEUR_ECARTEE).alias("action"),
+        )
+        for c in personal
+    ]
+    rest = indexed.drop(personal)
+    found = _trouvailles(rest.drop("__i"), _colonnes_texte(rest.drop("__i")), sorted(prenoms()))
+    entries = found.join(rest, on="__i", how="left").select(
+        *_identite(frame),
+        "colonne",
+        "code_raison",
+        pl.col("masque").alias("valeur_brute"),
+        pl.lit(VALEUR_ECARTEE).alias("action"),
+    )
+    hit_cells = found.select("__i", "colonne").unique()
+    cleaned = rest
+    for colonne in hit_cells["colonne"].unique().sort().to_list():
+        hit = pl.col("__i").is_in(hit_cells.filter(pl.col("colonne") == colonne)["__i"].implode())
+        if colonne in contact:
+            replaced = pl.lit(_sans_les_trouvailles(rest, colonne, found))
+        else:
+            replaced = pl.lit(None, pl.String)
+        cleaned = cleaned.with_columns(
+            pl.when(hit).then(replaced).otherwise(pl.col(colonne)).alias(colonne)
+        )
+    quarantine = pl.concat(
+        [pl.DataFrame(schema=QUARANTINE_SCHEMA), *dropped, entries], how="vertical_relaxed"
+    )
+    return cleaned.drop("__i"), quarantine.sort(ROW, "colonne", nulls_last=True)

@@ -1,0 +1,502 @@
+"""Rules written once, in the Table Schemas; run as great-expectations suites and polars rules.
+
+A Table Schema (`schemas/tables/*.json`, `schemas/sources/*.json`) declares the rules:
+
+- field `constraints`: `required`, `unique`, `pattern` (anchored, as in Frictionless), `enum`,
+  `minimum`/`maximum`, `minLength`/`maxLength`;
+- `primaryKey`: unique, every part required;
+- `x-lignes: {min, max}`: bounds on the number of rows (a table-level rule only);
+- `x-point-en-france: {latitude, longitude}`: the point lies in one of the boxes of
+  `observatory.transforms.geo.EMPRISES_FRANCE` (metropolitan France with Corsica,
+  Guadeloupe, Martinique, Guyane, La Réunion, Mayotte), the boxes the staging of places uses;
+- `x-contraintes-conditionnelles: [{si: {champ, egal | pattern}, champs, constraints}]`: field
+  constraints that hold on the rows matching a condition (the code pattern of each `niveau`,
+  rates of `part_*` indicators in [0, 1]);
+- field `x-codes-raison: {constraint: code}`: the quarantine reason code of a constraint when
+  the generic one (`CODES_RAISON`) is not the field's usual one.
+
+`regles(schema)` reads them into `Regle`s; from those come (1) a great-expectations suite
+(`suite_attentes`), run on a whole table by `valider_table` (great-expectations has no polars
+support: the frame goes through `to_pandas()`; it is imported lazily, once per process, with one
+ephemeral context), and (2) polars row rules (`checks_lignes`, quarantine `Check`s). No rule is
+written twice.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import polars as pl
+
+from observatory.transforms.geo import in_france
+from observatory.validation.quarantine import REJET, VALEUR_ECARTEE, Check
+
+LIGNES = "x-lignes"
+POINT_EN_FRANCE = "x-point-en-france"
+CONDITIONNELLES = "x-contraintes-conditionnelles"
+CODES_RAISON_CHAMP = "x-codes-raison"
+COLONNE_POINT = "__point_en_france"  # computed column the suite checks for `x-point-en-france`
+NB_EXEMPLES = 10
+
+# Generic quarantine reason code of each constraint (a field may override: `x-codes-raison`).
+CODES_RAISON = {
+    "required": "obligatoire_manquant",
+    "unique": "valeur_dupliquee",
+    "primaryKey": "cle_dupliquee",
+    "pattern": "format_invalide",
+    "enum": "hors_vocabulaire",
+    "minimum": "hors_intervalle",
+    "maximum": "hors_intervalle",
+    "minLength": "longueur_invalide",
+    "maxLength": "longueur_invalide",
+    "point": "hors_france",
+}
+# What quarantine does with a failing value: rows without an identity or a key are rejected,
+# a value out of format, vocabulary or range is set aside and the row kept.
+ACTIONS = {"required": REJET, "unique": REJET, "primaryKey": REJET, "point": VALEUR_ECARTEE}
+
+
+@dataclass(frozen=True)
+class Regle:
+    """One declared constraint, enough to build its GE expectation and its polars rule.
+
+    `sorte` is the constraint (`required`, `pattern`, …, `colonnes`, `lignes`, `point`,
+    `primaryKey`); `valeur` its argument; `condition` (field, `egal` value or `pattern`) limits
+    it to matching rows. Table-level rules (`colonnes`, `lignes`) have no row rule.
+    """
+
+    sorte: str
+    colonnes: tuple[str, ...]
+    valeur: Any = None
+    condition: tuple[str, str, str] | None = None  # (champ, "egal" | "pattern", valeur)
+    code_raison: str | None = None
+
+    @property
+    def colonne(self) -> str:
+        return ",".join(self.colonnes)
+
+    @property
+    def par_ligne(self) -> bool:
+        return self.sorte not in {"colonnes", "lignes"}
+
+
+def ancre(pattern: str) -> str:
+    """A Table Schema pattern matches the whole value (Frictionless anchors it)."""
+    return f"^(?:{pattern})$"
+
+
+def _contraintes(
+    colonne: str,
+    constraints: Mapping[str, Any],
+    codes: Mapping[str, str],
+    condition: tuple[str, str, str] | None = None,
+) -> list[Regle]:
+    regles = []
+    for sorte in ("required", "unique", "pattern", "enum"):
+        if constraints.get(sorte) not in (None, False):
+            valeur = constraints[sorte] if sorte in ("pattern", "enum") else None
+            regles.append(Regle(sorte, (colonne,), valeur, condition, codes.get(sorte)))
+    for bas, haut in (("minimum", "maximum"), ("minLength", "maxLength")):
+        if bas in constraints or haut in constraints:
+            bornes = (constraints.get(bas), constraints.get(haut))
+            code = codes.get(bas) or codes.get(haut)
+            regles.append(Regle(bas, (colonne,), bornes, condition, code))
+    return regles
+
+
+def regles(schema: Mapping[str, Any], colonnes_exactes: bool = True) -> list[Regle]:
+    """Every rule a Table Schema declares, in a stable order.
+
+    `colonnes_exactes`: the frame has exactly the schema's columns in order (published tables);
+    otherwise it must only contain them (staged frames carry their row identity too).
+    """
+    names = tuple(f["name"] for f in schema["fields"])
+    out = [Regle("colonnes", names, colonnes_exactes)]
+    if LIGNES in schema:
+        bornes = schema[LIGNES]
+        out.append(Regle("lignes", (), (bornes.get("min"), bornes.get("max"))))
+    key = tuple(schema.get("primaryKey") or ())
+    if isinstance(schema.get("primaryKey"), str):
+        key = (schema["primaryKey"],)
+    if len(key) > 1:
+        out.append(Regle("primaryKey", key))
+    for f in schema["fields"]:
+        constraints = dict(f.get("constraints", {}))
+        if f["name"] in key:
+            constraints["required"] = True
+            if len(key) == 1:
+                constraints["unique"] = True
+        out += _contraintes(f["name"], constraints, f.get(CODES_RAISON_CHAMP, {}))
+    for rule in schema.get(CONDITIONNELLES, []):
+        si = rule["si"]
+        mode = "egal" if "egal" in si else "pattern"
+        condition = (si["champ"], mode, si[mode])
+        for colonne in rule["champs"]:
+            out += _contraintes(colonne, rule["constraints"], {}, condition)
+    if POINT_EN_FRANCE in schema:
+        point = schema[POINT_EN_FRANCE]
+        out.append(Regle("point", (point["latitude"], point["longitude"])))
+    return out
+
+
+# ---------------------------------------------------------------- polars row rules
+
+
+def _condition(condition: tuple[str, str, str] | None) -> pl.Expr:
+    if condition is None:
+        return pl.lit(True)
+    champ, mode, valeur = condition
+    if mode == "egal":
+        return pl.col(champ) == valeur
+    return pl.col(champ).cast(pl.String).str.contains(ancre(valeur))
+
+
+def expression_echec(regle: Regle) -> pl.Expr:
+    """True on the rows that break `regle` (null when it does not apply: read as false)."""
+    col = pl.col(regle.colonnes[0])
+    match regle.sorte:
+        case "required":
+            failed = col.is_null()
+        case "unique":
+            failed = col.is_not_null() & ~col.is_first_distinct()
+        case "primaryKey":
+            failed = ~pl.struct(regle.colonnes).is_first_distinct()
+        case "pattern":
+            failed = ~col.cast(pl.String).str.contains(ancre(regle.valeur))
+        case "enum":
+            failed = ~col.is_in(list(regle.valeur))
+        case "minimum" | "minLength":
+            values = col.str.len_chars() if regle.sorte == "minLength" else col
+            low, high = regle.valeur
+            failed = pl.lit(False)
+            if low is not None:
+                failed = failed | (values < low)
+            if high is not None:
+                failed = failed | (values > high)
+        case "point":
+            lat, lon = (pl.col(c) for c in regle.colonnes)
+            failed = lat.is_not_null() & lon.is_not_null() & ~in_france(lat, lon)
+        case _:
+            raise ValueError(f"no row rule for {regle.sorte}")
+    return _condition(regle.condition) & failed
+
+
+def code_raison(regle: Regle) -> str:
+    if regle.code_raison:
+        return regle.code_raison
+    if regle.sorte == "minLength" and regle.valeur[0] is None:
+        return "texte_trop_long"
+    return CODES_RAISON[regle.sorte]
+
+
+def checks_lignes(schema: Mapping[str, Any], colonnes_exactes: bool = True) -> list[Check]:
+    """The schema's row rules as quarantine checks (`run_checks`), one per constraint."""
+    checks = []
+    for regle in regles(schema, colonnes_exactes):
+        if not regle.par_ligne:
+            continue
+        valeur = None
+        if len(regle.colonnes) > 1:
+            valeur = pl.concat_str(
+                [pl.col(c).cast(pl.String) for c in regle.colonnes], separator="|"
+            )
+        checks.append(
+            Check(
+                regle.colonne,
+                code_raison(regle),
+                expression_echec(regle),
+                ACTIONS.get(regle.sorte, VALEUR_ECARTEE),
+                valeur,
+            )
+        )
+    return checks
+
+
+_ECHECS = {"ligne": pl.Int64, "colonne": pl.String, "code_raison": pl.String, "valeur": pl.String}
+
+
+def lignes_en_echec(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
+    """Every (row, rule) that fails, for frames without the quarantine identity columns.
+
+    Columns: `ligne` (0-based row index), `colonne`, `code_raison`, `valeur`.
+    """
+    indexed = frame.with_row_index("__ligne")
+    parts = [
+        indexed.filter(check.failed.fill_null(False)).select(
+            pl.col("__ligne").cast(pl.Int64).alias("ligne"),
+            pl.lit(check.colonne).alias("colonne"),
+            pl.lit(check.code_raison).alias("code_raison"),
+            (check.valeur if check.valeur is not None else pl.col(check.colonne))
+            .cast(pl.String)
+            .alias("valeur"),
+        )
+        for check in checks_lignes(schema)
+        if all(c in frame.columns for c in check.colonne.split(","))
+    ]
+    empty = pl.DataFrame(
+        schema={
+            "ligne": pl.Int64,
+            "colonne": pl.String,
+            "code_raison": pl.String,
+            "valeur": pl.String,
+        }
+    )
+    return pl.concat([empty, *parts])
+
+
+# ---------------------------------------------------------------- great-expectations
+
+
+_VERROU = threading.Lock()
+
+
+@cache
+def _gx() -> tuple[Any, Any, Any]:
+    """great_expectations, its expectations module and one ephemeral context (once per process).
+
+    Importing great-expectations costs seconds: only validation pays it, never an import of
+    the pipeline's modules.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return gx, gxe, context
+
+
+@contextmanager
+def _sans_avertissement_condition() -> Iterator[None]:
+    """Silence GE's deprecation of pandas row conditions, used on purpose (`_row_condition`)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*row_condition")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*condition_parser")
+        # The standard's patterns have groups; GE's pandas regex test warns about them.
+        warnings.filterwarnings("ignore", category=UserWarning, message=".*has match groups")
+        yield
+
+
+def _row_condition(condition: tuple[str, str, str] | None) -> dict[str, Any]:
+    """GE's row condition: a `Column` comparison, or (for a pattern) a pandas query string.
+
+    GE's `Column` conditions have no regex test; the pandas string form they deprecate is the
+    only way to apply a rule to the rows whose field matches a pattern.
+    """
+    if condition is None:
+        return {}
+    champ, mode, valeur = condition
+    if mode == "egal":
+        from great_expectations.expectations.row_conditions import Column
+
+        return {"row_condition": Column(champ) == valeur}
+    expression = f"{champ}.str.contains({ancre(valeur)!r}, na=False)"
+    return {"row_condition": expression, "condition_parser": "pandas"}
+
+
+def attente(regle: Regle, gxe: Any) -> Any:
+    """The great-expectations expectation of a rule."""
+    colonne = regle.colonnes[0] if regle.colonnes else None
+    cond = _row_condition(regle.condition)
+    match regle.sorte:
+        case "colonnes":
+            if regle.valeur:
+                return gxe.ExpectTableColumnsToMatchOrderedList(column_list=list(regle.colonnes))
+            return gxe.ExpectTableColumnsToMatchSet(
+                column_set=list(regle.colonnes), exact_match=False
+            )
+        case "lignes":
+            low, high = regle.valeur
+            return gxe.ExpectTableRowCountToBeBetween(min_value=low, max_value=high)
+        case "primaryKey":
+            return gxe.ExpectCompoundColumnsToBeUnique(column_list=list(regle.colonnes))
+        case "required":
+            return gxe.ExpectColumnValuesToNotBeNull(column=colonne, **cond)
+        case "unique":
+            return gxe.ExpectColumnValuesToBeUnique(column=colonne, **cond)
+        case "pattern":
+            return gxe.ExpectColumnValuesToMatchRegex(
+                column=colonne, regex=ancre(regle.valeur), **cond
+            )
+        case "enum":
+            return gxe.ExpectColumnValuesToBeInSet(
+                column=colonne, value_set=list(regle.valeur), **cond
+            )
+        case "minimum":
+            low, high = regle.valeur
+            return gxe.ExpectColumnValuesToBeBetween(
+                column=colonne, min_value=low, max_value=high, **cond
+            )
+        case "minLength":
+            low, high = regle.valeur
+            return gxe.ExpectColumnValueLengthsToBeBetween(
+                column=colonne, min_value=low, max_value=high, **cond
+            )
+        case "point":
+            return gxe.ExpectColumnValuesToBeInSet(column=COLONNE_POINT, value_set=[True])
+    raise ValueError(f"no expectation for {regle.sorte}")
+
+
+def suite_attentes(
+    schema: Mapping[str, Any], colonnes_exactes: bool = True, nom: str | None = None
+) -> Any:
+    """The great-expectations suite generated from a Table Schema (imports GE on first use)."""
+    gx, gxe, _ = _gx()
+    rules = regles(schema, colonnes_exactes)
+    if any(r.sorte == "point" for r in rules):  # validated frames carry the computed column
+        rules = [
+            Regle(r.sorte, (*r.colonnes, COLONNE_POINT), r.valeur) if r.sorte == "colonnes" else r
+            for r in rules
+        ]
+    with _sans_avertissement_condition():
+        expectations = [attente(r, gxe) for r in rules]
+    return gx.ExpectationSuite(
+        name=nom or f"{schema['name']}.contraintes", expectations=expectations
+    )
+
+
+@dataclass(frozen=True)
+class AttenteEchouee:
+    """A failed expectation: what was expected, how many values broke it, a few of them."""
+
+    attente: str
+    colonne: str | None
+    parametres: dict[str, Any]
+    nb_inattendus: int | None
+    exemples: list[Any]
+    valeur_observee: Any = None
+    erreur: str | None = None
+
+    def texte(self) -> str:
+        where = f"{self.colonne}: " if self.colonne else ""
+        what = f"{self.nb_inattendus} valeurs" if self.nb_inattendus is not None else ""
+        seen = f"observé {self.valeur_observee}" if self.valeur_observee is not None else ""
+        examples = f"exemples {self.exemples}" if self.exemples else ""
+        detail = ", ".join(p for p in (what, seen, examples, self.erreur or "") if p)
+        return f"{where}{self.attente} ({detail})"
+
+
+@dataclass(frozen=True)
+class ResultatValidation:
+    """The outcome of a table's suite: passed or not, and every failed expectation."""
+
+    table: str
+    succes: bool
+    nb_attentes: int
+    nb_lignes: int
+    echecs: tuple[AttenteEchouee, ...] = field(default_factory=tuple)
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON-safe summary for Dagster metadata and logs."""
+        return {
+            "table": self.table,
+            "succes": self.succes,
+            "nb_attentes": self.nb_attentes,
+            "nb_echecs": len(self.echecs),
+            "nb_lignes": self.nb_lignes,
+            "attentes_echouees": [
+                {
+                    "attente": e.attente,
+                    "colonne": e.colonne,
+                    "parametres": e.parametres,
+                    "nb_inattendus": e.nb_inattendus,
+                    "exemples": e.exemples,
+                    "valeur_observee": e.valeur_observee,
+                    "erreur": e.erreur,
+                }
+                for e in self.echecs
+            ],
+        }
+
+    def textes(self) -> list[str]:
+        return [f"{self.table}: {e.texte()}" for e in self.echecs]
+
+
+def _json(value: Any) -> Any:
+    """NaN → None, numpy scalars → Python, containers recursively (for metadata)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_json(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        try:
+            return _json(value.item())
+        except (TypeError, ValueError):
+            return str(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _echec(result: Any) -> AttenteEchouee:
+    config = result.expectation_config
+    kwargs = {k: v for k, v in config.kwargs.items() if k not in {"batch_id"}}
+    colonne = kwargs.pop("column", None)
+    if "column_list" in kwargs and config.type == "expect_compound_columns_to_be_unique":
+        colonne = ",".join(kwargs.pop("column_list"))
+    details = result.result or {}
+    exception = result.exception_info or {}
+    erreur = exception.get("exception_message") if exception.get("raised_exception") else None
+    return AttenteEchouee(
+        attente=config.type,
+        colonne=colonne,
+        parametres=_json(kwargs),
+        nb_inattendus=_json(details.get("unexpected_count")),
+        exemples=_json(list(details.get("partial_unexpected_list") or [])[:NB_EXEMPLES]),
+        valeur_observee=_json(details.get("observed_value")),
+        erreur=erreur,
+    )
+
+
+def _colonnes_calculees(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
+    """Columns some expectations read: the box test of `x-point-en-france`."""
+    point = schema.get(POINT_EN_FRANCE)
+    if not point or not {point["latitude"], point["longitude"]} <= set(frame.columns):
+        return frame
+    lat, lon = pl.col(point["latitude"]), pl.col(point["longitude"])
+    inside = pl.when(lat.is_null() | lon.is_null()).then(None).otherwise(in_france(lat, lon))
+    return frame.with_columns(inside.alias(COLONNE_POINT))
+
+
+def valider_table(
+    frame: pl.DataFrame,
+    schema: Mapping[str, Any],
+    colonnes_exactes: bool = True,
+    nom: str | None = None,
+) -> ResultatValidation:
+    """Run the schema's suite on a whole table (a table-level check, not quarantine).
+
+    `nom` names the table in results (default: the schema's name; e.g. a staged asset checked
+    against a source schema).
+    """
+    _, _, context = _gx()
+    table = nom or schema["name"]
+    suite = suite_attentes(schema, colonnes_exactes, nom=f"{table}.contraintes")
+    pandas_frame = _colonnes_calculees(frame, schema).to_pandas()
+    with _VERROU:  # the context's sources are shared by the process
+        name = f"observatoire__{table}"
+        try:
+            source = context.data_sources.get(name)
+            definition = source.get_asset(table).get_batch_definition("tout")
+        except (KeyError, LookupError, ValueError):
+            asset = context.data_sources.add_pandas(name).add_dataframe_asset(table)
+            definition = asset.add_batch_definition_whole_dataframe("tout")
+        batch = definition.get_batch(batch_parameters={"dataframe": pandas_frame})
+        with _sans_avertissement_condition():
+            outcome = batch.validate(suite, result_format=_FORMAT)
+    echecs = tuple(_echec(r) for r in outcome.results if not r.success)
+    return ResultatValidation(table, not echecs, len(suite.expectations), frame.height, echecs)
+
+
+_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": NB_EXEMPLES}
