@@ -23,6 +23,7 @@ class Settings:
     assets_dir: Path = PROJECT_ROOT / "assets"
     sql_dir: Path = PROJECT_ROOT / "dbt_like_sql"
     schemas_dir: Path = PROJECT_ROOT / "schemas"
+    keep_releases: int = 10  # releases kept on disk; the oldest beyond are pruned, never latest
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -57,8 +58,12 @@ def load_settings(data_dir: str | Path | None = None, profile: str | None = None
         kwargs["assets_dir"] = Path(env["OBSERVATORY_ASSETS_DIR"]).resolve()
     if env.get("OBSERVATORY_SQL_DIR"):
         kwargs["sql_dir"] = Path(env["OBSERVATORY_SQL_DIR"]).resolve()
+    keep = env.get("OBSERVATORY_KEEP_RELEASES") or "10"
+    if not keep.isdigit() or int(keep) < 1:
+        raise ValueError(f"OBSERVATORY_KEEP_RELEASES={keep!r} must be a whole number >= 1")
     return Settings(
         data_dir=resolved,
         profile=profile or env.get("OBSERVATORY_PROFILE") or "offline",
+        keep_releases=int(keep),
         **kwargs,
     )

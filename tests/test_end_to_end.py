@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from observatory.cli import main
-from observatory.publish.release import verify_release
+from observatory.publish.release import read_table, verify_release
 from observatory.sources.catalogue import SOURCES
 from observatory.sources.raw import sha256_file
 from observatory.validation.store import read_quarantine
@@ -25,7 +25,7 @@ def release(pipeline_run) -> Path:
 
 
 def read(release: Path, table: str) -> pl.DataFrame:
-    return pl.read_parquet(release / f"{table}.parquet")
+    return read_table(release, table)
 
 
 def test_release_is_latest_and_manifest_matches_files(pipeline_run, release: Path) -> None:
@@ -113,28 +113,76 @@ def test_indicateurs_large_and_lieux(release: Path) -> None:
     assert lieux["code_insee"].null_count() == 0
 
 
-def test_duckdb_reads_the_release(release: Path) -> None:
+def test_duckdb_and_polars_read_the_release_with_manifest_counts(release: Path) -> None:
+    """Researchers' readers: DuckDB with hive partitioning, polars scan, same counts."""
     duckdb = pytest.importorskip("duckdb")
-    value = (
-        duckdb.connect()
-        .execute(
-            f"SELECT valeur FROM '{release}/indicateurs.parquet' "
-            "WHERE niveau = 'departement' AND code = '16' AND indicateur = 'nb_lieux'"
-        )
-        .fetchone()[0]
-    )
+    manifest = json.loads((release / "manifest.json").read_text())
+    for name, table in manifest["tables"].items():
+        if table["partition_by"]:
+            pattern = f"{release}/{name}/*/*.parquet"
+            ((count,),) = duckdb.sql(
+                f"SELECT count(*) FROM read_parquet('{pattern}', hive_partitioning = true)"
+            ).fetchall()
+            scanned = pl.scan_parquet(
+                f"{release}/{name}/**/*.parquet",
+                hive_partitioning=True,
+                hive_schema={"niveau": pl.String},
+            )
+        else:
+            ((count,),) = duckdb.sql(f"SELECT count(*) FROM '{release}/{name}.parquet'").fetchall()
+            scanned = pl.scan_parquet(release / f"{name}.parquet")
+        assert count == table["rows"] == scanned.select(pl.len()).collect().item(), name
+    ((value,),) = duckdb.sql(
+        f"SELECT valeur FROM read_parquet('{release}/indicateurs/*/*.parquet', "
+        "hive_partitioning = true) "
+        "WHERE niveau = 'departement' AND code = '16' AND indicateur = 'nb_lieux'"
+    ).fetchall()
     lieux = read(release, "lieux")
     assert value == lieux.filter(pl.col("code_departement") == "16").height
 
 
-def test_cli_second_run_publishes_and_moves_latest(pipeline_run, release: Path, capsys) -> None:
+def test_release_lineage_and_documents(release: Path) -> None:
+    manifest = json.loads((release / "manifest.json").read_text())
+    lieux_sources = {s["source"] for s in manifest["tables"]["lieux"]["sources"]}
+    assert {"mednum__lieux", "france_services__lieux", "cog__communes"} <= lieux_sources
+    assert "insee__filosofi_communes" not in lieux_sources  # lieux do not depend on Filosofi
+    for entry in manifest["tables"]["indicateurs"]["sources"]:
+        assert entry["millesime"] and len(entry["sha256"]) == 64
+    assert set(manifest["documents"]) == {
+        "CHANGELOG.md",
+        "datapackage.json",
+        "dictionnaire.md",
+        "dictionnaire.html",
+        "methodologie.md",
+        "methodologie.html",
+    }
+    dictionary = (release / "dictionnaire.md").read_text()
+    assert "## Table `indicateurs`" in dictionary and "`lieux_pour_10k_hab`" in dictionary
+    assert "### `ind_offre`" in (release / "methodologie.md").read_text()
+
+
+def test_frictionless_validates_the_release(release: Path) -> None:
+    """Acceptance: `frictionless validate <release>/datapackage.json` passes."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("frictionless")), "validate", "datapackage.json"],
+        cwd=release,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_cli_second_run_with_nothing_changed_publishes_nothing(
+    pipeline_run, release: Path, capsys
+) -> None:
     settings, _ = pipeline_run
     sidecar = next(settings.raw_dir.glob("cog/2026/communes.csv.meta.json")).read_text()
     assert main(["run", "--data-dir", str(settings.data_dir)]) == 0
     printed = Path(capsys.readouterr().out.strip())
-    assert printed != release and printed.parent == release.parent
-    assert (settings.published_dir / "latest").resolve() == printed.resolve()
-    assert release.is_dir()  # the previous release is kept
+    assert printed == release
+    assert (settings.published_dir / "latest").resolve() == release.resolve()
+    assert [p.name for p in (settings.published_dir / "releases").iterdir()] == [release.name]
     # the raw layer is immutable: landing again did not rewrite the file or its sidecar
     assert next(settings.raw_dir.glob("cog/2026/communes.csv.meta.json")).read_text() == sidecar
 

@@ -7,11 +7,12 @@ import dagster as dg
 from observatory.defs.intermediate import intermediate_assets
 from observatory.defs.publish import (
     build_pub_indicateurs,
+    build_release,
     pub_couverture_sources,
     pub_indicateurs_large,
     pub_lieux,
     pub_territoires,
-    release,
+    table_lineage,
 )
 from observatory.defs.raw import raw_assets
 from observatory.defs.resources import build_resources
@@ -28,16 +29,16 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     names = {key.to_user_string() for a in python_assets for key in a.keys}
     models = load_models(settings.sql_dir, external=names)
     indicators = [m.name for m in models if m.layer == "ind_"]
+    assets = [
+        *python_assets,
+        *build_sql_assets(models),
+        pub_territoires,
+        build_pub_indicateurs(indicators),
+        pub_indicateurs_large,
+        pub_lieux,
+        pub_couverture_sources,
+    ]
     return dg.Definitions(
-        assets=[
-            *python_assets,
-            *build_sql_assets(models),
-            pub_territoires,
-            build_pub_indicateurs(indicators),
-            pub_indicateurs_large,
-            pub_lieux,
-            pub_couverture_sources,
-            release,
-        ],
+        assets=[*assets, build_release(table_lineage(assets))],
         resources=build_resources(settings),
     )

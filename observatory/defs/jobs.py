@@ -19,6 +19,7 @@ class RunOutcome:
     release: Path | None
     errors: list[str]
     run_id: str
+    new_release: bool = False  # false when nothing changed since `latest`
 
 
 def _instance() -> dg.DagsterInstance:
@@ -51,7 +52,8 @@ def materialize_all(
             for event in result.all_events
             if event.is_step_failure and event.step_failure_data.error
         ]
-        release = None
+        release, new = None, False
         for materialization in result.asset_materializations_for_node("release"):
             release = Path(materialization.metadata["chemin"].value)
-        return RunOutcome(result.success, release, errors, result.run_id)
+            new = bool(materialization.metadata["nouvelle"].value)
+        return RunOutcome(result.success, release, errors, result.run_id, new)

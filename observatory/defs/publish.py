@@ -1,16 +1,16 @@
 """Published tables and the release: blocking checks, then one atomic write."""
 
-from __future__ import annotations
+from collections.abc import Sequence
 
 import dagster as dg
 import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
 from observatory.publish import tables
+from observatory.publish.assembly import layouts, release_documents, release_sources
 from observatory.publish.release import write_release
 from observatory.publish.schemas import field_names, load_dictionary, load_table_schema
 from observatory.sources.catalogue import COG_COMMUNES, SOURCES
-from observatory.sources.raw import landed
 
 GROUP = "publish"
 TABLES = ("territoires", "indicateurs", "indicateurs_large", "lieux", "couverture_sources")
@@ -68,60 +68,75 @@ def pub_couverture_sources(
     return tables.build_couverture_sources(int__couverture_sources, int__appartenances)
 
 
-@dg.asset(group_name=GROUP, kinds={"parquet"})
-def release(
-    observatory: ObservatoryResource,
-    pub_territoires: pl.DataFrame,
-    pub_indicateurs: pl.DataFrame,
-    pub_indicateurs_large: pl.DataFrame,
-    pub_lieux: pl.DataFrame,
-    pub_couverture_sources: pl.DataFrame,
-) -> dg.MaterializeResult:
-    """A checked, immutable release; `latest` switches only once everything is written."""
-    frames = dict(
-        zip(
-            TABLES,
-            (
-                pub_territoires,
-                pub_indicateurs,
-                pub_indicateurs_large,
-                pub_lieux,
-                pub_couverture_sources,
-            ),
-            strict=True,
+def table_lineage(assets: Sequence[dg.AssetsDefinition]) -> dict[str, list[str]]:
+    """Per published table, the sources upstream of its `pub_` asset in the asset graph."""
+    parents: dict[dg.AssetKey, set[dg.AssetKey]] = {}
+    for assets_def in assets:
+        for key in assets_def.keys:
+            parents.setdefault(key, set()).update(assets_def.asset_deps.get(key, set()))
+    by_raw = {dg.AssetKey(s.raw_asset): s.key for s in SOURCES}
+    lineage: dict[str, list[str]] = {}
+    for table in TABLES:
+        seen: set[dg.AssetKey] = set()
+        todo = [dg.AssetKey(f"pub_{table}")]
+        while todo:
+            key = todo.pop()
+            if key not in seen:
+                seen.add(key)
+                todo.extend(parents.get(key, ()))
+        lineage[table] = sorted(by_raw[k] for k in seen if k in by_raw)
+    return lineage
+
+
+def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
+    """The release asset; `lineage` (table -> source keys) is read off the asset graph."""
+
+    @dg.asset(name="release", group_name=GROUP, kinds={"parquet"})
+    def _release(
+        observatory: ObservatoryResource,
+        pub_territoires: pl.DataFrame,
+        pub_indicateurs: pl.DataFrame,
+        pub_indicateurs_large: pl.DataFrame,
+        pub_lieux: pl.DataFrame,
+        pub_couverture_sources: pl.DataFrame,
+    ) -> dg.MaterializeResult:
+        """A checked, immutable release; `latest` switches only once everything is written."""
+        frames = dict(
+            zip(
+                TABLES,
+                (
+                    pub_territoires,
+                    pub_indicateurs,
+                    pub_indicateurs_large,
+                    pub_lieux,
+                    pub_couverture_sources,
+                ),
+                strict=True,
+            )
         )
-    )
-    settings = observatory.settings
-    schemas = {name: load_table_schema(settings.schemas_dir, name) for name in TABLES}
-    if errors := tables.check_tables(frames, schemas, load_dictionary(settings.schemas_dir)):
-        raise tables.PublicationCheckError("; ".join(errors))
-    sources = [
-        {
-            "source": s.key,
-            "titre": s.title,
-            "producteur": s.producer,
-            "millesime": s.vintage,
-            "annee": s.annee,
-            "licence": s.licence,
-            "fichier": f.fichier,
-            "origine": f.origine,
-            "url": f.url,
-            "sha256": f.sha256,
-            "chemin": str(f.path.relative_to(settings.data_dir)),
-        }
-        for s in SOURCES
-        for f in landed(settings, s)
-    ]
-    folder = write_release(
-        frames,
-        settings.published_dir,
-        sources,
-        extra={"millesime_cog": COG_COMMUNES.annee, "profil": settings.profile},
-    )
-    return dg.MaterializeResult(
-        metadata={
-            "chemin": str(folder),
-            "release_id": folder.name,
-            **{f"lignes_{name}": frame.height for name, frame in frames.items()},
-        }
-    )
+        settings = observatory.settings
+        schemas = {name: load_table_schema(settings.schemas_dir, name) for name in TABLES}
+        dictionary = load_dictionary(settings.schemas_dir)
+        if errors := tables.check_tables(frames, schemas, dictionary):
+            raise tables.PublicationCheckError("; ".join(errors))
+        publication = write_release(
+            frames,
+            settings.published_dir,
+            release_sources(settings),
+            extra={"millesime_cog": COG_COMMUNES.annee, "profil": settings.profile},
+            layouts=layouts(schemas),
+            lineage=lineage,
+            documents=release_documents(settings, schemas, dictionary),
+            keep=settings.keep_releases,
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "chemin": str(publication.folder),
+                "release_id": publication.folder.name,
+                "nouvelle": publication.nouvelle,
+                "supprimees": list(publication.pruned),
+                **{f"lignes_{name}": frame.height for name, frame in frames.items()},
+            }
+        )
+
+    return _release

@@ -20,6 +20,7 @@ class ObservatoryResource(dg.ConfigurableResource):
     assets_dir: str
     sql_dir: str
     schemas_dir: str
+    keep_releases: int = 10
 
     @property
     def settings(self) -> Settings:
@@ -29,6 +30,7 @@ class ObservatoryResource(dg.ConfigurableResource):
             assets_dir=Path(self.assets_dir),
             sql_dir=Path(self.sql_dir),
             schemas_dir=Path(self.schemas_dir),
+            keep_releases=self.keep_releases,
         )
 
 
@@ -57,6 +59,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             assets_dir=str(settings.assets_dir),
             sql_dir=str(settings.sql_dir),
             schemas_dir=str(settings.schemas_dir),
+            keep_releases=settings.keep_releases,
         ),
         "io_manager": ParquetIOManager(base_dir=str(settings.warehouse_dir)),
     }

@@ -1,0 +1,218 @@
+"""CHANGELOG.md of a release, generated against the previous one (French, for users).
+
+What readers of a new release ask first: which sources changed, which tables gained or lost
+rows, which national figures moved, and where in the country things moved most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+EPSILON = 1e-9
+TOP_TERRITOIRES = 20
+NIVEAUX_SUIVIS = ("departement", "epci")
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.6g}".replace(",", " ").replace(".", ",")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def compare_sources(
+    current: Sequence[Mapping[str, Any]], previous: Sequence[Mapping[str, Any]]
+) -> pl.DataFrame:
+    """One row per source file added, removed or changed (other sha256)."""
+
+    def frame(sources: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+        return pl.DataFrame(
+            [
+                {
+                    "source": s.get("source"),
+                    "fichier": s.get("fichier"),
+                    "millesime": str(s.get("millesime")),
+                    "sha256": s.get("sha256"),
+                }
+                for s in sources
+            ],
+            schema={
+                "source": pl.String,
+                "fichier": pl.String,
+                "millesime": pl.String,
+                "sha256": pl.String,
+            },
+        )
+
+    joined = frame(current).join(
+        frame(previous), on=["source", "fichier"], how="full", coalesce=True, suffix="_avant"
+    )
+    return (
+        joined.with_columns(
+            pl.when(pl.col("sha256_avant").is_null())
+            .then(pl.lit("ajoutée"))
+            .when(pl.col("sha256").is_null())
+            .then(pl.lit("retirée"))
+            .when(pl.col("sha256") != pl.col("sha256_avant"))
+            .then(pl.lit("modifiée"))
+            .alias("changement")
+        )
+        .filter(pl.col("changement").is_not_null())
+        .select("source", "fichier", "millesime_avant", "millesime", "changement")
+        .sort("source", "fichier")
+    )
+
+
+def compare_tables(
+    current: Mapping[str, pl.DataFrame],
+    previous: Mapping[str, pl.DataFrame],
+    keys: Mapping[str, Sequence[str]],
+) -> pl.DataFrame:
+    """Rows before/after per table, and keys added/removed where the table has a key."""
+    rows = []
+    for name in sorted(set(current) | set(previous)):
+        new, old = current.get(name), previous.get(name)
+        key = list(keys.get(name, ()))
+        added = removed = None
+        if (
+            new is not None
+            and old is not None
+            and key
+            and set(key) <= set(new.columns) & set(old.columns)
+        ):
+            new_keys, old_keys = new.select(key).unique(), old.select(key).unique()
+            added = new_keys.join(old_keys, on=key, how="anti", nulls_equal=True).height
+            removed = old_keys.join(new_keys, on=key, how="anti", nulls_equal=True).height
+        rows.append(
+            {
+                "table": name,
+                "lignes_avant": None if old is None else old.height,
+                "lignes": None if new is None else new.height,
+                "cles_ajoutees": added,
+                "cles_retirees": removed,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "table": pl.String,
+            "lignes_avant": pl.Int64,
+            "lignes": pl.Int64,
+            "cles_ajoutees": pl.Int64,
+            "cles_retirees": pl.Int64,
+        },
+    )
+
+
+def _values(indicateurs: pl.DataFrame) -> pl.DataFrame:
+    return indicateurs.select("niveau", "code", "indicateur", "annee", "valeur")
+
+
+def compare_indicators(current: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
+    """Every (niveau, code, indicateur, annee) whose value changed, with the relative change."""
+    key = ["niveau", "code", "indicateur", "annee"]
+    joined = _values(current).join(
+        _values(previous), on=key, how="inner", suffix="_avant", nulls_equal=True
+    )
+    moved = (pl.col("valeur") - pl.col("valeur_avant")).abs() > EPSILON
+    nulls = pl.col("valeur").is_null() != pl.col("valeur_avant").is_null()
+    return (
+        joined.filter(moved.fill_null(False) | nulls)
+        .with_columns(
+            (pl.col("valeur") - pl.col("valeur_avant")).alias("variation"),
+            pl.when(pl.col("valeur_avant") != 0)
+            .then((pl.col("valeur") - pl.col("valeur_avant")) / pl.col("valeur_avant").abs())
+            .alias("variation_relative"),
+        )
+        .sort(key)
+    )
+
+
+def build_changelog(
+    manifest: Mapping[str, Any],
+    current: Mapping[str, pl.DataFrame],
+    previous_manifest: Mapping[str, Any] | None,
+    previous: Mapping[str, pl.DataFrame] | None,
+    keys: Mapping[str, Sequence[str]],
+) -> str:
+    """The Markdown change log of `manifest`'s release against the previous release."""
+    lines = [f"# Journal des modifications — publication {manifest['release_id']}", ""]
+    if previous_manifest is None or previous is None:
+        lines += ["Première publication : pas de publication précédente à comparer.", ""]
+        lines += ["## Tables", ""]
+        lines += _table(["Table", "Lignes"], [[n, f.height] for n, f in sorted(current.items())])
+        return "\n".join(lines) + "\n"
+    lines += [
+        f"Comparée à la publication précédente **{previous_manifest['release_id']}** "
+        f"({previous_manifest.get('created_at', '?')}).",
+        "",
+        "## Sources",
+        "",
+    ]
+    sources = compare_sources(manifest.get("sources", []), previous_manifest.get("sources", []))
+    if sources.is_empty():
+        lines.append("Aucune source ajoutée, retirée ou modifiée.")
+    else:
+        lines += _table(
+            ["Source", "Fichier", "Millésime avant", "Millésime", "Changement"], sources.rows()
+        )
+    lines += ["", "## Tables", ""]
+    tables = compare_tables(current, previous, keys)
+    lines += _table(
+        ["Table", "Lignes avant", "Lignes", "Clés ajoutées", "Clés retirées"],
+        [[("—" if c is None else c) for c in row] for row in tables.rows()],
+    )
+    if "indicateurs" in current and "indicateurs" in previous:
+        changes = compare_indicators(current["indicateurs"], previous["indicateurs"])
+        national = changes.filter(pl.col("niveau") == "france")
+        lines += ["", "## Indicateurs dont la valeur nationale a changé", ""]
+        if national.is_empty():
+            lines.append("Aucune valeur nationale n'a changé.")
+        else:
+            lines += _table(
+                ["Indicateur", "Année", "Avant", "Après", "Variation"],
+                [
+                    [
+                        r["indicateur"],
+                        r["annee"],
+                        _fmt(r["valeur_avant"]),
+                        _fmt(r["valeur"]),
+                        _fmt(r["variation"]),
+                    ]
+                    for r in national.iter_rows(named=True)
+                ],
+            )
+        top = (
+            changes.filter(
+                pl.col("niveau").is_in(NIVEAUX_SUIVIS), pl.col("variation_relative").is_not_null()
+            )
+            .sort(pl.col("variation_relative").abs(), descending=True, maintain_order=True)
+            .head(TOP_TERRITOIRES)
+        )
+        lines += ["", "## Territoires qui ont le plus changé (départements et EPCI)", ""]
+        if top.is_empty():
+            lines.append("Aucun département ni EPCI n'a changé de valeur.")
+        else:
+            lines += _table(
+                ["Niveau", "Code", "Indicateur", "Avant", "Après", "Variation relative"],
+                [
+                    [
+                        r["niveau"],
+                        r["code"],
+                        r["indicateur"],
+                        _fmt(r["valeur_avant"]),
+                        _fmt(r["valeur"]),
+                        f"{100 * r['variation_relative']:+.1f} %".replace(".", ","),
+                    ]
+                    for r in top.iter_rows(named=True)
+                ],
+            )
+    return "\n".join(lines) + "\n"
