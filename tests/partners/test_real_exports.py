@@ -1,0 +1,122 @@
+"""The real raw exports of partners' places, dropped in the inbox as they are: every row is
+staged in La Mednum's standard v1 or quarantined, the counts adding up exactly."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from observatory.partners.inbox import RECU, land_inbox
+from observatory.partners.mappings import load_mappings
+from observatory.partners.reading import read_partner
+from observatory.settings import PROJECT_ROOT, Settings
+from observatory.sources.mednum import Standard
+from tests.conftest import report
+
+REAL = PROJECT_ROOT / "tests/fixtures/partners/real"
+RECEPTION = datetime(2024, 4, 3, 12, 0, tzinfo=UTC)
+# file, partner, rows in the file, rows kept, rejected rows by reason
+EXPORTS = [
+    (
+        "raw_hub_hubik_gironde_33_2020.csv",
+        "departement_gironde",
+        219,
+        210,
+        {"obligatoire_manquant": 9},  # no postal code in the address
+    ),
+    ("raw_partner_gironde_33.json", "departement_gironde", 347, 321, {"obligatoire_manquant": 26}),
+    (
+        "raw_hub_hubik_pyrenees_atlantiques_64_2020.csv",
+        "hubik_pyrenees_atlantiques",
+        142,
+        90,
+        {"obligatoire_manquant": 52},  # no address
+    ),
+    (
+        "raw_partner_bus_france_services_charente_16.json",
+        "bus_france_services_charente",
+        12,
+        12,
+        {},
+    ),
+]
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize(
+    ("fichier", "partenaire", "rows_in", "kept", "rejets"), EXPORTS, ids=[e[0] for e in EXPORTS]
+)
+def test_real_export_dropped_in_inbox_is_fully_accounted(
+    tmp_path: Path, standard: Standard, fichier, partenaire, rows_in, kept, rejets
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    inbox = settings.data_dir / "inbox" / partenaire
+    inbox.mkdir(parents=True)
+    shutil.copyfile(REAL / fichier, inbox / fichier)
+    (outcome,) = land_inbox(settings, partenaire, now=RECEPTION)
+    assert outcome.statut == RECU
+    mapping = load_mappings(PROJECT_ROOT / "schemas/partners")[partenaire]
+    read = read_partner(
+        outcome.raw.path.read_bytes(),
+        fichier,
+        mapping,
+        sha256=outcome.raw.sha256,
+        standard=standard,
+        date_reception=RECEPTION.date(),
+    )
+    rejected = read.quarantine.filter(pl.col("action") == "rejet")
+    assert read.lignes_entree == rows_in == read.kept.height + rejected["ligne"].n_unique()
+    assert read.kept.height == kept
+    assert dict(rejected.group_by("code_raison").len().iter_rows()) == rejets
+    assert read.kept.columns[4:-1] == list(standard.columns)
+    assert read.kept["id"].is_unique().all() and read.kept["date_maj"].null_count() == 0
+    assert (read.kept["sha256_origine"] == outcome.raw.sha256).all()
+    report(
+        f"partner export {fichier}: {rows_in} rows = {read.kept.height} staged + "
+        f"{rejected['ligne'].n_unique()} quarantined ({read.quarantine.height} quarantine entries)"
+    )
+
+
+@pytest.mark.real_data
+def test_real_values_are_read_as_written(standard: Standard) -> None:
+    mappings = load_mappings(PROJECT_ROOT / "schemas/partners")
+    gironde = read_partner(
+        (REAL / "raw_hub_hubik_gironde_33_2020.csv").read_bytes(),
+        "raw_hub_hubik_gironde_33_2020.csv",
+        mappings["departement_gironde"],
+        standard=standard,
+    )
+    assert gironde.format.separateur == ";" and gironde.format.decimale == ","
+    acifop = gironde.kept.row(0, named=True)
+    assert (acifop["nom"], acifop["code_postal"], acifop["adresse"]) == (
+        "ACIFOP",
+        "33500",
+        "7 Bis rue Max Linder",
+    )
+    assert (acifop["latitude"], acifop["longitude"]) == (44.93815, -0.235791)
+    assert acifop["date_maj"] == date(2019, 11, 18)
+    assert acifop["services"] == "Maîtrise des outils numériques du quotidien"
+    pa = read_partner(
+        (REAL / "raw_hub_hubik_pyrenees_atlantiques_64_2020.csv").read_bytes(),
+        "pa.csv",
+        mappings["hubik_pyrenees_atlantiques"],
+        standard=standard,
+    )
+    assert pa.format.ligne_entete == 1  # the "Modalités d'accompagnement" line above the header
+    bus = read_partner(
+        (REAL / "raw_partner_bus_france_services_charente_16.json").read_bytes(),
+        "bus.json",
+        mappings["bus_france_services_charente"],
+        standard=standard,
+    )
+    first = bus.kept.row(0, named=True)
+    assert (first["pivot"], first["code_insee"], first["telephone"]) == (
+        "40109226700020",
+        "16317",
+        "+33630392518",
+    )
+    assert bus.kept["itinerance"].unique().to_list() == ["Itinérant"]

@@ -1,0 +1,103 @@
+"""Format sniffing on bytes: encoding (cp1252 rather than latin-1), separator, decimal mark,
+header row below title lines, column names compared loosely."""
+
+from __future__ import annotations
+
+import pytest
+
+from observatory.partners.sniffing import (
+    PartnerFileError,
+    detect_decimal,
+    detect_encoding,
+    normalise_nom_colonne,
+    sniff_table,
+)
+
+TEXTE = "Période;Besoin d’aide;Commentaire\n2024-01;3;Cœur de l’Œuvre à 5 €\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "encodage"),
+    [
+        (TEXTE.encode("utf-8"), "utf-8"),
+        (b"\xef\xbb\xbf" + TEXTE.encode("utf-8"), "utf-8-sig"),
+        (TEXTE.encode("cp1252"), "cp1252"),  # charset-normalizer alone says cp1250 here
+        ("Période;Ville\n1;Évry\n".encode("latin-1"), "cp1252"),  # latin-1 is read as cp1252
+        (TEXTE.encode("utf-16"), "utf-16"),
+    ],
+)
+def test_detect_encoding(content: bytes, encodage: str) -> None:
+    assert detect_encoding(content, "f.csv") == encodage
+
+
+def test_cp1252_keeps_the_characters_latin1_loses() -> None:
+    table = sniff_table(TEXTE.encode("cp1252"), "f.csv", ["Période"])
+    assert table.lignes == [["2024-01", "3", "Cœur de l’Œuvre à 5 €"]]
+    assert "\x9c" in TEXTE.encode("cp1252").decode("latin-1")  # what latin-1 would have given
+
+
+@pytest.mark.parametrize(
+    ("text", "separateur"),
+    [
+        ("a;b;c\n1;2,5;x, y\n", ";"),
+        ("a,b,c\n1,2,x\n", ","),
+        ("a\tb\tc\n1\t2\t3\n", "\t"),
+        ("a|b|c\n1|2|3\n", "|"),
+        ('a,b,c\n1,"x; y; z",3\n', ","),
+    ],
+)
+def test_separator(text: str, separateur: str) -> None:
+    table = sniff_table(text.encode(), "f.csv", ["a", "b", "c"])
+    assert table.format.separateur == separateur and table.entete == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("values", "decimale"),
+    [
+        (["44,93815", "-0,2357", "12"], ","),
+        (["44.93815", "-0.2357", "1,234"], "."),
+        (["1.234", "1,234", None], "."),  # thousands only: nothing to say, default point
+        (["24 150,5", "3"], ","),
+    ],
+)
+def test_detect_decimal(values: list, decimale: str) -> None:
+    assert detect_decimal(values) == decimale
+
+
+def test_header_below_title_lines_and_unnamed_columns() -> None:
+    text = "Export du 03/04/2024;;\n;;\ncode;;valeur;\n1;Paris;2;\n"
+    table = sniff_table(text.encode(), "f.csv", ["code", "valeur"])
+    assert table.format.ligne_entete == 2
+    assert table.entete == ["code", "colonne_2", "valeur"]  # trailing empty column dropped
+    assert table.lignes == [["1", "Paris", "2"]] and table.numeros == [1]
+
+
+def test_blank_rows_are_skipped_but_keep_their_number() -> None:
+    table = sniff_table(b"a;b\n1;2\n;\n3;4\n", "f.csv", ["a"])
+    assert table.numeros == [1, 3] and table.lignes_vides == 1
+
+
+@pytest.mark.parametrize(
+    ("nom", "normalise"),
+    [
+        ("Dernière MAJ", "derniere maj"),
+        ("Besoin d’aide", "besoin d aide"),
+        ("  Coord. X ", "coord x"),
+        ("CODE_COMMUNE", "code commune"),
+        ("Œuvre", "oeuvre"),
+    ],
+)
+def test_column_names_compared_loosely(nom: str, normalise: str) -> None:
+    assert normalise_nom_colonne(nom) == normalise
+
+
+def test_json_list_inside_an_object_and_nested_values() -> None:
+    content = b'{"meta": {"n": 1}, "data": [{"a": 1001, "b": {"x": 1}, "c": 2.5}]}'
+    table = sniff_table(content, "f.json", ["a"])
+    assert table.entete == ["a", "b", "c"] and table.lignes == [["1001", '{"x": 1}', "2.5"]]
+
+
+def test_error_names_the_file() -> None:
+    with pytest.raises(PartnerFileError, match=r"^mon fichier\.csv : le fichier est vide") as err:
+        sniff_table(b"", "mon fichier.csv")
+    assert err.value.fichier == "mon fichier.csv"
