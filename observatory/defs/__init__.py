@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from observatory.defs.indicators import intermediate_indicator_inputs, python_indicators
 from observatory.defs.intermediate import intermediate_assets
 from observatory.defs.publish import (
     build_pub_indicateurs,
@@ -25,10 +26,19 @@ from observatory.sqlmodels.loader import load_models
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """All assets for these settings; SQL models are discovered in `settings.sql_dir`."""
-    python_assets = [*raw_assets, *staging_assets, *intermediate_assets, *statistics_assets]
+    python_assets = [
+        *raw_assets,
+        *staging_assets,
+        *intermediate_assets,
+        *statistics_assets,
+        *intermediate_indicator_inputs,
+        *python_indicators,
+    ]
     names = {key.to_user_string() for a in python_assets for key in a.keys}
     models = load_models(settings.sql_dir, external=names)
-    indicators = [m.name for m in models if m.layer == "ind_"]
+    indicators = [m.name for m in models if m.layer == "ind_"] + [
+        key.to_user_string() for a in python_indicators for key in a.keys
+    ]
     assets = [
         *python_assets,
         *build_sql_assets(models),

@@ -52,14 +52,19 @@ class Critere:
 
     champ: str
     valeur: str
+    ou: Critere | None = None  # places meeting this other criterion count too
 
     def filtre(self) -> pl.Expr:
         tokens = pl.col(self.champ).str.split("|").list.eval(pl.element().str.strip_chars())
-        return tokens.list.contains(self.valeur).fill_null(False)
+        retenu = tokens.list.contains(self.valeur).fill_null(False)
+        return retenu | self.ou.filtre() if self.ou is not None else retenu
 
 
-DEMARCHES = Critere("services", SERVICE_DEMARCHES)
 FRANCE_SERVICES = Critere("dispositif_programmes_nationaux", PROGRAMME_FRANCE_SERVICES)
+# Every France Services helps with administrative procedures by its charter (décret
+# 2019-1165 / accord-cadre France Services): a labelled place whose record lacks the service
+# (990 conseillers-numériques records) is a gap in the record, not in the help.
+DEMARCHES = Critere("services", SERVICE_DEMARCHES, ou=FRANCE_SERVICES)
 CONSEILLERS_NUMERIQUES = Critere(
     "dispositif_programmes_nationaux", PROGRAMME_CONSEILLERS_NUMERIQUES
 )

@@ -341,3 +341,148 @@ def indice_fragilite(
         )
         .sort("code")
     )
+
+
+VARIABLES_FILOSOFI = ("taux_pauvrete_60", "revenu_median_uc")
+COLONNES_FILOSOFI = ("nb_personnes_menages_fiscaux", "revenu_median_uc", "taux_pauvrete_60")
+# Vintage of the index: that of its main inputs (ARCEP 2019, DEFM 2019, RP 2018).
+ANNEE_IFN = 2019
+NIVEAUX_FILOSOFI_INSEE = ("departement", "region")
+
+
+def entrees_par_niveau(
+    entrees_communes: pl.DataFrame,
+    appartenances: pl.DataFrame,
+    filosofi_territoires: pl.DataFrame,
+) -> pl.DataFrame:
+    """IFN inputs at every level (`niveau`, `code`, …): counts summed from communes.
+
+    Filosofi's median and poverty rate cannot be summed (and most communes are secret): at the
+    département and région they are INSEE's own figures (`filosofi_territoires`), at France the
+    poverty rate is rebuilt exactly from the régions' rates × persons; elsewhere (EPCI, bassin
+    de vie) they are left out, so the score says it used fewer variables.
+    """
+    niveaux = [pl.lit("commune").alias("niveau")]
+    parties = [entrees_communes.with_columns(*niveaux)]
+    for niveau in sorted(set(appartenances["niveau"].unique()) - {"commune"}):
+        appartenance = appartenances.filter(pl.col("niveau") == niveau).select(
+            pl.col("code_commune").alias("code"), pl.col("code").alias("code_parent")
+        )
+        agregees = agrege_entrees(entrees_communes, appartenance).filter(
+            ~pl.col("variable").is_in(VARIABLES_FILOSOFI)
+        )
+        parties.append(agregees.with_columns(pl.lit(niveau).alias("niveau")))
+    insee = filosofi_territoires.filter(pl.col("niveau").is_in(NIVEAUX_FILOSOFI_INSEE))
+    personnes = pl.col("nb_personnes_menages_fiscaux").cast(pl.Float64)
+    pauvrete = insee.select(
+        "niveau",
+        "code",
+        pl.lit("taux_pauvrete_60").alias("variable"),
+        pl.col("taux_pauvrete_60").alias("valeur"),
+        (pl.col("taux_pauvrete_60") * personnes).alias("numerateur"),
+        pl.when(pl.col("taux_pauvrete_60").is_not_null()).then(personnes).alias("denominateur"),
+    )
+    mediane = insee.select(
+        "niveau",
+        "code",
+        pl.lit("revenu_median_uc").alias("variable"),
+        pl.col("revenu_median_uc").alias("valeur"),
+        pl.lit(None, pl.Float64).alias("numerateur"),
+        pl.lit(None, pl.Float64).alias("denominateur"),
+    )
+    regions = pauvrete.filter(pl.col("niveau") == "region")
+    france = regions.select(
+        pl.lit("france").alias("niveau"),
+        pl.lit("FR").alias("code"),
+        pl.lit("taux_pauvrete_60").alias("variable"),
+        _ratio(pl.col("numerateur").sum(), pl.col("denominateur").sum()).alias("valeur"),
+        pl.col("numerateur").sum(),
+        pl.col("denominateur").sum(),
+    )
+    colonnes = ["niveau", *ENTREES_SCHEMA]
+    return pl.concat(
+        [p.select(colonnes).cast(ENTREES_SCHEMA) for p in (*parties, pauvrete, mediane, france)]
+    ).sort("niveau", "code", "variable")
+
+
+def _scores_long(
+    entrees: pl.DataFrame, appartenance: pl.DataFrame, references: pl.DataFrame, suffixe: str
+) -> pl.DataFrame:
+    indice = indice_fragilite(scores_variables(entrees, appartenance, references))
+    colonnes = {"score_global": "global", **{f"score_{axe}": axe for axe in AXES}}
+    return (
+        indice.unpivot(
+            index="code", on=list(colonnes), variable_name="_colonne", value_name="valeur"
+        )
+        .select(
+            "code",
+            pl.format(
+                "ifn_score_{}_{}", pl.col("_colonne").replace_strict(colonnes), pl.lit(suffixe)
+            ).alias("indicateur"),
+            "valeur",
+        )
+        .vstack(
+            indice.select(
+                "code",
+                pl.lit(f"ifn_nb_variables_{suffixe}").alias("indicateur"),
+                pl.col("nb_variables_utilisees").cast(pl.Float64).alias("valeur"),
+            )
+        )
+    )
+
+
+def indicateurs_fragilite(
+    entrees: pl.DataFrame, appartenances: pl.DataFrame, annee: int
+) -> pl.DataFrame:
+    """The IFN in the `indicateurs` layout: France as reference at every level, and the
+    département as reference (La Mednum's practice) for communes.
+
+    `entrees` from `entrees_par_niveau`. Codes: `ifn_score_global_fr`, `ifn_<axe>_fr`,
+    `ifn_nb_variables_fr`, and the same with `_dep`. A territory with no variable at all gets
+    null scores with `couverture` false.
+    """
+    reference_fr = entrees.filter(pl.col("niveau") == "france").select(
+        pl.col("code").alias("code_reference"),
+        "variable",
+        pl.col("valeur").alias("valeur_reference"),
+    )
+    parties = []
+    for niveau in entrees["niveau"].unique().sort():
+        du_niveau = entrees.filter(pl.col("niveau") == niveau).drop("niveau")
+        appartenance = (
+            du_niveau.select("code").unique().with_columns(pl.lit("FR").alias("code_reference"))
+        )
+        parties.append(
+            _scores_long(du_niveau, appartenance, reference_fr, "fr").with_columns(
+                pl.lit(niveau).alias("niveau")
+            )
+        )
+    communes = entrees.filter(pl.col("niveau") == "commune").drop("niveau")
+    appartenance_dep = appartenances.filter(pl.col("niveau") == "departement").select(
+        pl.col("code_commune").alias("code"), pl.col("code").alias("code_reference")
+    )
+    reference_dep = entrees.filter(pl.col("niveau") == "departement").select(
+        pl.col("code").alias("code_reference"),
+        "variable",
+        pl.col("valeur").alias("valeur_reference"),
+    )
+    parties.append(
+        _scores_long(communes, appartenance_dep, reference_dep, "dep").with_columns(
+            pl.lit("commune").alias("niveau")
+        )
+    )
+    return (
+        pl.concat(parties)
+        .select(
+            "niveau",
+            "code",
+            "indicateur",
+            pl.lit(annee, pl.Int32).alias("annee"),
+            "valeur",
+            pl.lit(None, pl.Float64).alias("ic_bas"),
+            pl.lit(None, pl.Float64).alias("ic_haut"),
+            pl.lit(False).alias("secret"),
+            pl.col("valeur").is_not_null().alias("couverture"),
+        )
+        .sort("niveau", "code", "indicateur")
+    )

@@ -570,3 +570,36 @@ def agrege_illectronisme(
     if not partiel:
         agreges = agreges.with_columns(pl.when(couvert).then(pl.col(c)).alias(c) for c in valeurs)
     return agreges.sort("code")
+
+
+INDICATEURS_BESOIN = ("nb_illectronisme", "taux_illectronisme")
+
+
+def indicateurs_besoin(
+    communes: pl.DataFrame, appartenances: pl.DataFrame, taux: TauxReference
+) -> pl.DataFrame:
+    """`nb_illectronisme` and `taux_illectronisme` with their interval, at every level.
+
+    Each level is summed from the commune components (`agrege_illectronisme`), so a higher
+    level is never an average of rates; a territory with a commune of unknown structure gets
+    null and `couverture` false.
+    """
+    parties = []
+    for niveau in sorted(appartenances["niveau"].unique()):
+        appartenance = appartenances.filter(pl.col("niveau") == niveau)
+        agreges = agrege_illectronisme(communes, appartenance, taux)
+        for indicateur in INDICATEURS_BESOIN:
+            parties.append(
+                agreges.select(
+                    pl.lit(niveau).alias("niveau"),
+                    "code",
+                    pl.lit(indicateur).alias("indicateur"),
+                    pl.lit(taux.millesime_age, pl.Int32).alias("annee"),
+                    pl.col(indicateur).cast(pl.Float64).alias("valeur"),
+                    pl.col(f"{indicateur}_ic_bas").cast(pl.Float64).alias("ic_bas"),
+                    pl.col(f"{indicateur}_ic_haut").cast(pl.Float64).alias("ic_haut"),
+                    pl.lit(False).alias("secret"),
+                    (pl.col("nb_communes_sans_estimation") == 0).alias("couverture"),
+                )
+            )
+    return pl.concat(parties).sort("niveau", "code", "indicateur")

@@ -16,6 +16,7 @@ import polars as pl
 
 from observatory.transforms.access import (
     CONSEILLERS_NUMERIQUES,
+    DEMARCHES,
     FRANCE_SERVICES,
     SERVICE_DEMARCHES,
     Critere,
@@ -100,10 +101,9 @@ def recherches_orientation(
     a person has a choice for the most asked-for help."""
     return [
         *(
-            Recherche(
-                Critere("services", s),
-                nb_demarches if s == SERVICE_DEMARCHES else nb_par_autre_critere,
-            )
+            Recherche(DEMARCHES, nb_demarches)
+            if s == SERVICE_DEMARCHES
+            else Recherche(Critere("services", s), nb_par_autre_critere)
             for s in services
         ),
         Recherche(FRANCE_SERVICES, nb_par_autre_critere),
