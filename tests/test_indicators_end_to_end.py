@@ -1,0 +1,109 @@
+"""Acceptance of the indicators on the real bundled snapshot (real_data): higher levels are
+computed from commune counts, and the national need estimate matches INSEE's rate."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from observatory.publish.release import read_table
+from observatory.transforms import need
+from tests.conftest import report
+
+pytestmark = pytest.mark.real_data
+
+TAUX_CSV = Path(__file__).parent.parent / "assets/insee_illectronisme/taux_illectronisme.csv"
+
+
+@pytest.fixture(scope="module")
+def published(pipeline_run) -> tuple[pl.DataFrame, pl.DataFrame]:
+    release = pipeline_run[1].release
+    return read_table(release, "indicateurs"), read_table(release, "territoires")
+
+
+def _commune_values(indicateurs: pl.DataFrame, code: str) -> pl.DataFrame:
+    return indicateurs.filter(pl.col("niveau") == "commune", pl.col("indicateur") == code).select(
+        pl.col("code").alias("code_commune"), pl.col("valeur").alias(code)
+    )
+
+
+@pytest.mark.parametrize(
+    ("niveau", "code", "colonne"),
+    [("departement", "16", "code_departement"), ("epci", "200071827", "code_epci")],
+)
+def test_higher_levels_are_recomputed_from_published_commune_rows(
+    published, niveau: str, code: str, colonne: str
+) -> None:
+    indicateurs, territoires = published
+    communes = territoires.filter(pl.col("niveau") == "commune", pl.col(colonne) == code).select(
+        pl.col("code").alias("code_commune"), "population"
+    )
+    assert communes.height > 10
+    for name in ("nb_lieux_demarches", "nb_illectronisme", "distance_france_services_km"):
+        communes = communes.join(_commune_values(indicateurs, name), on="code_commune")
+
+    def published_value(indicateur: str) -> float:
+        return indicateurs.filter(
+            pl.col("niveau") == niveau, pl.col("code") == code, pl.col("indicateur") == indicateur
+        )["valeur"].item()
+
+    expected = communes.select(
+        pl.col("nb_lieux_demarches").sum().alias("nb_lieux_demarches"),
+        (pl.col("nb_lieux_demarches").sum() * 10_000 / pl.col("population").sum()).alias(
+            "lieux_demarches_pour_10k_hab"
+        ),
+        pl.col("nb_illectronisme").sum().alias("nb_illectronisme"),
+        (
+            (pl.col("distance_france_services_km") * pl.col("population")).sum()
+            / pl.col("population").sum()
+        ).alias("distance_france_services_km"),
+    ).row(0, named=True)
+    for indicateur, value in expected.items():
+        assert published_value(indicateur) == pytest.approx(value, rel=1e-9, abs=1e-9), indicateur
+
+
+def test_national_need_estimate_matches_insee_rate_on_its_scope(pipeline_run) -> None:
+    """France hors Mayotte, 2019: INSEE measured 17 % (Insee Première n° 1780)."""
+    settings = pipeline_run[0]
+    communes = pl.read_parquet(settings.warehouse_dir / "int__besoin_communes.parquet")
+    scope = communes.filter(~pl.col("code_commune").str.starts_with("976"))
+    appartenance = scope.select("code_commune", pl.lit("FR_HORS_976").alias("code"))
+    taux = need.taux_reference(pl.read_csv(TAUX_CSV))
+    france = need.agrege_illectronisme(scope, appartenance, taux, partiel=True).row(0, named=True)
+    # a few communes have no census structure (created after the census, not rebased)
+    assert france["nb_communes_sans_estimation"] < 20
+    reference = 0.17
+    rate = france["nb_illectronisme"] / france["nb_15_ans_et_plus"]
+    report(
+        f"need: France hors Mayotte 2019, {france['nb_illectronisme']:,.0f} people 15+ in "
+        f"illectronisme = {rate:.2%} [{france['taux_illectronisme_ic_bas']:.2%}, "
+        f"{france['taux_illectronisme_ic_haut']:.2%}] vs INSEE {reference:.0%} "
+        f"({france['nb_communes_sans_estimation']} communes without a census structure)"
+    )
+    assert abs(rate - reference) <= 0.005
+    assert france["taux_illectronisme_ic_bas"] <= reference <= france["taux_illectronisme_ic_haut"]
+    # Mayotte has no census structure in the bundled files: the published France is unknown
+    indicateurs = read_table(pipeline_run[1].release, "indicateurs")
+    row = indicateurs.filter(
+        pl.col("niveau") == "france", pl.col("indicateur") == "nb_illectronisme"
+    )
+    assert row["valeur"].item() is None and row["couverture"].item() is False
+
+
+def test_priority_rank_and_fragility_are_published_for_communes(published) -> None:
+    indicateurs, territoires = published
+    rangs = indicateurs.filter(pl.col("indicateur") == "rang_priorite").join(
+        territoires.select("niveau", "code", "code_departement"), on=["niveau", "code"]
+    )
+    charente = rangs.filter(pl.col("code_departement") == "16")
+    assert charente["valeur"].min() == 1.0 and charente.height == 359
+    deciles = indicateurs.filter(pl.col("indicateur") == "priorite_decile_national")
+    assert deciles["valeur"].sum() == pytest.approx(deciles.height / 10, abs=50)
+    fr = indicateurs.filter(
+        pl.col("niveau") == "france", pl.col("indicateur") == "ifn_score_global_fr"
+    )
+    assert fr["valeur"].item() == pytest.approx(100.0)  # the reference scores 100
+    dep = indicateurs.filter(
+        pl.col("niveau") == "commune", pl.col("indicateur") == "ifn_score_global_dep"
+    )
+    assert dep["valeur"].is_not_null().sum() > 30_000
