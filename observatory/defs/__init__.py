@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import dagster as dg
 
+from observatory.defs.checks import build_personal_data_checks, build_schema_checks
 from observatory.defs.indicators import intermediate_indicator_inputs, python_indicators
 from observatory.defs.intermediate import intermediate_assets
 from observatory.defs.publish import (
+    TABLES,
     build_pub_indicateurs,
     build_release,
     pub_couverture_sources,
     pub_indicateurs_large,
     pub_lieux,
+    pub_orientation,
+    pub_sql,
     pub_territoires,
     table_lineage,
 )
@@ -20,6 +24,7 @@ from observatory.defs.resources import build_resources
 from observatory.defs.sql_models import build_sql_assets
 from observatory.defs.staging import staging_assets
 from observatory.defs.statistics import statistics_assets
+from observatory.publish.schemas import load_table_schema
 from observatory.settings import Settings
 from observatory.sqlmodels.loader import load_models
 
@@ -47,8 +52,15 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         pub_indicateurs_large,
         pub_lieux,
         pub_couverture_sources,
+        pub_orientation,
+    ]
+    published = {f"pub_{t}": load_table_schema(settings.schemas_dir, t) for t in TABLES}
+    checks = [
+        *build_schema_checks(published, blocking=True),
+        *build_personal_data_checks(list(published)),
     ]
     return dg.Definitions(
-        assets=[*assets, build_release(table_lineage(assets))],
+        assets=[*assets, build_release(table_lineage(assets)), pub_sql],
+        asset_checks=checks,
         resources=build_resources(settings),
     )

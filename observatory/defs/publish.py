@@ -6,14 +6,23 @@ import dagster as dg
 import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
-from observatory.publish import tables
+from observatory.publish import database, tables
 from observatory.publish.assembly import layouts, release_documents, release_sources
-from observatory.publish.release import write_release
+from observatory.publish.release import current_release, write_release
 from observatory.publish.schemas import field_names, load_dictionary, load_table_schema
 from observatory.sources.catalogue import COG_COMMUNES, SOURCES
+from observatory.sources.mednum import load_standard
+from observatory.transforms import orientation
 
 GROUP = "publish"
-TABLES = ("territoires", "indicateurs", "indicateurs_large", "lieux", "couverture_sources")
+TABLES = (
+    "territoires",
+    "indicateurs",
+    "indicateurs_large",
+    "lieux",
+    "couverture_sources",
+    "orientation",
+)
 
 
 @dg.asset(group_name=GROUP)
@@ -68,6 +77,43 @@ def pub_couverture_sources(
     return tables.build_couverture_sources(int__couverture_sources, int__appartenances)
 
 
+@dg.asset(group_name=GROUP)
+def pub_orientation(
+    observatory: ObservatoryResource, pub_lieux: pl.DataFrame, pub_territoires: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
+    """Published `orientation`: for every commune, the nearest places for each kind of help."""
+    communes = pub_territoires.filter(pl.col("niveau") == "commune").select(
+        pl.col("code").alias("code_commune"), "latitude", "longitude"
+    )
+    services = load_standard(observatory.settings.schemas_dir).enumerations["services"]
+    frame = orientation.build_orientation(
+        communes, pub_lieux, orientation.recherches_orientation(services)
+    )
+    return dg.Output(frame, metadata={"lignes": frame.height})
+
+
+@dg.asset(group_name=GROUP, deps=["release"], kinds={"sql"})
+def pub_sql(observatory: ObservatoryResource) -> dg.MaterializeResult:
+    """The latest release in OBSERVATORY_DATABASE_URL (SQLite file by default): one
+    transaction, views switched to it; publishing a release already there does nothing."""
+    settings = observatory.settings
+    outcome = database.publish_release(
+        current_release(settings.published_dir),
+        database.database_url(settings.data_dir),
+        settings.schemas_dir,
+        keep=settings.keep_releases,
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "release_id": outcome.release_id,
+            "nouvelle": outcome.nouvelle,
+            "supprimees": list(outcome.supprimees),
+            **{f"lignes_{k}": v for k, v in outcome.lignes.items()},
+            **{f"secondes_{k}": round(v, 3) for k, v in outcome.secondes.items()},
+        }
+    )
+
+
 def table_lineage(assets: Sequence[dg.AssetsDefinition]) -> dict[str, list[str]]:
     """Per published table, the sources upstream of its `pub_` asset in the asset graph."""
     parents: dict[dg.AssetKey, set[dg.AssetKey]] = {}
@@ -91,29 +137,17 @@ def table_lineage(assets: Sequence[dg.AssetsDefinition]) -> dict[str, list[str]]
 def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
     """The release asset; `lineage` (table -> source keys) is read off the asset graph."""
 
-    @dg.asset(name="release", group_name=GROUP, kinds={"parquet"})
+    @dg.asset(
+        name="release",
+        group_name=GROUP,
+        kinds={"parquet"},
+        ins={f"pub_{table}": dg.AssetIn(f"pub_{table}") for table in TABLES},
+    )
     def _release(
-        observatory: ObservatoryResource,
-        pub_territoires: pl.DataFrame,
-        pub_indicateurs: pl.DataFrame,
-        pub_indicateurs_large: pl.DataFrame,
-        pub_lieux: pl.DataFrame,
-        pub_couverture_sources: pl.DataFrame,
+        observatory: ObservatoryResource, **published: pl.DataFrame
     ) -> dg.MaterializeResult:
         """A checked, immutable release; `latest` switches only once everything is written."""
-        frames = dict(
-            zip(
-                TABLES,
-                (
-                    pub_territoires,
-                    pub_indicateurs,
-                    pub_indicateurs_large,
-                    pub_lieux,
-                    pub_couverture_sources,
-                ),
-                strict=True,
-            )
-        )
+        frames = {table: published[f"pub_{table}"] for table in TABLES}
         settings = observatory.settings
         schemas = {name: load_table_schema(settings.schemas_dir, name) for name in TABLES}
         dictionary = load_dictionary(settings.schemas_dir)

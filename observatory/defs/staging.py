@@ -12,7 +12,7 @@ from observatory.defs.resources import ObservatoryResource
 from observatory.sources import catalogue as cat
 from observatory.sources.mednum import load_standard
 from observatory.sources.readers import read_landed
-from observatory.transforms import cog, context, lieux, registries, statistics
+from observatory.transforms import cog, context, lieux, personal_data, registries, statistics
 from observatory.validation.quarantine import IDENTITE_LIGNE, account, empty_quarantine
 from observatory.validation.store import write_quarantine
 
@@ -109,6 +109,9 @@ def build_lieux_asset(source: cat.Source, parse: Parser) -> dg.AssetsDefinition:
         settings = observatory.settings
         raw = read_landed(settings, source)
         v1, ecarts = parse(raw)
+        # personal data (a referent's name, person-like e-mails, mobiles) never reaches staging
+        v1, personnelles = personal_data.ecarter_donnees_personnelles(v1)
+        ecarts = pl.concat([ecarts, personnelles], how="vertical_relaxed")
         kept, quarantine = lieux.stage_lieux(
             v1, load_standard(settings.schemas_dir), date.fromisoformat(source.vintage)
         )

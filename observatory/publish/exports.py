@@ -254,12 +254,11 @@ def export_departement(
 ) -> ExportDepartement:
     """Write `departement_<code>.xlsx` and `departement_<code>_<niveau>.csv` into `out_dir`."""
     manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
-    indicateurs = list(load_dictionary(schemas_dir))
+    large = _read_table(release, manifest, "indicateurs_large")
+    # the dictionary's order, for the indicators this release has (an older one has fewer)
+    indicateurs = [c for c in load_dictionary(schemas_dir) if c in large.columns]
     frames = departement_frames(
-        _read_table(release, manifest, "territoires"),
-        _read_table(release, manifest, "indicateurs_large"),
-        code,
-        indicateurs,
+        _read_table(release, manifest, "territoires"), large, code, indicateurs
     )
     dictionary = colonnes(schemas_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

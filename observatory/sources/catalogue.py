@@ -1,7 +1,10 @@
 """The catalogue of sources: what each one is, its vintage, licence and coverage.
 
 One `Source` per raw asset (`raw_<provider>__<entity>`). The offline profile reads the
-bundled file under `assets/`; the live profile (Sources issue) will read `url`.
+bundled file under `assets/`; the live profile downloads the sources marked `live` from their
+URLs in `observatory/sources/live.py` (parsed into the bundled layouts by
+`observatory/sources/live_parsers.py`); the others land from the snapshot, and
+`live.SANS_FICHIER_LIVE` says why each has no live file.
 """
 
 from __future__ import annotations
@@ -157,7 +160,8 @@ INSEE_ZONAGES = Source(
             "zonages_communes_cog2025_national.parquet",
             "insee_zonages_2025/zonages_communes_cog2025_national.parquet",
         ),
-    ),
+    ),  # live: INSEE's table d'appartenance géographique, the table COGiter built the snapshot from
+    live=True,
 )
 
 ANCT_GRILLES = Source(
@@ -177,7 +181,8 @@ ANCT_GRILLES = Source(
             "grilles_communales_anct_national.parquet",
             "anct_grilles_2026/grilles_communales_anct_national.parquet",
         ),
-    ),
+    ),  # live: INSEE's own grid file (the centralité/ruralité/montagne typologies stay null)
+    live=True,
 )
 
 
@@ -200,7 +205,11 @@ FRANCE_SERVICES = Source(
             "france_services/liste_france_services_20221201.csv",
         ),
     ),
+    live=True,  # ANCT's current list on data.gouv.fr (france_services_live)
 )
+# No live file (SOURCES.md §4): no public bulk file of conseillers numériques exists since the
+# permanences API was retired (2025-01); the cartographie's lieux flagged "Conseillers
+# numériques" (mednum__lieux, live) are the public route. Lands from the snapshot in a live run.
 CONSEILLERS_NUMERIQUES = Source(
     provider="conseillers_numeriques",
     entity="lieux",
@@ -217,6 +226,8 @@ CONSEILLERS_NUMERIQUES = Source(
         ),
     ),
 )
+# No live file: the Charente bus was a one-off file of the cartographie's client; its stops are
+# in the national lieux export (mednum__lieux, live) when still published.
 BUS_FRANCE_SERVICES_16 = Source(
     provider="mednum",
     entity="bus_france_services_16",
@@ -245,6 +256,26 @@ REGISTRES_LIEUX: tuple[Source, ...] = (
 )
 
 
+AIDANTS_CONNECT = Source(
+    provider="aidants_connect",
+    entity="structures",
+    vintage="live",
+    annee=2026,
+    title="Structures habilitées Aidants Connect (organisations actives)",
+    producer="DINUM / ANCT — Aidants Connect",
+    licence="non précisée par le producteur (API publique sans authentification)",
+    origin=(
+        "https://aidantsconnect.beta.gouv.fr/api/organisations/?format=json "
+        "(betagouv/Aidants_Connect aidants_connect_web/api @ 42814c5)"
+    ),
+    files=(),
+    live=True,
+)
+"""Live only: there is no bundled Aidants Connect file (the national export of mednum-cli is
+> 4 MiB and was not extracted), so it is not in `SOURCES` or `REGISTRES_LIEUX` yet: the offline
+profile would have nothing to land. Staging: `registries.parse_aidants_connect`."""
+
+
 def _stat(
     provider: str,
     entity: str,
@@ -253,8 +284,12 @@ def _stat(
     producer: str,
     origin: str,
     *bundled: str,
+    live: bool = False,
 ) -> Source:
-    """A statistic published commune by commune: it covers the communes it has rows for."""
+    """A statistic published commune by commune: it covers the communes it has rows for.
+
+    `live`: downloaded in the live profile (URL in live.py, parser in live_parsers.py).
+    """
     return Source(
         provider=provider,
         entity=entity,
@@ -266,6 +301,7 @@ def _stat(
         origin=origin,
         files=tuple(SourceFile(path.rsplit("/", 1)[-1], path) for path in bundled),
         couverture=Couverture(presence=True),
+        live=live,
     )
 
 
@@ -288,6 +324,7 @@ INSEE_RP2018 = _stat(
     "INSEE (bases communales RP 2018)",
     "github.com/juba/questionr data/rp2018.RData @ 715528fbf694239cef6b65d198c6d923f86af52d",
     "insee_rp/rp2018_communes_2000hab_national.parquet",
+    live=True,  # RP 2022 IRIS summed by commune (insee_live.parse_rp_effectifs)
 )
 FILOSOFI_COMMUNES = _stat(
     "insee",
@@ -297,6 +334,7 @@ FILOSOFI_COMMUNES = _stat(
     "INSEE (Filosofi 2016)",
     "github.com/dorobatmihai16/design4green_60 sql/revenus_communes.sql @ 14a31033",
     "insee_filosofi_2016/filosofi_2016_communes_national.parquet",
+    live=True,  # Filosofi long format (insee_live.parse_filosofi_cc)
 )
 FILOSOFI_TERRITOIRES = _stat(
     "insee",
@@ -315,6 +353,7 @@ ARCEP_THD = _stat(
     "ARCEP",
     f"{DFG} data/raw/commune-debit-beta.csv",
     "arcep_2019/commune_debit_beta_20190930_national.parquet",
+    live=True,  # commune_debit_filaire.csv (arcep_live)
 )
 DFG_MOBILE = _stat(
     "dfg",
@@ -333,6 +372,7 @@ CAF_COMMUNES = _stat(
     "CNAF",
     f"{DFG} data/raw/data_DEMO_2020_V1_COM.csv",
     "cnaf_2020/cnaf_demo_2020_v1_communes.csv",
+    live=True,  # s_ben_com_f (caf_live)
 )
 CAF_EPCI = _stat(
     "caf",
@@ -369,6 +409,7 @@ POLE_EMPLOI_DEFM = _stat(
     "Pôle emploi / DARES (France Travail)",
     f"{DFG} data/raw/data_DEFM2019_com.csv",
     "pole_emploi_2019/defm_2019_communes.csv",
+    live=True,  # DARES communal DEFM (dares_live)
 )
 COGITER = "github.com/MaelTheuliere/COGiter @ 4536aa39b83d2b0ec1a199540700fbb832233ab0"
 INSEE_PASSAGE = Source(

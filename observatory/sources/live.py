@@ -489,50 +489,75 @@ _AIDANTS_CONNECT = LiveSource(
     caveats="Licence not stated by the publisher.",
 )
 
-_INSEE_RP = LiveSource(
-    key="insee__rp",
-    title="Recensement de la population 2022, bases infracommunales (IRIS)",
-    page="https://www.insee.fr/fr/statistiques/8647014",
-    files=tuple(
+_INSEE_RP_GISPULSE = (
+    "imagodata/gispulse plugins/gispulse-src-insee/gispulse_src_insee/source.py @ 99815b4 "
+    "(2026-05-26) and several independent repositories"
+)
+
+
+def _rp_files(*names: str) -> tuple[LiveFile, ...]:
+    return tuple(
         LiveFile(
             name=name,
             url=LiveUrl(
                 url=f"{INSEE_FICHIER}/{page}/{name}",
                 evidence="CODE",
                 expect="zip",
-                seen_in=(
-                    "imagodata/gispulse plugins/gispulse-src-insee/gispulse_src_insee/"
-                    "source.py @ 99815b4 (2026-05-26) and several independent repositories"
-                ),
+                seen_in=_INSEE_RP_GISPULSE,
                 note=note,
             ),
         )
-        for page, name, note in (
-            (
-                "8647014",
-                "base-ic-evol-struct-pop-2022_csv.zip",
-                "Population by age (P22_POP, P22_POP6074, P22_POP75P…); ';' CSV in a zip.",
-            ),
-            (
-                "8647010",
-                "base-ic-diplomes-formation-2022_csv.zip",
-                "Diplomas (P22_NSCOL15P, P22_NSCOL15P_DIPLMIN…).",
-            ),
-            (
-                "8647008",
-                "base-ic-couples-familles-menages-2022_csv.zip",
-                "Households (C22_MEN, C22_MENPSEUL…).",
-            ),
-        )
+        for page, name, note in _RP_FILES
+        if name in names
+    )
+
+
+_RP_FILES = (
+    (
+        "8647014",
+        "base-ic-evol-struct-pop-2022_csv.zip",
+        "Population by age (P22_POP, P22_POP0014, P22_POP1529, P22_POP75P…); ';' CSV in a zip.",
     ),
+    (
+        "8647010",
+        "base-ic-diplomes-formation-2022_csv.zip",
+        "Diplomas (P22_NSCOL15P, P22_NSCOL15P_DIPLMIN…).",
+    ),
+    (
+        "8647008",
+        "base-ic-couples-familles-menages-2022_csv.zip",
+        "Households (C22_MEN, C22_MENPSEUL…).",
+    ),
+)
+_RP_NAMES = tuple(name for _, name, _ in _RP_FILES)
+
+_INSEE_RP_EFFECTIFS = LiveSource(
+    key="insee__rp2018_effectifs",
+    title="Recensement de la population 2022, bases infracommunales (IRIS): âges et diplômes",
+    page="https://www.insee.fr/fr/statistiques/8647014",
+    files=_rp_files(*_RP_NAMES[:2]),
     caveats=(
         "Licence Ouverte 2.0. Geography of 1 Jan 2024 (not COG 2026); weighted counts; "
-        "encoding to detect (latin-1 reported for 2021). Sum IRIS by COM for communes."
+        "encoding detected (UTF-8, else cp1252). IRIS summed by COM into the bundled RP 2018 "
+        "layout by observatory.sources.insee_live.parse_rp_effectifs: every commune, not only "
+        "those over 2 000 inhabitants."
+    ),
+)
+
+_INSEE_RP_PARTS = LiveSource(
+    key="insee__rp2017_parts",
+    title="Recensement de la population 2022, bases infracommunales (IRIS)",
+    page="https://www.insee.fr/fr/statistiques/8647014",
+    files=_rp_files(*_RP_NAMES),
+    caveats=(
+        "NOT LIVE YET (lands from the snapshot): the shares 65+, ≤ 25, one-person households "
+        "and single-parent families need variables SOURCES.md does not name (P22_POP65P, the "
+        "family-type columns of the meta_ file): read them from the meta_ files first."
     ),
 )
 
 _INSEE_FILOSOFI = LiveSource(
-    key="insee__filosofi",
+    key="insee__filosofi_communes",
     title="Filosofi 2023 : revenus, pauvreté et niveau de vie par commune",
     page="https://www.insee.fr/fr/statistiques/8984752",
     files=(
@@ -560,7 +585,23 @@ _INSEE_FILOSOFI = LiveSource(
             ),
         ),
     ),
-    caveats="Licence Ouverte 2.0; secret statistique: small communes have no poverty rate.",
+    caveats=(
+        "Licence Ouverte 2.0; secret statistique: small communes have no poverty rate. Parsed "
+        "by observatory.sources.insee_live.parse_filosofi_cc (MED_SL, PR_MD60; household "
+        "counts left null: their measure codes are not documented)."
+    ),
+)
+
+_INSEE_FILOSOFI_TERRITOIRES = LiveSource(
+    key="insee__filosofi_territoires",
+    title="Filosofi 2023 : chiffres de l'INSEE pour les EPCI, départements et régions",
+    page="https://www.insee.fr/fr/statistiques/8984752",
+    files=_INSEE_FILOSOFI.files,
+    caveats=(
+        "NOT LIVE YET (lands from the snapshot): the same zip has GEO_OBJECT EPCI, DEP, REG "
+        "rows, but the staging splits this source by its three bundled file names; a parser "
+        "giving one frame per level is needed (defs/staging.py stage_filosofi_territoires)."
+    ),
 )
 
 _ARCEP_THD = LiveSource(
@@ -586,20 +627,18 @@ _ARCEP_THD = LiveSource(
                 "commune_debit_filaire.csv",
                 "Wired only (recommended): code_insee, nbr, elig_thd30…; ';' separator.",
             ),
-            (
-                "commune_meilleure_techno_thd.csv",
-                "Each local under its best technology (elig_ftth, elig_4gf, elig_sat…).",
-            ),
         )
     ),
     caveats=(
         "Licence Ouverte 2.0; quarterly, `last/` is an alias of the newest edition (record the "
-        "`date` column). Commune names have damaged accents: take names from the COG."
+        "`date` column). Commune names have damaged accents: take names from the COG. Parsed by "
+        "observatory.sources.arcep_live. Sibling file commune_meilleure_techno_thd.csv (each "
+        "local under its best technology: elig_ftth, elig_4gf, elig_sat…) is not downloaded."
     ),
 )
 
 _CAF = LiveSource(
-    key="caf__allocataires",
+    key="caf__allocataires_communes",
     title="Allocataires CAF par commune et prestation (s_ben_com_f)",
     page="https://data.caf.fr/explore/dataset/s_ben_com_f/",
     files=(
@@ -620,11 +659,14 @@ _CAF = LiveSource(
             ),
         ),
     ),
-    caveats="Licence Ouverte; December of each year since 2020.",
+    caveats=(
+        "Licence Ouverte; December of each year since 2020. Parsed by "
+        "observatory.sources.caf_live.parse_s_ben_com_f (latest dtreffre)."
+    ),
 )
 
 _DARES = LiveSource(
-    key="dares__defm",
+    key="pole_emploi__defm",
     title="Demandeurs d'emploi inscrits à France Travail, données communales trimestrielles",
     page=(
         "https://www.data.gouv.fr/fr/datasets/"
@@ -660,27 +702,60 @@ _DARES = LiveSource(
             ),
         ),
     ),
-    caveats="Licence not confirmed; small values masked.",
+    caveats=(
+        "Licence not confirmed; small values masked. Parsed by "
+        "observatory.sources.dares_live.parse_defm_communales (ABC only: ABCDE and ABC_RSA "
+        "are not in this dataset)."
+    ),
 )
 
 _BASSINS_DE_VIE = LiveSource(
-    key="insee__bassins_de_vie",
-    title="Bassins de vie 2022 (BV2022), composition communale",
-    page="https://www.insee.fr/fr/information/6676988",
+    key="insee__zonages",
+    title=(
+        "Table d'appartenance géographique des communes 2026 (bassins de vie 2022, aires "
+        "d'attraction des villes 2020…)"
+    ),
+    page="https://www.insee.fr/fr/information/7671844",
     files=(
         LiveFile(
-            name="BV2022_au_01-01-2025.zip",
+            name="table-appartenance-geo-communes-2026.zip",
             url=LiveUrl(
-                url=f"{INSEE_FICHIER}/6676988/BV2022_au_01-01-2025.zip",
+                url=f"{INSEE_FICHIER}/7671844/table-appartenance-geo-communes-2026.zip",
                 evidence="CODE",
                 expect="zip",
-                seen_in="InseeFrLab/DoReMIFaSol data-raw/liste_donnees.json @ ddcc13c (2025-10-14)",
+                seen_in=(
+                    "several independent public repositories (2026; one unit test asserts "
+                    "this exact path), SOURCES.md §2a"
+                ),
                 note=(
-                    "xlsx in a zip, sheets BV2022 and Composition_communale, header on row 6. "
-                    "COG 2025 geography; the 01-01-2026 file was not seen."
+                    "xlsx in a zip, sheets COM, ARM, Zones_supra_communales, header on row 6: "
+                    "the table the bundled file was built from (COGiter, 2025 edition). "
+                    "Parsed by observatory.sources.insee_live.parse_table_appartenance."
                 ),
             ),
             alternatives=(
+                LiveUrl(
+                    url=f"{INSEE_FICHIER}/7671844/table-appartenance-geo-communes-2025.zip",
+                    evidence="CODE",
+                    expect="zip",
+                    seen_in=(
+                        "MaelTheuliere/COGiter data-raw/3.zonages_supra_insee_et_datasets_"
+                        "internes.R @ 4536aa3; InseeFrLab/DoReMIFaSol"
+                    ),
+                    note="The 2025 edition (COG 2025 codes = COG 2026 ones), same layout.",
+                ),
+                LiveUrl(
+                    url=f"{INSEE_FICHIER}/6676988/BV2022_au_01-01-2025.zip",
+                    evidence="CODE",
+                    expect="zip",
+                    seen_in=(
+                        "InseeFrLab/DoReMIFaSol data-raw/liste_donnees.json @ ddcc13c (2025-10-14)"
+                    ),
+                    note=(
+                        "Bassins de vie only (sheets BV2022 and Composition_communale, header "
+                        "on row 6): no AAV; needs its own parser."
+                    ),
+                ),
                 LiveUrl(
                     url=f"{INSEE_FICHIER}/6676988/BV2022_au_01-01-2026.zip",
                     evidence="INFERRED",
@@ -691,11 +766,11 @@ _BASSINS_DE_VIE = LiveSource(
             ),
         ),
     ),
-    caveats="Licence Ouverte 2.0; 1 707 bassins de vie on COG 2025.",
+    caveats="Licence Ouverte 2.0; 1 707 bassins de vie on COG 2025; AAV 2020.",
 )
 
 _GRILLE_DENSITE = LiveSource(
-    key="insee__grille_densite",
+    key="anct__grilles_communales",
     title="Grille communale de densité (7 niveaux), géographie 2026",
     page="https://www.insee.fr/fr/information/8571524",
     files=(
@@ -711,13 +786,18 @@ _GRILLE_DENSITE = LiveSource(
                     "(2026 file)"
                 ),
                 note=(
-                    "CODGEO, DENS7 and labels, header on row 5. The suffix appears to be the "
-                    "geography year (2025 grid on the 2026 COG): verify on first run."
+                    "Sheet 'Maille communale': CODGEO, DENS7, LIBDENS7, header on row 5 (other "
+                    "mailles in other sheets). The suffix appears to be the geography year "
+                    "(2025 grid on the 2026 COG): verify on first run. Parsed by "
+                    "observatory.sources.insee_live.parse_grille_densite."
                 ),
             ),
         ),
     ),
-    caveats="Licence Ouverte 2.0.",
+    caveats=(
+        "Licence Ouverte 2.0. INSEE's grid only: the ANCT typologies of the bundled export "
+        "(centralité, ruralité, massif) stay null in a live run."
+    ),
 )
 
 LIVE_URLS: dict[str, LiveSource] = {
@@ -732,14 +812,55 @@ LIVE_URLS: dict[str, LiveSource] = {
         _MEDNUM_LIEUX,
         _FRANCE_SERVICES,
         _AIDANTS_CONNECT,
-        _INSEE_RP,
+        _INSEE_RP_EFFECTIFS,
+        _INSEE_RP_PARTS,
         _INSEE_FILOSOFI,
+        _INSEE_FILOSOFI_TERRITOIRES,
         _ARCEP_THD,
         _CAF,
         _DARES,
         _BASSINS_DE_VIE,
         _GRILLE_DENSITE,
     )
+}
+
+
+# Sources of the catalogue without any live URL, and why (SOURCES.md): they land from the
+# bundled snapshot in a live run (`profil: live:instantane`).
+SANS_FICHIER_LIVE: dict[str, str] = {
+    "conseillers_numeriques__lieux": (
+        "No public bulk file of conseillers numériques since the permanences API was retired "
+        "(2025-01, SOURCES.md §4); the Coop API needs a key. Lieux flagged 'Conseillers "
+        "numériques' come with mednum__lieux."
+    ),
+    "mednum__bus_france_services_16": (
+        "A one-off file of the cartographie's client (2023); no live file of its own. Its "
+        "stops are in the national lieux export (mednum__lieux) when still published."
+    ),
+    "dfg__couverture_mobile": (
+        "ARCEP publishes no commune-level mobile coverage table (SOURCES.md §8b: GeoPackage "
+        "polygons per operator, ≈ 3.8 GB); the Data For Good proxy has no live equivalent."
+    ),
+    "caf__allocataires_epci": (
+        "No EPCI-level allocataires dataset seen on data.caf.fr (SOURCES.md §9); the commune "
+        "file (caf__allocataires_communes, live) covers the same foyers."
+    ),
+    "caf__rsa_iris": (
+        "No IRIS-level RSA file seen; s_ben_com_f gives indfoy_rsa by commune, which needs its "
+        "own staging (not the IRIS layout)."
+    ),
+    "insee__table_iris": (
+        "reference_IRIS_geo2024.zip (CODE, SOURCES.md §2a) is on another IRIS geography than "
+        "the bundled CAF IRIS file: only useful with a live RSA-by-IRIS file."
+    ),
+    "insee__passage_communes": (
+        "table_passage_geo2003_geo2026.zip (CODE, SOURCES.md §2a) has INSEE's columns "
+        "(CODGEO_INI, CODGEO_2026), not COGiter's: a parser is still to write."
+    ),
+    "insee__mouvements_communes": (
+        "v_mvt_commune_2026.csv (CODE, SOURCES.md §2a) has the bundled columns; kept on the "
+        "snapshot so that rebasing counts stay reproducible: a parser is still to write."
+    ),
 }
 
 

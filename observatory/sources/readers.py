@@ -5,23 +5,54 @@ from __future__ import annotations
 import polars as pl
 
 from observatory.settings import Settings
-from observatory.sources.catalogue import Source
-from observatory.sources.cog_live import LIVE_PARSERS
-from observatory.sources.raw import landed
+from observatory.sources.catalogue import STATISTIQUES, Source
+from observatory.sources.live_formats import ANNEE_DONNEES
+from observatory.sources.live_parsers import FILE_PARSERS, SOURCE_PARSERS
+from observatory.sources.raw import RawFile, landed
 from observatory.validation.quarantine import number_rows
 
 
+def _read_file(source: Source, raw: RawFile) -> pl.DataFrame:
+    if raw.profil == "live" and source.key in FILE_PARSERS:
+        return FILE_PARSERS[source.key](raw.path.read_bytes())
+    if raw.fichier.endswith(".parquet"):
+        frame = pl.read_parquet(raw.path)
+        return frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns)
+    return pl.read_csv(raw.path, infer_schema=False, encoding="utf8")
+
+
 def read_landed(settings: Settings, source: Source) -> pl.DataFrame:
-    """All files of a source, as strings (codes keep their leading zeros), rows numbered."""
-    frames = []
-    for raw in landed(settings, source):
-        if raw.fichier.endswith(".json") and source.key in LIVE_PARSERS:
-            frame = LIVE_PARSERS[source.key](raw.path.read_bytes())
-        elif raw.fichier.endswith(".parquet"):
-            frame = pl.read_parquet(raw.path)
-            frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns)
-        else:
-            frame = pl.read_csv(raw.path, infer_schema=False, encoding="utf8")
-        frames.append(number_rows(frame, source.key, raw.fichier, raw.sha256))
+    """All files of a source, as strings (codes keep their leading zeros), rows numbered.
+
+    A live file is parsed into the layout of the bundled file (`live_parsers`). A statistic
+    gets `annee_donnees`, the vintage of each row: the year the live file states, else the
+    catalogue's (`source.annee`, the bundled snapshot's); staging stamps `annee` from it.
+    Files a source parser reads together are numbered as one file, named `a + b`.
+    """
+    files = landed(settings, source)
+    if source.key in SOURCE_PARSERS and files and all(f.profil == "live" for f in files):
+        frame = SOURCE_PARSERS[source.key]({f.fichier: f.path.read_bytes() for f in files})
+        numbered = [
+            number_rows(
+                frame,
+                source.key,
+                " + ".join(f.fichier for f in files),
+                " + ".join(f.sha256 for f in files),
+            )
+        ]
+    else:
+        numbered = [
+            number_rows(_read_file(source, raw), source.key, raw.fichier, raw.sha256)
+            for raw in files
+        ]
     # one chunk: polars 1.44 can abort on filters over many-chunk frames read from large CSVs
-    return pl.concat(frames, how="diagonal").rechunk()
+    frame = pl.concat(numbered, how="diagonal").rechunk()
+    if source in STATISTIQUES:
+        if ANNEE_DONNEES not in frame.columns:
+            frame = frame.with_columns(pl.lit(str(source.annee)).alias(ANNEE_DONNEES))
+        elif frame[ANNEE_DONNEES].null_count():
+            raise ValueError(
+                f"{source.key}: {frame[ANNEE_DONNEES].null_count()} live rows without a "
+                "readable vintage (date or period column); not staged under a guessed year"
+            )
+    return frame

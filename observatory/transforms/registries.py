@@ -190,6 +190,23 @@ _PLAGE = r"(\d{1,2})\s*[:hH]\s*(\d{2})\s*-\s*(\d{1,2})\s*[:hH]\s*(\d{2})"
 _FERME = ("-", "")
 _PLAGE_VIDE = "00:00-00:00"
 
+# --- Aidants Connect ----------------------------------------------------------------------------
+# As the cartographie's own files spell the provenance of an Aidants Connect record
+# (mednum__lieux: `source` "aidants-connect"), so both are recognised alike.
+SOURCE_AIDANTS_CONNECT = "aidants-connect"
+DISPOSITIF_AIDANTS_CONNECT = "Aidants Connect"
+# API field → standard v1 column (the rest of the standard stays null).
+AIDANTS_CONNECT_V1: dict[str, str] = {
+    "id": "id",
+    "pivot": "pivot",
+    "nom": "nom",
+    "commune": "commune",
+    "code_postal": "code_postal",
+    "code_insee": "code_insee",
+    "adresse": "adresse",
+    "address_complement": "complement_adresse",
+}
+
 # --- Conseillers numériques -------------------------------------------------------------------
 DISPOSITIF_CONSEILLERS = "Conseillers numériques"
 
@@ -498,6 +515,8 @@ def parse_france_services(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame
         pl.col("mail").alias("courriels"),
         pl.col("_horaires").alias("horaires"),
         pl.col("commentaire").alias("presentation_detail"),
+        # the live list (data.gouv 31576dff) has a website and a booking link; 2022's had not
+        *(pl.col(c) for c in ("site_web", "prise_rdv") if c in frame.columns),
         pl.lit(SOURCE_FRANCE_SERVICES).alias("source"),
         pl.col("_itinerance").alias("itinerance"),
         pl.lit(SERVICE_FRANCE_SERVICES).alias("services"),
@@ -529,3 +548,27 @@ def parse_conseillers_numeriques(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Da
         nb.cast(pl.Int64, strict=False).alias("nb_conseillers"),
     )
     return lieux, ecarts
+
+
+def parse_aidants_connect(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Aidants Connect organisations (public API, one row per active habilitated structure,
+    `observatory.sources.aidants_connect_live.parse_organisations`) → standard v1.
+
+    Provenance: `source` is `aidants-connect` and `id` the organisation's UUID (the published
+    id becomes `aidants_connect__structures:<uuid>`). `dispositif_programmes_nationaux` is
+    "Aidants Connect" for every row: the API lists only habilitated structures. `service` is a
+    constant v0 label ("Réaliser des démarches administratives avec un accompagnement"),
+    mapped like any v0 service (→ "Aide aux démarches administratives"). `date_maj` is the
+    date of `date_de_modification` (ISO timestamp). The API has no coordinates, hours,
+    contacts or typology: those stay null and the commune is found from `code_insee`.
+    """
+    frame = _clean(raw)
+    frame = frame.select(
+        *IDENTITE_LIGNE,
+        *(pl.col(api).alias(v1) for api, v1 in AIDANTS_CONNECT_V1.items()),
+        pl.col("service").alias("services"),
+        pl.col("date_de_modification").str.slice(0, 10).alias("date_maj"),
+        pl.lit(SOURCE_AIDANTS_CONNECT).alias("source"),
+        pl.lit(DISPOSITIF_AIDANTS_CONNECT).alias("labels_nationaux"),
+    )
+    return map_v0_to_v1(frame)

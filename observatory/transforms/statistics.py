@@ -9,7 +9,10 @@ left by the source (empty cell, statistical secrecy) stays null and is never fil
 Commune codes are those of the source's own COG vintage, in `code_commune_source`: rebasing
 to the COG 2026 is done later, by another module. EPCI, département and région figures are
 the producer's own figures for that level (never sums of communes), with codes of the
-source's vintage. Rates are fractions in [0, 1]; `annee` is the vintage of the data.
+source's vintage. Rates are fractions in [0, 1]; `annee` is the vintage of the data: the
+`annee` argument when given, else the raw frame's `annee_donnees` column, which the reader
+(`observatory.sources.readers.read_landed`) fills from the live file's own dates or, for the
+bundled snapshot, from the catalogue's vintage. Nothing here hard-codes a year.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from observatory.validation.quarantine import (
 )
 
 CODE_COMMUNE_SOURCE = "code_commune_source"
+ANNEE_DONNEES = "annee_donnees"  # = observatory.sources.live_formats.ANNEE_DONNEES
 NIVEAUX_TERRITOIRES = ("epci", "departement", "region")
 
 _BLANCS = r"[\s\u00a0\u202f]"
@@ -173,12 +177,27 @@ def _mesures(frame: pl.DataFrame, mesures: Sequence[Mesure]) -> tuple[pl.DataFra
     return frame.with_columns(values), checks
 
 
+def annee_expr(raw: pl.DataFrame, annee: int | None) -> pl.Expr:
+    """The vintage of each row: `annee` if given, else the raw `annee_donnees` column.
+
+    Raises `ValueError` when neither says it: a row must never get a guessed year.
+    """
+    if annee is not None:
+        return pl.lit(annee, pl.Int32).alias("annee")
+    if ANNEE_DONNEES in raw.columns:
+        return pl.col(ANNEE_DONNEES).cast(pl.Int32).alias("annee")
+    raise ValueError(
+        f"no vintage: pass `annee` or give the raw frame an {ANNEE_DONNEES!r} column "
+        "(read_landed adds it)"
+    )
+
+
 def _stage(
     raw: pl.DataFrame,
     *,
     niveau: str,
     colonne_code: str,
-    annee: int,
+    annee: int | None,
     mesures: Sequence[Mesure],
     extra: Sequence[pl.Expr] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -188,6 +207,7 @@ def _stage(
     output expressions on the raw columns, after the measures.
     """
     code, raison = _NORMALISEURS[niveau](pl.col(colonne_code))
+    millesime = annee_expr(raw, annee)
     frame = raw.with_columns(code.alias("_code"), raison.alias("_raison_code"))
     frame, checks = _mesures(frame, mesures)
     raisons = frame["_raison_code"].drop_nulls().unique().sort().to_list()
@@ -209,14 +229,16 @@ def _stage(
     kept = split_rejected(frame, quarantine).select(
         *IDENTITE_LIGNE,
         *cle,
-        pl.lit(annee, pl.Int32).alias("annee"),
+        millesime,
         *(m.nom for m in mesures if not m.nom.startswith("_")),
         *extra,
     )
     return kept, quarantine
 
 
-def stage_rp2017_parts(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def stage_rp2017_parts(
+    raw: pl.DataFrame, annee: int | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """INSEE RP 2017 shares by commune (COG 2020), as computed by Data For Good in 2020.
 
     `part_non_diplomes_15_ans_et_plus` is DfG's "pas ou peu diplômés" among people aged 15+
@@ -229,10 +251,12 @@ def stage_rp2017_parts(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         Mesure("TX_MENSEUL", "part_menages_une_personne", 100, part=True),
         Mesure("TX_FAMMONO", "part_familles_monoparentales", 100, part=True),
     ]
-    return _stage(raw, niveau="commune", colonne_code="CODE_INSEE", annee=2017, mesures=mesures)
+    return _stage(raw, niveau="commune", colonne_code="CODE_INSEE", annee=annee, mesures=mesures)
 
 
-def stage_rp2018_effectifs(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def stage_rp2018_effectifs(
+    raw: pl.DataFrame, annee: int | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """INSEE RP 2018 counts for communes over 2 000 inhabitants (weighted: not integers).
 
     The code is the source's `code_insee` (PLM arrondissements as such), not the file's
@@ -253,7 +277,7 @@ def stage_rp2018_effectifs(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
         Mesure("pop_dipl_sup34", "nb_diplome_bac_3_4"),
         Mesure("pop_dipl_sup", "nb_diplome_bac_5_plus"),
     ]
-    return _stage(raw, niveau="commune", colonne_code="code_insee", annee=2018, mesures=mesures)
+    return _stage(raw, niveau="commune", colonne_code="code_insee", annee=annee, mesures=mesures)
 
 
 _FILOSOFI = [
@@ -266,7 +290,9 @@ _FILOSOFI = [
 _SECRET_FILOSOFI = _vide(pl.col("tp6016").str.replace_all(_BLANCS, "")).alias("secret_statistique")
 
 
-def stage_filosofi_communes(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def stage_filosofi_communes(
+    raw: pl.DataFrame, annee: int | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """INSEE Filosofi 2016 by commune (COG ≈ 2018): households, median income, poverty rate.
 
     `secret_statistique` is true where INSEE did not publish the poverty rate (most communes
@@ -276,13 +302,15 @@ def stage_filosofi_communes(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFra
         raw,
         niveau="commune",
         colonne_code="codgeo",
-        annee=2016,
+        annee=annee,
         mesures=_FILOSOFI,
         extra=[_SECRET_FILOSOFI],
     )
 
 
-def stage_filosofi_territoires(raw: pl.DataFrame, niveau: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def stage_filosofi_territoires(
+    raw: pl.DataFrame, niveau: str, annee: int | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """INSEE Filosofi 2016 for EPCI (2019 perimeters), départements or régions.
 
     These are INSEE's own figures for the level: a median or a poverty rate cannot be
@@ -294,13 +322,13 @@ def stage_filosofi_territoires(raw: pl.DataFrame, niveau: str) -> tuple[pl.DataF
         raw,
         niveau=niveau,
         colonne_code="codgeo",
-        annee=2016,
+        annee=annee,
         mesures=_FILOSOFI,
         extra=[_SECRET_FILOSOFI],
     )
 
 
-def stage_arcep(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def stage_arcep(raw: pl.DataFrame, annee: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """ARCEP "Ma connexion internet" (beta, 2019-09-30): premises by best fixed download speed.
 
     `nb_locaux_thd_30` counts premises eligible to at least 30 Mbit/s (three speed classes);
@@ -318,13 +346,15 @@ def stage_arcep(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         raw,
         niveau="commune",
         colonne_code="code_insee",
-        annee=2019,
+        annee=annee,
         mesures=mesures,
         extra=[thd],
     )
 
 
-def stage_dfg_mobile(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def stage_dfg_mobile(
+    raw: pl.DataFrame, annee: int | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Mobile coverage by commune: a Data For Good **proxy**, not an ARCEP measure.
 
     DfG weighted the presence of 4G/3G/2G antenna sites in the commune (ARCEP site lists,
@@ -332,7 +362,7 @@ def stage_dfg_mobile(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     gives it as a fraction already (0–1), so it is not divided by 100.
     """
     mesures = [Mesure("COUVERTURE_MOBILE", "part_couverture_mobile", part=True)]
-    return _stage(raw, niveau="commune", colonne_code="CODE_INSEE", annee=2020, mesures=mesures)
+    return _stage(raw, niveau="commune", colonne_code="CODE_INSEE", annee=annee, mesures=mesures)
 
 
 _CAF = [
@@ -341,31 +371,35 @@ _CAF = [
 ]
 
 
-def stage_caf_communes(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def stage_caf_communes(
+    raw: pl.DataFrame, annee: int | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """CNAF allocataires 2020 for the communes CNAF publishes (larger ones only).
 
     Rows for a group of communes (codes glued together) cannot be split: rejected with
     `code_regroupement_communes`.
     """
-    return _stage(raw, niveau="commune", colonne_code="CODGEO", annee=2020, mesures=_CAF)
+    return _stage(raw, niveau="commune", colonne_code="CODGEO", annee=annee, mesures=_CAF)
 
 
-def stage_caf_epci(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def stage_caf_epci(
+    raw: pl.DataFrame, annee: int | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """CNAF allocataires 2020 by EPCI (2019 perimeters): CNAF's own figures for the level.
 
     Grand Paris territories (`T01ZZZZZZ`, not EPCI) and groups of EPCI are rejected.
     """
-    return _stage(raw, niveau="epci", colonne_code="CODGEO", annee=2020, mesures=_CAF)
+    return _stage(raw, niveau="epci", colonne_code="CODGEO", annee=annee, mesures=_CAF)
 
 
-def stage_defm(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def stage_defm(raw: pl.DataFrame, annee: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Jobseekers registered at Pôle emploi on 31/12/2019, communes of ~5 000+ inhabitants."""
     mesures = [
         Mesure("ABC", "nb_demandeurs_emploi_abc", entier=True),
         Mesure("ABCDE", "nb_demandeurs_emploi_abcde", entier=True),
         Mesure("ABC_RSA", "nb_demandeurs_emploi_rsa", entier=True),
     ]
-    return _stage(raw, niveau="commune", colonne_code="CODGEO", annee=2019, mesures=mesures)
+    return _stage(raw, niveau="commune", colonne_code="CODGEO", annee=annee, mesures=mesures)
 
 
 def _table_iris(iris_table: pl.DataFrame) -> pl.DataFrame:
@@ -386,7 +420,7 @@ def _table_iris(iris_table: pl.DataFrame) -> pl.DataFrame:
 
 
 def stage_caf_arsas_iris(
-    raw: pl.DataFrame, iris_table: pl.DataFrame
+    raw: pl.DataFrame, iris_table: pl.DataFrame, annee: int | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """CAF RSA allocataires by IRIS (≈ 2019), each IRIS with its commune (INSEE IRIS 2020).
 
@@ -395,6 +429,7 @@ def stage_caf_arsas_iris(
     unknown. An empty `ARSAS` stays null.
     """
     code, raison = _code_iris(pl.col("CODE_IRIS"))
+    millesime = annee_expr(raw, annee)
     frame = raw.with_columns(code.alias("_iris"), raison.alias("_raison_code")).join(
         _table_iris(iris_table), on="_iris", how="left", maintain_order="left"
     )
@@ -415,7 +450,7 @@ def stage_caf_arsas_iris(
         *IDENTITE_LIGNE,
         pl.col("_iris").alias("code_iris"),
         pl.col("_commune").alias(CODE_COMMUNE_SOURCE),
-        pl.lit(2019, pl.Int32).alias("annee"),
+        millesime,
         "nb_allocataires_rsa",
     )
     return kept, quarantine
@@ -467,13 +502,13 @@ def agrege_iris_communes(iris: pl.DataFrame, iris_table: pl.DataFrame) -> pl.Dat
 
 
 def stage_caf_rsa_iris(
-    raw_arsas: pl.DataFrame, iris_table: pl.DataFrame
+    raw_arsas: pl.DataFrame, iris_table: pl.DataFrame, annee: int | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """CAF RSA allocataires (≈ 2019) summed from IRIS to commune; see `agrege_iris_communes`.
 
     Accounting is by IRIS row: rows in = sum of `nb_iris_source` + rows rejected.
     """
-    iris, quarantine = stage_caf_arsas_iris(raw_arsas, iris_table)
+    iris, quarantine = stage_caf_arsas_iris(raw_arsas, iris_table, annee)
     return agrege_iris_communes(iris, iris_table), quarantine
 
 
