@@ -23,6 +23,7 @@ class Settings:
     assets_dir: Path = PROJECT_ROOT / "assets"
     sql_dir: Path = PROJECT_ROOT / "dbt_like_sql"
     schemas_dir: Path = PROJECT_ROOT / "schemas"
+    zonages_dir: Path | None = None  # users' zonings (territoires_personnalises/)
     keep_releases: int = 10  # releases kept on disk; the oldest beyond are pruned, never latest
 
     def __post_init__(self) -> None:
@@ -53,9 +54,11 @@ def load_settings(data_dir: str | Path | None = None, profile: str | None = None
     """Settings from arguments, else OBSERVATORY_* variables, else defaults."""
     env = os.environ
     resolved = Path(data_dir or env.get("OBSERVATORY_DATA_DIR") or "data").expanduser().resolve()
-    kwargs: dict[str, Path] = {}
+    kwargs: dict[str, Path | None] = {}
     if env.get("OBSERVATORY_ASSETS_DIR"):
         kwargs["assets_dir"] = Path(env["OBSERVATORY_ASSETS_DIR"]).resolve()
+    if env.get("OBSERVATORY_ZONAGES_DIR"):
+        kwargs["zonages_dir"] = Path(env["OBSERVATORY_ZONAGES_DIR"]).expanduser().resolve()
     if env.get("OBSERVATORY_SQL_DIR"):
         kwargs["sql_dir"] = Path(env["OBSERVATORY_SQL_DIR"]).resolve()
     keep = env.get("OBSERVATORY_KEEP_RELEASES") or "10"

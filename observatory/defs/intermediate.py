@@ -9,7 +9,8 @@ from observatory.defs.resources import ObservatoryResource
 from observatory.defs.staging import staged
 from observatory.defs.statistics import REBASAGES
 from observatory.sources import catalogue as cat
-from observatory.transforms import context, dedup, lieux, rebasing, territories
+from observatory.transforms import context, dedup, lieux, rebasing, territories, zonings
+from observatory.zonings import load_zonages
 
 GROUP = "intermediate"
 
@@ -53,10 +54,50 @@ def int__territoires(
     return dg.Output(frame, metadata={f"nb_{n}": c for n, c in counts.iter_rows()})
 
 
+@dg.multi_asset(
+    group_name=GROUP,
+    outs={
+        "int__zonages_territoires": dg.AssetOut(),
+        "int__zonages_appartenances": dg.AssetOut(),
+    },
+)
+def int__zonages(
+    observatory: ObservatoryResource,
+    int__territoires: pl.DataFrame,
+    stg_insee__passage_communes: pl.DataFrame,
+    stg_insee__mouvements_communes: pl.DataFrame,
+    stg_cog__communes: pl.DataFrame,
+) -> tuple[dg.Output[pl.DataFrame], dg.Output[pl.DataFrame]]:
+    """Users' zonings (`OBSERVATORY_ZONAGES_DIR`), validated: extra `zonage:<nom>` levels.
+
+    A zoning that forgets or repeats a commune, or names an unknown code, fails the run with a
+    message naming the communes; old commune codes are rebased to COG 2026.
+    """
+    folder = observatory.settings.zonages_dir
+    declarations = load_zonages(folder) if folder is not None else []
+    passage = rebasing.build_passage(
+        stg_insee__passage_communes,
+        stg_insee__mouvements_communes,
+        stg_cog__communes,
+        depuis=zonings.DEPUIS_ZONAGES,
+    )
+    appartenances, zones = zonings.valider_zonages(
+        declarations, territories.build_appartenances(int__territoires), int__territoires, passage
+    )
+    noms = [nom for nom, _ in declarations]
+    return (
+        dg.Output(zones, metadata={"zonages": noms, "zones": zones.height}),
+        dg.Output(appartenances, metadata={"communes": appartenances.height}),
+    )
+
+
 @dg.asset(group_name=GROUP)
-def int__appartenances(int__territoires: pl.DataFrame) -> pl.DataFrame:
+def int__appartenances(
+    int__territoires: pl.DataFrame, int__zonages_appartenances: pl.DataFrame
+) -> pl.DataFrame:
     """Each commune with every territory it belongs to: the key of every aggregation."""
-    return territories.build_appartenances(int__territoires)
+    base = territories.build_appartenances(int__territoires)
+    return pl.concat([base, int__zonages_appartenances.select(base.columns)])
 
 
 @dg.asset(group_name=GROUP, ins={spec.name: dg.AssetIn(spec.name) for spec in REBASAGES})
@@ -143,6 +184,7 @@ def int__lieux(int__lieux_resolus: pl.DataFrame) -> dg.Output[pl.DataFrame]:
 intermediate_assets = [
     int__contexte_communes,
     int__territoires,
+    int__zonages,
     int__appartenances,
     int__couverture_sources,
     int__lieux_resolus,

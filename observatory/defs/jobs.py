@@ -36,6 +36,23 @@ def _root_cause(error: SerializableErrorInfo) -> str:
     return f"{error.cls_name}: {error.message.strip()}" if error.cls_name else error.message.strip()
 
 
+def _failed_checks(result: dg.ExecuteInProcessResult) -> list[dg.AssetCheckEvaluation]:
+    return [
+        e
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    ]
+
+
+def _failed_check(evaluation: dg.AssetCheckEvaluation) -> str:
+    """`check pub_lieux/sans_donnees_personnelles failed: <what failed>` (blocking check)."""
+    summary = evaluation.metadata.get("resume")
+    text = str(summary.value) if summary is not None else ""
+    detail = " ".join(text.split())[:500] or "see the check's metadata in the Dagster UI"
+    key = evaluation.asset_key.to_user_string()
+    return f"check {key}/{evaluation.check_name} failed (blocking, nothing published): {detail}"
+
+
 def materialize_all(
     settings: Settings, instance: dg.DagsterInstance | None = None, log_level: str = "WARNING"
 ) -> RunOutcome:
@@ -52,6 +69,7 @@ def materialize_all(
             for event in result.all_events
             if event.is_step_failure and event.step_failure_data.error
         ]
+        errors += [_failed_check(evaluation) for evaluation in _failed_checks(result)]
         release, new = None, False
         for materialization in result.asset_materializations_for_node("release"):
             release = Path(materialization.metadata["chemin"].value)

@@ -27,11 +27,14 @@ TABLES = (
 
 @dg.asset(group_name=GROUP)
 def pub_territoires(
-    observatory: ObservatoryResource, int__territoires: pl.DataFrame
+    observatory: ObservatoryResource,
+    int__territoires: pl.DataFrame,
+    int__zonages_territoires: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Published `territoires`: one row per (niveau, code)."""
+    """Published `territoires`: one row per (niveau, code), users' zonings included."""
     schema = load_table_schema(observatory.settings.schemas_dir, "territoires")
-    return tables.build_territoires(int__territoires, field_names(schema))
+    frame = pl.concat([int__territoires, int__zonages_territoires], how="diagonal_relaxed")
+    return tables.build_territoires(frame, field_names(schema))
 
 
 def build_pub_indicateurs(indicator_models: list[str]) -> dg.AssetsDefinition:

@@ -21,6 +21,7 @@ class ObservatoryResource(dg.ConfigurableResource):
     sql_dir: str
     schemas_dir: str
     keep_releases: int = 10
+    zonages_dir: str | None = None
 
     @property
     def settings(self) -> Settings:
@@ -31,6 +32,7 @@ class ObservatoryResource(dg.ConfigurableResource):
             sql_dir=Path(self.sql_dir),
             schemas_dir=Path(self.schemas_dir),
             keep_releases=self.keep_releases,
+            zonages_dir=Path(self.zonages_dir) if self.zonages_dir else None,
         )
 
 
@@ -60,6 +62,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             sql_dir=str(settings.sql_dir),
             schemas_dir=str(settings.schemas_dir),
             keep_releases=settings.keep_releases,
+            zonages_dir=str(settings.zonages_dir) if settings.zonages_dir else None,
         ),
         "io_manager": ParquetIOManager(base_dir=str(settings.warehouse_dir)),
     }

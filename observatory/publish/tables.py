@@ -32,17 +32,20 @@ class PublicationCheckError(RuntimeError):
 
 
 def _niveau_order() -> pl.Expr:
-    return pl.col("niveau").cast(pl.Enum(list(NIVEAUX)))
+    """Built-in levels from commune to France, then users' zonings (`zonage:<nom>`)."""
+    return pl.col("niveau").replace_strict(
+        {n: i for i, n in enumerate(NIVEAUX)}, default=len(NIVEAUX), return_dtype=pl.Int32
+    )
 
 
 def build_territoires(territoires: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    return territoires.select(columns).sort(_niveau_order(), "code")
+    return territoires.select(columns).sort(_niveau_order(), "niveau", "code")
 
 
 def build_indicateurs(models: list[pl.DataFrame]) -> pl.DataFrame:
     """The long table: every indicator model's rows, typed and sorted by key."""
     frames = [m.select(list(INDICATEURS_SCHEMA)).cast(INDICATEURS_SCHEMA) for m in models]
-    return pl.concat(frames).sort(_niveau_order(), "code", "indicateur", "annee")
+    return pl.concat(frames).sort(_niveau_order(), "niveau", "code", "indicateur", "annee")
 
 
 def build_indicateurs_large(
@@ -59,7 +62,7 @@ def build_indicateurs_large(
     return (
         base.join(wide, on=["niveau", "code"], how="left")
         .select("niveau", "code", "nom", "population", *codes)
-        .sort(_niveau_order(), "code")
+        .sort(_niveau_order(), "niveau", "code")
     )
 
 
@@ -96,7 +99,7 @@ def build_couverture_sources(couverture: pl.DataFrame, appartenances: pl.DataFra
             pl.col("nb_lignes").sum().cast(pl.Int64).alias("nb_lignes"),
             pl.col("annee").max().alias("annee"),
         )
-        .sort("source", _niveau_order(), "code")
+        .sort("source", _niveau_order(), "niveau", "code")
     )
 
 

@@ -347,11 +347,18 @@ def attente(regle: Regle, gxe: Any) -> Any:
 
 
 def suite_attentes(
-    schema: Mapping[str, Any], colonnes_exactes: bool = True, nom: str | None = None
+    schema: Mapping[str, Any],
+    colonnes_exactes: bool = True,
+    nom: str | None = None,
+    conditionnelles: bool = True,
 ) -> Any:
-    """The great-expectations suite generated from a Table Schema (imports GE on first use)."""
+    """The great-expectations suite generated from a Table Schema (imports GE on first use).
+
+    `conditionnelles=False` leaves out the rules limited to some rows (GE evaluates their
+    row condition through a slow pandas query; `valider_table` runs them in polars).
+    """
     gx, gxe, _ = _gx()
-    rules = regles(schema, colonnes_exactes)
+    rules = [r for r in regles(schema, colonnes_exactes) if conditionnelles or not r.condition]
     if any(r.sorte == "point" for r in rules):  # validated frames carry the computed column
         rules = [
             Regle(r.sorte, (*r.colonnes, COLONNE_POINT), r.valeur) if r.sorte == "colonnes" else r
@@ -482,7 +489,10 @@ def valider_table(
     """
     _, _, context = _gx()
     table = nom or schema["name"]
-    suite = suite_attentes(schema, colonnes_exactes, nom=f"{table}.contraintes")
+    suite = suite_attentes(
+        schema, colonnes_exactes, nom=f"{table}.contraintes", conditionnelles=False
+    )
+    polars_echecs = _echecs_conditionnels(frame, schema, colonnes_exactes)
     pandas_frame = _colonnes_calculees(frame, schema).to_pandas()
     with _VERROU:  # the context's sources are shared by the process
         name = f"observatoire__{table}"
@@ -495,8 +505,43 @@ def valider_table(
         batch = definition.get_batch(batch_parameters={"dataframe": pandas_frame})
         with _sans_avertissement_condition():
             outcome = batch.validate(suite, result_format=_FORMAT)
-    echecs = tuple(_echec(r) for r in outcome.results if not r.success)
-    return ResultatValidation(table, not echecs, len(suite.expectations), frame.height, echecs)
+    echecs = (*(_echec(r) for r in outcome.results if not r.success), *polars_echecs[1])
+    nb_attentes = len(suite.expectations) + polars_echecs[0]
+    return ResultatValidation(table, not echecs, nb_attentes, frame.height, echecs)
+
+
+# The GE expectation each conditional rule stands for, so results read the same either way.
+_NOMS_GE = {
+    "required": "expect_column_values_to_not_be_null",
+    "unique": "expect_column_values_to_be_unique",
+    "pattern": "expect_column_values_to_match_regex",
+    "enum": "expect_column_values_to_be_in_set",
+    "minimum": "expect_column_values_to_be_between",
+    "minLength": "expect_column_value_lengths_to_be_between",
+}
+
+
+def _echecs_conditionnels(
+    frame: pl.DataFrame, schema: Mapping[str, Any], colonnes_exactes: bool
+) -> tuple[int, list[AttenteEchouee]]:
+    """The rules limited to some rows (`x-contraintes-conditionnelles`), evaluated in polars:
+    the same rule objects as the GE suite, so nothing is declared twice."""
+    rules = [r for r in regles(schema, colonnes_exactes) if r.condition and r.par_ligne]
+    rules = [r for r in rules if set(r.colonnes) | {r.condition[0]} <= set(frame.columns)]
+    echecs = []
+    for regle in rules:
+        failed = frame.filter(expression_echec(regle).fill_null(False))
+        if failed.height:
+            echecs.append(
+                AttenteEchouee(
+                    attente=_NOMS_GE.get(regle.sorte, regle.sorte),
+                    colonne=regle.colonne,
+                    parametres=_json({"valeur": regle.valeur, "si": regle.condition}),
+                    nb_inattendus=failed.height,
+                    exemples=_json(failed[regle.colonnes[0]].head(NB_EXEMPLES).to_list()),
+                )
+            )
+    return len(rules), echecs
 
 
 _FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": NB_EXEMPLES}
