@@ -6,7 +6,8 @@ import dagster as dg
 
 from observatory.defs.checks import build_personal_data_checks, build_schema_checks
 from observatory.defs.indicators import intermediate_indicator_inputs, python_indicators
-from observatory.defs.intermediate import intermediate_assets
+from observatory.defs.intermediate import build_lieux_resolus, intermediate_assets
+from observatory.defs.partners import build_partner_definitions, stg_key
 from observatory.defs.publish import (
     TABLES,
     build_pub_indicateurs,
@@ -24,6 +25,7 @@ from observatory.defs.resources import build_resources
 from observatory.defs.sql_models import build_sql_assets
 from observatory.defs.staging import staging_assets
 from observatory.defs.statistics import statistics_assets
+from observatory.partners.mappings import load_mappings
 from observatory.publish.schemas import load_table_schema
 from observatory.settings import Settings
 from observatory.sqlmodels.loader import load_models
@@ -31,8 +33,16 @@ from observatory.sqlmodels.loader import load_models
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """All assets for these settings; SQL models are discovered in `settings.sql_dir`."""
+    partner_assets, partner_sensors = build_partner_definitions(settings)
+    partner_places = [
+        stg_key(m).to_user_string()
+        for m in load_mappings(settings.schemas_dir / "partners").values()
+        if m.type_fichier == "lieux"
+    ]
     python_assets = [
         *raw_assets,
+        *partner_assets,
+        build_lieux_resolus(partner_places),
         *staging_assets,
         *intermediate_assets,
         *statistics_assets,
@@ -62,5 +72,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[*assets, build_release(table_lineage(assets)), pub_sql],
         asset_checks=checks,
+        sensors=partner_sensors,
         resources=build_resources(settings),
     )

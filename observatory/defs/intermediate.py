@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dagster as dg
 import polars as pl
 
@@ -142,27 +144,37 @@ def int__couverture_sources(
 REGISTRES = [f"stg_{source.key}" for source in cat.REGISTRES_LIEUX]
 
 
-@dg.asset(group_name=GROUP, ins={name: dg.AssetIn(name) for name in REGISTRES})
-def int__lieux_resolus(
-    observatory: ObservatoryResource,
-    stg_cog__communes: pl.DataFrame,
-    stg_cog__communes_deleguees: pl.DataFrame,
-    stg_laposte__communes_coordonnees: pl.DataFrame,
-    stg_insee__mouvements_communes: pl.DataFrame,
-    **registres: pl.DataFrame,
-) -> dg.Output[pl.DataFrame]:
-    """Places of every registry with their COG commune; unresolved or too far: quarantined."""
-    lieux_registres = pl.concat([registres[name] for name in REGISTRES], how="diagonal_relaxed")
-    kept, quarantine = lieux.resolve_communes(
-        lieux_registres,
-        stg_cog__communes,
-        stg_cog__communes_deleguees,
-        stg_laposte__communes_coordonnees,
-        anciens_noms=rebasing.former_commune_names(
-            stg_insee__mouvements_communes, stg_cog__communes
-        ),
+def build_lieux_resolus(partenaires: Sequence[str] = ()) -> dg.AssetsDefinition:
+    """Places of the registries and of partners' place lists (`stg_partenaire__<p>`)."""
+    entrees = [*REGISTRES, *partenaires]
+
+    @dg.asset(
+        name="int__lieux_resolus",
+        group_name=GROUP,
+        ins={name: dg.AssetIn(name) for name in entrees},
     )
-    return staged(observatory, "int__lieux_resolus", lieux_registres.height, kept, quarantine)
+    def _lieux_resolus(
+        observatory: ObservatoryResource,
+        stg_cog__communes: pl.DataFrame,
+        stg_cog__communes_deleguees: pl.DataFrame,
+        stg_laposte__communes_coordonnees: pl.DataFrame,
+        stg_insee__mouvements_communes: pl.DataFrame,
+        **registres: pl.DataFrame,
+    ) -> dg.Output[pl.DataFrame]:
+        """Places of every registry with their COG commune; unresolved or too far: quarantined."""
+        lieux_registres = pl.concat([registres[name] for name in entrees], how="diagonal_relaxed")
+        kept, quarantine = lieux.resolve_communes(
+            lieux_registres,
+            stg_cog__communes,
+            stg_cog__communes_deleguees,
+            stg_laposte__communes_coordonnees,
+            anciens_noms=rebasing.former_commune_names(
+                stg_insee__mouvements_communes, stg_cog__communes
+            ),
+        )
+        return staged(observatory, "int__lieux_resolus", lieux_registres.height, kept, quarantine)
+
+    return _lieux_resolus
 
 
 @dg.asset(group_name=GROUP)
@@ -187,6 +199,5 @@ intermediate_assets = [
     int__zonages,
     int__appartenances,
     int__couverture_sources,
-    int__lieux_resolus,
     int__lieux,
 ]

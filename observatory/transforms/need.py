@@ -595,9 +595,13 @@ def indicateurs_besoin(
                     "code",
                     pl.lit(indicateur).alias("indicateur"),
                     pl.lit(taux.millesime_age, pl.Int32).alias("annee"),
-                    pl.col(indicateur).cast(pl.Float64).alias("valeur"),
-                    pl.col(f"{indicateur}_ic_bas").cast(pl.Float64).alias("ic_bas"),
-                    pl.col(f"{indicateur}_ic_haut").cast(pl.Float64).alias("ic_haut"),
+                    # a territory with nobody aged 15+ has no rate (0/0): null, not NaN
+                    pl.col(indicateur).cast(pl.Float64).fill_nan(None).alias("valeur"),
+                    pl.col(f"{indicateur}_ic_bas").cast(pl.Float64).fill_nan(None).alias("ic_bas"),
+                    pl.col(f"{indicateur}_ic_haut")
+                    .cast(pl.Float64)
+                    .fill_nan(None)
+                    .alias("ic_haut"),
                     pl.lit(False).alias("secret"),
                     (pl.col("nb_communes_sans_estimation") == 0).alias("couverture"),
                 )
