@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -50,8 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--wait",
         type=float,
-        default=0.0,
-        help="seconds to wait for another run on the same data directory (default: exit at once)",
+        default=float(os.environ.get("OBSERVATORY_LOCK_TIMEOUT", "60")),
+        help=(
+            "seconds to wait for another run on the same data directory before exiting with "
+            "code 3 (default: $OBSERVATORY_LOCK_TIMEOUT or 60)"
+        ),
     )
 
     export = commands.add_parser(
@@ -141,6 +145,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"observatory run failed (run {outcome.run_id}):", file=sys.stderr)
         for line in outcome.errors or ["no release was published"]:
             print(f"  - {line}", file=sys.stderr)
+        from observatory.defs.schedules import post_webhook, summarize_outcome
+
+        post_webhook(summarize_outcome(outcome))  # only when OBSERVATORY_WEBHOOK_URL is set
         return 1
     if not outcome.new_release:
         print("nothing changed since the latest release: no new release", file=sys.stderr)

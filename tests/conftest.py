@@ -62,7 +62,11 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
 
     from observatory.defs.jobs import materialize_all
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("data"))
+    # with the README's worked zoning example, so users' zonings go through the whole pipeline
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("data"),
+        zonages_dir=PROJECT_ROOT / "territoires_personnalises_exemple",
+    )
     outcome = materialize_all(settings, instance=DagsterInstance.ephemeral())
     assert outcome.success, outcome.errors
     return settings, outcome

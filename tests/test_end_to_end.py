@@ -76,6 +76,8 @@ def test_nb_lieux_charente_and_accounting(pipeline_run, release: Path) -> None:
         "departement",
         "region",
         "france",
+        "zonage:charente_3_zones",
+        "zonage:charente_3_zones_communes",
     }
     lieux = read(release, "lieux")
     charente = nb_lieux.filter(pl.col("niveau") == "departement", pl.col("code") == "16")

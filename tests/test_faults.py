@@ -542,10 +542,6 @@ def test_xlsx_bomb_passes_the_inbox_size_limit() -> None:
     assert len(bomb) < 100_000 < TAILLE_MAX_OCTETS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sniffing._sheets has no limit on the decompressed size yet (see the report)",
-)
 def test_xlsx_decompression_bomb_is_refused_before_inflating(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -553,7 +549,7 @@ def test_xlsx_decompression_bomb_is_refused_before_inflating(
     declared sizes, before anything is decompressed."""
     from observatory.partners import sniffing
 
-    monkeypatch.setattr(sniffing, "TAILLE_DECOMPRESSEE_MAX", 10 << 20, raising=False)
+    monkeypatch.setattr(sniffing, "TAILLE_DECOMPRESSEE_MAX", 10 << 20)
     with pytest.raises(PartnerFileError, match="décompress"):
         sniff_table(_xlsx_bomb(20), "bombe.xlsx")
 

@@ -107,3 +107,21 @@ def test_priority_rank_and_fragility_are_published_for_communes(published) -> No
         pl.col("niveau") == "commune", pl.col("indicateur") == "ifn_score_global_dep"
     )
     assert dep["valeur"].is_not_null().sum() > 30_000
+
+
+@pytest.mark.parametrize("zonage", ["charente_3_zones", "charente_3_zones_communes"])
+def test_zoning_counts_add_up_to_the_communes_of_its_scope(published, zonage: str) -> None:
+    """Acceptance (users' zonings): any count over the zones = the sum over its communes."""
+    indicateurs, territoires = published
+    niveau = f"zonage:{zonage}"
+    zones = territoires.filter(pl.col("niveau") == niveau)
+    assert zones["code"].sort().to_list() == ["centre", "nord", "sud_ouest"]
+    charente = territoires.filter(pl.col("niveau") == "commune", pl.col("code_departement") == "16")
+    assert zones["population"].sum() == charente["population"].sum()
+    for code in ("nb_lieux", "nb_lieux_demarches", "nb_illectronisme", "nb_france_services"):
+        par_zone = indicateurs.filter(pl.col("niveau") == niveau, pl.col("indicateur") == code)
+        communes = _commune_values(indicateurs, code).join(
+            charente.select(pl.col("code").alias("code_commune")), on="code_commune"
+        )
+        assert par_zone.height == 3 and par_zone["couverture"].all(), code
+        assert par_zone["valeur"].sum() == pytest.approx(communes[code].sum(), rel=1e-12), code

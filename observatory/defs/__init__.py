@@ -20,8 +20,9 @@ from observatory.defs.publish import (
     pub_territoires,
     table_lineage,
 )
-from observatory.defs.raw import raw_assets
+from observatory.defs.raw import build_raw_assets
 from observatory.defs.resources import build_resources
+from observatory.defs.schedules import build_operations, with_freshness_policies
 from observatory.defs.sql_models import build_sql_assets
 from observatory.defs.staging import staging_assets
 from observatory.defs.statistics import statistics_assets
@@ -40,7 +41,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         if m.type_fichier == "lieux"
     ]
     python_assets = [
-        *raw_assets,
+        *build_raw_assets(settings),
         *partner_assets,
         build_lieux_resolus(partner_places),
         *staging_assets,
@@ -69,9 +70,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *build_schema_checks(published, blocking=True),
         *build_personal_data_checks(list(published)),
     ]
-    return dg.Definitions(
+    operations = build_operations()
+    definitions = dg.Definitions(
         assets=[*assets, build_release(table_lineage(assets)), pub_sql],
-        asset_checks=checks,
-        sensors=partner_sensors,
+        asset_checks=[*checks, *operations.asset_checks],
+        jobs=operations.jobs,
+        schedules=operations.schedules,
+        sensors=[*partner_sensors, *operations.sensors],
         resources=build_resources(settings),
     )
+    return with_freshness_policies(definitions)

@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
+from observatory.locking import run_lock
 from observatory.publish import database, tables
 from observatory.publish.assembly import layouts, release_documents, release_sources
 from observatory.publish.release import current_release, write_release
@@ -156,16 +157,18 @@ def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
         dictionary = load_dictionary(settings.schemas_dir)
         if errors := tables.check_tables(frames, schemas, dictionary):
             raise tables.PublicationCheckError("; ".join(errors))
-        publication = write_release(
-            frames,
-            settings.published_dir,
-            release_sources(settings),
-            extra={"millesime_cog": COG_COMMUNES.annee, "profil": settings.profile},
-            layouts=layouts(schemas),
-            lineage=lineage,
-            documents=release_documents(settings, schemas, dictionary),
-            keep=settings.keep_releases,
-        )
+        # runs started by the daemon do not go through the CLI's lock
+        with run_lock(settings.data_dir, label="release"):
+            publication = write_release(
+                frames,
+                settings.published_dir,
+                release_sources(settings),
+                extra={"millesime_cog": COG_COMMUNES.annee, "profil": settings.profile},
+                layouts=layouts(schemas),
+                lineage=lineage,
+                documents=release_documents(settings, schemas, dictionary),
+                keep=settings.keep_releases,
+            )
         return dg.MaterializeResult(
             metadata={
                 "chemin": str(publication.folder),

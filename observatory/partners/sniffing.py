@@ -375,17 +375,34 @@ def _sniff_json(text: str, fichier: str, encodage: str, connues: Collection[str]
     return Table(fmt, entete, lignes, numeros, [len(entete)] * len(lignes))
 
 
+TAILLE_DECOMPRESSEE_MAX = 200 * 1024 * 1024  # a workbook's parts once inflated (zip bombs)
+
+
+class _TropGros(Exception):
+    """A workbook whose declared inflated size is over the limit (raised before inflating)."""
+
+
 def _sheets(content: bytes, fichier: str) -> dict[str, list[list]]:
     """Every sheet of a workbook as rows of raw cell values (formulas as their text)."""
     import openpyxl  # imported here: only workbooks need it
 
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            # declared sizes first: zipfile never reads past them, and testzip would inflate
+            inflated = sum(info.file_size for info in archive.infolist())
+            if inflated > TAILLE_DECOMPRESSEE_MAX:
+                raise _TropGros(inflated)
             bad = archive.testzip()
             names = set(archive.namelist())
         if bad is not None or "xl/workbook.xml" not in names:
             raise zipfile.BadZipFile(bad or "not a workbook")
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+    except _TropGros as error:
+        raise PartnerFileError(
+            fichier,
+            f"classeur refusé : {error.args[0]} octets une fois décompressé, au-delà de la limite "
+            f"de {TAILLE_DECOMPRESSEE_MAX} octets ; enregistrez-le en CSV ou découpez-le.",
+        ) from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as error:
         raise PartnerFileError(
             fichier,

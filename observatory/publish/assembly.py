@@ -22,6 +22,7 @@ from observatory.publish.documentation import (
 from observatory.publish.release import Documents, TableLayout, read_table
 from observatory.settings import PROJECT_ROOT, Settings
 from observatory.sources.catalogue import SOURCES
+from observatory.sources.fallback import stale_status
 from observatory.sources.raw import landed
 
 PARTITIONED = ("territoires", "indicateurs", "indicateurs_large", "couverture_sources")
@@ -61,6 +62,9 @@ def release_sources(settings: Settings) -> list[dict[str, Any]]:
             "url": f.url,
             "sha256": f.sha256,
             "chemin": str(f.path.relative_to(settings.data_dir)),
+            "recupere_le": f.recupere_le,
+            # a download that failed: the release says it serves an older snapshot
+            "perimee": stale_status(settings, s) is not None,
         }
         for s in SOURCES
         for f in landed(settings, s)

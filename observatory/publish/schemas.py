@@ -113,4 +113,10 @@ def check_schema(frame: pl.DataFrame, schema: dict[str, Any]) -> list[str]:
             bad = set(frame[column].drop_nulls().unique()) - set(constraints["enum"])
             if bad:
                 errors.append(f"{name}.{column}: values outside {constraints['enum']}: {bad}")
+        if "pattern" in constraints and dtype == pl.String:
+            pattern = f"^(?:{constraints['pattern']})$"  # Table Schema patterns match whole values
+            values = frame[column].drop_nulls().unique()
+            bad = values.filter(~values.str.contains(pattern)).head(5).to_list()
+            if bad:
+                errors.append(f"{name}.{column}: values not matching {pattern}: {bad}")
     return errors

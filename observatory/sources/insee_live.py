@@ -1,0 +1,305 @@
+"""INSEE's live files → the layouts of the bundled INSEE files (Filosofi, RP, zonages, grille).
+
+Each parser documents what it fills, what stays null because the live file does not have it,
+and where the live product differs from the bundled one (vintage, geography, definitions).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import polars as pl
+
+from observatory.sources.live_formats import (
+    ANNEE_DONNEES,
+    as_text,
+    excel_sheets,
+    numbers,
+    read_csv_text,
+    read_excel_table,
+    require,
+    to_layout,
+    year_of,
+    zip_member,
+)
+
+# ---- Filosofi (long format, Filosofi 2021 geo2025 and Filosofi 2 / 2023) ----------------------
+
+# The columns of assets/insee_filosofi_2016/filosofi_2016_communes_national.parquet that the
+# staging reads (observatory.transforms.statistics.stage_filosofi_communes), in file order.
+FILOSOFI_COLUMNS: tuple[str, ...] = ("codgeo", "libgeo", "nbmenfisc16", "nbpersmenfisc16", "med16")
+FILOSOFI_COLUMNS_ALL: tuple[str, ...] = (*FILOSOFI_COLUMNS, "tp6016")
+# FILOSOFI_MEASURE → bundled column (SOURCES.md §7: MED_SL médiane du niveau de vie, PR_MD60
+# taux de pauvreté au seuil de 60 %, in percent like tp6016).
+FILOSOFI_MEASURES: dict[str, str] = {"MED_SL": "med16", "PR_MD60": "tp6016"}
+FILOSOFI_LONG = ("GEO", "GEO_OBJECT", "FILOSOFI_MEASURE", "TIME_PERIOD", "OBS_VALUE")
+
+
+def parse_filosofi_cc(payload: bytes) -> pl.DataFrame:
+    """`FILOSOFI_CC_csv.zip` (long `DS_FILOSOFI_CC[_2023]_data.csv`) → the bundled communes layout.
+
+    Keeps `GEO_OBJECT == "COM"` (arrondissements `ARM` are left out: the commune's own row
+    counts them), pivots `FILOSOFI_MEASURE`: `MED_SL` → `med16`, `PR_MD60` → `tp6016`, for the
+    latest `TIME_PERIOD` of each commune (→ `annee_donnees`). A cell suppressed by statistical
+    secrecy (empty `OBS_VALUE`, or no row for the measure) stays null, so staging flags it
+    `secret_statistique` as from the bundled file.
+
+    Always null: `libgeo` (names come from the COG), `nbmenfisc16` and `nbpersmenfisc16`: the
+    household counts' measure codes of the long format are not documented in SOURCES.md, so
+    they are not guessed. Consequence: in a live run, rates of communes merged since the
+    Filosofi geography have no population weight (their rebased rate stays null), and the
+    sources weighted by Filosofi's population lose that weight too. Filosofi 2 (2023) is a new
+    method, not comparable with 2016.
+    """
+    what = "Filosofi (FILOSOFI_CC)"
+    _, csv = zip_member(payload, r"^DS_FILOSOFI_CC.*_data\.csv$", what)
+    long = read_csv_text(csv, what)
+    require(long, FILOSOFI_LONG, what)
+    latest = (
+        long.filter(pl.col("GEO_OBJECT") == "COM")
+        .with_columns(
+            pl.col("GEO").str.strip_chars(), year_of(pl.col("TIME_PERIOD")).alias(ANNEE_DONNEES)
+        )
+        .filter(pl.col(ANNEE_DONNEES) == pl.col(ANNEE_DONNEES).max().over("GEO"))
+    )
+    wide = latest.select("GEO", ANNEE_DONNEES).unique(maintain_order=True)
+    for measure, column in FILOSOFI_MEASURES.items():
+        values = (
+            latest.filter(pl.col("FILOSOFI_MEASURE") == measure)
+            .group_by("GEO", maintain_order=True)
+            .agg(pl.col("OBS_VALUE").str.strip_chars().replace("", None).first().alias(column))
+        )
+        wide = wide.join(values, on="GEO", how="left", maintain_order="left")
+    wide = wide.rename({"GEO": "codgeo"})
+    return to_layout(wide, FILOSOFI_COLUMNS_ALL, extra=(ANNEE_DONNEES,))
+
+
+# ---- Recensement (bases infracommunales IRIS, summed by commune) ------------------------------
+
+# Bundled RP 2018 columns read by stage_rp2018_effectifs ← RP IRIS variable (without the
+# `P22_` prefix). The diploma levels are the same seven as in the bundled file.
+RP_AGES: dict[str, str] = {
+    "POP": "pop_tot",
+    "POP0014": "pop_0_14",
+    "POP1529": "pop_15_29",
+    "POP75P": "pop_75p",
+}
+RP_DIPLOMES: dict[str, str] = {
+    "NSCOL15P": "pop_non_scol_15p",
+    "NSCOL15P_DIPLMIN": "pop_dipl_aucun",
+    "NSCOL15P_BEPC": "pop_dipl_bepc",
+    "NSCOL15P_CAPBEP": "pop_dipl_capbep",
+    "NSCOL15P_BAC": "pop_dipl_bac",
+    "NSCOL15P_SUP2": "pop_dipl_sup2",
+    "NSCOL15P_SUP34": "pop_dipl_sup34",
+    "NSCOL15P_SUP5": "pop_dipl_sup",
+}
+RP_COLUMNS: tuple[str, ...] = ("code_insee", *RP_AGES.values(), *RP_DIPLOMES.values())
+
+
+def _rp_prefix(frame: pl.DataFrame, what: str) -> str:
+    """`P22_` from the columns (the census year is in every variable name)."""
+    years = sorted({c[1:3] for c in frame.columns if re.match(r"^P\d\d_", c)})
+    if len(years) != 1:
+        raise ValueError(f"{what}: expected one census year in the P<yy>_ columns, got {years}")
+    return years[0]
+
+
+def parse_rp_iris_commune(payload: bytes, variables: Mapping[str, str], what: str) -> pl.DataFrame:
+    """One `base-ic-*_csv.zip` → one row per commune (`COM`), the IRIS summed.
+
+    Non-split communes have one IRIS (`<COM>0000`), so the sum is the commune's figure; counts
+    are weighted estimates (not integers). A commune whose IRIS all lack a value stays null.
+    """
+    _, csv = zip_member(payload, r"^(?!meta_).*\.csv$", what)
+    frame = read_csv_text(csv, what)
+    yy = _rp_prefix(frame, what)
+    sources = {f"P{yy}_{v}": out for v, out in variables.items()}
+    require(frame, ["COM", *sources], what)
+    value = {out: numbers(pl.col(src)) for src, out in sources.items()}
+    return (
+        frame.with_columns(pl.col("COM").str.strip_chars(), **value)
+        .group_by("COM", maintain_order=True)
+        .agg(pl.when(pl.col(c).count() > 0).then(pl.col(c).sum()).alias(c) for c in value)
+        .with_columns(pl.lit(f"20{yy}").alias(ANNEE_DONNEES))
+    )
+
+
+def parse_rp_effectifs(files: Mapping[str, bytes]) -> pl.DataFrame:
+    """RP IRIS population (`base-ic-evol-struct-pop-*`) and diplomas (`base-ic-diplomes-
+    formation-*`) → the bundled RP 2018 layout, one row per commune of the live geography.
+
+    Filled: `code_insee` (COM), `pop_tot`, `pop_0_14`, `pop_15_29`, `pop_75p` and the 8 diploma
+    counts (`P22_NSCOL15P` and its 7 levels, `_SUP5` → `pop_dipl_sup`). Differences with the
+    bundled file: every commune (not only those over 2 000 inhabitants), geography of 1 January
+    2024, `annee_donnees` the census year (2022). The other bundled columns are not read.
+    """
+    by_kind = {"evol-struct-pop": RP_AGES, "diplomes-formation": RP_DIPLOMES}
+    parts = []
+    for kind, variables in by_kind.items():
+        names = [n for n in files if kind in n]
+        if len(names) != 1:
+            raise ValueError(f"RP: expected one {kind} file among {sorted(files)}")
+        parts.append(parse_rp_iris_commune(files[names[0]], variables, f"RP {names[0]}"))
+    ages, diplomes = parts
+    if ages[ANNEE_DONNEES][0] != diplomes[ANNEE_DONNEES][0]:
+        raise ValueError("RP: the population and diploma files are of different census years")
+    frame = ages.join(
+        diplomes.drop(ANNEE_DONNEES), on="COM", how="full", coalesce=True, maintain_order="left"
+    ).with_columns(pl.col(ANNEE_DONNEES).fill_null(ages[ANNEE_DONNEES][0]))
+    frame = frame.rename({"COM": "code_insee"}).with_columns(
+        as_text(pl.col(c)).alias(c) for c in (*RP_AGES.values(), *RP_DIPLOMES.values())
+    )
+    return to_layout(frame, RP_COLUMNS, extra=(ANNEE_DONNEES,))
+
+
+# ---- Zonages: table d'appartenance géographique des communes ---------------------------------
+
+# The columns of assets/insee_zonages_2025/zonages_communes_cog2025_national.parquet, in order.
+ZONAGES_COLUMNS: tuple[str, ...] = (
+    "DEPCOM",
+    "ARR",
+    "LIB_ARR",
+    "CV",
+    "LIB_CV",
+    "ZE2020",
+    "LIB_ZE2020",
+    "UU2020",
+    "LIB_UU2020",
+    "COMUU2020",
+    "LIB_COMUU2020",
+    "TYPUU2020",
+    "LIB_TYPUU2020",
+    "TUU2017",
+    "LIB_TUU2017",
+    "TDUU2017",
+    "LIB_TDUU2017",
+    "AAV2020",
+    "LIB_AAV2020",
+    "TAAV2017",
+    "LIB_TAAV2017",
+    "TDAAV2017",
+    "LIB_TDAAV2017",
+    "CATEAAV2020",
+    "LIB_CATEAAV2020",
+    "BV2022",
+    "LIB_BV2022",
+)
+
+
+def parse_table_appartenance(payload: bytes) -> pl.DataFrame:
+    """`table-appartenance-geo-communes-<YYYY>.zip` → the bundled zonages layout.
+
+    The xlsx inside has sheet `COM` (one row per commune: `CODGEO`, `ARR`, `CV`, `ZE2020`,
+    `UU2020`, `AAV2020`, `CATEAAV2020`, `BV2022`…, header after a preamble) and sheet
+    `Zones_supra_communales` (`NIVGEO`, `CODGEO`, `LIBGEO`: the name of each zone). Filled:
+    `DEPCOM` (CODGEO) and every bundled code column the COM sheet has; `LIB_<zone>` from the
+    supra-communal sheet where it names that zone (BV2022, AAV2020, ZE2020, UU2020, ARR, CV).
+    Null: the other `LIB_*` columns (category labels; staging reads none of them) and any code
+    column the sheet lacks. `DEPCOM`, `BV2022`, `AAV2020`, `CATEAAV2020` are required: the
+    staging reads them. This is the table the bundled file was built from (COGiter, 2025).
+    """
+    what = "table d'appartenance géographique"
+    name, xlsx = zip_member(payload, r"\.xlsx$", what)
+    communes = read_excel_table(xlsx, "COM", "CODGEO", f"{what} {name}")
+    require(communes, ("CODGEO", "BV2022", "AAV2020", "CATEAAV2020"), what)
+    zones = read_excel_table(xlsx, "Zones_supra_communales", "NIVGEO", f"{what} {name}")
+    require(zones, ("NIVGEO", "CODGEO", "LIBGEO"), what)
+    frame = communes.rename({"CODGEO": "DEPCOM"})
+    for niveau in zones["NIVGEO"].unique().drop_nulls().to_list():
+        label = f"LIB_{niveau}"
+        if niveau in frame.columns and label in ZONAGES_COLUMNS:
+            names = zones.filter(pl.col("NIVGEO") == niveau).select(
+                pl.col("CODGEO").alias(niveau), pl.col("LIBGEO").alias(label)
+            )
+            frame = frame.drop(label, strict=False).join(
+                names.unique(niveau, keep="first"), on=niveau, how="left", maintain_order="left"
+            )
+    return to_layout(frame, ZONAGES_COLUMNS)
+
+
+# ---- Grille communale de densité ---------------------------------------------------------------
+
+# Columns of assets/anct_grilles_2026/grilles_communales_anct_national.parquet, in order.
+GRILLES_COLUMNS: tuple[str, ...] = (
+    "insee_com",
+    "lib_com",
+    "densite_7_libelle",
+    "densite_7_code",
+    "densite_4_code",
+    "densite_4_libelle",
+    "centralite_libelle",
+    "ruralite_libelle",
+    "massif_montagne",
+)
+# INSEE's 7 levels (SOURCES.md §11b) and the 7 → 4 correspondence the bundled file used
+# (1 → 1; 2, 3, 4 → 2; 5, 6 → 3; 7 → 4) with its labels.
+DENSITE_7: dict[str, str] = {
+    "1": "Grands centres urbains",
+    "2": "Centres urbains intermédiaires",
+    "3": "Petites villes",
+    "4": "Ceintures urbaines",
+    "5": "Bourgs ruraux",
+    "6": "Rural à habitat dispersé",
+    "7": "Rural à habitat très dispersé",
+}
+DENSITE_7_VERS_4: dict[str, str] = {
+    "1": "1",
+    "2": "2",
+    "3": "2",
+    "4": "2",
+    "5": "3",
+    "6": "3",
+    "7": "4",
+}
+DENSITE_4: dict[str, str] = {
+    "1": "Commune densément peuplée",
+    "2": "Commune de densité intermédiaire",
+    "3": "Commune peu dense",
+    "4": "Commune très peu dense",
+}
+GRILLE_SHEET = "Maille communale"
+
+
+def parse_grille_densite(payload: bytes) -> pl.DataFrame:
+    """INSEE `fichier_diffusion_<YYYY>.xlsx` → the bundled grid layout.
+
+    Reads sheet `Maille communale` (else the first sheet whose header has `CODGEO` and `DENS7`;
+    the file also has other mailles), header after the preamble. Filled: `insee_com` (CODGEO),
+    `lib_com` (LIBGEO when present), `densite_7_code` (DENS7), `densite_7_libelle` (LIBDENS7,
+    else INSEE's label of the level), `densite_4_code` and `densite_4_libelle` by the 7 → 4
+    correspondence the bundled file used. Null: `centralite_libelle`, `ruralite_libelle`,
+    `massif_montagne` (ANCT typologies, not in INSEE's file; staging reads none of them).
+    A DENS7 outside 1–7 is kept as given, with null level-4 values (staging then fails to
+    cast or leaves it null: it is not silently fixed).
+    """
+    what = "grille communale de densité"
+    sheets = excel_sheets(payload)
+    ordered = sorted(sheets, key=lambda s: s != GRILLE_SHEET)
+    for sheet in ordered:
+        try:
+            frame = read_excel_table(payload, sheet, "CODGEO", what)
+        except ValueError:
+            continue
+        if "DENS7" in frame.columns:
+            break
+    else:
+        raise ValueError(f"{what}: no sheet with CODGEO and DENS7 among {sheets}")
+    dens7 = pl.col("DENS7").str.strip_chars()
+    libelle = pl.col("LIBDENS7") if "LIBDENS7" in frame.columns else pl.lit(None, pl.String)
+    frame = frame.filter(pl.col("CODGEO").is_not_null() & (pl.col("CODGEO") != "")).select(
+        pl.col("CODGEO").alias("insee_com"),
+        (pl.col("LIBGEO") if "LIBGEO" in frame.columns else pl.lit(None, pl.String)).alias(
+            "lib_com"
+        ),
+        pl.coalesce(libelle, dens7.replace_strict(DENSITE_7, default=None)).alias(
+            "densite_7_libelle"
+        ),
+        dens7.alias("densite_7_code"),
+        dens7.replace_strict(DENSITE_7_VERS_4, default=None).alias("densite_4_code"),
+        dens7.replace_strict(DENSITE_7_VERS_4, default=None)
+        .replace_strict(DENSITE_4, default=None)
+        .alias("densite_4_libelle"),
+    )
+    return to_layout(frame, GRILLES_COLUMNS)
