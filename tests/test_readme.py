@@ -29,7 +29,7 @@ def workdir(pipeline_run, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("name", ["polars", "duckdb"])
+@pytest.mark.parametrize("name", ["polars", "duckdb", "zonage"])
 def test_python_examples_run_as_written(workdir: Path, name: str) -> None:
     result = subprocess.run(
         [sys.executable, "-c", example(name)], cwd=workdir, capture_output=True, text=True
