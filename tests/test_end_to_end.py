@@ -13,6 +13,7 @@ from observatory.cli import main
 from observatory.publish.release import read_table, verify_release
 from observatory.sources.catalogue import SOURCES
 from observatory.sources.raw import sha256_file
+from observatory.transforms.personal_data import scan_personal_data
 from observatory.validation.store import read_quarantine
 
 pytestmark = pytest.mark.real_data
@@ -112,7 +113,8 @@ def test_indicateurs_large_and_lieux(release: Path) -> None:
     assert {"nb_lieux", "lieux_pour_10k_hab", "nom", "population"} <= set(large.columns)
     assert large.height == read(release, "territoires").height
     lieux = read(release, "lieux")
-    assert not {"courriels", "telephone", "courriel"} & set(lieux.columns)
+    assert {"courriels", "telephone"} <= set(lieux.columns) and "courriel" not in lieux.columns
+    assert scan_personal_data(lieux).is_empty()  # generic contacts only
     assert lieux["code_insee"].null_count() == 0
 
 

@@ -24,7 +24,9 @@ INDICATEURS_CLE = ("niveau", "code", "indicateur", "annee")
 # Published columns come from the Table Schemas in schemas/tables/ (an allow-list for `lieux`:
 # no `courriels` or `telephone`, some being a named person's, until a person-like contact
 # detector exists). These columns must never appear in a published table:
-COLONNES_INTERDITES = ("courriels", "courriel", "telephone")
+# Columns that name a person: never published. Structures' generic contacts (`courriels`,
+# `telephone`) are, once personal e-mails and mobiles are removed before staging.
+COLONNES_INTERDITES = ("courriel", "referent", "nom_referent", "prenom_referent")
 
 
 class PublicationCheckError(RuntimeError):
@@ -141,5 +143,5 @@ def check_tables(
         errors.append(f"indicateurs: {uncovered.height} values on territories not covered")
     for name, frame in tables.items():
         if leaked := [c for c in COLONNES_INTERDITES if c in frame.columns]:
-            errors.append(f"{name}: personal contact columns {leaked} must not be published")
+            errors.append(f"{name}: personal columns {leaked} must not be published")
     return errors
