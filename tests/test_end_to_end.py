@@ -237,7 +237,19 @@ def test_dagster_cli_materialize(tmp_path: Path) -> None:
     env = {**os.environ, "DAGSTER_HOME": str(home), "OBSERVATORY_DATA_DIR": str(tmp_path / "d")}
     dagster = Path(sys.executable).with_name("dagster")
     result = subprocess.run(
-        [str(dagster), "asset", "materialize", "--select", "*", "-m", "observatory.definitions"],
+        [
+            str(dagster),
+            "asset",
+            "materialize",
+            "--select",
+            "*",
+            "-m",
+            "observatory.definitions",
+            # in-process: the multiprocess executor spawns one interpreter per step (~150
+            # steps); it is exercised on a few steps against PostgreSQL in test_operations
+            "--config-json",
+            '{"execution": {"config": {"in_process": {}}}}',
+        ],
         capture_output=True,
         text=True,
         env=env,

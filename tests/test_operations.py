@@ -35,7 +35,6 @@ from observatory.defs.schedules import (
     last_updated_metadata,
     redact,
     summarize_outcome,
-    with_freshness_policies,
 )
 from observatory.settings import PROJECT_ROOT, Settings, load_settings
 from observatory.sources.catalogue import REGISTRES_LIEUX, SOURCES
@@ -50,12 +49,8 @@ WEBHOOK = "https://hooks.example.test/services/T000/B000/s3cr3t-t0ken-value"
 
 
 def full_definitions(settings: Settings) -> dg.Definitions:
-    """build_definitions plus the operations, as the lead wires them (see the report)."""
-    ops = build_operations()
-    extra = dg.Definitions(
-        jobs=ops.jobs, schedules=ops.schedules, sensors=ops.sensors, asset_checks=ops.asset_checks
-    )
-    return with_freshness_policies(dg.Definitions.merge(build_definitions(settings), extra))
+    """The project's definitions: assets, checks, jobs, schedules, sensors, freshness."""
+    return build_definitions(settings)
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +256,8 @@ MULTIPROCESS_SELECTION = ["raw_cog__regions", "stg_cog__regions"]
 
 def observatory_job() -> dg.JobDefinition:
     """Module-level, so the multiprocess executor's step processes can rebuild the job."""
-    job = dg.define_asset_job("multiprocess_test", selection=MULTIPROCESS_SELECTION)
+    selection = dg.AssetSelection.assets(*MULTIPROCESS_SELECTION).without_checks()
+    job = dg.define_asset_job("multiprocess_test", selection=selection)
     defs = dg.Definitions.merge(build_definitions(load_settings()), dg.Definitions(jobs=[job]))
     return defs.resolve_job_def("multiprocess_test")
 

@@ -193,3 +193,15 @@ def test_retention_prunes_oldest_but_never_latest(tmp_path: Path) -> None:
     assert prune_releases(tmp_path, keep=1) == ()
     with pytest.raises(ValueError, match="at least 1"):
         prune_releases(tmp_path, keep=0)
+
+
+def test_float_noise_of_parallel_sums_is_not_a_change(tmp_path: Path) -> None:
+    """Same inputs, sums added in another order: bits differ, no new release."""
+    frame = pl.DataFrame({"niveau": ["commune"], "code": ["16015"], "valeur": [0.1 + 0.2]})
+    first = write_release({"indicateurs": frame}, tmp_path, SOURCES, created_at=at(1))
+    noisy = frame.with_columns(valeur=pl.lit(0.3))
+    assert noisy["valeur"].item() != frame["valeur"].item()
+    again = write_release({"indicateurs": noisy}, tmp_path, SOURCES, created_at=at(2))
+    assert not again.nouvelle and again.folder == first.folder
+    moved = frame.with_columns(valeur=pl.lit(0.3001))
+    assert write_release({"indicateurs": moved}, tmp_path, SOURCES, created_at=at(3)).nouvelle
