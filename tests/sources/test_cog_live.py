@@ -17,6 +17,7 @@ import responses
 from polars.testing import assert_frame_equal
 
 from observatory.settings import PROJECT_ROOT
+from observatory.sources.catalogue import AIDANTS_CONNECT, SOURCES
 from observatory.sources.cog_live import (
     ARRONDISSEMENTS_FIELDS,
     CENTRES_COLUMNS,
@@ -43,6 +44,7 @@ from observatory.sources.http import EXPECTS
 from observatory.sources.live import (
     EVIDENCE_LABELS,
     LIVE_URLS,
+    SANS_FICHIER_LIVE,
     cartographie_export_url,
     fetch_live_file,
     live_source,
@@ -196,24 +198,14 @@ def test_live_cog_url_asks_for_every_field_the_parser_reads() -> None:
 
 
 def test_live_urls_cover_the_sources_and_carry_evidence() -> None:
-    assert set(LIVE_URLS) == {
-        "cog__communes",
-        "cog__epci",
-        "cog__departements",
-        "cog__regions",
-        "cog__communes_deleguees",
-        "laposte__communes_coordonnees",
-        "mednum__lieux",
-        "france_services__lieux",
-        "aidants_connect__structures",
-        "insee__rp",
-        "insee__filosofi",
-        "arcep__thd",
-        "caf__allocataires",
-        "dares__defm",
-        "insee__bassins_de_vie",
-        "insee__grille_densite",
-    }
+    keys = {source.key for source in SOURCES}
+    # Every source of the catalogue has live URLs or a stated reason why not, never both.
+    assert keys <= set(LIVE_URLS) | set(SANS_FICHIER_LIVE)
+    assert not set(LIVE_URLS) & set(SANS_FICHIER_LIVE)
+    assert set(LIVE_URLS) - keys == {"aidants_connect__structures"}  # live only, not bundled
+    for source in (*SOURCES, AIDANTS_CONNECT):
+        if source.live:
+            assert source.key in LIVE_URLS, source.key
     for key, source in LIVE_URLS.items():
         assert source.key == key and source.files
         for file in source.files:
@@ -223,9 +215,9 @@ def test_live_urls_cover_the_sources_and_carry_evidence() -> None:
                 assert url.seen_in
             assert file.url.evidence != "INFERRED", f"{key}: an unseen URL is never primary"
     assert LIVE_URLS["aidants_connect__structures"].files[0].url.paginated
-    assert LIVE_URLS["insee__rp"].evidence == "CODE"
+    assert LIVE_URLS["insee__rp2018_effectifs"].evidence == "CODE"
     with pytest.raises(KeyError, match="no live URL is known"):
-        live_source("insee__zonages")
+        live_source("dfg__couverture_mobile")
 
 
 def test_cartographie_export_by_departement() -> None:

@@ -15,6 +15,7 @@ from observatory.sources.live import live_source
 from observatory.sources.raw import land_live, land_source, landed
 from observatory.sources.readers import read_landed
 from observatory.transforms.cog import stage_communes
+from tests.sources import live_bodies
 
 RECORDED = PROJECT_ROOT / "tests/fixtures/http/geo_api_communes_excerpt.json"
 CHARENTE = PROJECT_ROOT / "assets/mednum_lieux/charente_16_partially_migrated_v1_commit20250206.csv"
@@ -78,10 +79,12 @@ def test_live_html_error_page_fails_naming_the_url(live: Settings) -> None:
 
 
 def test_sources_without_live_format_land_from_the_snapshot_and_say_so(live: Settings) -> None:
-    (raw,) = land_source(live, catalogue.INSEE_ZONAGES)
+    (raw,) = land_source(live, catalogue.DFG_MOBILE)
     assert raw.profil == "live:instantane" and raw.origine.startswith("assets/")
     offline = replace(live, profile="offline")
-    assert landed(offline, catalogue.INSEE_ZONAGES) == [raw]
+    assert landed(offline, catalogue.DFG_MOBILE) == [raw]
+    # the reader stamps the catalogue's vintage on each row of a statistic from the snapshot
+    assert read_landed(live, catalogue.DFG_MOBILE)["annee_donnees"].unique().to_list() == ["2020"]
 
 
 RECORDED_BY_FILE = {
@@ -121,3 +124,54 @@ def test_live_references_land_and_read_like_the_bundled_files(
     land_source(offline, source)
     assert frame.columns == read_landed(offline, source).columns
     assert frame.height > 0
+
+
+# Live bodies built from the real bundled data (tests/sources/live_bodies.py), per live file.
+EXCERPT = ["01001", "01004", "16015", "2A004", "75056", "97411"]
+LIVE_BODIES = {
+    "commune_debit_filaire.csv": lambda: live_bodies.arcep_filaire(EXCERPT),
+    "FILOSOFI_CC_csv.zip": lambda: live_bodies.filosofi_zip(EXCERPT),
+    "base-ic-evol-struct-pop-2022_csv.zip": lambda: live_bodies.rp_evol_struct_pop(EXCERPT),
+    "base-ic-diplomes-formation-2022_csv.zip": lambda: live_bodies.rp_diplomes(EXCERPT),
+    "s_ben_com_f.csv": lambda: live_bodies.caf_s_ben_com_f(EXCERPT),
+    "dares_defm_communales-brutes.csv": lambda: live_bodies.dares_defm(EXCERPT),
+    "table-appartenance-geo-communes-2026.zip": lambda: live_bodies.table_appartenance(
+        tuple(EXCERPT)
+    ),
+    "fichier_diffusion_2026.xlsx": lambda: live_bodies.grille_densite(tuple(EXCERPT)),
+    "france_services.csv": lambda: live_bodies.france_services(["1", "2", "3"]),
+}
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize(
+    "source",
+    [
+        catalogue.ARCEP_THD,
+        catalogue.FILOSOFI_COMMUNES,
+        catalogue.INSEE_RP2018,
+        catalogue.CAF_COMMUNES,
+        catalogue.POLE_EMPLOI_DEFM,
+        catalogue.INSEE_ZONAGES,
+        catalogue.ANCT_GRILLES,
+        catalogue.FRANCE_SERVICES,
+    ],
+    ids=lambda s: s.key,
+)
+@responses.activate
+def test_live_sources_land_and_read_in_the_bundled_layout(
+    live: Settings, source: catalogue.Source
+) -> None:
+    """Downloaded (replayed), landed as received, parsed into the columns the staging reads."""
+    for file in live_source(source.key).files:
+        responses.get(file.url.url, body=LIVE_BODIES[file.name](), content_type="text/csv")
+    landed_files = land_source(live, source)
+    assert {f.profil for f in landed_files} == {"live"}
+    frame = read_landed(live, source)
+    offline = replace(live, data_dir=live.data_dir / "offline", profile="offline")
+    land_source(offline, source)
+    bundled = read_landed(offline, source)
+    assert set(frame.columns) <= set(bundled.columns) | {"type_fs", "site_web", "prise_rdv"}
+    assert frame.height > 0
+    if source in catalogue.STATISTIQUES:
+        assert frame["annee_donnees"].null_count() == 0

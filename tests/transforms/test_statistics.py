@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from observatory.sources.catalogue import STATISTIQUES
 from observatory.transforms import statistics as st
 from observatory.validation.quarantine import IDENTITE_LIGNE, account, number_rows
 from tests.conftest import ASSETS
@@ -28,15 +29,21 @@ ARSAS = "cnaf_2020/caf_arsas_iris_national.csv"
 DEFM = "pole_emploi_2019/defm_2019_communes.csv"
 
 
+# The catalogue's vintage of each bundled file (what read_landed gives as `annee_donnees`).
+ANNEES = {f.bundled: source.annee for source in STATISTIQUES for f in source.files}
+
+
 @cache
 def raw_file(relative: str) -> pl.DataFrame:
-    """A bundled file as the raw layer gives it: every value a string, rows numbered."""
+    """A bundled file as the raw layer gives it: every value a string, rows numbered, and the
+    vintage `read_landed` adds to a statistic (`annee_donnees`, from the catalogue)."""
     path = ASSETS / relative
     if path.suffix == ".parquet":
         frame = pl.read_parquet(path)
         frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns)
     else:
         frame = pl.read_csv(path, infer_schema=False)
+    frame = frame.with_columns(pl.lit(str(ANNEES[relative])).alias(st.ANNEE_DONNEES))
     return number_rows(frame, "test", path.name, "sha-test")
 
 
@@ -348,7 +355,7 @@ def test_filosofi_spreadsheet_codes_decimal_comma_and_nd() -> None:
             "tp6016": [None, "17,5", "22", "", None, "150"],
         }
     )
-    kept, quarantine = st.stage_filosofi_communes(raw)
+    kept, quarantine = st.stage_filosofi_communes(raw, annee=2016)
     expected = pl.DataFrame(
         {
             "ligne": [1, 2, 3, 6],
@@ -385,7 +392,7 @@ def test_caf_communes_counts_and_groups() -> None:
             "PERCOU": ["8235,0", "300", "4542", "9", "-3"],
         }
     )
-    kept, quarantine = st.stage_caf_communes(raw)
+    kept, quarantine = st.stage_caf_communes(raw, annee=2020)
     expected = pl.DataFrame(
         {
             "ligne": [1, 3, 5],
@@ -422,7 +429,7 @@ def test_rp2017_percent_to_fraction_and_out_of_range() -> None:
             "TX_25ETMOINS": ["11.309305", "n.d."],
         }
     )
-    kept, quarantine = st.stage_rp2017_parts(raw)
+    kept, quarantine = st.stage_rp2017_parts(raw, annee=2017)
     expected = pl.DataFrame(
         {
             "code_commune_source": ["01001", "17300"],
@@ -469,7 +476,7 @@ def test_territory_codes(niveau: str, brut: str, code: str | None, raison: str |
             "tp6016": ["10,5"],
         }
     )
-    kept, quarantine = st.stage_filosofi_territoires(raw, niveau)
+    kept, quarantine = st.stage_filosofi_territoires(raw, niveau, annee=2016)
     assert kept["code"].to_list() == ([code] if code else [])
     assert quarantine.filter(pl.col("action") == "rejet")["code_raison"].to_list() == (
         [raison] if raison else []
@@ -478,7 +485,7 @@ def test_territory_codes(niveau: str, brut: str, code: str | None, raison: str |
 
 def test_filosofi_territoires_unknown_level() -> None:
     with pytest.raises(ValueError, match="niveau"):
-        st.stage_filosofi_territoires(raw_rows({"codgeo": ["16"]}), "commune")
+        st.stage_filosofi_territoires(raw_rows({"codgeo": ["16"]}), "commune", annee=2016)
 
 
 def test_arcep_thd_sum_and_bad_value() -> None:
@@ -492,7 +499,7 @@ def test_arcep_thd_sum_and_bad_value() -> None:
             "elig_thd1g": ["138", "1364"],
         }
     )
-    kept, quarantine = st.stage_arcep(raw)
+    kept, quarantine = st.stage_arcep(raw, annee=2019)
     expected = pl.DataFrame(
         {
             "code_commune_source": ["01001", "67017"],
@@ -523,7 +530,7 @@ def test_caf_rsa_iris_aggregation() -> None:
             "ARSAS": ["63.0", "148.0", None, "257.0", "12", "5"],
         }
     )
-    communes, quarantine = st.stage_caf_rsa_iris(raw, table)
+    communes, quarantine = st.stage_caf_rsa_iris(raw, table, annee=2019)
     expected = pl.DataFrame(
         {
             "ligne": [1, 3],
@@ -548,7 +555,7 @@ def test_caf_rsa_iris_aggregation() -> None:
             ]
         ),
     )
-    iris, _ = st.stage_caf_arsas_iris(raw, table)
+    iris, _ = st.stage_caf_arsas_iris(raw, table, annee=2019)
     assert account(raw.height, iris, quarantine)["lignes_gardees"] == 3
 
 
@@ -597,3 +604,42 @@ def test_build_statistiques_communes_flags_every_gap() -> None:
         ("16089", "parts_rp2017", "secret_statistique", "absent", None),
         ("97601", "absent", "absent", "absent", None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("annee_donnees", "annee", "expected"),
+    [
+        (None, 2023, [2023, 2023]),  # the argument alone
+        (["2026", "2025"], None, [2026, 2025]),  # each row's own vintage (a live file)
+        (["2026", "2026"], 2019, [2019, 2019]),  # the argument wins over the column
+    ],
+)
+def test_annee_comes_from_the_argument_or_each_rows_vintage(
+    annee_donnees: list[str] | None, annee: int | None, expected: list[int]
+) -> None:
+    columns: dict[str, list[str | None]] = {
+        "code_insee": ["16015", "2A004"],
+        **{c: ["10", "5"] for c in ("nbr", "inel_hd", "elig_thd30", "elig_thd100", "elig_thd1g")},
+    }
+    if annee_donnees is not None:
+        columns[st.ANNEE_DONNEES] = list(annee_donnees)
+    kept, _ = st.stage_arcep(raw_rows(columns), annee=annee)
+    assert kept["annee"].to_list() == expected
+    assert kept["annee"].dtype == pl.Int32
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [
+        st.stage_rp2017_parts,
+        st.stage_rp2018_effectifs,
+        st.stage_filosofi_communes,
+        st.stage_arcep,
+        st.stage_dfg_mobile,
+        st.stage_caf_communes,
+        st.stage_defm,
+    ],
+)
+def test_no_vintage_is_an_error_never_a_guessed_year(stage: Stager) -> None:
+    with pytest.raises(ValueError, match="no vintage"):
+        stage(raw_rows({"CODGEO": ["16015"]}))
