@@ -241,8 +241,10 @@ def stage_rp2017_parts(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """INSEE RP 2017 shares by commune (COG 2020), as computed by Data For Good in 2020.
 
-    `part_non_diplomes_15_ans_et_plus` is DfG's "pas ou peu diplômés" among people aged 15+
-    out of school: their definition, not an INSEE variable.
+    Every age and diploma share is a share of the population aged 15+ (DfG's notebook and the
+    data agree): `part_25_ans_et_moins` is the share of 15–24-year-olds, `part_65_ans_et_plus`
+    of 65+, and `part_non_diplomes_15_ans_et_plus` of the out-of-school with at most a CAP-BEP,
+    divided by all people aged 15+ (DfG's "pas ou peu diplômés", not an INSEE variable).
     """
     mesures = [
         Mesure("TX_65ETPLUS", "part_65_ans_et_plus", 100, part=True),
