@@ -69,3 +69,20 @@ def test_raw_assets_feed_staging(defs: dg.Definitions) -> None:
 def test_job_resolves(defs: dg.Definitions) -> None:
     job = defs.resolve_implicit_global_asset_job_def()
     assert len(job.asset_layer.executable_asset_keys) >= 20
+
+
+def test_schema_checks_block_on_published_tables_and_warn_on_staged_registries(
+    defs: dg.Definitions,
+) -> None:
+    graph = defs.resolve_asset_graph()
+    checks = {key.asset_key.to_user_string(): key for key in graph.asset_check_keys}
+    specs = {
+        spec.key: spec for checks_def in defs.asset_checks or [] for spec in checks_def.check_specs
+    }
+    for table in ("territoires", "indicateurs", "lieux", "orientation"):
+        spec = specs[dg.AssetCheckKey(dg.AssetKey(f"pub_{table}"), "attentes_schema")]
+        assert spec.blocking, table
+    for registry in ("stg_mednum__lieux", "stg_france_services__lieux"):
+        assert registry in checks
+        spec = specs[dg.AssetCheckKey(dg.AssetKey(registry), "attentes_schema")]
+        assert not spec.blocking, registry

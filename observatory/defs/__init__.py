@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
 from observatory.defs.checks import build_personal_data_checks, build_schema_checks
@@ -29,6 +31,7 @@ from observatory.defs.statistics import statistics_assets
 from observatory.partners.mappings import load_mappings
 from observatory.publish.schemas import load_table_schema
 from observatory.settings import Settings
+from observatory.sources.catalogue import REGISTRES_LIEUX
 from observatory.sqlmodels.loader import load_models
 
 
@@ -66,9 +69,17 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         pub_orientation,
     ]
     published = {f"pub_{t}": load_table_schema(settings.schemas_dir, t) for t in TABLES}
+    # La Mednum's standard v1.0.2 on every staged registry: a warning (inputs), never blocking
+    standard = json.loads(
+        (settings.schemas_dir / "sources/schema_standard_mediation_num_v1.0.2.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    staged_registries = {f"stg_{source.key}": standard for source in REGISTRES_LIEUX}
     checks = [
         *build_schema_checks(published, blocking=True),
         *build_personal_data_checks(list(published)),
+        *build_schema_checks(staged_registries, blocking=False),
     ]
     operations = build_operations()
     definitions = dg.Definitions(
