@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -14,6 +15,12 @@ from observatory.validation.quarantine import number_rows
 
 ASSETS = PROJECT_ROOT / "assets"
 CHARENTE = "charente_16_partially_migrated_v1_commit20250206.csv"
+PARTNER_ACTIVITY = PROJECT_ROOT / "tests/fixtures/partners/activite"
+PARTNER_ACTIVITY_FILES = {
+    "exemple_diagnostics_autonomie": "diagnostics_charente_2023_2024.csv",
+    "exemple_accompagnements": "accompagnements_2024.csv",
+    "exemple_pass_numerique": "pass_numerique_2023.csv",
+}
 
 
 def read_numbered(path: Path, jeu: str = "test") -> pl.DataFrame:
@@ -67,6 +74,12 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
         data_dir=tmp_path_factory.mktemp("data"),
         zonages_dir=PROJECT_ROOT / "territoires_personnalises_exemple",
     )
+    # and partner activity files in the inbox (constructed: no real export is public), so the
+    # partner indicators and their statistical secrecy go through the whole pipeline too
+    for partenaire, fichier in PARTNER_ACTIVITY_FILES.items():
+        inbox = settings.data_dir / "inbox" / partenaire
+        inbox.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PARTNER_ACTIVITY / fichier, inbox / fichier)
     outcome = materialize_all(settings, instance=DagsterInstance.ephemeral())
     assert outcome.success, outcome.errors
     return settings, outcome

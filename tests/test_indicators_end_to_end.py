@@ -125,3 +125,44 @@ def test_zoning_counts_add_up_to_the_communes_of_its_scope(published, zonage: st
         )
         assert par_zone.height == 3 and par_zone["couverture"].all(), code
         assert par_zone["valeur"].sum() == pytest.approx(communes[code].sum(), rel=1e-12), code
+
+
+PARTNER_INDICATORS = (
+    "nb_diagnostics_autonomie",
+    "part_autonomes_diagnostic",
+    "part_besoin_aide_diagnostic",
+    "part_jamais_en_ligne_diagnostic",
+    "accompagnements_pour_1000_illectronisme",
+    "ratio_pass_utilises_emis",
+)
+
+
+def test_partner_activity_is_published_under_secrecy(published) -> None:
+    """The inbox's activity files reach `indicateurs`: nested levels only, secrets flagged."""
+    indicateurs, _ = published
+    partner = indicateurs.filter(pl.col("indicateur").is_in(PARTNER_INDICATORS))
+    assert set(partner["indicateur"]) == set(PARTNER_INDICATORS)
+    assert set(partner["niveau"]) <= {"commune", "epci", "departement", "region", "france"}
+    secrets = partner.filter(pl.col("secret"))
+    assert secrets.height > 0 and secrets["valeur"].null_count() == secrets.height
+    assert partner.filter(pl.col("secret") & ~pl.col("couverture")).is_empty()
+    # no published count of 1 to 4 people
+    counts = partner.filter(pl.col("indicateur") == "nb_diagnostics_autonomie")
+    assert counts.filter(pl.col("valeur").is_between(1, 4)).is_empty()
+    charente = counts.filter(pl.col("niveau") == "departement", pl.col("code") == "16")
+    assert charente.select("annee", "valeur").sort("annee").rows() == [(2023, 20.0), (2024, 119.0)]
+    # only Charente is covered by the diagnostics: the others are null, never 0
+    autres = counts.filter(pl.col("niveau") == "departement", pl.col("code") != "16")
+    assert autres.height == 2 * 100 and autres["valeur"].null_count() == autres.height
+    accomp = partner.filter(
+        pl.col("indicateur") == "accompagnements_pour_1000_illectronisme",
+        pl.col("niveau") == "departement",
+        pl.col("code") == "16",
+    )["valeur"].item()
+    besoin = indicateurs.filter(
+        pl.col("indicateur") == "nb_illectronisme",
+        pl.col("niveau") == "departement",
+        pl.col("code") == "16",
+    )["valeur"].item()
+    assert accomp == pytest.approx(175 * 1000 / besoin, rel=1e-12)
+    report("partner activity: rows", partner.height, "secret", secrets.height)

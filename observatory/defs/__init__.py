@@ -6,6 +6,7 @@ import json
 
 import dagster as dg
 
+from observatory.defs.activity import build_activity_assets
 from observatory.defs.checks import build_personal_data_checks, build_schema_checks
 from observatory.defs.indicators import intermediate_indicator_inputs, python_indicators
 from observatory.defs.intermediate import build_lieux_resolus, intermediate_assets
@@ -38,11 +39,11 @@ from observatory.sqlmodels.loader import load_models
 def build_definitions(settings: Settings) -> dg.Definitions:
     """All assets for these settings; SQL models are discovered in `settings.sql_dir`."""
     partner_assets, partner_sensors = build_partner_definitions(settings)
+    mappings = load_mappings(settings.schemas_dir / "partners")
     partner_places = [
-        stg_key(m).to_user_string()
-        for m in load_mappings(settings.schemas_dir / "partners").values()
-        if m.type_fichier == "lieux"
+        stg_key(m).to_user_string() for m in mappings.values() if m.type_fichier == "lieux"
     ]
+    activity = build_activity_assets(mappings)
     python_assets = [
         *build_raw_assets(settings),
         *partner_assets,
@@ -52,11 +53,15 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *statistics_assets,
         *intermediate_indicator_inputs,
         *python_indicators,
+        *activity,
     ]
     names = {key.to_user_string() for a in python_assets for key in a.keys}
     models = load_models(settings.sql_dir, external=names)
     indicators = [m.name for m in models if m.layer == "ind_"] + [
-        key.to_user_string() for a in python_indicators for key in a.keys
+        key.to_user_string()
+        for a in (*python_indicators, *activity)
+        for key in a.keys
+        if key.to_user_string().startswith("ind_")
     ]
     assets = [
         *python_assets,

@@ -3,7 +3,9 @@ import re
 import polars as pl
 import pytest
 
+from observatory.defs.activity import build_activity_assets
 from observatory.defs.indicators import python_indicators
+from observatory.partners.mappings import load_mappings
 from observatory.publish.schemas import (
     check_schema,
     field_names,
@@ -26,7 +28,11 @@ def test_every_field_has_a_french_title(table: str) -> None:
     assert set(schema["primaryKey"]) <= set(field_names(schema))
 
 
-PYTHON_INDICATORS = {key.to_user_string() for a in python_indicators for key in a.keys}
+PYTHON_INDICATORS = {
+    key.to_user_string()
+    for a in (*python_indicators, *build_activity_assets(load_mappings(SCHEMAS / "partners")))
+    for key in a.keys
+}
 
 
 def test_dictionary_entries_are_complete() -> None:

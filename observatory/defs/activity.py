@@ -1,0 +1,69 @@
+"""Partner activity: counts from the partners' staged files, then indicators under secrecy.
+
+Built from the partner mappings (`schemas/partners/*.yaml`) whose `type_fichier` carries
+activity counts (diagnostics, accompaniments, pass numérique): a new partner of a known kind
+feeds the indicators without code. With no file in any inbox, the indicators have no rows.
+"""
+
+import dagster as dg
+import polars as pl
+
+from observatory.defs.partners import stg_key
+from observatory.defs.resources import ObservatoryResource
+from observatory.partners.mappings import PartnerMapping
+from observatory.transforms import partner_activity
+from observatory.validation.store import write_quarantine
+
+INT_ACTIVITE = "int__activite_partenaires"
+
+
+def build_activity_assets(mappings: dict[str, PartnerMapping]) -> list[dg.AssetsDefinition]:
+    """`int__activite_partenaires` (counts, coverage) and `ind_activite_partenaires`."""
+    sources = {
+        stg_key(m).to_user_string(): m.type_fichier
+        for m in mappings.values()
+        if m.type_fichier in partner_activity.MESURES
+    }
+
+    @dg.asset(
+        name=INT_ACTIVITE,
+        group_name="intermediate",
+        ins={name: dg.AssetIn(name) for name in sources},
+        description="Partner activity counts per territory, year and measure, with coverage.",
+    )
+    def _comptes(
+        observatory: ObservatoryResource,
+        int__territoires: pl.DataFrame,
+        int__appartenances: pl.DataFrame,
+        **staged: pl.DataFrame,
+    ) -> dg.Output[pl.DataFrame]:
+        comptes, quarantaine = partner_activity.compte_activite(
+            [(sources[name], frame) for name, frame in sorted(staged.items())],
+            int__territoires.select("niveau", "code"),
+        )
+        path = write_quarantine(observatory.settings, INT_ACTIVITE, quarantaine)
+        frame = partner_activity.agrege_comptes(comptes, int__appartenances)
+        return dg.Output(
+            frame,
+            metadata={
+                "lignes_entree": sum(f.height for f in staged.values()),
+                "codes_hors_cog": quarantaine.height,
+                "quarantaine": str(path),
+            },
+        )
+
+    @dg.asset(name="ind_activite_partenaires", group_name="indicators")
+    def _indicateurs(
+        int__activite_partenaires: pl.DataFrame,
+        int__appartenances: pl.DataFrame,
+        ind_besoin: pl.DataFrame,
+    ) -> dg.Output[pl.DataFrame]:
+        """Shares of diagnosed people, accompaniments per need, pass used: secret below 5."""
+        cellules = partner_activity.applique_secret(int__activite_partenaires, int__appartenances)
+        frame = partner_activity.indicateurs_activite(cellules, ind_besoin)
+        return dg.Output(
+            frame,
+            metadata={"lignes": frame.height, "secrets": int(frame["secret"].sum())},
+        )
+
+    return [_comptes, _indicateurs]

@@ -1,0 +1,402 @@
+"""Partner activity indicators under statistical secrecy.
+
+Partners send counts of people (diagnosed, accompanied, pass numérique issued and used). A
+count below `SEUIL_SECRET` (1 to 4 people) could identify a person, so it is suppressed
+(primary secrecy); and
+because higher levels are sums of lower ones, a second cell is suppressed wherever a suppressed
+one could be recovered by subtraction (secondary secrecy), within each nested hierarchy
+(commune → EPCI; commune → département → région → France) and within a territory between the
+diagnostic categories and their total. Partner-derived indicators are published only at levels
+that nest (never at bassin de vie or users' zonings, where a zone cut across the hierarchy would
+let a suppressed cell be rebuilt by differencing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+SEUIL_SECRET = 5
+NIVEAUX_EMBOITES = ("commune", "epci", "departement", "region", "france")
+# parent level → child level, the nested hierarchies within which a cell could be recovered
+ARETES_NIVEAUX = (
+    ("commune", "epci"),
+    ("commune", "departement"),
+    ("departement", "region"),
+    ("region", "france"),
+)
+CATEGORIES_DIAGNOSTIC = ("nb_autonomes", "nb_besoin_aide", "nb_jamais_en_ligne")
+TOTAL_DIAGNOSTIC = "nb_diagnostics"
+# type_fichier of the partner mapping → its count columns (the measures)
+MESURES = {
+    "diagnostics_autonomie": (TOTAL_DIAGNOSTIC, *CATEGORIES_DIAGNOSTIC),
+    "accompagnements": ("nb_accompagnements",),
+    "pass_numerique": ("nb_pass_emis", "nb_pass_utilises"),
+}
+COMPTES_SCHEMA = {
+    "niveau_source": pl.String(),
+    "code": pl.String(),
+    "annee": pl.Int32(),
+    "mesure": pl.String(),
+    "nb": pl.Int64(),
+    "type_fichier": pl.String(),
+    "jeux_de_donnees": pl.String(),
+}
+QUARANTAINE_SCHEMA = {
+    "jeu_de_donnees": pl.String(),
+    "fichier_origine": pl.String(),
+    "ligne": pl.Int64(),
+    "colonne": pl.String(),
+    "raison": pl.String(),
+    "valeur_brute": pl.String(),
+}
+
+
+def compte_activite(
+    staged: Iterable[tuple[str, pl.DataFrame]], codes_cog: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Staged partner rows (type_fichier, frame) → counts per territory, year and measure.
+
+    Periods are summed by calendar year of their start. A code absent from COG 2026 at its
+    level is quarantined (`code_hors_cog`), never dropped. Diagnostic rows without a total get
+    the sum of their categories. `codes_cog` has `niveau`, `code`.
+    """
+    counts: list[pl.DataFrame] = []
+    quarantines: list[pl.DataFrame] = []
+    for type_fichier, frame in staged:
+        if type_fichier not in MESURES or frame.is_empty():
+            continue
+        mesures = MESURES[type_fichier]
+        if type_fichier == "diagnostics_autonomie":
+            frame = frame.with_columns(
+                pl.coalesce(TOTAL_DIAGNOSTIC, pl.sum_horizontal(*CATEGORIES_DIAGNOSTIC))
+            )
+        known = frame.join(codes_cog, on=["niveau", "code"], how="semi")
+        unknown = frame.join(codes_cog, on=["niveau", "code"], how="anti")
+        quarantines.append(
+            unknown.select(
+                "jeu_de_donnees",
+                "fichier_origine",
+                pl.col("ligne").cast(pl.Int64),
+                pl.lit("code").alias("colonne"),
+                pl.lit("code_hors_cog").alias("raison"),
+                pl.col("code").alias("valeur_brute"),
+            )
+        )
+        counts.append(
+            known.unpivot(
+                on=list(mesures),
+                index=["jeu_de_donnees", "niveau", "code", "periode_debut"],
+                variable_name="mesure",
+                value_name="nb",
+            )
+            .group_by(
+                pl.col("niveau").alias("niveau_source"),
+                "code",
+                pl.col("periode_debut").dt.year().cast(pl.Int32).alias("annee"),
+                "mesure",
+            )
+            .agg(
+                pl.col("nb").sum().cast(pl.Int64),
+                pl.col("jeu_de_donnees").unique().sort().str.join("|").alias("jeux_de_donnees"),
+            )
+            .with_columns(pl.lit(type_fichier).alias("type_fichier"))
+        )
+    comptes = pl.concat(
+        [pl.DataFrame(schema=COMPTES_SCHEMA), *(c.select(list(COMPTES_SCHEMA)) for c in counts)],
+        how="vertical_relaxed",
+    ).sort("type_fichier", "mesure", "annee", "niveau_source", "code")
+    quarantaine = pl.concat(
+        [
+            pl.DataFrame(schema=QUARANTAINE_SCHEMA),
+            *(q.cast(QUARANTAINE_SCHEMA) for q in quarantines),
+        ]
+    )
+    return comptes, quarantaine
+
+
+def appartenances_emboitees(appartenances: pl.DataFrame) -> pl.DataFrame:
+    """Membership of each commune in the nested levels only (no bassin de vie, no zonings)."""
+    return appartenances.filter(pl.col("niveau").is_in(NIVEAUX_EMBOITES))
+
+
+def _unites(appartenances: pl.DataFrame, niveau_source: str) -> pl.DataFrame:
+    """The units of a source level and the territories (niveau, code) each belongs to.
+
+    Levels at or above the source's only: a département count says nothing of its communes.
+    """
+    rang = NIVEAUX_EMBOITES.index(niveau_source)
+    unite = appartenances.filter(pl.col("niveau") == niveau_source).select(
+        "code_commune", pl.col("code").alias("unite")
+    )
+    au_dessus = NIVEAUX_EMBOITES[rang:] if niveau_source != "epci" else ("epci",)
+    return (
+        appartenances.filter(pl.col("niveau").is_in(au_dessus))
+        .join(unite, on="code_commune")
+        .select("unite", "niveau", "code")
+        .unique()
+    )
+
+
+def agrege_comptes(comptes: pl.DataFrame, appartenances: pl.DataFrame) -> pl.DataFrame:
+    """Counts at every nested level, from the partner's own level up, with their coverage.
+
+    A partner covers, for a year, the départements it reports at least one row in (its units
+    there without a row count 0): a commune-level file from one département says nothing of
+    the others. A territory is covered when all its units are; uncovered ones get no value.
+    EPCI-level counts (pass numérique) stay at EPCI level (EPCI do not nest in départements).
+    """
+    emboitees = appartenances_emboitees(appartenances)
+    departement = emboitees.filter(pl.col("niveau") == "departement").select(
+        "code_commune", pl.col("code").alias("code_departement")
+    )
+    out: list[pl.DataFrame] = []
+    for (niveau_source, type_fichier), groupe in comptes.group_by(
+        "niveau_source", "type_fichier", maintain_order=True
+    ):
+        unites = _unites(emboitees, str(niveau_source))
+        unite_dep = (
+            emboitees.filter(pl.col("niveau") == niveau_source)
+            .join(departement, on="code_commune")
+            .select(pl.col("code").alias("unite"), "code_departement")
+            .unique("unite")  # an EPCI across départements: its seat's is enough for coverage
+        )
+        for (annee, mesure), serie in groupe.group_by("annee", "mesure", maintain_order=True):
+            deps = serie.join(unite_dep, left_on="code", right_on="unite").select(
+                "code_departement"
+            )
+            couvertes = (
+                unite_dep.join(deps.unique(), on="code_departement", how="semi")
+                if niveau_source != "epci"
+                else serie.select(pl.col("code").alias("unite"))
+            ).select("unite", pl.lit(True).alias("couverte"))
+            valeurs = (
+                unites.join(couvertes, on="unite", how="left")
+                .join(serie.select(pl.col("code").alias("unite"), "nb"), on="unite", how="left")
+                .with_columns(pl.col("couverte").fill_null(False))
+                .group_by("niveau", "code")
+                .agg(
+                    pl.col("nb").fill_null(0).sum().alias("nb"),
+                    pl.col("couverte").all().alias("couverture"),
+                )
+                .with_columns(
+                    pl.when(pl.col("couverture")).then(pl.col("nb")).alias("nb"),
+                    pl.lit(annee, pl.Int32).alias("annee"),
+                    pl.lit(mesure).alias("mesure"),
+                    pl.lit(type_fichier).alias("type_fichier"),
+                )
+            )
+            out.append(valeurs)
+    schema = {
+        "niveau": pl.String(),
+        "code": pl.String(),
+        "annee": pl.Int32(),
+        "type_fichier": pl.String(),
+        "mesure": pl.String(),
+        "nb": pl.Int64(),
+        "couverture": pl.Boolean(),
+    }
+    return pl.concat(
+        [pl.DataFrame(schema=schema), *(f.select(list(schema)).cast(schema) for f in out)]
+    )
+
+
+def _aretes(cellules: pl.DataFrame, appartenances: pl.DataFrame) -> pl.DataFrame:
+    """(parent cell id, child cell id) of every additive relation between published cells."""
+    emboitees = appartenances_emboitees(appartenances)
+    paires = []
+    for enfant, parent in ARETES_NIVEAUX:
+        paires.append(
+            emboitees.filter(pl.col("niveau") == enfant)
+            .select("code_commune", pl.col("code").alias("code_enfant"))
+            .join(
+                emboitees.filter(pl.col("niveau") == parent).select(
+                    "code_commune", pl.col("code").alias("code_parent")
+                ),
+                on="code_commune",
+            )
+            .select(
+                pl.lit(enfant).alias("niveau_enfant"),
+                "code_enfant",
+                pl.lit(parent).alias("niveau_parent"),
+                "code_parent",
+            )
+            .unique()
+        )
+    liens = pl.concat(paires)
+    cle = ["annee", "type_fichier", "mesure"]
+    ids = cellules.select(*cle, "niveau", "code", "id")
+    hierarchie = (
+        ids.join(liens, left_on=["niveau", "code"], right_on=["niveau_enfant", "code_enfant"])
+        .rename({"id": "enfant"})
+        .join(
+            ids.rename({"niveau": "niveau_parent", "code": "code_parent", "id": "parent"}),
+            on=[*cle, "niveau_parent", "code_parent"],
+        )
+        .select("parent", "enfant")
+    )
+    # within a territory, the diagnostic categories add up to (at most) the total
+    diag = cellules.filter(pl.col("type_fichier") == "diagnostics_autonomie")
+    categories = (
+        diag.filter(pl.col("mesure").is_in(CATEGORIES_DIAGNOSTIC))
+        .select("annee", "type_fichier", "niveau", "code", pl.col("id").alias("enfant"))
+        .join(
+            diag.filter(pl.col("mesure") == TOTAL_DIAGNOSTIC).select(
+                "annee", "type_fichier", "niveau", "code", pl.col("id").alias("parent")
+            ),
+            on=["annee", "type_fichier", "niveau", "code"],
+        )
+        .select("parent", "enfant")
+    )
+    return pl.concat([hierarchie, categories]).unique()
+
+
+def applique_secret(
+    comptes: pl.DataFrame, appartenances: pl.DataFrame, seuil: int = SEUIL_SECRET
+) -> pl.DataFrame:
+    """Flag `secret` cells: primary (covered count from 1 to `seuil` - 1), then secondary.
+
+    A zero is not secret: it describes nobody (INSEE's practice for counts); suppressing zeros
+    would also force the suppression of the one commune that has activity in an EPCI.
+
+    Secondary suppression, repeated until nothing changes: a published total whose suppressed
+    parts are exactly one, or add up to less than `seuil`, would give them away by subtraction;
+    its smallest published non-zero part is suppressed too (or, if none, the total itself).
+    Prefers suppressing small cells, which keeps the published information loss low.
+    """
+    cellules = comptes.with_row_index("id").with_columns(
+        (pl.col("couverture") & pl.col("nb").is_between(1, seuil - 1))
+        .fill_null(False)
+        .alias("secret")
+    )
+    aretes = _aretes(cellules, appartenances)
+    while True:
+        etat = cellules.select("id", "nb", "secret", "couverture")
+        enfants = aretes.join(etat.rename({"id": "enfant"}), on="enfant")
+        parents = etat.filter(pl.col("couverture") & ~pl.col("secret")).rename({"id": "parent"})
+        exposes = (
+            enfants.group_by("parent")
+            .agg(
+                pl.col("secret").sum().alias("nb_secrets"),
+                pl.col("nb").filter(pl.col("secret")).sum().alias("somme_secrets"),
+                # a zero protects nothing: the complement is the smallest non-zero part
+                pl.col("enfant")
+                .filter(~pl.col("secret") & (pl.col("nb") > 0))
+                .sort_by(pl.col("nb").filter(~pl.col("secret") & (pl.col("nb") > 0)))
+                .first()
+                .alias("plus_petit"),
+            )
+            .join(parents.select("parent"), on="parent", how="semi")
+            .filter(
+                (pl.col("nb_secrets") == 1)
+                | ((pl.col("nb_secrets") > 0) & (pl.col("somme_secrets") < seuil))
+            )
+        )
+        if exposes.is_empty():
+            break
+        a_masquer = exposes.select(pl.coalesce("plus_petit", "parent").alias("id")).to_series()
+        cellules = cellules.with_columns(
+            (pl.col("secret") | pl.col("id").is_in(a_masquer.implode())).alias("secret")
+        )
+    return cellules.drop("id")
+
+
+def _ratio(
+    cellules: pl.DataFrame,
+    numerateur: str,
+    denominateur: str,
+    indicateur: str,
+    facteur: float = 1.0,
+) -> pl.DataFrame:
+    cle = ["niveau", "code", "annee"]
+    num = cellules.filter(pl.col("mesure") == numerateur)
+    den = cellules.filter(pl.col("mesure") == denominateur)
+    return num.join(den, on=cle, suffix="_den").select(
+        *cle,
+        pl.lit(indicateur).alias("indicateur"),
+        pl.col("nb"),
+        pl.col("nb_den"),
+        (pl.col("secret") | pl.col("secret_den")).alias("secret"),
+        (pl.col("couverture") & pl.col("couverture_den")).alias("couverture"),
+        pl.lit(facteur).alias("facteur"),
+    )
+
+
+def indicateurs_activite(cellules: pl.DataFrame, besoin: pl.DataFrame) -> pl.DataFrame:
+    """Long indicator rows from the secret-flagged counts and the estimated need.
+
+    `besoin` is `ind_besoin` (its `nb_illectronisme` rows): accompaniments are related to the
+    need estimate of the same territory; the count of accompaniments carries the secrecy.
+    """
+    diag = cellules.filter(pl.col("type_fichier") == "diagnostics_autonomie")
+    pass_ = cellules.filter(pl.col("type_fichier") == "pass_numerique")
+    accomp = cellules.filter(pl.col("mesure") == "nb_accompagnements")
+    besoin_n = besoin.filter(pl.col("indicateur") == "nb_illectronisme").select(
+        "niveau", "code", pl.col("valeur").alias("nb_den"), pl.col("couverture").alias("c_den")
+    )
+    parts = [
+        _ratio(diag, mesure, TOTAL_DIAGNOSTIC, f"part_{mesure.removeprefix('nb_')}_diagnostic")
+        for mesure in CATEGORIES_DIAGNOSTIC
+    ]
+    parts.append(_ratio(pass_, "nb_pass_utilises", "nb_pass_emis", "ratio_pass_utilises_emis"))
+    lignes = pl.concat(
+        [
+            pl.concat(parts).with_columns(
+                pl.col("nb").cast(pl.Float64), pl.col("nb_den").cast(pl.Float64)
+            ),
+            accomp.join(besoin_n, on=["niveau", "code"], how="left").select(
+                "niveau",
+                "code",
+                "annee",
+                pl.lit("accompagnements_pour_1000_illectronisme").alias("indicateur"),
+                pl.col("nb").cast(pl.Float64),
+                "nb_den",
+                "secret",
+                (pl.col("couverture") & pl.col("c_den").fill_null(False)).alias("couverture"),
+                pl.lit(1000.0).alias("facteur"),
+            ),
+        ]
+    )
+    comptes = diag.filter(pl.col("mesure") == TOTAL_DIAGNOSTIC).select(
+        "niveau",
+        "code",
+        "annee",
+        pl.lit("nb_diagnostics_autonomie").alias("indicateur"),
+        pl.when(pl.col("couverture") & ~pl.col("secret"))
+        .then(pl.col("nb").cast(pl.Float64))
+        .alias("valeur"),
+        "secret",
+        "couverture",
+    )
+    ratios = lignes.select(
+        "niveau",
+        "code",
+        "annee",
+        "indicateur",
+        pl.when(pl.col("couverture") & ~pl.col("secret") & (pl.col("nb_den") > 0))
+        .then(pl.col("nb") / pl.col("nb_den") * pl.col("facteur"))
+        .alias("valeur"),
+        "secret",
+        "couverture",
+    )
+    return (
+        pl.concat([comptes, ratios])
+        .with_columns(
+            pl.col("secret") & pl.col("couverture"),
+            pl.lit(None, pl.Float64).alias("ic_bas"),
+            pl.lit(None, pl.Float64).alias("ic_haut"),
+        )
+        .select(
+            "niveau",
+            "code",
+            "indicateur",
+            "annee",
+            "valeur",
+            "ic_bas",
+            "ic_haut",
+            "secret",
+            "couverture",
+        )
+        .sort("indicateur", "niveau", "code", "annee")
+    )

@@ -1,0 +1,251 @@
+"""Partner activity under statistical secrecy, on real COG 2026 territories.
+
+The partner files are constructed in the partners' model formats (no real export is public:
+tests/fixtures/partners/activite/PROVENANCE.md); territories and their nesting are real.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from observatory.partners.mappings import load_mappings
+from observatory.partners.reading import read_partner
+from observatory.settings import PROJECT_ROOT
+from observatory.transforms import partner_activity as pa
+from tests.conftest import PARTNER_ACTIVITY, PARTNER_ACTIVITY_FILES
+
+FIXTURES = PARTNER_ACTIVITY
+MAPPINGS = load_mappings(PROJECT_ROOT / "schemas/partners")
+FILES = PARTNER_ACTIVITY_FILES
+NB_ILLECTRONISME_16 = 54_167.0  # order of magnitude of the Charente estimate (ind_besoin)
+
+
+@pytest.fixture(scope="module")
+def appartenances(communes: pl.DataFrame) -> pl.DataFrame:
+    """Real COG 2026 memberships, with a non-nesting level that must never get partner rows."""
+    niveaux = {"commune": "code_commune", "epci": "code_epci"}
+    niveaux |= {"departement": "code_departement", "region": "code_region"}
+    frames = [
+        communes.select("code_commune", pl.lit(n).alias("niveau"), pl.col(c).alias("code"))
+        for n, c in niveaux.items()
+    ]
+    frames.append(
+        communes.select("code_commune", pl.lit("france").alias("niveau"), code=pl.lit("FR"))
+    )
+    frames.append(
+        communes.select("code_commune", pl.lit("bassin_de_vie").alias("niveau"), code=pl.lit("X"))
+    )
+    return pl.concat(frames).filter(pl.col("code").is_not_null())
+
+
+@pytest.fixture(scope="module")
+def staged() -> list[tuple[str, pl.DataFrame]]:
+    reads = []
+    for partenaire, fichier in FILES.items():
+        mapping = MAPPINGS[partenaire]
+        read = read_partner((FIXTURES / fichier).read_bytes(), fichier, mapping)
+        assert read.quarantine.is_empty(), read.quarantine
+        reads.append((mapping.type_fichier, read.kept))
+    return reads
+
+
+@pytest.fixture(scope="module")
+def comptes(staged, communes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    codes = pl.concat(
+        [
+            communes.select(
+                pl.lit("commune").alias("niveau"), pl.col("code_commune").alias("code")
+            ),
+            communes.select(
+                pl.lit("departement").alias("niveau"), pl.col("code_departement").alias("code")
+            ),
+            communes.select(pl.lit("epci").alias("niveau"), pl.col("code_epci").alias("code")),
+        ]
+    ).unique()
+    return pa.compte_activite(staged, codes)
+
+
+@pytest.fixture(scope="module")
+def cellules(comptes, appartenances: pl.DataFrame) -> pl.DataFrame:
+    return pa.applique_secret(pa.agrege_comptes(comptes[0], appartenances), appartenances)
+
+
+@pytest.fixture(scope="module")
+def indicateurs(cellules: pl.DataFrame) -> pl.DataFrame:
+    besoin = pl.DataFrame(
+        {
+            "niveau": ["departement", "departement"],
+            "code": ["16", "17"],
+            "indicateur": ["nb_illectronisme"] * 2,
+            "valeur": [NB_ILLECTRONISME_16, 120_000.0],
+            "couverture": [True, True],
+        }
+    )
+    return pa.indicateurs_activite(cellules, besoin)
+
+
+def valeur(frame: pl.DataFrame, niveau: str, code: str, indicateur: str, annee: int = 2024):
+    row = frame.filter(
+        (pl.col("niveau") == niveau)
+        & (pl.col("code") == code)
+        & (pl.col("indicateur") == indicateur)
+        & (pl.col("annee") == annee)
+    )
+    assert row.height == 1, (niveau, code, indicateur, annee, row)
+    return row.select("valeur", "secret", "couverture").row(0)
+
+
+def test_every_row_is_counted_or_quarantined(staged, comptes) -> None:
+    counts, quarantaine = comptes
+    diag = dict(staged)["diagnostics_autonomie"]
+    assert quarantaine.select("valeur_brute", "raison").rows() == [("16999", "code_hors_cog")]
+    kept = diag.filter(pl.col("code") != "16999")
+    total = counts.filter(pl.col("mesure") == "nb_diagnostics")["nb"].sum()
+    assert total == kept["nb_diagnostics"].sum() == 139
+    # periods are summed by calendar year: Angoulême 2023 and 2024 stay apart
+    angouleme = counts.filter((pl.col("code") == "16015") & (pl.col("mesure") == "nb_diagnostics"))
+    assert sorted(angouleme.select("annee", "nb").rows()) == [(2023, 20), (2024, 75)]
+
+
+@pytest.mark.parametrize(
+    ("niveau", "code", "indicateur", "attendu"),
+    [
+        # published: counts of 5 or more, shares from summed counts
+        ("commune", "16015", "nb_diagnostics_autonomie", (75.0, False, True)),
+        ("commune", "16015", "part_besoin_aide_diagnostic", (38 / 75, False, True)),
+        # cascade: in the CA du Grand Angoulême, never-online Soyaux (2) + La Couronne (1) = 3
+        # would be recovered from the EPCI total, so Angoulême's 15 is suppressed, and then
+        # its smallest other category (22 autonomous), or 75 − 38 would give the 15 back
+        ("commune", "16015", "part_jamais_en_ligne_diagnostic", (None, True, True)),
+        ("commune", "16015", "part_autonomes_diagnostic", (None, True, True)),
+        ("commune", "16102", "part_besoin_aide_diagnostic", (6 / 14, False, True)),
+        # primary: 3 never online in Cognac; secondary: its smallest published sibling (5)
+        ("commune", "16102", "part_jamais_en_ligne_diagnostic", (None, True, True)),
+        ("commune", "16102", "part_autonomes_diagnostic", (None, True, True)),
+        # primary: 3 people diagnosed in Genac-Bignac; secondary: Rouillac (6), the only other
+        # non-zero commune of the CC du Rouillacais, else EPCI − Rouillac would give it away
+        ("commune", "16148", "nb_diagnostics_autonomie", (None, True, True)),
+        ("commune", "16286", "nb_diagnostics_autonomie", (None, True, True)),
+        ("epci", "241600303", "nb_diagnostics_autonomie", (9.0, False, True)),
+        # a zero describes nobody: published
+        ("commune", "16339", "nb_diagnostics_autonomie", (0.0, False, True)),
+        ("departement", "16", "nb_diagnostics_autonomie", (119.0, False, True)),
+        # the partner reports in Charente only: Charente-Maritime, the région, France uncovered
+        ("departement", "17", "nb_diagnostics_autonomie", (None, False, False)),
+        ("commune", "17300", "nb_diagnostics_autonomie", (None, False, False)),
+        ("region", "75", "nb_diagnostics_autonomie", (None, False, False)),
+        ("france", "FR", "nb_diagnostics_autonomie", (None, False, False)),
+        # accompaniments (département files), per 1 000 estimated people in need
+        (
+            "departement",
+            "16",
+            "accompagnements_pour_1000_illectronisme",
+            (175 * 1000 / NB_ILLECTRONISME_16, False, True),
+        ),
+        ("departement", "17", "accompagnements_pour_1000_illectronisme", (None, True, True)),
+    ],
+)
+def test_secrecy_and_values(indicateurs, niveau, code, indicateur, attendu) -> None:
+    got = valeur(indicateurs, niveau, code, indicateur)
+    if attendu[0] is None:
+        assert got == attendu
+    else:
+        assert got[1:] == attendu[1:] and got[0] == pytest.approx(attendu[0], rel=1e-12)
+
+
+def test_pass_numerique_at_epci_only(indicateurs) -> None:
+    pass_ = indicateurs.filter(pl.col("indicateur") == "ratio_pass_utilises_emis")
+    assert set(pass_["niveau"]) == {"epci"}
+    assert valeur(pass_, "epci", "200071827", "ratio_pass_utilises_emis", 2023) == (
+        0.65,
+        False,
+        True,
+    )
+    # 4 passes used: secret
+    assert valeur(pass_, "epci", "241600303", "ratio_pass_utilises_emis", 2023) == (
+        None,
+        True,
+        True,
+    )
+
+
+def test_never_published_at_levels_that_do_not_nest(indicateurs) -> None:
+    assert set(indicateurs["niveau"]) <= set(pa.NIVEAUX_EMBOITES)
+
+
+def test_no_published_count_below_five(cellules) -> None:
+    publies = cellules.filter(pl.col("couverture") & ~pl.col("secret"))
+    assert publies.filter(pl.col("nb").is_between(1, 4)).is_empty()
+
+
+def test_no_suppressed_cell_can_be_recovered_by_subtraction(cellules, appartenances) -> None:
+    """Brute force over every published total and its parts, in every nested hierarchy."""
+    emboitees = appartenances.filter(pl.col("niveau").is_in(pa.NIVEAUX_EMBOITES))
+    cle = ["annee", "type_fichier", "mesure"]
+    checked = 0
+    for enfant, parent in pa.ARETES_NIVEAUX:
+        liens = (
+            emboitees.filter(pl.col("niveau") == enfant)
+            .select("code_commune", pl.col("code").alias("code_enfant"))
+            .join(
+                emboitees.filter(pl.col("niveau") == parent).select(
+                    "code_commune", pl.col("code").alias("code_parent")
+                ),
+                on="code_commune",
+            )
+            .select("code_enfant", "code_parent")
+            .unique()
+        )
+        parts = cellules.filter(pl.col("niveau") == enfant).join(
+            liens, left_on="code", right_on="code_enfant"
+        )
+        totaux = cellules.filter(
+            (pl.col("niveau") == parent) & pl.col("couverture") & ~pl.col("secret")
+        )
+        exposed = (
+            parts.join(
+                totaux.select(*cle, pl.col("code").alias("code_parent")), on=[*cle, "code_parent"]
+            )
+            .group_by(*cle, "code_parent")
+            .agg(
+                pl.col("secret").sum().alias("n"),
+                pl.col("nb").filter(pl.col("secret")).sum().alias("somme"),
+            )
+        )
+        checked += exposed.height
+        bad = exposed.filter((pl.col("n") == 1) | ((pl.col("n") > 1) & (pl.col("somme") < 5)))
+        assert bad.is_empty(), (enfant, parent, bad)
+    assert checked >= 60  # 9 EPCI and the département of Charente, 4 measures, 2 years
+    # categories against their total, within each territory
+    diag = cellules.filter(pl.col("type_fichier") == "diagnostics_autonomie")
+    par_territoire = (
+        diag.join(
+            diag.filter((pl.col("mesure") == "nb_diagnostics") & ~pl.col("secret")).select(
+                "annee", "niveau", "code"
+            ),
+            on=["annee", "niveau", "code"],
+            how="semi",
+        )
+        .filter(pl.col("mesure") != "nb_diagnostics")
+        .group_by("annee", "niveau", "code")
+        .agg(pl.col("secret").sum().alias("n"), pl.col("nb").filter(pl.col("secret")).sum())
+    )
+    assert par_territoire.filter(
+        (pl.col("n") == 1) | ((pl.col("n") > 1) & (pl.col("nb") < 5))
+    ).is_empty()
+
+
+def test_without_partner_files_no_rows(appartenances) -> None:
+    comptes, quarantaine = pa.compte_activite([], pl.DataFrame({"niveau": [], "code": []}))
+    cellules = pa.applique_secret(pa.agrege_comptes(comptes, appartenances), appartenances)
+    besoin = pl.DataFrame(
+        schema={
+            "niveau": pl.String,
+            "code": pl.String,
+            "indicateur": pl.String,
+            "valeur": pl.Float64,
+            "couverture": pl.Boolean,
+        }
+    )
+    assert pa.indicateurs_activite(cellules, besoin).is_empty() and quarantaine.is_empty()
