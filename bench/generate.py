@@ -1,0 +1,259 @@
+"""Generate national-size benchmark inputs: an assets folder, partner inbox files, and a
+10× warehouse for the compute core.
+
+    python bench/generate.py --scale 1 --out /tmp/bench1
+        → /tmp/bench1/assets/  (same files and formats as `assets/`; point the pipeline at it
+          with OBSERVATORY_ASSETS_DIR), /tmp/bench1/inbox/<partner>/<file> (copy into
+          <data-dir>/inbox before a run)
+    python bench/generate.py --scale 10 --warehouse /tmp/rel/data/warehouse --out /tmp/bench10
+        → /tmp/bench10/warehouse/  (the int__ inputs of the indicator layer, 10 copies of
+          every territory under new codes)
+
+Scale 1 keeps every real national file (all 34,969 COG communes, census, Filosofi, ARCEP,
+CAF, zonings…) and adds SYNTHETIC places so that the registries hold ~30,000 places, as a
+national La Mednum cartography would: extra conseillers-numériques lieux (same parquet
+schema) and extra La Mednum standard v1 rows (same CSV columns), each at a random commune
+weighted by population, named "Lieu synthétique (bench) n". Partner activity files are
+synthetic too (inbox formats of `schemas/partners/exemple_*.yaml`), national.
+
+Scale 10 is built at the warehouse level: copy k (1…9) of every territory gets the code
+`<code>S<k>` (strings; no real COG, EPCI or zoning code contains `S`, and prefixes such as
+`97x` and `2A` that decide a search zone are kept), France stays one territory. Replicating
+every raw source format (IRIS, EPCI 2019, historical COG passage tables…) under new codes
+was not done: the 10× full run is therefore not measured, only the 10× compute core.
+Everything is seeded (`--seed`), so two runs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from observatory.settings import PROJECT_ROOT
+
+ASSETS = PROJECT_ROOT / "assets"
+CNFS = "conseillers_numeriques/lieux_cnfs_20221202_national.parquet"
+MEDNUM_V1 = "mednum_lieux/charente_16_partially_migrated_v1_commit20250206.csv"
+COMMUNES = "cog_2026/communes.csv"
+# Extra synthetic places at scale 1: real registries hold ~8,000 (FS 2,877, CNFS 4,930,
+# Charente 200); these bring the total to ~30,000.
+EXTRA_CNFS = 11_000
+EXTRA_MEDNUM = 11_000
+JITTER_DEG = 0.015  # ~1.5 km around the commune's point
+SYNTH = "Lieu synthétique (bench)"
+
+# int__ tables of the indicator layer that carry territory codes, and their code columns.
+WAREHOUSE_TABLES: dict[str, tuple[str, ...]] = {
+    "int__territoires": (
+        "code",
+        "code_departement",
+        "code_region",
+        "code_epci",
+        "code_bassin_de_vie",
+        "code_aav",
+    ),
+    "int__appartenances": ("code_commune", "code"),
+    "int__lieux": ("code_commune", "id"),
+    "int__statistiques_communes": ("code_commune", "code_departement"),
+    "int__besoin_communes": ("code_commune",),
+    "int__couverture_sources": ("code_commune",),
+    "int__acces_communes": ("code_commune", "code_commune_lieu", "id_lieu"),
+    "int__filosofi_territoires": ("code",),
+}
+
+
+def _communes(rng: np.random.Generator, n: int) -> pl.DataFrame:
+    """n communes drawn with probability ∝ population^0.7, with their point and postcode."""
+    cog = pl.read_csv(ASSETS / COMMUNES, infer_schema=False).select(
+        "code_insee",
+        "nom",
+        "code_departement",
+        pl.col("population").cast(pl.Float64).fill_null(0.0),
+        pl.col("codes_postaux").str.split("|").list.first().str.split(";").list.first(),
+    )
+    points = pl.read_parquet(ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet")
+    cog = cog.join(points.select("code_insee", "latitude", "longitude"), on="code_insee").filter(
+        pl.col("latitude").is_not_null(), pl.col("codes_postaux").is_not_null()
+    )
+    poids = (cog["population"].to_numpy() + 1.0) ** 0.7
+    tirage = rng.choice(cog.height, size=n, p=poids / poids.sum())
+    pris = cog[tirage]
+    return pris.with_columns(
+        pl.Series("latitude", pris["latitude"].to_numpy() + rng.uniform(-1, 1, n) * JITTER_DEG),
+        pl.Series("longitude", pris["longitude"].to_numpy() + rng.uniform(-1, 1, n) * JITTER_DEG),
+    )
+
+
+def extra_cnfs(rng: np.random.Generator, n: int) -> pl.DataFrame:
+    """Synthetic conseillers-numériques lieux in the registry's parquet schema."""
+    reel = pl.read_parquet(ASSETS / CNFS)
+    modeles = reel[rng.integers(0, reel.height, n)]
+    ou = _communes(rng, n)
+    numeros = pl.Series(range(1, n + 1)).cast(pl.String)
+    return modeles.with_columns(
+        ("bench" + numeros.str.zfill(19)).alias("id"),
+        (f"{SYNTH} CNFS " + numeros).alias("nom"),
+        ("0000000000" + numeros.str.zfill(4)).str.slice(-14).alias("pivot"),
+        ou["nom"].str.to_uppercase().alias("commune"),
+        ou["codes_postaux"].alias("code_postal"),
+        (numeros + " rue du Banc d'essai").alias("adresse"),
+        ou["latitude"].round(6).alias("latitude"),
+        ou["longitude"].round(6).alias("longitude"),
+        ("bench" + numeros).alias("structureId"),
+    ).select(reel.columns)
+
+
+def extra_mednum(rng: np.random.Generator, n: int) -> pl.DataFrame:
+    """Synthetic La Mednum standard v1 rows (all strings, the Charente file's columns)."""
+    reel = pl.read_csv(ASSETS / MEDNUM_V1, infer_schema=False)
+    modeles = reel[rng.integers(0, reel.height, n)]
+    ou = _communes(rng, n)
+    numeros = pl.Series(range(1, n + 1)).cast(pl.String)
+    return modeles.with_columns(
+        ("bench-synthetique-" + numeros).alias("id"),
+        (f"{SYNTH} Mednum " + numeros).alias("nom"),
+        ou["nom"].alias("commune"),
+        ou["codes_postaux"].alias("code_postal"),
+        (numeros + " avenue du Banc d'essai").alias("adresse"),
+        ou["latitude"].round(6).cast(pl.String).alias("latitude"),
+        ou["longitude"].round(6).cast(pl.String).alias("longitude"),
+        ou["code_insee"].alias("code_insee"),
+        pl.lit(None, pl.String).alias("courriel"),
+        pl.lit(None, pl.String).alias("telephone"),
+    ).select(reel.columns)
+
+
+def partner_files(rng: np.random.Generator, inbox: Path) -> dict[str, int]:
+    """Synthetic national partner activity files in the inbox formats; rows per file."""
+    cog = pl.read_csv(ASSETS / COMMUNES, infer_schema=False)
+    communes = cog["code_insee"].to_list()
+    departements = sorted(set(cog["code_departement"].drop_nulls()))
+    epci = sorted(set(cog["code_epci"].drop_nulls()) - {"ZZZZZZZZZ"})
+    mois = [f"2024-{m:02d}" for m in range(1, 13)]
+    n = len(communes) * 2
+    autonomes, aide, jamais = (rng.integers(0, 30, n) for _ in range(3))
+    diagnostics = pl.DataFrame(
+        {
+            "code_commune": [c for c in communes for _ in range(2)],
+            "periode": [mois[i] for i in rng.integers(0, 12, n)],
+            "nb_personnes_diagnostiquees": autonomes + aide + jamais,
+            "nb_autonomes": autonomes,
+            "nb_besoin_aide": aide,
+            "nb_jamais_en_ligne": jamais,
+            "commentaire": [None] * n,
+        }
+    ).unique(["code_commune", "periode"], keep="first", maintain_order=True)
+    types = ["Accompagnement individuel", "Atelier collectif"]
+    lignes = [(d, f"2024-T{t}", ty) for d in departements for t in range(1, 5) for ty in types]
+    nb = rng.integers(1, 500, len(lignes))
+    accompagnements = pl.DataFrame(
+        {
+            "code_departement": [r[0] for r in lignes],
+            "periode": [r[1] for r in lignes],
+            "type_accompagnement": [r[2] for r in lignes],
+            "nb_accompagnements": nb,
+            "nb_personnes": (nb * 0.8).astype(np.int64),
+            "duree_totale_heures": [f"{x:.1f}".replace(".", ",") for x in nb * 1.5],
+        }
+    )
+    emis = rng.integers(10, 1000, len(epci))
+    pass_numerique = pl.DataFrame(
+        {
+            "siren_epci": epci,
+            "periode": ["2023"] * len(epci),
+            "nb_pass_emis": emis,
+            "nb_pass_utilises": (emis * rng.uniform(0.2, 0.9, len(epci))).astype(np.int64),
+        }
+    )
+    fichiers = {
+        "exemple_diagnostics_autonomie": ("diagnostics_bench_2024.csv", diagnostics),
+        "exemple_accompagnements": ("accompagnements_bench_2024.csv", accompagnements),
+        "exemple_pass_numerique": ("pass_numerique_bench_2023.csv", pass_numerique),
+    }
+    for partenaire, (nom, frame) in fichiers.items():
+        (inbox / partenaire).mkdir(parents=True, exist_ok=True)
+        frame.write_csv(inbox / partenaire / nom, separator=";")
+    return {p: f.height for p, (_, f) in fichiers.items()}
+
+
+def scale_1(out: Path, seed: int) -> None:
+    """Real assets + synthetic places and partner files (see module docstring)."""
+    rng = np.random.default_rng(seed)
+    assets = out / "assets"
+    if assets.exists():
+        shutil.rmtree(assets)
+    shutil.copytree(ASSETS, assets)
+    cnfs = pl.concat([pl.read_parquet(ASSETS / CNFS), extra_cnfs(rng, EXTRA_CNFS)])
+    cnfs.write_parquet(assets / CNFS)
+    mednum = pl.concat(
+        [pl.read_csv(ASSETS / MEDNUM_V1, infer_schema=False), extra_mednum(rng, EXTRA_MEDNUM)]
+    )
+    mednum.write_csv(assets / MEDNUM_V1)
+    (assets / "BENCH_SYNTHETIC.md").write_text(
+        f"# Benchmark inputs (generated by bench/generate.py, seed {seed})\n\n"
+        f"Real bundled assets, plus SYNTHETIC rows: {EXTRA_CNFS} conseillers-numériques lieux "
+        f"in `{CNFS}` and {EXTRA_MEDNUM} La Mednum v1 lieux in `{MEDNUM_V1}` (names start "
+        f"with '{SYNTH}'). Not real data: never publish a release built on it.\n",
+        encoding="utf-8",
+    )
+    inbox = out / "inbox"
+    if inbox.exists():
+        shutil.rmtree(inbox)
+    lignes = partner_files(rng, inbox)
+    print(f"assets → {assets}: CNFS {cnfs.height} rows, La Mednum v1 {mednum.height} rows")
+    print(f"inbox → {inbox}: {lignes}")
+
+
+def _recode(frame: pl.DataFrame, colonnes: tuple[str, ...], k: int) -> pl.DataFrame:
+    """Copy k of a table: every territory code (except France, `FR`) suffixed `S<k>`."""
+    suffixe = f"S{k}"
+    return frame.with_columns(
+        pl.when(pl.col(c).is_null() | (pl.col(c) == "FR"))
+        .then(pl.col(c))
+        .otherwise(pl.col(c).cast(pl.String) + suffixe)
+        .alias(c)
+        for c in colonnes
+        if c in frame.columns
+    )
+
+
+def scale_warehouse(source: Path, out: Path, copies: int) -> None:
+    """`copies` × every territory of the int__ inputs of the indicator layer."""
+    cible = out / "warehouse"
+    cible.mkdir(parents=True, exist_ok=True)
+    for table, colonnes in WAREHOUSE_TABLES.items():
+        frame = pl.read_parquet(source / f"{table}.parquet")
+        parties = [frame, *(_recode(frame, colonnes, k) for k in range(1, copies))]
+        if "niveau" in frame.columns and table != "int__appartenances":
+            # one France for all copies (its memberships keep every copy's communes)
+            parties = [frame] + [p.filter(pl.col("niveau") != "france") for p in parties[1:]]
+        grand = pl.concat(parties)
+        grand.write_parquet(cible / f"{table}.parquet")
+        print(f"{table}: {frame.height} → {grand.height} rows")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, choices=(1, 10), required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=20260101)
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        help="scale 10: warehouse of a scale-1 run whose int__ tables are replicated",
+    )
+    args = parser.parse_args()
+    if args.scale == 1:
+        scale_1(args.out, args.seed)
+    else:
+        if args.warehouse is None:
+            parser.error("--scale 10 needs --warehouse (a scale-1 run's warehouse)")
+        scale_warehouse(args.warehouse, args.out, args.scale)
+
+
+if __name__ == "__main__":
+    main()
