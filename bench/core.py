@@ -18,7 +18,10 @@ sum of the other steps, per repetition; the script prints medians and writes JSO
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
+import pstats
 import statistics
 import time
 from collections.abc import Callable
@@ -147,12 +150,30 @@ def measure(warehouse: Path, repetitions: int) -> dict:
     }
 
 
+def profile(warehouse: Path, lignes: int = 25) -> str:
+    """cProfile of one pass, cumulative time of the package's functions (where time goes)."""
+    tables = load_inputs(warehouse)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_once(tables)
+    profiler.disable()
+    flux = io.StringIO()
+    stats = pstats.Stats(profiler, stream=flux).sort_stats("cumulative")
+    stats.print_stats(r"observatory/(transforms|sqlmodels)", lignes)
+    texte = flux.getvalue()
+    return texte[texte.find("ncalls") :] if "ncalls" in texte else texte
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warehouse", type=Path, required=True)
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--out", type=Path, help="write the figures as JSON")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of one pass")
     args = parser.parse_args()
+    if args.profile:
+        print(profile(args.warehouse))
+        return
     figures = measure(args.warehouse, args.repetitions)
     for nom, s in figures["median_s"].items():
         print(f"{nom:28} {s:8.3f} s  ({figures['rows'].get(nom, '')} rows)")

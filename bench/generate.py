@@ -16,7 +16,8 @@ schema) and extra La Mednum standard v1 rows (same CSV columns), each at a rando
 weighted by population, named "Lieu synthétique (bench) n". Partner activity files are
 synthetic too (inbox formats of `schemas/partners/exemple_*.yaml`), national.
 
-Scale 10 is built at the warehouse level: copy k (1…9) of every territory gets the code
+Scale 10 is built at the warehouse level (every int__ table of a scale-1 run's warehouse):
+copy k (1…9) of every territory and place gets the code
 `<code>S<k>` (strings; no real COG, EPCI or zoning code contains `S`, and prefixes such as
 `97x` and `2A` that decide a search zone are kept), France stays one territory. Replicating
 every raw source format (IRIS, EPCI 2019, historical COG passage tables…) under new codes
@@ -46,24 +47,18 @@ EXTRA_MEDNUM = 11_000
 JITTER_DEG = 0.015  # ~1.5 km around the commune's point
 SYNTH = "Lieu synthétique (bench)"
 
-# int__ tables of the indicator layer that carry territory codes, and their code columns.
-WAREHOUSE_TABLES: dict[str, tuple[str, ...]] = {
-    "int__territoires": (
-        "code",
-        "code_departement",
-        "code_region",
-        "code_epci",
-        "code_bassin_de_vie",
-        "code_aav",
-    ),
-    "int__appartenances": ("code_commune", "code"),
-    "int__lieux": ("code_commune", "id"),
-    "int__statistiques_communes": ("code_commune", "code_departement"),
-    "int__besoin_communes": ("code_commune",),
-    "int__couverture_sources": ("code_commune",),
-    "int__acces_communes": ("code_commune", "code_commune_lieu", "id_lieu"),
-    "int__filosofi_territoires": ("code",),
-}
+# Columns of the int__ tables that hold a territory code or a place id (recoded per copy).
+IDENTIFIANTS = ("code", "id", "id_lieu")
+PAS_UN_CODE = ("code_postal",)
+
+
+def _colonnes_codes(frame: pl.DataFrame) -> tuple[str, ...]:
+    """String columns holding territory codes or ids: `code`, `code_*`, `id`, `id_lieu`."""
+    return tuple(
+        c
+        for c, t in frame.schema.items()
+        if t == pl.String and (c in IDENTIFIANTS or c.startswith("code_")) and c not in PAS_UN_CODE
+    )
 
 
 def _communes(rng: np.random.Generator, n: int) -> pl.DataFrame:
@@ -222,18 +217,19 @@ def _recode(frame: pl.DataFrame, colonnes: tuple[str, ...], k: int) -> pl.DataFr
 
 
 def scale_warehouse(source: Path, out: Path, copies: int) -> None:
-    """`copies` × every territory of the int__ inputs of the indicator layer."""
+    """`copies` × every territory of every int__ table of a warehouse (the core's inputs)."""
     cible = out / "warehouse"
     cible.mkdir(parents=True, exist_ok=True)
-    for table, colonnes in WAREHOUSE_TABLES.items():
-        frame = pl.read_parquet(source / f"{table}.parquet")
+    for chemin in sorted(source.glob("int__*.parquet")):
+        frame = pl.read_parquet(chemin)
+        colonnes = _colonnes_codes(frame)
         parties = [frame, *(_recode(frame, colonnes, k) for k in range(1, copies))]
-        if "niveau" in frame.columns and table != "int__appartenances":
+        if "niveau" in frame.columns and chemin.stem != "int__appartenances":
             # one France for all copies (its memberships keep every copy's communes)
             parties = [frame] + [p.filter(pl.col("niveau") != "france") for p in parties[1:]]
         grand = pl.concat(parties)
-        grand.write_parquet(cible / f"{table}.parquet")
-        print(f"{table}: {frame.height} → {grand.height} rows")
+        grand.write_parquet(cible / chemin.name)
+        print(f"{chemin.stem}: {frame.height} → {grand.height} rows (recoded: {colonnes})")
 
 
 def main() -> None:

@@ -627,7 +627,7 @@ def compare(pandas_out: dict[str, pd.DataFrame], polars_out: dict[str, pl.DataFr
         cles = (
             ["code_commune", "cible"]
             if nom == "int__acces_communes"
-            else ["niveau", "code", "indicateur"]
+            else ["niveau", "code", "indicateur", "annee"]
         )
         col = "distance_km" if nom == "int__acces_communes" else "valeur"
         q = polars_out[nom].select(*cles, col).to_pandas()

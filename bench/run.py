@@ -144,6 +144,10 @@ def measure(work: Path, repetitions: int, full_runs: int) -> dict:
             figures = json.loads(out.read_text()) if r["rc"] == 0 else {"error": r["rc"]}
             figures["process_rss_mb"] = r["rss_mb"]
             res[f"{peer}_{echelle}"] = figures
+    print("core profile", flush=True)
+    for echelle, warehouse in (("1x", warehouse1), ("10x", work / "x10" / "warehouse")):
+        r = timed([PY, str(BENCH / "core.py"), "--warehouse", str(warehouse), "--profile"])
+        res[f"core_profile_{echelle}"] = r["out"]
     print("nearest-place search", flush=True)
     r = timed(
         [
@@ -156,6 +160,17 @@ def measure(work: Path, repetitions: int, full_runs: int) -> dict:
         ]
     )
     res["access"] = r["out"]
+    r = timed(
+        [
+            PY,
+            str(BENCH / "access.py"),
+            "--data-dir",
+            str(work / "x10"),
+            "--repetitions",
+            str(repetitions),
+        ]
+    )
+    res["access_10x"] = r["out"]
     res["machine"]["loadavg_end"] = os.getloadavg()
     res["other_processes"] = _sh("ps -eo pcpu,etime,comm --sort=-pcpu | head -8")
     res["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -186,7 +201,7 @@ def report(res: dict) -> str:
     sql = [k for k in k1["median_s"] if k != "sql_models"]
 
     def somme(fig: dict, noms: list[str]) -> float:
-        return sum(fig["median_s"][n] for n in noms)
+        return sum(fig["median_s"].get(n, float("nan")) for n in noms)
 
     core1, core10 = somme(p1, communs), somme(p10, communs)
     pd1, pd10 = d1["median_s"]["core"], d10["median_s"]["core"]
@@ -349,12 +364,29 @@ def report(res: dict) -> str:
             f"| {k} | {c['rows_pandas']} / {c['rows_polars']} | {c['value_mismatch']} "
             f"(+{c['null_mismatch']} null; max abs diff {c['max_abs_diff']:.1e}) | {dk} |"
         )
+    for echelle in ("1x", "10x"):
+        if res.get(f"core_profile_{echelle}"):
+            lignes += [
+                "",
+                f"### Where the polars core's time goes ({echelle}, cProfile of one pass, "
+                "cumulative seconds of the package's functions; profiling inflates them)",
+                "",
+                "```",
+                res[f"core_profile_{echelle}"].strip(),
+                "```",
+            ]
     lignes += [
         "",
         "## Nearest-place search (`bench/access.py` on the 1× run)",
         "",
         "```",
         res["access"].strip(),
+        "```",
+        "",
+        "At 10× (the 10× warehouse: 10 overlapping copies of every commune and place):",
+        "",
+        "```",
+        (res.get("access_10x") or "not measured").strip(),
         "```",
         "",
     ]
