@@ -118,6 +118,8 @@ def test_zoning_counts_add_up_to_the_communes_of_its_scope(published, zonage: st
     assert zones["code"].sort().to_list() == ["centre", "nord", "sud_ouest"]
     charente = territoires.filter(pl.col("niveau") == "commune", pl.col("code_departement") == "16")
     assert zones["population"].sum() == charente["population"].sum()
+    # each year of a series adds up on its own: the latest one here
+    indicateurs = indicateurs.filter(pl.col("annee") == pl.col("annee").max().over("indicateur"))
     for code in ("nb_lieux", "nb_lieux_demarches", "nb_illectronisme", "nb_france_services"):
         par_zone = indicateurs.filter(pl.col("niveau") == niveau, pl.col("indicateur") == code)
         communes = _commune_values(indicateurs, code).join(
@@ -166,3 +168,30 @@ def test_partner_activity_is_published_under_secrecy(published) -> None:
     )["valeur"].item()
     assert accomp == pytest.approx(175 * 1000 / besoin, rel=1e-12)
     report("partner activity: rows", partner.height, "secret", secrets.height)
+
+
+def test_france_services_series_over_two_vintages(published) -> None:
+    """Real 2020 and 2022 national lists: each year published, with the change between them."""
+    indicateurs, territoires = published
+    fs = indicateurs.filter(pl.col("indicateur") == "nb_france_services")
+    assert fs.group_by("niveau", "code").len()["len"].unique().to_list() == [2]
+    france = fs.filter(pl.col("niveau") == "france").sort("annee")
+    (v2020, v2022) = france["valeur"].to_list()
+    assert france["annee"].to_list() == [2020, 2022]
+    # 580 sites in 2020, 2 683 in 2022, less those without a commune or too far from it
+    assert 570 <= v2020 <= 580 and 2600 <= v2022 <= 2683
+    assert france["evolution"].to_list() == [None, v2022 - v2020]
+    assert france["annee_precedente"].to_list() == [None, 2020]
+    assert france["rupture_definition"].to_list() == [None, False]
+    # the Charente count of each year is the sum of its published commune rows
+    communes = territoires.filter(pl.col("niveau") == "commune", pl.col("code_departement") == "16")
+    for annee in (2020, 2022):
+        rows = fs.filter(pl.col("annee") == annee)
+        somme = (
+            rows.join(communes.select("code"), on="code")
+            .filter(pl.col("niveau") == "commune")["valeur"]
+            .sum()
+        )
+        charente = rows.filter(pl.col("niveau") == "departement", pl.col("code") == "16")
+        assert charente["valeur"].item() == somme
+    report("France Services: France 2020", v2020, "2022", v2022)

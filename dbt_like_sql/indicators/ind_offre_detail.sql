@@ -1,6 +1,7 @@
 -- Offre détaillée : lieux par service du standard (aide aux démarches administratives, maîtrise
--- des outils numériques du quotidien), par programme national (France Services, Conseillers
--- numériques, Aidants Connect), lieux itinérants comptés à part, et conseillers numériques.
+-- des outils numériques du quotidien), par programme national (Conseillers numériques, Aidants
+-- Connect ; France Services, avec ses millésimes, dans ind_france_services), lieux itinérants
+-- comptés à part, et conseillers numériques.
 -- Chaque compte a la couverture de la source qui le recense partout : le registre national du
 -- programme pour France Services et les conseillers numériques ; pour les services, les lieux des
 -- registres nationaux (France Services, conseillers numériques) font un minimum connu partout,
@@ -17,10 +18,6 @@ WITH criteres_lieux AS (
     SELECT code_commune, 'lieux_outils_quotidien' AS critere, 1 AS nb
     FROM int__lieux
     WHERE '|' || services || '|' LIKE '%|Maîtrise des outils numériques du quotidien|%'
-    UNION ALL
-    SELECT code_commune, 'france_services' AS critere, 1 AS nb
-    FROM int__lieux
-    WHERE '|' || dispositif_programmes_nationaux || '|' LIKE '%|France Services|%'
     UNION ALL
     SELECT code_commune, 'lieux_conseillers_numeriques' AS critere, 1 AS nb
     FROM int__lieux
@@ -43,8 +40,6 @@ criteres AS (
     SELECT 'lieux_demarches' AS critere, 'france_services__lieux' AS source
     UNION ALL
     SELECT 'lieux_outils_quotidien' AS critere, 'conseillers_numeriques__lieux' AS source
-    UNION ALL
-    SELECT 'france_services' AS critere, 'france_services__lieux' AS source
     UNION ALL
     SELECT 'lieux_conseillers_numeriques' AS critere, 'conseillers_numeriques__lieux' AS source
     UNION ALL

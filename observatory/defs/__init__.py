@@ -26,6 +26,7 @@ from observatory.defs.publish import (
 from observatory.defs.raw import build_raw_assets
 from observatory.defs.resources import build_resources
 from observatory.defs.schedules import build_operations, with_freshness_policies
+from observatory.defs.series import series_assets
 from observatory.defs.sql_models import build_sql_assets
 from observatory.defs.staging import staging_assets
 from observatory.defs.statistics import statistics_assets
@@ -50,6 +51,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         build_lieux_resolus(partner_places),
         *staging_assets,
         *intermediate_assets,
+        *series_assets,
         *statistics_assets,
         *intermediate_indicator_inputs,
         *python_indicators,

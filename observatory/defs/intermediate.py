@@ -107,6 +107,7 @@ def int__couverture_sources(
     observatory: ObservatoryResource,
     stg_cog__communes: pl.DataFrame,
     int__lieux_resolus: pl.DataFrame,
+    int__france_services_millesimes: pl.DataFrame,
     **statistiques: pl.DataFrame,
 ) -> pl.DataFrame:
     """Which communes each source covers, with its rows (uncovered → null indicators, never 0).
@@ -118,6 +119,9 @@ def int__couverture_sources(
         source.key: int__lieux_resolus.filter(pl.col("jeu_de_donnees") == source.key)
         for source in cat.REGISTRES_LIEUX
     }
+    rows[cat.FRANCE_SERVICES_2020.key] = int__france_services_millesimes.filter(
+        pl.col("source_millesime") == cat.FRANCE_SERVICES_2020.key
+    )
     rows |= {
         spec.source.key: statistiques[spec.name]
         .select("code_commune", "codes_commune_source")
@@ -125,7 +129,8 @@ def int__couverture_sources(
         for spec in REBASAGES
     }
     frames = []
-    for source in (*cat.REGISTRES_LIEUX, *(spec.source for spec in REBASAGES)):
+    sources = (*cat.REGISTRES_LIEUX, cat.FRANCE_SERVICES_2020, *(s.source for s in REBASAGES))
+    for source in sources:
         couverture = source.couverture_pour(observatory.profile)
         frames.append(
             territories.build_couverture(

@@ -21,6 +21,8 @@ INDICATEURS_SCHEMA: dict[str, pl.DataType] = {
     "couverture": pl.Boolean(),
 }
 INDICATEURS_CLE = ("niveau", "code", "indicateur", "annee")
+# What a model may add to say what its sources counted at each vintage (not published as such)
+DEFINITION = "definition"
 # Published columns come from the Table Schemas in schemas/tables/ (an allow-list for `lieux`:
 # no `courriels` or `telephone`, some being a named person's, until a person-like contact
 # detector exists). These columns must never appear in a published table:
@@ -45,9 +47,41 @@ def build_territoires(territoires: pl.DataFrame, columns: list[str]) -> pl.DataF
 
 
 def build_indicateurs(models: list[pl.DataFrame]) -> pl.DataFrame:
-    """The long table: every indicator model's rows, typed and sorted by key."""
-    frames = [m.select(list(INDICATEURS_SCHEMA)).cast(INDICATEURS_SCHEMA) for m in models]
-    return pl.concat(frames).sort(_niveau_order(), "niveau", "code", "indicateur", "annee")
+    """The long table: every indicator model's rows, typed and sorted by key, as a series.
+
+    A model may say what its sources counted at each vintage (`definition`); each row gets the
+    previous vintage of the same indicator and territory, the change since it, and
+    `rupture_definition` when the definitions of the two vintages differ (a change that is not
+    comparable). The change is null when either value is (uncovered or secret).
+    """
+    frames = [
+        m.with_columns(
+            pl.lit(None, pl.String).alias(DEFINITION) if DEFINITION not in m.columns else []
+        )
+        .select(*INDICATEURS_SCHEMA, DEFINITION)
+        .cast(INDICATEURS_SCHEMA | {DEFINITION: pl.String()})
+        for m in models
+    ]
+    serie = ("niveau", "code", "indicateur")
+    return (
+        pl.concat(frames)
+        .sort(_niveau_order(), "niveau", "code", "indicateur", "annee")
+        .with_columns(
+            pl.col("annee").shift(1).over(serie).alias("annee_precedente"),
+            (pl.col("valeur") - pl.col("valeur").shift(1).over(serie)).alias("evolution"),
+            pl.col(DEFINITION).shift(1).over(serie).alias("_definition_precedente"),
+        )
+        .with_columns(
+            pl.when(pl.col("annee_precedente").is_not_null())
+            .then(
+                pl.col(DEFINITION).is_not_null()
+                & pl.col("_definition_precedente").is_not_null()
+                & (pl.col(DEFINITION) != pl.col("_definition_precedente"))
+            )
+            .alias("rupture_definition")
+        )
+        .drop(DEFINITION, "_definition_precedente")
+    )
 
 
 def build_indicateurs_large(

@@ -48,6 +48,9 @@ class Source:
     # there, when it differs from the bundled snapshot's.
     live: bool = False
     couverture_live: Couverture | None = None
+    # What a row counts, for series over vintages: two vintages of one indicator whose sources'
+    # definitions differ are flagged `rupture_definition` (their change is not comparable).
+    definition: str = ""
 
     def couverture_pour(self, profile: str) -> Couverture:
         if profile == "live" and self.live and self.couverture_live is not None:
@@ -187,6 +190,10 @@ ANCT_GRILLES = Source(
 
 
 ANCT_MEDNUM_CLI = "github.com/anct-cartographie-nationale/mednum-cli"
+DEFINITION_FRANCE_SERVICES = (
+    "France Services labellisées à la date de la liste : sites principaux et antennes, "
+    "itinérantes comprises (une ligne par site)"
+)
 FRANCE_SERVICES = Source(
     provider="france_services",
     entity="lieux",
@@ -206,6 +213,7 @@ FRANCE_SERVICES = Source(
         ),
     ),
     live=True,  # ANCT's current list on data.gouv.fr (france_services_live)
+    definition=DEFINITION_FRANCE_SERVICES,
 )
 # No live file (SOURCES.md §4): no public bulk file of conseillers numériques exists since the
 # permanences API was retired (2025-01); the cartographie's lieux flagged "Conseillers
@@ -254,6 +262,30 @@ REGISTRES_LIEUX: tuple[Source, ...] = (
     FRANCE_SERVICES,
     CONSEILLERS_NUMERIQUES,
 )
+
+# The previous vintage of the national list, for the series of `ind_france_services`; not merged
+# into the places (`lieux` is the current offer). No live file: an archived vintage.
+FRANCE_SERVICES_2020 = Source(
+    provider="france_services",
+    entity="lieux_2020",
+    vintage="2020-05-05",
+    annee=2020,
+    title="France Services de la première vague de labellisation (janvier-février 2020)",
+    producer="ANCT (CGET) — programme France Services",
+    licence=LICENCE_OUVERTE,
+    origin=(
+        "github.com/betagouv/Aidants_Connect_Carto data/national/france_services/"
+        "france_services_cget-carto.csv @ 5dfb2377208329c2813258f6ee556e5cc3e09bae"
+    ),
+    files=(
+        SourceFile(
+            "france_services_cget_carto_2020.csv",
+            "france_services/france_services_cget_carto_2020.csv",
+        ),
+    ),
+    definition=DEFINITION_FRANCE_SERVICES,
+)
+MILLESIMES_FRANCE_SERVICES: tuple[Source, ...] = (FRANCE_SERVICES_2020, FRANCE_SERVICES)
 
 
 AIDANTS_CONNECT = Source(
@@ -469,6 +501,7 @@ SOURCES: tuple[Source, ...] = (
     INSEE_ZONAGES,
     ANCT_GRILLES,
     *REGISTRES_LIEUX,
+    FRANCE_SERVICES_2020,
     INSEE_PASSAGE,
     INSEE_MOUVEMENTS,
     *STATISTIQUES,

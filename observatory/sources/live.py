@@ -861,6 +861,10 @@ SANS_FICHIER_LIVE: dict[str, str] = {
         "v_mvt_commune_2026.csv (CODE, SOURCES.md §2a) has the bundled columns; kept on the "
         "snapshot so that rebasing counts stay reproducible: a parser is still to write."
     ),
+    "france_services__lieux_2020": (
+        "An archived vintage (the 2020 list of the first labelling wave): it never changes, "
+        "the live list is france_services__lieux."
+    ),
 }
 
 

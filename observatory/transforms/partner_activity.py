@@ -17,6 +17,8 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from observatory.validation.quarantine import QUARANTINE_SCHEMA, REJET, empty_quarantine
+
 SEUIL_SECRET = 5
 NIVEAUX_EMBOITES = ("commune", "epci", "departement", "region", "france")
 # parent level → child level, the nested hierarchies within which a cell could be recovered
@@ -43,14 +45,6 @@ COMPTES_SCHEMA = {
     "type_fichier": pl.String(),
     "jeux_de_donnees": pl.String(),
 }
-QUARANTAINE_SCHEMA = {
-    "jeu_de_donnees": pl.String(),
-    "fichier_origine": pl.String(),
-    "ligne": pl.Int64(),
-    "colonne": pl.String(),
-    "raison": pl.String(),
-    "valeur_brute": pl.String(),
-}
 
 
 def compte_activite(
@@ -76,12 +70,14 @@ def compte_activite(
         unknown = frame.join(codes_cog, on=["niveau", "code"], how="anti")
         quarantines.append(
             unknown.select(
-                "jeu_de_donnees",
-                "fichier_origine",
-                pl.col("ligne").cast(pl.Int64),
+                pl.col("jeu_de_donnees").alias("source"),
+                pl.col("fichier_origine").alias("fichier"),
+                pl.col("sha256_origine").alias("sha256"),
+                "ligne",
                 pl.lit("code").alias("colonne"),
-                pl.lit("code_hors_cog").alias("raison"),
+                pl.lit("code_hors_cog").alias("code_raison"),
                 pl.col("code").alias("valeur_brute"),
+                pl.lit(REJET).alias("action"),
             )
         )
         counts.append(
@@ -107,12 +103,7 @@ def compte_activite(
         [pl.DataFrame(schema=COMPTES_SCHEMA), *(c.select(list(COMPTES_SCHEMA)) for c in counts)],
         how="vertical_relaxed",
     ).sort("type_fichier", "mesure", "annee", "niveau_source", "code")
-    quarantaine = pl.concat(
-        [
-            pl.DataFrame(schema=QUARANTAINE_SCHEMA),
-            *(q.cast(QUARANTAINE_SCHEMA) for q in quarantines),
-        ]
-    )
+    quarantaine = pl.concat([empty_quarantine(), *(q.cast(QUARANTINE_SCHEMA) for q in quarantines)])
     return comptes, quarantaine
 
 

@@ -1,5 +1,6 @@
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from observatory.publish.schemas import field_names, load_table_schema
 from observatory.publish.tables import (
@@ -149,3 +150,51 @@ def test_build_lieux_allow_list(
     }
     assert dict(zip(lieux["id"], lieux["code_insee"], strict=True)) == merged_codes
     assert lieux["code_departement"].unique().to_list() == ["16"]
+
+
+def test_series_carry_the_previous_vintage_its_change_and_definition_breaks() -> None:
+    """Each year of an indicator gets the change since the previous one; a changed definition
+    of the source between them is flagged, an unknown one is not."""
+    france_services = indicateur(
+        [
+            ("departement", "16", "nb_france_services", 2020, 6.0, True),
+            ("departement", "16", "nb_france_services", 2022, 33.0, True),
+            ("departement", "16", "nb_france_services", 2024, 35.0, True),
+            ("departement", "17", "nb_france_services", 2020, None, False),
+            ("departement", "17", "nb_france_services", 2022, 40.0, True),
+        ]
+    ).with_columns(
+        pl.Series(
+            "definition", ["sites labellisés", "sites labellisés", "sites et bus"] + ["x"] * 2
+        )
+    )
+    sans_definition = indicateur(
+        [
+            ("departement", "16", "nb_lieux", 2024, 1.0, True),
+            ("departement", "16", "nb_lieux", 2025, 4.0, True),
+        ]
+    )
+    got = build_indicateurs([france_services, sans_definition]).select(
+        "code", "indicateur", "annee", "annee_precedente", "evolution", "rupture_definition"
+    )
+    expected = pl.DataFrame(
+        [
+            ("16", "nb_france_services", 2020, None, None, None),
+            ("16", "nb_france_services", 2022, 2020, 27.0, False),
+            ("16", "nb_france_services", 2024, 2022, 2.0, True),
+            ("16", "nb_lieux", 2024, None, None, None),
+            ("16", "nb_lieux", 2025, 2024, 3.0, False),
+            ("17", "nb_france_services", 2020, None, None, None),
+            ("17", "nb_france_services", 2022, 2020, None, False),  # 2020 not covered
+        ],
+        schema={
+            "code": pl.String,
+            "indicateur": pl.String,
+            "annee": pl.Int32,
+            "annee_precedente": pl.Int32,
+            "evolution": pl.Float64,
+            "rupture_definition": pl.Boolean,
+        },
+        orient="row",
+    )
+    assert_frame_equal(got, expected)

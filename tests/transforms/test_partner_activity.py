@@ -99,7 +99,9 @@ def valeur(frame: pl.DataFrame, niveau: str, code: str, indicateur: str, annee: 
 def test_every_row_is_counted_or_quarantined(staged, comptes) -> None:
     counts, quarantaine = comptes
     diag = dict(staged)["diagnostics_autonomie"]
-    assert quarantaine.select("valeur_brute", "raison").rows() == [("16999", "code_hors_cog")]
+    assert quarantaine.select("valeur_brute", "code_raison", "ligne").rows() == [
+        ("16999", "code_hors_cog", 9)  # the file's 9th data row
+    ]
     kept = diag.filter(pl.col("code") != "16999")
     total = counts.filter(pl.col("mesure") == "nb_diagnostics")["nb"].sum()
     assert total == kept["nb_diagnostics"].sum() == 139

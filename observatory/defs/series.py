@@ -1,0 +1,72 @@
+"""Series over vintages: earlier vintages of a source, staged and resolved like the current one.
+
+Thin: the 2020 France Services list is staged with the registries' mapping and resolved to
+COG 2026 communes by the same function as the places; `ind_france_services` (SQL) counts both
+vintages, and the published `indicateurs` carries each year with its change since the previous
+one (`observatory.publish.tables.build_indicateurs`).
+"""
+
+import dagster as dg
+import polars as pl
+
+from observatory.defs.resources import ObservatoryResource
+from observatory.defs.staging import build_lieux_asset, staged
+from observatory.sources import catalogue as cat
+from observatory.transforms import france_services, lieux, rebasing
+
+GROUP = "intermediate"
+INT_FRANCE_SERVICES = "int__france_services_millesimes"
+
+stg_france_services__lieux_2020 = build_lieux_asset(
+    cat.FRANCE_SERVICES_2020, france_services.parse_france_services_2020
+)
+
+
+@dg.asset(
+    name=INT_FRANCE_SERVICES,
+    group_name=GROUP,
+    ins={f"stg_{s.key}": dg.AssetIn(f"stg_{s.key}") for s in cat.MILLESIMES_FRANCE_SERVICES},
+)
+def int__france_services_millesimes(
+    observatory: ObservatoryResource,
+    stg_cog__communes: pl.DataFrame,
+    stg_cog__communes_deleguees: pl.DataFrame,
+    stg_laposte__communes_coordonnees: pl.DataFrame,
+    stg_insee__mouvements_communes: pl.DataFrame,
+    **listes: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """Every France Services site of every vintage with its COG 2026 commune, year, definition."""
+    millesimes = {f"stg_{s.key}": s for s in cat.MILLESIMES_FRANCE_SERVICES}
+    sites = pl.concat(
+        [
+            listes[name].with_columns(
+                pl.lit(source.annee, pl.Int32).alias("annee"),
+                pl.lit(source.key).alias("source_millesime"),
+                pl.lit(source.definition).alias("definition"),
+            )
+            for name, source in millesimes.items()
+        ],
+        how="diagonal_relaxed",
+    )
+    kept, quarantine = lieux.resolve_communes(
+        sites,
+        stg_cog__communes,
+        stg_cog__communes_deleguees,
+        stg_laposte__communes_coordonnees,
+        anciens_noms=rebasing.former_commune_names(
+            stg_insee__mouvements_communes, stg_cog__communes
+        ),
+    )
+    kept = kept.select(
+        "jeu_de_donnees",
+        "id",
+        "annee",
+        "source_millesime",
+        "definition",
+        "code_commune",
+        "itinerance",
+    )
+    return staged(observatory, INT_FRANCE_SERVICES, sites.height, kept, quarantine)
+
+
+series_assets = [stg_france_services__lieux_2020, int__france_services_millesimes]
