@@ -6,7 +6,7 @@ import json
 
 import dagster as dg
 
-from observatory.defs.activity import build_activity_assets
+from observatory.defs.activity import build_activity_assets, secret_statistique
 from observatory.defs.checks import build_personal_data_checks, build_schema_checks
 from observatory.defs.indicators import intermediate_indicator_inputs, python_indicators
 from observatory.defs.intermediate import build_lieux_resolus, intermediate_assets
@@ -86,6 +86,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     checks = [
         *build_schema_checks(published, blocking=True),
         *build_personal_data_checks(list(published)),
+        secret_statistique,
         *build_schema_checks(staged_registries, blocking=False),
     ]
     operations = build_operations()

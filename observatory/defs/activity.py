@@ -67,3 +67,22 @@ def build_activity_assets(mappings: dict[str, PartnerMapping]) -> list[dg.Assets
         )
 
     return [_comptes, _indicateurs]
+
+
+@dg.asset_check(
+    asset="pub_indicateurs",
+    name="secret_statistique",
+    blocking=True,
+    description="Aucune valeur sur une ligne secrète, aucun compte de partenaire de 1 à 4.",
+)
+def secret_statistique(pub_indicateurs: pl.DataFrame) -> dg.AssetCheckResult:
+    """Blocking: the published table carries no count small enough to identify a person."""
+    found = partner_activity.violations_secret(pub_indicateurs)
+    return dg.AssetCheckResult(
+        passed=found.is_empty(),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "nb_lignes": found.height,
+            "exemples": dg.MetadataValue.json(found.head(5).to_dicts()),
+        },
+    )

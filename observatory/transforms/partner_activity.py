@@ -391,3 +391,18 @@ def indicateurs_activite(cellules: pl.DataFrame, besoin: pl.DataFrame) -> pl.Dat
         )
         .sort("indicateur", "niveau", "code", "annee")
     )
+
+
+COMPTES_PUBLIES = ("nb_diagnostics_autonomie",)
+
+
+def violations_secret(indicateurs: pl.DataFrame) -> pl.DataFrame:
+    """Published rows that break statistical secrecy: a value on a `secret` row, or a partner
+    count of 1 to 4 people. Empty when the table is safe to publish."""
+    return indicateurs.filter(
+        (pl.col("secret") & pl.col("valeur").is_not_null())
+        | (
+            pl.col("indicateur").is_in(COMPTES_PUBLIES)
+            & pl.col("valeur").is_between(1, SEUIL_SECRET - 1)
+        )
+    ).select("niveau", "code", "indicateur", "annee", "valeur", "secret")

@@ -251,3 +251,18 @@ def test_without_partner_files_no_rows(appartenances) -> None:
         }
     )
     assert pa.indicateurs_activite(cellules, besoin).is_empty() and quarantaine.is_empty()
+
+
+def test_the_publication_check_finds_what_would_break_secrecy(indicateurs) -> None:
+    assert pa.violations_secret(indicateurs).is_empty()
+    leaked = indicateurs.with_columns(
+        pl.when(pl.col("secret")).then(3.0).otherwise(pl.col("valeur")).alias("valeur")
+    )
+    assert pa.violations_secret(leaked).height == indicateurs["secret"].sum()
+    small = indicateurs.with_columns(
+        pl.when((pl.col("code") == "16015") & (pl.col("indicateur") == "nb_diagnostics_autonomie"))
+        .then(2.0)
+        .otherwise(pl.col("valeur"))
+        .alias("valeur")
+    )
+    assert pa.violations_secret(small)["code"].to_list() == ["16015", "16015"]  # 2023, 2024
