@@ -99,6 +99,14 @@ def main() -> None:
         for e in result.all_events
         if e.is_step_success
     }
+    # pub_sql reports its own per-table load times: the biggest step, detailed
+    figures["pub_sql_secondes"] = {
+        nom: valeur.value
+        for e in result.all_events
+        if e.is_step_materialization and e.step_key == "pub_sql"
+        for nom, valeur in e.event_specific_data.materialization.metadata.items()
+        if nom.startswith("secondes_")
+    }
     figures["steps_s"] = dict(sorted(etapes.items(), key=lambda kv: -kv[1]))
     figures["sum_steps_s"] = sum(etapes.values())
     figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

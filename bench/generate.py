@@ -17,11 +17,11 @@ weighted by population, named "Lieu synthétique (bench) n". Partner activity fi
 synthetic too (inbox formats of `schemas/partners/exemple_*.yaml`), national.
 
 Scale 10 is built at the warehouse level (every int__ table of a scale-1 run's warehouse):
-copy k (1…9) of every territory and place gets the code
-`<code>S<k>` (strings; no real COG, EPCI or zoning code contains `S`, and prefixes such as
-`97x` and `2A` that decide a search zone are kept), France stays one territory. Replicating
-every raw source format (IRIS, EPCI 2019, historical COG passage tables…) under new codes
-was not done: the 10× full run is therefore not measured, only the 10× compute core.
+copy k (1…9) of every territory and place gets the code `<code>S<k>` and its points move by
+k × ~100 m (codes stay strings; no real COG, EPCI or zoning code contains `S`, and prefixes
+such as `97x` and `2A` that decide a search zone are kept); France stays one territory.
+Replicating every raw source format (IRIS, EPCI 2019, historical COG passage tables…) under
+new codes was not done: the 10× full run is therefore not measured, only the 10× core.
 Everything is seeded (`--seed`), so two runs give the same bytes.
 """
 
@@ -50,6 +50,10 @@ SYNTH = "Lieu synthétique (bench)"
 # Columns of the int__ tables that hold a territory code or a place id (recoded per copy).
 IDENTIFIANTS = ("code", "id", "id_lieu")
 PAS_UN_CODE = ("code_postal",)
+# Copy k is moved by k × this (~80 m north, ~90 m east per copy): the copies of a place are
+# near one another but never at the same point, so the nearest-place search sees the ties of
+# the real data only, not 10-way ties created by the replication.
+DECALAGE_DEG = {"latitude": 0.0007, "longitude": 0.0011}
 
 
 def _colonnes_codes(frame: pl.DataFrame) -> tuple[str, ...]:
@@ -206,13 +210,17 @@ def scale_1(out: Path, seed: int) -> None:
 def _recode(frame: pl.DataFrame, colonnes: tuple[str, ...], k: int) -> pl.DataFrame:
     """Copy k of a table: every territory code (except France, `FR`) suffixed `S<k>`."""
     suffixe = f"S{k}"
+    decalage = {c: k * d for c, d in DECALAGE_DEG.items() if c in frame.columns}
     return frame.with_columns(
-        pl.when(pl.col(c).is_null() | (pl.col(c) == "FR"))
-        .then(pl.col(c))
-        .otherwise(pl.col(c).cast(pl.String) + suffixe)
-        .alias(c)
-        for c in colonnes
-        if c in frame.columns
+        *(
+            pl.when(pl.col(c).is_null() | (pl.col(c) == "FR"))
+            .then(pl.col(c))
+            .otherwise(pl.col(c).cast(pl.String) + suffixe)
+            .alias(c)
+            for c in colonnes
+            if c in frame.columns
+        ),
+        *(pl.col(c) + d for c, d in decalage.items()),
     )
 
 

@@ -293,6 +293,12 @@ def report(res: dict) -> str:
             *(f"| {k} | {v:.2f} |" for k, v in list(prof["steps_s"].items())[:15]),
             "",
         ]
+        if prof.get("pub_sql_secondes"):
+            detail = ", ".join(
+                f"{k.removeprefix('secondes_')} {v:.1f} s"
+                for k, v in prof["pub_sql_secondes"].items()
+            )
+            lignes += [f"`pub_sql` (release → SQLite, keys, indexes, views) by part: {detail}.", ""]
         memoire = prof.get("steps_memory") or {}
         if memoire:
             lignes += [
