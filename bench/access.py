@@ -121,6 +121,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, help="data dir of a pipeline run")
     parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument(
+        "--skip-orientation", action="store_true", help="nearest-place search only (big inputs)"
+    )
     args = parser.parse_args()
     communes, lieux = depuis_un_run(args.data_dir) if args.data_dir else depuis_les_assets()
     n = args.repetitions
@@ -144,6 +147,8 @@ def main() -> None:
     )
     acces = mediane(lambda: access.distances_acces(communes, lieux), n)
     print(f"distances_acces (2 targets, statuses): {acces:.3f} s")
+    if args.skip_orientation:
+        return
     publies = lieux.with_columns(
         pl.col("code_commune").alias("code_insee"),
         pl.format("{}:{}", "jeu_de_donnees", "id").alias("id"),

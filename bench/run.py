@@ -381,6 +381,14 @@ def report(res: dict) -> str:
                 res[f"core_profile_{echelle}"].strip(),
                 "```",
             ]
+    tous1 = sum(v for k, v in p1["median_s"].items() if k != "core")
+    tous10 = sum(v for k, v in p10["median_s"].items() if k != "core")
+    lignes += [
+        "",
+        f"Every polars step of the table (the indicator layer as the pipeline runs it, "
+        f"`int__besoin_communes` and the polars-only indicators included): {tous1:.2f} s at "
+        f"1×, {tous10:.2f} s at 10× ({tous10 / tous1:.1f}×).",
+    ]
     lignes += [
         "",
         "## Nearest-place search (`bench/access.py` on the 1× run)",
@@ -393,6 +401,25 @@ def report(res: dict) -> str:
         "",
         "```",
         (res.get("access_10x") or "not measured").strip(),
+        "```",
+        "",
+    ]
+    lignes += [
+        "## Not measured",
+        "",
+        "- The 10× **full run**: the 10× input exists only at the warehouse level (the "
+        "indicator layer's int__ inputs); a 10× assets folder in every raw source format "
+        "(COG, IRIS, EPCI 2019, passage tables…) under new codes was not built.",
+        "",
+        "## How to reproduce",
+        "",
+        "```",
+        "python bench/run.py --work /tmp/bench            # everything, writes this file",
+        "python bench/generate.py --scale 1 --out DIR     # national assets + partner inbox",
+        "python bench/core.py --warehouse DIR/warehouse   # indicator layer, polars (issue 5)",
+        "python bench/pandas_baseline.py --warehouse DIR/warehouse --check",
+        "python bench/duckdb_models.py --warehouse DIR/warehouse --check",
+        "python bench/full_run.py --data-dir DIR          # profiled full run",
         "```",
         "",
     ]
