@@ -161,7 +161,15 @@ def profile(warehouse: Path, lignes: int = 25) -> str:
     stats = pstats.Stats(profiler, stream=flux).sort_stats("cumulative")
     stats.print_stats(r"observatory/(transforms|sqlmodels)", lignes)
     texte = flux.getvalue()
-    return texte[texte.find("ncalls") :] if "ncalls" in texte else texte
+    texte = texte[texte.find("ncalls") :] if "ncalls" in texte else texte
+    # and the polars operations they spend it in (cumulative: a lazy query counts in
+    # `collect`, an eager sort or join in its own method)
+    flux = io.StringIO()
+    stats = pstats.Stats(profiler, stream=flux).sort_stats("cumulative")
+    stats.print_stats(r"polars/.*\((sort|join|agg|unique|unpivot|pivot|concat|over|execute)\)", 10)
+    polars_ops = flux.getvalue()
+    polars_ops = polars_ops[polars_ops.find("ncalls") :] if "ncalls" in polars_ops else ""
+    return texte.rstrip() + "\n\npolars operations (cumulative):\n" + polars_ops
 
 
 def main() -> None:
