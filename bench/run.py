@@ -33,6 +33,9 @@ ROOT = BENCH.parent
 PY = sys.executable
 OBSERVATORY = str(Path(PY).parent / "observatory")
 RESULTS_MD = BENCH / "RESULTS.md"
+# Children import `observatory` from a snapshot of a commit (see --snapshot) when set.
+CHILD_ENV: dict[str, str] = {}
+CHILD_CWD: Path | None = None
 TARGETS = {
     "full_run_s": 30.0,
     "full_run_rss_mb": 1536.0,
@@ -64,7 +67,13 @@ def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> d
     stats = Path(f"/tmp/bench_time_{os.getpid()}.txt")
     full = ["/usr/bin/time", "-f", "%e %M", "-o", str(stats), *cmd]
     debut = time.perf_counter()
-    proc = subprocess.run(full, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    proc = subprocess.run(
+        full,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **CHILD_ENV, **(env or {})},
+        cwd=CHILD_CWD,
+    )
     wall = time.perf_counter() - debut
     _, rss_kb = stats.read_text().split()[-2:]
     if log:
@@ -83,11 +92,33 @@ def fresh_data_dir(work: Path, name: str) -> Path:
     return data
 
 
-def measure(work: Path, repetitions: int, full_runs: int) -> dict:
-    res: dict = {"machine": machine(), "started": datetime.now(UTC).isoformat(timespec="seconds")}
+def snapshot(work: Path) -> str:
+    """Extract HEAD (`git archive`, read-only on the repository) and make every child import
+    `observatory`, its SQL models, schemas and assets from it: the figures then belong to one
+    commit, not to a working tree others are editing."""
+    global CHILD_CWD
+    commit = _sh(f"git -C {ROOT} rev-parse HEAD")
+    cible = work / "snapshot"
+    if cible.exists():
+        shutil.rmtree(cible)
+    cible.mkdir(parents=True)
+    subprocess.run(f"git -C {ROOT} archive {commit} | tar -x -C {cible}", shell=True, check=True)
+    CHILD_ENV["PYTHONPATH"] = str(cible)
+    CHILD_CWD = work  # not the repository: its folder would shadow the snapshot on sys.path
+    return commit
+
+
+def measure(work: Path, repetitions: int, full_runs: int, commit: bool) -> dict:
     work.mkdir(parents=True, exist_ok=True)
+    res: dict = {"machine": machine(), "started": datetime.now(UTC).isoformat(timespec="seconds")}
+    res["commit"] = snapshot(work) if commit else "working tree of " + str(ROOT)
     print("generate scale 1", flush=True)
-    subprocess.run([PY, BENCH / "generate.py", "--scale", "1", "--out", work], check=True)
+    subprocess.run(
+        [PY, BENCH / "generate.py", "--scale", "1", "--out", work],
+        check=True,
+        env={**os.environ, **CHILD_ENV},
+        cwd=CHILD_CWD,
+    )
     env = {"OBSERVATORY_ASSETS_DIR": str(work / "assets")}
     runs = []
     for i in range(full_runs):
@@ -118,6 +149,8 @@ def measure(work: Path, repetitions: int, full_runs: int) -> dict:
             work / "x10",
         ],
         check=True,
+        env={**os.environ, **CHILD_ENV},
+        cwd=CHILD_CWD,
     )
     for echelle, warehouse in (("1x", warehouse1), ("10x", work / "x10" / "warehouse")):
         for peer, script, extra in (
@@ -213,7 +246,8 @@ def report(res: dict) -> str:
         "# Benchmark results (issue 7 item 3, issue 5 indicator layer)",
         "",
         f"Measured by `python bench/run.py` in one run, {res['started']} → {res['finished']} "
-        "(UTC). Every figure below comes from that run.",
+        f"(UTC), code: {res.get('commit', 'working tree')}. Every figure below comes from "
+        "that run.",
         "",
         "## Machine",
         "",
@@ -433,11 +467,15 @@ def main() -> None:
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--full-runs", type=int, default=3)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument(
+        "--snapshot", action="store_true", help="measure HEAD (git archive), not the working tree"
+    )
     parser.add_argument("--results", type=Path, default=RESULTS_MD)
     args = parser.parse_args()
+    args.work = args.work.resolve()
     fichier = args.work / "results.json"
     if not args.report_only:
-        res = measure(args.work, args.repetitions, args.full_runs)
+        res = measure(args.work, args.repetitions, args.full_runs, args.snapshot)
         fichier.write_text(json.dumps(res, indent=2, default=str), encoding="utf-8")
     res = json.loads(fichier.read_text(encoding="utf-8"))
     args.results.write_text(report(res), encoding="utf-8")
