@@ -22,6 +22,7 @@ import cProfile
 import io
 import json
 import pstats
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -169,7 +170,8 @@ def profile(warehouse: Path, lignes: int = 25) -> str:
     stats.print_stats(r"polars/.*\((sort|join|agg|unique|unpivot|pivot|concat|over|execute)\)", 10)
     polars_ops = flux.getvalue()
     polars_ops = polars_ops[polars_ops.find("ncalls") :] if "ncalls" in polars_ops else ""
-    return texte.rstrip() + "\n\npolars operations (cumulative):\n" + polars_ops
+    texte = texte.rstrip() + "\n\npolars operations (cumulative):\n" + polars_ops
+    return re.sub(r"\S*/(observatory|polars)/", r"\1/", texte)  # short paths
 
 
 def main() -> None:

@@ -297,7 +297,7 @@ def report(res: dict) -> str:
         f"{_ok(nearest, TARGETS['nearest_s'])} |"
         if nearest is not None
         else "| nearest-place search | not parsed | — |",
-        f"| 10× input ≤ 12× the 1× time (compute core) | {core10 / core1:.1f}× | "
+        f"| 10× input ≤ 12× the 1× time (compute core) | {core10 / core1:.2f}× | "
         f"{_ok(core10 / core1, TARGETS['scale_10x'])} |",
         "| 10× input ≤ 12× the 1× time (full run) | not measured | — |",
         "",
