@@ -62,25 +62,30 @@ def build_indicateurs(models: list[pl.DataFrame]) -> pl.DataFrame:
         .cast(INDICATEURS_SCHEMA | {DEFINITION: pl.String()})
         for m in models
     ]
-    serie = ("niveau", "code", "indicateur")
+    # sorted by key, a series is a run of rows: the previous vintage is the previous row when
+    # it belongs to the same (niveau, code, indicateur) — much cheaper than windows over groups
+    meme_serie = pl.all_horizontal(
+        pl.col(c) == pl.col(c).shift(1) for c in ("niveau", "code", "indicateur")
+    ).fill_null(False)
+
+    def precedent(colonne: str) -> pl.Expr:
+        return pl.when(meme_serie).then(pl.col(colonne).shift(1))
+
     return (
         pl.concat(frames)
         .sort(_niveau_order(), "niveau", "code", "indicateur", "annee")
         .with_columns(
-            pl.col("annee").shift(1).over(serie).alias("annee_precedente"),
-            (pl.col("valeur") - pl.col("valeur").shift(1).over(serie)).alias("evolution"),
-            pl.col(DEFINITION).shift(1).over(serie).alias("_definition_precedente"),
-        )
-        .with_columns(
-            pl.when(pl.col("annee_precedente").is_not_null())
+            precedent("annee").alias("annee_precedente"),
+            (pl.col("valeur") - precedent("valeur")).alias("evolution"),
+            pl.when(meme_serie)
             .then(
                 pl.col(DEFINITION).is_not_null()
-                & pl.col("_definition_precedente").is_not_null()
-                & (pl.col(DEFINITION) != pl.col("_definition_precedente"))
+                & precedent(DEFINITION).is_not_null()
+                & (pl.col(DEFINITION) != precedent(DEFINITION))
             )
-            .alias("rupture_definition")
+            .alias("rupture_definition"),
         )
-        .drop(DEFINITION, "_definition_precedente")
+        .drop(DEFINITION)
     )
 
 
