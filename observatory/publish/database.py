@@ -12,8 +12,9 @@ DDL comes from the Frictionless Table Schemas through SQLAlchemy. Every identifi
 against a strict pattern and comes from the code (Table Schemas, dictionary, release id
 pattern), never from a data file. Loading avoids pandas and row-by-row ORM inserts
 (`../shared/STACK.md`): PostgreSQL via psycopg 3 `COPY … FROM STDIN (FORMAT csv)` fed with
-polars' CSV writer, SQLite via `executemany` of column batches, both on the connection of the
-SQLAlchemy transaction.
+polars' CSV writer on the connection of the SQLAlchemy transaction; SQLite files via ADBC
+(Arrow) into a scratch file written before the transaction, attached, then copied with
+`INSERT … SELECT` inside it (an in-memory SQLite database falls back to `executemany`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ RELEASE_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{10}$")
 INDEXED_COLUMNS = ("code_commune", "code_insee", "code_epci", "code_departement")
 WRITER_OPTION = "observatory_writer"  # SQLite: begin with BEGIN IMMEDIATE
 BATCH_ROWS = 100_000  # rows per COPY chunk / executemany batch: bounds memory
+SCRATCH = "chargement"  # SQLite: schema name of the attached scratch file of a publication
 SQL_TYPES: dict[str, type[sa.types.TypeEngine[Any]]] = {
     "string": sa.Text,
     "integer": sa.BigInteger,
@@ -281,8 +283,23 @@ def _insert_sqlite(connection: Connection, table: sa.Table, frame: pl.DataFrame)
         cursor.close()
 
 
-def _load(connection: Connection, table: sa.Table, frame: pl.DataFrame) -> None:
+@dataclass(frozen=True)
+class Staged:
+    """A table already checked and written to the attached SQLite scratch file."""
+
+    name: str
+    columns: tuple[str, ...]
+
+
+def _load(connection: Connection, table: sa.Table, frame: pl.DataFrame | Staged) -> None:
     """Bulk-load `frame` into the (empty) `table`, inside the current transaction."""
+    if isinstance(frame, Staged):
+        columns = ", ".join(identifier(c) for c in frame.columns)
+        connection.exec_driver_sql(
+            f"INSERT INTO {identifier(table.name)} ({columns}) "
+            f"SELECT {columns} FROM {SCRATCH}.{_scratch_table(frame.name)}"
+        )
+        return
     if frame.height == 0:
         return
     if connection.dialect.name == "postgresql":
@@ -291,7 +308,7 @@ def _load(connection: Connection, table: sa.Table, frame: pl.DataFrame) -> None:
         _insert_sqlite(connection, table, frame)
 
 
-def _create_and_load(connection: Connection, table: sa.Table, frame: pl.DataFrame) -> None:
+def _create_and_load(connection: Connection, table: sa.Table, frame: pl.DataFrame | Staged) -> None:
     """Create `table`, load it, then build its indexes.
 
     Indexes are built on the loaded table (measured on `couverture_sources`, 455 k rows:
@@ -319,6 +336,56 @@ def _create_and_load(connection: Connection, table: sa.Table, frame: pl.DataFram
         _load(connection, table, frame)
     for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
         index.create(connection)
+
+
+def _sqlite_file(engine: Engine) -> Path | None:
+    """The SQLite database file of `engine`, None for PostgreSQL or an in-memory database."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    return Path(database).resolve() if database and database != ":memory:" else None
+
+
+def _table_frame(
+    release: Path, manifest: Mapping[str, Any], table_schema: dict[str, Any]
+) -> pl.DataFrame:
+    """A table's rows from the release, checked against its Table Schema, columns in order."""
+    name = table_schema["name"]
+    frame = _read(release, manifest["tables"][name]["files"])
+    if errors := check_schema(frame, table_schema):
+        raise DatabasePublicationError("; ".join(errors))
+    return frame.select(field_names(table_schema))
+
+
+def _scratch_table(name: str) -> str:
+    """Scratch tables never share a name with a view: SQLite resolves unqualified names in
+    every attached database, so `DROP VIEW IF EXISTS indicateurs` would find them."""
+    return identifier(f"{SCRATCH}__{name}")
+
+
+def _stage_sqlite(
+    scratch: Path, release: Path, manifest: Mapping[str, Any], schemas: Mapping[str, Any]
+) -> dict[str, float]:
+    """Write every table with ADBC (Arrow, no Python rows) into a scratch SQLite file.
+
+    Done before the publication's transaction: SQLite cannot attach a file inside one. Measured
+    on `indicateurs` (1.86 M rows): 1.6 s here + 1.3 s `INSERT … SELECT` in the transaction,
+    against 8.7 s of `executemany`.
+    """
+    import adbc_driver_sqlite.dbapi as adbc
+
+    secondes: dict[str, float] = {}
+    scratch.unlink(missing_ok=True)
+    with adbc.connect(str(scratch)) as connection:
+        for name, table_schema in schemas.items():
+            started = time.perf_counter()
+            frame = _table_frame(release, manifest, table_schema)
+            frame = frame.with_columns(cs.date().dt.to_string("%Y-%m-%d"))  # SQLAlchemy's Date
+            with connection.cursor() as cursor:
+                cursor.adbc_ingest(_scratch_table(name), frame.to_arrow(), mode="create")
+            secondes[name] = time.perf_counter() - started
+        connection.commit()
+    return secondes
 
 
 def _quoted(connection: Connection, schema: str | None, name: str) -> str:
@@ -396,13 +463,20 @@ def _publish_table(
     release: Path,
     manifest: Mapping[str, Any],
     table_schema: dict[str, Any],
+    staged: bool = False,
 ) -> int:
-    """Read, check, create, load and count one table; the count must be the manifest's."""
+    """Read, check, create, load and count one table; the count must be the manifest's.
+
+    With `staged` (SQLite file), the rows were checked and written to the attached scratch
+    file: they are copied from there.
+    """
     name = table_schema["name"]
-    frame = _read(release, manifest["tables"][name]["files"])
-    if errors := check_schema(frame, table_schema):
-        raise DatabasePublicationError("; ".join(errors))
-    _create_and_load(connection, table, frame.select(field_names(table_schema)))
+    rows_source: pl.DataFrame | Staged = (
+        Staged(name, tuple(field_names(table_schema)))
+        if staged
+        else _table_frame(release, manifest, table_schema)
+    )
+    _create_and_load(connection, table, rows_source)
     rows = _count(connection, table.schema, table.name)
     if rows != manifest["tables"][name]["rows"]:
         raise DatabasePublicationError(
@@ -437,12 +511,64 @@ def _publish(
         for name in names
     }
     registry = _registry(metadata, naming.schema)
+    database = _sqlite_file(engine)
+    if database is None:
+        with engine.connect() as connection:
+            return _publish_in_transaction(
+                connection, release, manifest, tables, registry, naming, schemas_dir, keep
+            )
+    if release_id in published_releases(engine, naming.schema):
+        return SqlPublication(release_id, nouvelle=False)
+    scratch = database.with_name(f".{database.name}.{SCRATCH}-{release_id}")
+    try:
+        schemas = {name: load_table_schema(schemas_dir, name) for name in tables}
+        staging = _stage_sqlite(scratch, release, manifest, schemas)
+        with engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            driver.execute(f"ATTACH DATABASE ? AS {SCRATCH}", (str(scratch),))
+            try:
+                publication = _publish_in_transaction(
+                    connection,
+                    release,
+                    manifest,
+                    tables,
+                    registry,
+                    naming,
+                    schemas_dir,
+                    keep,
+                    staged=True,
+                )
+                # the load time of a table includes its staging, done before the transaction
+                return replace(
+                    publication,
+                    secondes={
+                        t: round(v + staging.get(t, 0.0), 3)
+                        for t, v in publication.secondes.items()
+                    },
+                )
+            finally:
+                driver.execute(f"DETACH DATABASE {SCRATCH}")
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _publish_in_transaction(
+    connection: Connection,
+    release: Path,
+    manifest: Mapping[str, Any],
+    tables: Mapping[str, sa.Table],
+    registry: sa.Table,
+    naming: Naming,
+    schemas_dir: Path,
+    keep: int | None,
+    staged: bool = False,
+) -> SqlPublication:
+    """Everything a publication writes, in one transaction on `connection`."""
+    release_id = manifest["release_id"]
+    release_schema = naming.release_schema(release_id)
     lignes: dict[str, int] = {}
     secondes: dict[str, float] = {}
-    with (
-        engine.connect() as connection,
-        connection.execution_options(**{WRITER_OPTION: True}).begin(),
-    ):
+    with connection.execution_options(**{WRITER_OPTION: True}).begin():
         quote = connection.dialect.identifier_preparer.quote_identifier
         if naming.postgresql:
             # one publisher at a time per schema; released at commit or rollback
@@ -467,7 +593,12 @@ def _publish(
             started = time.perf_counter()
             try:
                 lignes[name] = _publish_table(
-                    connection, table, release, manifest, load_table_schema(schemas_dir, name)
+                    connection,
+                    table,
+                    release,
+                    manifest,
+                    load_table_schema(schemas_dir, name),
+                    staged=staged,
                 )
             except DatabasePublicationError:
                 raise
