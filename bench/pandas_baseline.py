@@ -651,7 +651,10 @@ def measure(warehouse: Path, repetitions: int, check: bool) -> dict:
     debut = time.perf_counter()
     d = load(warehouse)
     chargement = time.perf_counter() - debut
-    passes = [run_once(d) for _ in range(repetitions)]
+    passes: list[tuple[dict[str, float], dict]] = []
+    for _ in range(repetitions):  # keep the last pass' outputs only: the RSS is one pass'
+        durees, sorties = run_once(d)
+        passes = [*((t, {}) for t, _ in passes), (durees, sorties)]
     figures = {
         "warehouse": str(warehouse),
         "pandas": pd.__version__,
