@@ -12,6 +12,8 @@ Steps, each measurement in a fresh child process (its own peak RSS, via /usr/bin
    (`pandas_baseline.py --check`) and the SQL models on DuckDB (`duckdb_models.py --check`),
    medians of `--repetitions` runs;
 5. nearest-place search for all communes (`access.py` on the 1× run).
+RESULTS.md is rewritten from results.json: its hand-written "Reading the figures" section
+must then be written again for the new figures.
 """
 
 from __future__ import annotations
