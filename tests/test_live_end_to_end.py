@@ -22,7 +22,7 @@ from observatory.defs.jobs import materialize_all
 from observatory.publish import release as release_module
 from observatory.publish.release import verify_release
 from observatory.settings import PROJECT_ROOT, Settings
-from observatory.sources.catalogue import SOURCES
+from observatory.sources.catalogue import FRANCE_SERVICES, SOURCES
 from observatory.sources.live import live_source
 from observatory.sources.raw import landed
 from tests.sources import live_bodies as lb
@@ -204,5 +204,13 @@ def test_live_profile_end_to_end(tmp_path: Path) -> None:
     par_source = {row[0]: row[1] for row in annees.iter_rows()}
     assert par_source.get("arcep__thd") == [2019], par_source
     assert par_source.get("insee__rp2018_effectifs") == [2018], par_source
+
+    # a live list without update dates is dated by its download, not by the snapshot's vintage
+    (telechargement,) = landed(settings, FRANCE_SERVICES)
+    staged = pl.read_parquet(settings.warehouse_dir / "stg_france_services__lieux.parquet")
+    assert staged["date_maj_estimee"].all()
+    assert staged["date_maj"].cast(pl.String).unique().to_list() == [
+        telechargement.recupere_le[:10]
+    ]
 
     verify_release(outcome.release)

@@ -9,8 +9,10 @@ import dagster as dg
 import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
+from observatory.settings import Settings
 from observatory.sources import catalogue as cat
 from observatory.sources.mednum import load_standard
+from observatory.sources.raw import landed
 from observatory.sources.readers import read_landed
 from observatory.transforms import cog, context, lieux, personal_data, registries, statistics
 from observatory.validation.quarantine import IDENTITE_LIGNE, account, empty_quarantine
@@ -100,6 +102,15 @@ def _as_v1(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return raw, empty_quarantine()
 
 
+def date_export(settings: Settings, source: cat.Source) -> date:
+    """The date a registry's rows are at least as old as: the bundled snapshot's vintage, or,
+    for a file downloaded live, the day it was downloaded (its `recupere_le`)."""
+    files = landed(settings, source)
+    if files and all(f.profil == "live" for f in files):
+        return date.fromisoformat(min(f.recupere_le for f in files)[:10])
+    return date.fromisoformat(source.vintage)
+
+
 def build_lieux_asset(source: cat.Source, parse: Parser) -> dg.AssetsDefinition:
     """Staging of a registry of places: its own format → standard v1 → typed and checked."""
     name = f"stg_{source.key}"
@@ -113,7 +124,7 @@ def build_lieux_asset(source: cat.Source, parse: Parser) -> dg.AssetsDefinition:
         v1, personnelles = personal_data.ecarter_donnees_personnelles(v1)
         ecarts = pl.concat([ecarts, personnelles], how="vertical_relaxed")
         kept, quarantine = lieux.stage_lieux(
-            v1, load_standard(settings.schemas_dir), date.fromisoformat(source.vintage)
+            v1, load_standard(settings.schemas_dir), date_export(settings, source)
         )
         extra = [c for c in v1.columns if c not in kept.columns]  # e.g. nb_conseillers
         if extra:
