@@ -376,3 +376,18 @@ def test_statistics_are_rebased_without_losing_rows(pipeline_run) -> None:
     communes = pl.read_parquet(settings.warehouse_dir / "stg_cog__communes.parquet")
     assert rebased["code_commune"].is_in(communes["code_commune"].implode()).all()
     assert rebased["code_commune"].is_unique().all()
+
+
+def test_a_source_without_a_bundled_file_covers_nothing_offline(
+    pipeline_run, release: Path
+) -> None:
+    """Aidants Connect is live only: offline it stages no row and covers no territory (its
+    counts are then null, never 0), and the run still completes."""
+    staged = pl.read_parquet(
+        pipeline_run[0].warehouse_dir / "stg_aidants_connect__structures.parquet"
+    )
+    assert staged.height == 0 and "dispositif_programmes_nationaux" in staged.columns
+    couverture = read(release, "couverture_sources").filter(
+        pl.col("source") == "aidants_connect__structures"
+    )
+    assert couverture.height > 0 and not couverture["couvert"].any()

@@ -33,6 +33,7 @@ ASSETS = PROJECT_ROOT / "assets"
 COG = ASSETS / "cog_2026"
 CHARENTE = ASSETS / "mednum_lieux/charente_16_partially_migrated_v1_commit20250206.csv"
 POINTS = ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet"
+HTTP_FIXTURES = PROJECT_ROOT / "tests/fixtures/http"
 
 
 def rows(name: str) -> list[dict[str, str | None]]:
@@ -91,6 +92,19 @@ def centre(row: dict[str, object]) -> dict[str, object]:
         "centre": point,
     }
     return present(item)
+
+
+def aidants_connect_pages(first: str) -> list[tuple[str, bytes]]:
+    """(URL, body) of the three recorded Aidants Connect API pages (tests/fixtures/http/)."""
+    pages = []
+    url: str | None = first
+    for n in (1, 2, 3):
+        body = (HTTP_FIXTURES / f"aidants_connect_organisations_page{n}.json").read_bytes()
+        assert url is not None
+        pages.append((url, body))
+        url = json.loads(body)["next"]
+    assert url is None
+    return pages
 
 
 def live_bodies() -> dict[str, tuple[bytes, str]]:
@@ -163,9 +177,13 @@ def test_live_profile_end_to_end(tmp_path: Path) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as served:
         for source in live_sources:
             for file in live_source(source.key).files:
+                urls[f"{source.key}/{file.name}"] = file.url.url
+                if file.url.paginated:  # Aidants Connect: the recorded API pages, in turn
+                    for url, page in aidants_connect_pages(file.url.url):
+                        served.get(url, body=page, content_type="application/json")
+                    continue
                 body, content_type = bodies[file.name]
                 served.get(file.url.url, body=body, content_type=content_type)
-                urls[f"{source.key}/{file.name}"] = file.url.url
         outcome = materialize_all(settings, instance=DagsterInstance.ephemeral())
     assert outcome.success, outcome.errors
     assert outcome.release is not None and outcome.release.is_dir()
@@ -204,6 +222,13 @@ def test_live_profile_end_to_end(tmp_path: Path) -> None:
     par_source = {row[0]: row[1] for row in annees.iter_rows()}
     assert par_source.get("arcep__thd") == [2019], par_source
     assert par_source.get("insee__rp2018_effectifs") == [2018], par_source
+
+    # Aidants Connect (live only): its recorded API pages reach the published places, and it
+    # covers France in the live profile (offline, with no file, it covers nothing)
+    aidants = read("lieux").filter(pl.col("sources").str.contains("aidants_connect__structures"))
+    assert 1 <= aidants.height <= 5
+    ac = read("couverture_sources").filter(pl.col("source") == "aidants_connect__structures")
+    assert ac.filter(pl.col("niveau") == "france")["couvert"].to_list() == [True]
 
     # a live list without update dates is dated by its download, not by the snapshot's vintage
     (telechargement,) = landed(settings, FRANCE_SERVICES)

@@ -49,7 +49,8 @@ def build_raw_asset(
                 "profil": observatory.profile,
                 "perimee": stale,
                 "erreur_telechargement": error,
-                **last_updated_metadata(min(f.recupere_le for f in files)),
+                # a source with no bundled file lands nothing offline
+                **(last_updated_metadata(min(f.recupere_le for f in files)) if files else {}),
             }
         )
 

@@ -10,6 +10,7 @@ import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
 from observatory.settings import Settings
+from observatory.sources import aidants_connect_live
 from observatory.sources import catalogue as cat
 from observatory.sources.mednum import load_standard
 from observatory.sources.raw import landed
@@ -102,13 +103,13 @@ def _as_v1(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return raw, empty_quarantine()
 
 
-def date_export(settings: Settings, source: cat.Source) -> date:
+def date_export(settings: Settings, source: cat.Source) -> date | None:
     """The date a registry's rows are at least as old as: the bundled snapshot's vintage, or,
     for a file downloaded live, the day it was downloaded (its `recupere_le`)."""
     files = landed(settings, source)
     if files and all(f.profil == "live" for f in files):
         return date.fromisoformat(min(f.recupere_le for f in files)[:10])
-    return date.fromisoformat(source.vintage)
+    return date.fromisoformat(source.vintage) if source.files else None
 
 
 def build_lieux_asset(source: cat.Source, parse: Parser) -> dg.AssetsDefinition:
@@ -139,11 +140,20 @@ def build_lieux_asset(source: cat.Source, parse: Parser) -> dg.AssetsDefinition:
     return _lieux
 
 
+def _aidants_connect(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Aidants Connect has no bundled file: offline, the empty frame gets the API's columns."""
+    absentes = [c for c in aidants_connect_live.ORGANISATION_FIELDS if c not in raw.columns]
+    return registries.parse_aidants_connect(
+        raw.with_columns(pl.lit(None, pl.String).alias(c) for c in absentes)
+    )
+
+
 LIEUX = {
     cat.MEDNUM_LIEUX: _as_v1,
     cat.BUS_FRANCE_SERVICES_16: lambda raw: registries.map_v0_to_v1(raw, "Itinérant"),
     cat.FRANCE_SERVICES: registries.parse_france_services,
     cat.CONSEILLERS_NUMERIQUES: registries.parse_conseillers_numeriques,
+    cat.AIDANTS_CONNECT: _aidants_connect,
 }
 
 

@@ -256,11 +256,34 @@ BUS_FRANCE_SERVICES_16 = Source(
     ),
     couverture=Couverture(niveau="departement", codes=("16",)),
 )
+# Live only: there is no bundled Aidants Connect file (the national export of mednum-cli is
+# > 4 MiB and was not extracted). Offline, its raw asset lands nothing and its staging is empty
+# with the standard's columns; live, the API pages are mapped to standard v1
+# (`registries.parse_aidants_connect`) and merged into the places like the other registries.
+AIDANTS_CONNECT = Source(
+    provider="aidants_connect",
+    entity="structures",
+    vintage="live",
+    annee=2026,
+    title="Structures habilitées Aidants Connect (organisations actives)",
+    producer="DINUM / ANCT — Aidants Connect",
+    licence="non précisée par le producteur (API publique sans authentification)",
+    origin=(
+        "https://aidantsconnect.beta.gouv.fr/api/organisations/?format=json "
+        "(betagouv/Aidants_Connect aidants_connect_web/api @ 42814c5)"
+    ),
+    files=(),
+    live=True,
+    # no bundled file: offline it covers nothing (its counts are null, never 0); live, France
+    couverture=Couverture(niveau="departement", codes=()),
+    couverture_live=Couverture(),
+)
 REGISTRES_LIEUX: tuple[Source, ...] = (
     MEDNUM_LIEUX,
     BUS_FRANCE_SERVICES_16,
     FRANCE_SERVICES,
     CONSEILLERS_NUMERIQUES,
+    AIDANTS_CONNECT,
 )
 
 # The previous vintage of the national list, for the series of `ind_france_services`; not merged
@@ -286,26 +309,6 @@ FRANCE_SERVICES_2020 = Source(
     definition=DEFINITION_FRANCE_SERVICES,
 )
 MILLESIMES_FRANCE_SERVICES: tuple[Source, ...] = (FRANCE_SERVICES_2020, FRANCE_SERVICES)
-
-
-AIDANTS_CONNECT = Source(
-    provider="aidants_connect",
-    entity="structures",
-    vintage="live",
-    annee=2026,
-    title="Structures habilitées Aidants Connect (organisations actives)",
-    producer="DINUM / ANCT — Aidants Connect",
-    licence="non précisée par le producteur (API publique sans authentification)",
-    origin=(
-        "https://aidantsconnect.beta.gouv.fr/api/organisations/?format=json "
-        "(betagouv/Aidants_Connect aidants_connect_web/api @ 42814c5)"
-    ),
-    files=(),
-    live=True,
-)
-"""Live only: there is no bundled Aidants Connect file (the national export of mednum-cli is
-> 4 MiB and was not extracted), so it is not in `SOURCES` or `REGISTRES_LIEUX` yet: the offline
-profile would have nothing to land. Staging: `registries.parse_aidants_connect`."""
 
 
 def _stat(

@@ -9,7 +9,7 @@ from observatory.sources.catalogue import STATISTIQUES, Source
 from observatory.sources.live_formats import ANNEE_DONNEES
 from observatory.sources.live_parsers import FILE_PARSERS, SOURCE_PARSERS
 from observatory.sources.raw import RawFile, landed
-from observatory.validation.quarantine import number_rows
+from observatory.validation.quarantine import IDENTITE_LIGNE, number_rows
 
 
 def _read_file(source: Source, raw: RawFile) -> pl.DataFrame:
@@ -45,6 +45,10 @@ def read_landed(settings: Settings, source: Source) -> pl.DataFrame:
             number_rows(_read_file(source, raw), source.key, raw.fichier, raw.sha256)
             for raw in files
         ]
+    if not numbered:  # a source with no bundled file, offline: no rows, identity columns only
+        return pl.DataFrame(
+            schema={c: pl.Int64 if c == "ligne" else pl.String for c in IDENTITE_LIGNE}
+        )
     # one chunk: polars 1.44 can abort on filters over many-chunk frames read from large CSVs
     frame = pl.concat(numbered, how="diagonal").rechunk()
     if source in STATISTIQUES:
