@@ -165,6 +165,8 @@ def live_bodies() -> dict[str, tuple[bytes, str]]:
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
         "france_services.csv": (lb.france_services(), "text/csv"),
+        "table_passage_geo2003_geo2026.zip": (lb.table_passage(), "application/zip"),
+        "v_mvt_commune_2026.csv": (lb.mouvements_communes(), "text/csv"),
     }
     return {**bodies, **reshaped}
 

@@ -12,6 +12,7 @@ from observatory.defs.resources import ObservatoryResource
 from observatory.settings import Settings
 from observatory.sources import aidants_connect_live
 from observatory.sources import catalogue as cat
+from observatory.sources.insee_live import NIVEAU_FILOSOFI
 from observatory.sources.mednum import load_standard
 from observatory.sources.raw import landed
 from observatory.sources.readers import read_landed
@@ -191,12 +192,15 @@ FILOSOFI_NIVEAUX = {
 
 
 def stage_filosofi_territoires(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The three files of INSEE's own EPCI, département and région figures, by file."""
+    """INSEE's own EPCI, département and région figures, level by level: by file name for
+    the three bundled files, by `niveau_filosofi` for the live long file (one file)."""
+    if NIVEAU_FILOSOFI in raw.columns:
+        niveaux = {n: pl.col(NIVEAU_FILOSOFI) == n for n in FILOSOFI_NIVEAUX.values()}
+    else:
+        niveaux = {n: pl.col("fichier_origine") == f for f, n in FILOSOFI_NIVEAUX.items()}
     parts = [
-        statistics.stage_filosofi_territoires(
-            raw.filter(pl.col("fichier_origine") == fichier), niveau
-        )
-        for fichier, niveau in FILOSOFI_NIVEAUX.items()
+        statistics.stage_filosofi_territoires(raw.filter(ligne), niveau)
+        for niveau, ligne in niveaux.items()
     ]
     return pl.concat([k for k, _ in parts]), pl.concat([q for _, q in parts])
 

@@ -379,6 +379,7 @@ FILOSOFI_TERRITOIRES = _stat(
     "INSEE (Filosofi 2016)",
     "github.com/dorobatmihai16/design4green_60 sql/revenus_{epci,departements,regions}.sql",
     *(f"insee_filosofi_2016/filosofi_2016_{n}.csv" for n in ("epci", "departements", "regions")),
+    live=True,  # the same long zip's EPCI/DEP/REG rows (insee_live.parse_filosofi_territoires)
 )
 ARCEP_THD = _stat(
     "arcep",
@@ -462,6 +463,7 @@ INSEE_PASSAGE = Source(
             "insee_cog_mouvements/passage_communes_historique_vers_cog2025_national.parquet",
         ),
     ),
+    live=True,
 )
 INSEE_MOUVEMENTS = Source(
     provider="insee",
@@ -478,6 +480,7 @@ INSEE_MOUVEMENTS = Source(
             "insee_cog_mouvements/mvt_communes_insee_cog2025_national.parquet",
         ),
     ),
+    live=True,
 )
 
 STATISTIQUES: tuple[Source, ...] = (

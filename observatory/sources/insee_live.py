@@ -33,7 +33,39 @@ FILOSOFI_COLUMNS_ALL: tuple[str, ...] = (*FILOSOFI_COLUMNS, "tp6016")
 # FILOSOFI_MEASURE → bundled column (SOURCES.md §7: MED_SL médiane du niveau de vie, PR_MD60
 # taux de pauvreté au seuil de 60 %, in percent like tp6016).
 FILOSOFI_MEASURES: dict[str, str] = {"MED_SL": "med16", "PR_MD60": "tp6016"}
+# The level of a row of the territories file (live: one file for EPCI, DEP and REG).
+NIVEAU_FILOSOFI = "niveau_filosofi"
 FILOSOFI_LONG = ("GEO", "GEO_OBJECT", "FILOSOFI_MEASURE", "TIME_PERIOD", "OBS_VALUE")
+
+
+def _filosofi_wide(payload: bytes, geo_objects: Mapping[str, str], what: str) -> pl.DataFrame:
+    """The long Filosofi file, rows of `geo_objects` (GEO_OBJECT → our level), pivoted.
+
+    Per territory, the latest `TIME_PERIOD` (→ `annee_donnees`); `MED_SL` → `med16`,
+    `PR_MD60` → `tp6016`. A cell suppressed by statistical secrecy (empty `OBS_VALUE`, or no
+    row for the measure) stays null: staging flags it, nothing is filled in.
+    """
+    _, csv = zip_member(payload, r"^DS_FILOSOFI_CC.*_data\.csv$", what)
+    long = read_csv_text(csv, what)
+    require(long, FILOSOFI_LONG, what)
+    latest = (
+        long.filter(pl.col("GEO_OBJECT").is_in(list(geo_objects)))
+        .with_columns(
+            pl.col("GEO").str.strip_chars(),
+            pl.col("GEO_OBJECT").replace_strict(geo_objects).alias(NIVEAU_FILOSOFI),
+            year_of(pl.col("TIME_PERIOD")).alias(ANNEE_DONNEES),
+        )
+        .filter(pl.col(ANNEE_DONNEES) == pl.col(ANNEE_DONNEES).max().over(NIVEAU_FILOSOFI, "GEO"))
+    )
+    wide = latest.select(NIVEAU_FILOSOFI, "GEO", ANNEE_DONNEES).unique(maintain_order=True)
+    for measure, column in FILOSOFI_MEASURES.items():
+        values = (
+            latest.filter(pl.col("FILOSOFI_MEASURE") == measure)
+            .group_by(NIVEAU_FILOSOFI, "GEO", maintain_order=True)
+            .agg(pl.col("OBS_VALUE").str.strip_chars().replace("", None).first().alias(column))
+        )
+        wide = wide.join(values, on=[NIVEAU_FILOSOFI, "GEO"], how="left", maintain_order="left")
+    return wide.rename({"GEO": "codgeo"})
 
 
 def parse_filosofi_cc(payload: bytes) -> pl.DataFrame:
@@ -52,27 +84,24 @@ def parse_filosofi_cc(payload: bytes) -> pl.DataFrame:
     sources weighted by Filosofi's population lose that weight too. Filosofi 2 (2023) is a new
     method, not comparable with 2016.
     """
-    what = "Filosofi (FILOSOFI_CC)"
-    _, csv = zip_member(payload, r"^DS_FILOSOFI_CC.*_data\.csv$", what)
-    long = read_csv_text(csv, what)
-    require(long, FILOSOFI_LONG, what)
-    latest = (
-        long.filter(pl.col("GEO_OBJECT") == "COM")
-        .with_columns(
-            pl.col("GEO").str.strip_chars(), year_of(pl.col("TIME_PERIOD")).alias(ANNEE_DONNEES)
-        )
-        .filter(pl.col(ANNEE_DONNEES) == pl.col(ANNEE_DONNEES).max().over("GEO"))
-    )
-    wide = latest.select("GEO", ANNEE_DONNEES).unique(maintain_order=True)
-    for measure, column in FILOSOFI_MEASURES.items():
-        values = (
-            latest.filter(pl.col("FILOSOFI_MEASURE") == measure)
-            .group_by("GEO", maintain_order=True)
-            .agg(pl.col("OBS_VALUE").str.strip_chars().replace("", None).first().alias(column))
-        )
-        wide = wide.join(values, on="GEO", how="left", maintain_order="left")
-    wide = wide.rename({"GEO": "codgeo"})
+    wide = _filosofi_wide(payload, {"COM": "commune"}, "Filosofi (FILOSOFI_CC)")
     return to_layout(wide, FILOSOFI_COLUMNS_ALL, extra=(ANNEE_DONNEES,))
+
+
+# GEO_OBJECT of the long file → the level of the bundled file it replaces.
+FILOSOFI_TERRITOIRES: dict[str, str] = {"EPCI": "epci", "DEP": "departement", "REG": "region"}
+
+
+def parse_filosofi_territoires(payload: bytes) -> pl.DataFrame:
+    """The same zip's EPCI, département and région rows → the bundled territories layout.
+
+    These are INSEE's own figures for each level (never sums of communes). The three bundled
+    files become one frame whose `niveau_filosofi` column (`epci`, `departement`, `region`)
+    says the level, as the file name does for the bundled files. Null as for communes:
+    `libgeo` and the household counts; a suppressed cell stays null.
+    """
+    wide = _filosofi_wide(payload, FILOSOFI_TERRITOIRES, "Filosofi (territoires)")
+    return to_layout(wide, FILOSOFI_COLUMNS_ALL, extra=(NIVEAU_FILOSOFI, ANNEE_DONNEES))
 
 
 # ---- Recensement (bases infracommunales IRIS, summed by commune) ------------------------------
@@ -303,3 +332,80 @@ def parse_grille_densite(payload: bytes) -> pl.DataFrame:
         .alias("densite_4_libelle"),
     )
     return to_layout(frame, GRILLES_COLUMNS)
+
+
+# ---- COG: movements of communes and INSEE's table de passage ---------------------------------
+
+# Columns of assets/insee_cog_mouvements/mvt_communes_insee_cog2025_national.parquet: INSEE's own
+# v_mvt_commune header, in file order (SOURCES.md §2a).
+MOUVEMENTS_COLUMNS: tuple[str, ...] = (
+    "MOD",
+    "DATE_EFF",
+    *(
+        f"{c}_{side}"
+        for side in ("AV", "AP")
+        for c in ("TYPECOM", "COM", "TNCC", "NCC", "NCCENR", "LIBELLE")
+    ),
+)
+PASSAGE_COLUMNS: tuple[str, ...] = ("code_insee_historique", "code_insee_cog2025")
+
+
+def parse_mouvements_communes(payload: bytes) -> pl.DataFrame:
+    """`v_mvt_commune_<YYYY>.csv` (comma-separated, UTF-8) → the bundled movements layout.
+
+    The bundled file is this very table (COGiter's copy of INSEE's `v_mvt_commune_2025`): same
+    14 columns, every value a string, `DATE_EFF` ISO. All are required: the rebasing reads the
+    event type, the date and both sides of each event. Codes keep their leading zeros.
+    """
+    what = "mouvements des communes (v_mvt_commune)"
+    frame = read_csv_text(payload, what, separator=",")
+    require(frame, MOUVEMENTS_COLUMNS, what)
+    return to_layout(
+        frame.with_columns(pl.col(c).str.strip_chars() for c in MOUVEMENTS_COLUMNS),
+        MOUVEMENTS_COLUMNS,
+    )
+
+
+def parse_table_passage(payload: bytes) -> pl.DataFrame:
+    """`table_passage_geo2003_geo<YYYY>.zip` (xlsx, header after a preamble) → the bundled layout.
+
+    Columns `CODGEO_INI` (a code that existed since 2003) → `CODGEO_<YYYY>` (the commune of the
+    reference year; the newest such column is taken). The bundled table (COGiter's) has one
+    target per code and leaves splits to the movements; INSEE's lists a split code once per
+    commune it went to, so such a code keeps one row: itself when it still exists, else its
+    first target in the file, and `build_passage` finds the split from the movements as with
+    the bundled table. The target column keeps the bundled name `code_insee_cog2025`: its
+    values are on the live COG (2025 and 2026 codes are the same). Codes older than 2003 are
+    not in INSEE's table: the movements resolve them.
+    """
+    what = "table de passage des communes (INSEE)"
+    name, xlsx = zip_member(payload, r"\.xlsx$", what)
+    table = None
+    for sheet in excel_sheets(xlsx):
+        try:
+            table = read_excel_table(xlsx, sheet, "CODGEO_INI", f"{what} {name}")
+            break
+        except ValueError:
+            continue
+    if table is None:
+        raise ValueError(f"{what} {name}: no sheet has a header row starting with 'CODGEO_INI'")
+    cibles = sorted(c for c in table.columns if re.fullmatch(r"CODGEO_\d{4}", c))
+    if not cibles:
+        raise ValueError(f"{what} {name}: no CODGEO_<year> column (got {table.columns[:10]})")
+    pairs = (
+        table.select(
+            pl.col("CODGEO_INI").str.strip_chars().alias(PASSAGE_COLUMNS[0]),
+            pl.col(cibles[-1]).str.strip_chars().alias(PASSAGE_COLUMNS[1]),
+        )
+        .filter(pl.col(PASSAGE_COLUMNS[0]).is_not_null() & pl.col(PASSAGE_COLUMNS[1]).is_not_null())
+        .unique(maintain_order=True)
+    )
+    ancien, cible = PASSAGE_COLUMNS
+    return (
+        pairs.with_columns(
+            (pl.col(cible) == pl.col(ancien)).any().over(ancien).alias("_existe"),
+        )
+        .filter(~pl.col("_existe") | (pl.col(cible) == pl.col(ancien)))
+        .unique(ancien, keep="first", maintain_order=True)
+        .select(PASSAGE_COLUMNS)
+    )

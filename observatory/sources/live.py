@@ -598,9 +598,10 @@ _INSEE_FILOSOFI_TERRITOIRES = LiveSource(
     page="https://www.insee.fr/fr/statistiques/8984752",
     files=_INSEE_FILOSOFI.files,
     caveats=(
-        "NOT LIVE YET (lands from the snapshot): the same zip has GEO_OBJECT EPCI, DEP, REG "
-        "rows, but the staging splits this source by its three bundled file names; a parser "
-        "giving one frame per level is needed (defs/staging.py stage_filosofi_territoires)."
+        "Licence Ouverte 2.0. The communes' zip also holds INSEE's own EPCI, DEP and REG rows "
+        "(GEO_OBJECT): parsed by observatory.sources.insee_live.parse_filosofi_territoires into "
+        "one frame whose niveau_filosofi column replaces the three bundled file names. Same "
+        "file downloaded twice (once per source): each source keeps its own raw snapshot."
     ),
 )
 
@@ -800,6 +801,76 @@ _GRILLE_DENSITE = LiveSource(
     ),
 )
 
+_INSEE_PASSAGE = LiveSource(
+    key="insee__passage_communes",
+    title="Table de passage des codes communes depuis 2003 vers le COG 2026 (INSEE)",
+    page="https://www.insee.fr/fr/information/7671867",
+    files=(
+        LiveFile(
+            name="table_passage_geo2003_geo2026.zip",
+            url=LiveUrl(
+                url=f"{INSEE_FICHIER}/7671867/table_passage_geo2003_geo2026.zip",
+                evidence="CODE",
+                expect="zip",
+                seen_in=(
+                    "MobiSurvStd/MobiSurvStd src/mobisurvstd/resources/insee_data.py @ "
+                    "34167ac (2026-04-01), SOURCES.md §2a"
+                ),
+                note=(
+                    "xlsx in a zip, header on row 6: CODGEO_INI → CODGEO_2026. Parsed by "
+                    "observatory.sources.insee_live.parse_table_passage (one target per code, "
+                    "splits left to the movements as with the bundled COGiter table)."
+                ),
+            ),
+            alternatives=(
+                LiveUrl(
+                    url=f"{INSEE_FICHIER}/7671867/table_passage_geo2003_geo2025.zip",
+                    evidence="CODE",
+                    expect="zip",
+                    seen_in="MobiSurvStd insee_data.py history; InseeFrLab/DoReMIFaSol",
+                    note="The 2025 edition (CODGEO_2025), same layout and parser.",
+                ),
+            ),
+        ),
+    ),
+    caveats=(
+        "Licence Ouverte 2.0. Codes since 2003 only (the bundled COGiter table goes back to "
+        "1943): older codes are resolved from the movements."
+    ),
+)
+
+_INSEE_MOUVEMENTS = LiveSource(
+    key="insee__mouvements_communes",
+    title="Mouvements des communes depuis 1943 (COG 2026, v_mvt_commune_2026)",
+    page="https://www.insee.fr/fr/information/8740222",
+    files=(
+        LiveFile(
+            name="v_mvt_commune_2026.csv",
+            url=LiveUrl(
+                url=f"{INSEE_FICHIER}/8740222/v_mvt_commune_2026.csv",
+                evidence="CODE",
+                expect="csv",
+                seen_in="several independent public repositories (2026), SOURCES.md §2a",
+                note=(
+                    "Comma-separated UTF-8, INSEE's columns MOD, DATE_EFF, TYPECOM_AV … "
+                    "LIBELLE_AP: the bundled file is COGiter's copy of the 2025 edition. "
+                    "Parsed by observatory.sources.insee_live.parse_mouvements_communes."
+                ),
+            ),
+            alternatives=(
+                LiveUrl(
+                    url=f"{INSEE_FICHIER}/8377162/v_mvt_commune_2025.csv",
+                    evidence="CODE",
+                    expect="csv",
+                    seen_in="MaelTheuliere/COGiter data-raw/2.raw_data_cog.R @ 4536aa3",
+                    note="The 2025 edition: the bundled snapshot's content.",
+                ),
+            ),
+        ),
+    ),
+    caveats="Licence Ouverte 2.0. Events dated 2026-01-01 create no new commune code.",
+)
+
 LIVE_URLS: dict[str, LiveSource] = {
     source.key: source
     for source in (
@@ -821,6 +892,8 @@ LIVE_URLS: dict[str, LiveSource] = {
         _DARES,
         _BASSINS_DE_VIE,
         _GRILLE_DENSITE,
+        _INSEE_PASSAGE,
+        _INSEE_MOUVEMENTS,
     )
 }
 
@@ -852,14 +925,6 @@ SANS_FICHIER_LIVE: dict[str, str] = {
     "insee__table_iris": (
         "reference_IRIS_geo2024.zip (CODE, SOURCES.md §2a) is on another IRIS geography than "
         "the bundled CAF IRIS file: only useful with a live RSA-by-IRIS file."
-    ),
-    "insee__passage_communes": (
-        "table_passage_geo2003_geo2026.zip (CODE, SOURCES.md §2a) has INSEE's columns "
-        "(CODGEO_INI, CODGEO_2026), not COGiter's: a parser is still to write."
-    ),
-    "insee__mouvements_communes": (
-        "v_mvt_commune_2026.csv (CODE, SOURCES.md §2a) has the bundled columns; kept on the "
-        "snapshot so that rebasing counts stay reproducible: a parser is still to write."
     ),
     "france_services__lieux_2020": (
         "An archived vintage (the 2020 list of the first labelling wave): it never changes, "

@@ -31,11 +31,14 @@ FILE_PARSERS: dict[str, FileParser] = {
     "france_services__lieux": france_services_live.parse_liste_france_services,
     "aidants_connect__structures": aidants_connect_live.parse_organisations,
     "insee__filosofi_communes": insee_live.parse_filosofi_cc,
+    "insee__filosofi_territoires": insee_live.parse_filosofi_territoires,
     "insee__zonages": insee_live.parse_table_appartenance,
     "anct__grilles_communales": insee_live.parse_grille_densite,
     "arcep__thd": arcep_live.parse_commune_debit,
     "caf__allocataires_communes": caf_live.parse_s_ben_com_f,
     "pole_emploi__defm": dares_live.parse_defm_communales,
+    "insee__passage_communes": insee_live.parse_table_passage,
+    "insee__mouvements_communes": insee_live.parse_mouvements_communes,
 }
 SOURCE_PARSERS: dict[str, SourceParser] = {
     "insee__rp2018_effectifs": insee_live.parse_rp_effectifs,

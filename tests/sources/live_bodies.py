@@ -20,6 +20,11 @@ ASSETS = PROJECT_ROOT / "assets"
 ARCEP = ASSETS / "arcep_2019/commune_debit_beta_20190930_national.parquet"
 FILOSOFI = ASSETS / "insee_filosofi_2016/filosofi_2016_communes_national.parquet"
 FILOSOFI_EPCI = ASSETS / "insee_filosofi_2016/filosofi_2016_epci.csv"
+FILOSOFI_TERRITOIRES = {
+    FILOSOFI_EPCI: "EPCI",
+    ASSETS / "insee_filosofi_2016/filosofi_2016_departements.csv": "DEP",
+    ASSETS / "insee_filosofi_2016/filosofi_2016_regions.csv": "REG",
+}
 RP2018 = ASSETS / "insee_rp/rp2018_communes_2000hab_national.parquet"
 CAF = ASSETS / "cnaf_2020/cnaf_demo_2020_v1_communes.csv"
 DEFM = ASSETS / "pole_emploi_2019/defm_2019_communes.csv"
@@ -94,20 +99,22 @@ def arcep_filaire(codes: Sequence[str] | None = None) -> bytes:
 def filosofi_zip(codes: Sequence[str] | None = None) -> bytes:
     """`FILOSOFI_CC_csv.zip` → `DS_FILOSOFI_CC_data.csv`, long format: one row per commune ×
     measure (`MED_SL` ← med16, `PR_MD60` ← tp6016, empty `OBS_VALUE` and `CONF_STATUS` `C`
-    where secret), `TIME_PERIOD` 2016, plus the EPCI rows of the bundled EPCI file (which the
-    communes parser must leave out)."""
+    where secret), `TIME_PERIOD` 2016, plus the rows of the bundled EPCI, département and région
+    files as GEO_OBJECT `EPCI`, `DEP`, `REG` (which the communes parser must leave out)."""
     communes = _filter(pl.read_parquet(FILOSOFI), "codgeo", codes).select(
         pl.col("codgeo").alias("GEO"), pl.lit("COM").alias("GEO_OBJECT"), "med16", "tp6016"
     )
-    epci = pl.read_csv(FILOSOFI_EPCI, infer_schema=False).head(20)
-    epci = epci.select(
-        pl.col("codgeo").alias("GEO"),
-        pl.lit("EPCI").alias("GEO_OBJECT"),
-        pl.col("med16").cast(pl.Float64),
-        pl.col("tp6016").cast(pl.Float64),
-    )
+    territoires = [
+        pl.read_csv(path, infer_schema=False).select(
+            pl.col("codgeo").alias("GEO"),
+            pl.lit(objet).alias("GEO_OBJECT"),
+            pl.col("med16").cast(pl.Float64),
+            pl.col("tp6016").cast(pl.Float64),
+        )
+        for path, objet in FILOSOFI_TERRITOIRES.items()
+    ]
     long = (
-        pl.concat([communes, epci])
+        pl.concat([communes, *territoires])
         .unpivot(index=["GEO", "GEO_OBJECT"], on=["med16", "tp6016"], variable_name="m")
         .select(
             "GEO",
@@ -335,3 +342,35 @@ def grille_densite(codes: tuple[str, ...] | None = None) -> bytes:
     return _xlsx(
         {"Maille départementale": (preamble, deps), "Maille communale": (preamble, communes)}
     )
+
+
+MOUVEMENTS = ASSETS / "insee_cog_mouvements/mvt_communes_insee_cog2025_national.parquet"
+PASSAGE = ASSETS / "insee_cog_mouvements/passage_communes_historique_vers_cog2025_national.parquet"
+
+
+@cache
+def mouvements_communes() -> bytes:
+    """`v_mvt_commune_2026.csv`: the bundled movements (COGiter's copy of INSEE's table, same
+    14 columns) written back as INSEE publishes them, comma-separated UTF-8."""
+    return _csv(pl.read_parquet(MOUVEMENTS), separator=",")
+
+
+@cache
+def table_passage(splits: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """`table_passage_geo2003_geo2026.zip`: sheet `COM` (CODGEO_INI, CODGEO_2026, LIBGEO_2026
+    left empty), 5 preamble lines, header on row 6, from the bundled passage table; `splits`
+    adds extra (old code, other target) rows as INSEE lists a split code once per target."""
+    passage = pl.read_parquet(PASSAGE).select(
+        pl.col("code_insee_historique").alias("CODGEO_INI"),
+        pl.col("code_insee_cog2025").alias("CODGEO_2026"),
+        pl.lit(None, pl.String).alias("LIBGEO_2026"),
+    )
+    if splits:
+        extra = pl.DataFrame(
+            {"CODGEO_INI": [a for a, _ in splits], "CODGEO_2026": [b for _, b in splits]}
+        ).with_columns(pl.lit(None, pl.String).alias("LIBGEO_2026"))
+        passage = pl.concat([passage, extra])
+    preamble = ("Table de passage des communes entre 2003 et 2026", "Source : Insee", "", "", "")
+    notes = pl.DataFrame({"Documentation": ["Codes géographiques au 1er janvier de chaque année"]})
+    xlsx = _xlsx({"Documentation": ((), notes), "COM": (preamble, passage)})
+    return _zip({"table_passage_geo2003_geo2026.xlsx": xlsx})

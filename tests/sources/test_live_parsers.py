@@ -99,6 +99,32 @@ def test_filosofi_long_format_pivots_to_the_communes_layout() -> None:
     assert a["nb_menages_fiscaux"].null_count() == a.height
 
 
+def test_filosofi_territories_stage_like_the_three_bundled_files() -> None:
+    from observatory.defs.staging import stage_filosofi_territoires
+
+    live = insee_live.parse_filosofi_territoires(lb.filosofi_zip())
+    assert live.columns == [
+        *insee_live.FILOSOFI_COLUMNS_ALL,
+        insee_live.NIVEAU_FILOSOFI,
+        ANNEE_DONNEES,
+    ]
+    fichiers = [
+        numbered(pl.read_csv(path, infer_schema=False), path.name).with_columns(
+            pl.lit("2016").alias(ANNEE_DONNEES)
+        )
+        for path in lb.FILOSOFI_TERRITOIRES
+    ]
+    a, qa = stage_filosofi_territoires(numbered(live))
+    b, _ = stage_filosofi_territoires(pl.concat(fichiers, how="diagonal"))
+    account(live.height, a, qa)
+    key = ["niveau", "code"]
+    cols = [*key, "revenu_median_uc", "taux_pauvrete_60", "secret_statistique", "annee"]
+    assert_frame_equal(a.select(cols).sort(key), b.select(cols).sort(key))
+    par_niveau = dict(a.group_by("niveau").len().iter_rows())
+    print(f"Filosofi territoires live: {par_niveau}")
+    assert set(par_niveau) == {"epci", "departement", "region"}
+
+
 def test_filosofi_keeps_each_communes_latest_period() -> None:
     rows = "GEO;GEO_OBJECT;FILOSOFI_MEASURE;TIME_PERIOD;OBS_VALUE\n"
     rows += "16015;COM;MED_SL;2021;20000\n16015;COM;MED_SL;2023;21000\n16015;COM;PR_MD60;2023;\n"
@@ -242,3 +268,31 @@ def test_aidants_connect_refuses_what_is_not_an_organisation_list(payload, messa
 def test_a_changed_format_fails_naming_what_is_missing(parse, payload, message) -> None:
     with pytest.raises(Exception, match=message):
         parse(payload)
+
+
+def test_movements_csv_parses_to_the_bundled_table() -> None:
+    live = insee_live.parse_mouvements_communes(lb.mouvements_communes())
+    assert_frame_equal(live, pl.read_parquet(lb.MOUVEMENTS))
+    assert live.height == 13534
+
+
+def test_table_de_passage_keeps_one_target_per_code_like_the_bundled_table() -> None:
+    # INSEE lists a split code once per target: 15141 (still a commune, split in 2025) and
+    # 55273 (merged; Etalab's COG names another commune) get a second row; both keep the
+    # bundled target
+    splits = (("15141", "15268"), ("55273", "55245"))
+    live = insee_live.parse_table_passage(lb.table_passage(splits))
+    bundled_passage = pl.read_parquet(lb.PASSAGE)
+    assert_frame_equal(live, bundled_passage)
+    assert live.filter(pl.col("code_insee_historique") == "15141")[
+        "code_insee_cog2025"
+    ].to_list() == ["15141"]
+    print(f"table de passage: {live.height} codes, {len(splits)} split rows folded")
+
+
+def test_table_de_passage_without_its_header_names_the_file() -> None:
+    bad = lb._zip(
+        {"table_passage_geo2003_geo2026.xlsx": lb._xlsx({"COM": ((), pl.DataFrame({"X": ["1"]}))})}
+    )
+    with pytest.raises(ValueError, match=r"table_passage_geo2003_geo2026\.xlsx.*CODGEO_INI"):
+        insee_live.parse_table_passage(bad)
