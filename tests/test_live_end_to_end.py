@@ -155,8 +155,10 @@ def live_bodies() -> dict[str, tuple[bytes, str]]:
     reshaped = {
         "commune_debit_filaire.csv": (lb.arcep_filaire(), "text/csv"),
         "FILOSOFI_CC_csv.zip": (lb.filosofi_zip(), "application/zip"),
-        "base-ic-evol-struct-pop-2022_csv.zip": (lb.rp_evol_struct_pop(), "application/zip"),
-        "base-ic-diplomes-formation-2022_csv.zip": (lb.rp_diplomes(), "application/zip"),
+        **{
+            name.replace("2018", "2022"): (body, "application/zip")
+            for name, body in lb.rp_iris_zips().items()
+        },
         "s_ben_com_f.csv": (lb.caf_s_ben_com_f(), "text/csv"),
         "dares_defm_communales-brutes.csv": (lb.dares_defm(), "text/csv"),
         "table-appartenance-geo-communes-2026.zip": (lb.table_appartenance(), "application/zip"),
@@ -224,6 +226,12 @@ def test_live_profile_end_to_end(tmp_path: Path) -> None:
     par_source = {row[0]: row[1] for row in annees.iter_rows()}
     assert par_source.get("arcep__thd") == [2019], par_source
     assert par_source.get("insee__rp2018_effectifs") == [2018], par_source
+    # the RP shares are recomputed from the same census files: their year, not the snapshot's
+    assert par_source.get("insee__rp2017_parts") == [2018], par_source
+    # INSEE's own EPCI / département / région figures, from the long file's other rows
+    filo = pl.read_parquet(settings.warehouse_dir / "stg_insee__filosofi_territoires.parquet")
+    assert sorted(filo["niveau"].unique()) == ["departement", "epci", "region"]
+    assert filo["annee"].unique().to_list() == [2016]
 
     # Aidants Connect (live only): its recorded API pages reach the published places, and it
     # covers France in the live profile (offline, with no file, it covers nothing)

@@ -128,6 +128,13 @@ def int__couverture_sources(
         .explode("codes_commune_source", empty_as_null=True)
         for spec in REBASAGES
     }
+    # a statistic's vintage is its rows' (a live file states its own year), else the catalogue's
+    annees = {
+        spec.source.key: int(annee)
+        for spec in REBASAGES
+        if "annee" in statistiques[spec.name].columns
+        and (annee := statistiques[spec.name]["annee"].max()) is not None
+    }
     frames = []
     sources = (*cat.REGISTRES_LIEUX, cat.FRANCE_SERVICES_2020, *(s.source for s in REBASAGES))
     for source in sources:
@@ -136,7 +143,7 @@ def int__couverture_sources(
             territories.build_couverture(
                 stg_cog__communes,
                 source.key,
-                source.annee,
+                annees.get(source.key, source.annee),
                 couverture.niveau,
                 couverture.codes,
                 lignes=rows[source.key],

@@ -350,6 +350,7 @@ INSEE_RP2017 = _stat(
     "INSEE (bases communales RP 2017), parts calculées par Data For Good × La Mednum",
     f"{DFG} data/data_scol_menage_demandeurEmplois.csv",
     "insee_rp/rp2017_taux_diplomes_menages_age_national.parquet",
+    live=True,  # shares recomputed from RP 2022 IRIS counts (insee_live.parse_rp_parts)
 )
 INSEE_RP2018 = _stat(
     "insee",

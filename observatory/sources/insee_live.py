@@ -183,6 +183,169 @@ def parse_rp_effectifs(files: Mapping[str, bytes]) -> pl.DataFrame:
     return to_layout(frame, RP_COLUMNS, extra=(ANNEE_DONNEES,))
 
 
+# ---- Recensement: the shares of the bundled RP 2017 file, recomputed from RP IRIS counts ----
+
+# Columns of assets/insee_rp/rp2017_taux_diplomes_menages_age_national.parquet, in order.
+RP_PARTS_COLUMNS: tuple[str, ...] = (
+    "CODE_INSEE",
+    "TX_NSCOL15P",
+    "TX_MENSEUL",
+    "TX_FAMMONO",
+    "TX_65ETPLUS",
+    "TX_25ETMOINS",
+)
+# Counts read per file (without the `P22_` / `C22_` prefix). The names are INSEE's RP IRIS
+# variables (INFERRED: SOURCES.md names the files and some variables, not these): a variable
+# not found under its name is looked up by its label in the zip's `meta_` file, else the run
+# stops naming it.
+RP_PARTS_AGES: dict[str, str] = {"POP65P": r"65 ans ou plus"}
+RP_PARTS_DIPLOMES: dict[str, str] = {
+    "POP1517": r"15 à 17 ans",
+    "POP1824": r"18 à 24 ans",
+    "POP2529": r"25 à 29 ans",
+    "POP30P": r"30 ans ou plus",
+    "NSCOL15P_DIPLMIN": r"non scolaris.*(aucun diplôme|CEP)",
+    "NSCOL15P_BEPC": r"non scolaris.*BEPC",
+    "NSCOL15P_CAPBEP": r"non scolaris.*CAP",
+}
+RP_PARTS_MENAGES: dict[str, str] = {
+    "MEN": r"^Ménages$|^Nombre de ménages$",
+    "MENPSEUL": r"Ménages d.une personne",
+    "MENFAMMONO": r"Ménages.*famille.*monoparentale",
+}
+
+
+def _meta_names(payload: bytes, what: str) -> dict[str, str]:
+    """`COD_VAR` → label of the `meta_` file of an INSEE zip (empty when there is none)."""
+    try:
+        _, meta = zip_member(payload, r"^meta_.*\.csv$", what)
+    except ValueError:
+        return {}
+    frame = read_csv_text(meta, f"{what} (meta_)")
+    if "COD_VAR" not in frame.columns:
+        return {}
+    label = next((c for c in ("LIB_VAR_LONG", "LIB_VAR") if c in frame.columns), None)
+    if label is None:
+        return {}
+    return dict(frame.select("COD_VAR", label).unique("COD_VAR").iter_rows())
+
+
+def _rp_variables(
+    payload: bytes, wanted: Mapping[str, str], prefixes: str, what: str
+) -> tuple[dict[str, str], str]:
+    """Our name → the file's column for each wanted count, and the census year `yy`.
+
+    A column `<P|C><yy>_<name>` is taken as is; else the `meta_` file's label must match the
+    pattern (one variable, same prefix), else `ValueError` naming the file and the variable.
+    """
+    _, csv = zip_member(payload, r"^(?!meta_).*\.csv$", what)
+    header = read_csv_text(csv.split(b"\n", 1)[0] + b"\n", what).columns
+    years = sorted({c[1:3] for c in header if re.match(rf"^[{prefixes}]\d\d_", c)})
+    if len(years) != 1:
+        raise ValueError(f"{what}: expected one census year in the variable names, got {years}")
+    yy = years[0]
+    meta: dict[str, str] | None = None
+    found: dict[str, str] = {}
+    for name, label in wanted.items():
+        direct = [f"{p}{yy}_{name}" for p in prefixes if f"{p}{yy}_{name}" in header]
+        if direct:
+            found[name] = direct[0]
+            continue
+        meta = _meta_names(payload, what) if meta is None else meta
+        matches = [
+            code
+            for code, text in meta.items()
+            if code in header and text and re.search(label, text, re.IGNORECASE)
+        ]
+        if len(matches) != 1:
+            raise ValueError(
+                f"{what}: no column {prefixes[0]}{yy}_{name} and {len(matches)} variables of the "
+                f"meta_ file labelled like {label!r} ({matches[:5]}): update the parser"
+            )
+        found[name] = matches[0]
+    return found, yy
+
+
+def _rp_counts(payload: bytes, wanted: Mapping[str, str], prefixes: str, what: str) -> pl.DataFrame:
+    """The wanted counts of one `base-ic-*` zip, IRIS summed by commune (`COM`)."""
+    columns, yy = _rp_variables(payload, wanted, prefixes, what)
+    renamed = {column: name for name, column in columns.items()}
+    frame = parse_rp_iris_commune_columns(payload, renamed, what)
+    return frame.with_columns(pl.lit(f"20{yy}").alias(ANNEE_DONNEES))
+
+
+def parse_rp_iris_commune_columns(
+    payload: bytes, columns: Mapping[str, str], what: str
+) -> pl.DataFrame:
+    """Like `parse_rp_iris_commune`, for full column names (any prefix): IRIS summed by COM."""
+    _, csv = zip_member(payload, r"^(?!meta_).*\.csv$", what)
+    frame = read_csv_text(csv, what)
+    require(frame, ["COM", *columns], what)
+    value = {out: numbers(pl.col(src)) for src, out in columns.items()}
+    return (
+        frame.with_columns(pl.col("COM").str.strip_chars(), **value)
+        .group_by("COM", maintain_order=True)
+        .agg(pl.when(pl.col(c).count() > 0).then(pl.col(c).sum()).alias(c) for c in value)
+    )
+
+
+def parse_rp_parts(files: Mapping[str, bytes]) -> pl.DataFrame:
+    """RP IRIS ages, diplomas and households → the bundled RP 2017 shares, one row per commune.
+
+    The shares are recomputed from the counts summed by commune, with the bundled file's
+    definitions (assets/insee_rp/PROVENANCE.md), in percent:
+    - `TX_65ETPLUS` = P_POP65P / 15+, `TX_25ETMOINS` = (P_POP1517 + P_POP1824) / 15+, where
+      15+ = P_POP1517 + P_POP1824 + P_POP2529 + P_POP30P (the diplomas file's age bands);
+    - `TX_NSCOL15P` = out of school with at most a CAP-BEP (aucun/CEP + BEPC + CAP-BEP) / 15+;
+    - `TX_MENSEUL` = C_MENPSEUL / C_MEN, `TX_FAMMONO` = C_MENFAMMONO / C_MEN (households).
+    A share whose denominator is 0 or missing stays null. All three files must be of the same
+    census year (→ `annee_donnees`). Geography of the file (1 Jan 2024 for RP 2022): rebasing
+    brings it to COG 2026 like any source.
+    """
+    kinds = {
+        "evol-struct-pop": (RP_PARTS_AGES, "P"),
+        "diplomes-formation": (RP_PARTS_DIPLOMES, "P"),
+        "couples-familles-menages": (RP_PARTS_MENAGES, "CP"),
+    }
+    parts = []
+    for kind, (wanted, prefixes) in kinds.items():
+        names = [n for n in files if kind in n]
+        if len(names) != 1:
+            raise ValueError(f"RP: expected one {kind} file among {sorted(files)}")
+        parts.append(_rp_counts(files[names[0]], wanted, prefixes, f"RP {names[0]}"))
+    years = {p[ANNEE_DONNEES][0] for p in parts if p.height}
+    if len(years) > 1:
+        raise ValueError(f"RP: the age, diploma and household files are of years {sorted(years)}")
+    frame = parts[0].drop(ANNEE_DONNEES)
+    for part in parts[1:]:
+        frame = frame.join(
+            part.drop(ANNEE_DONNEES), on="COM", how="full", coalesce=True, maintain_order="left"
+        )
+
+    def part(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+        return pl.when(denominator > 0).then(100 * numerator / denominator)
+
+    p15 = pl.sum_horizontal("POP1517", "POP1824", "POP2529", "POP30P")
+    p15 = pl.when(
+        pl.all_horizontal(pl.col("POP1517", "POP1824", "POP2529", "POP30P").is_not_null())
+    ).then(p15)
+    peu = pl.col("NSCOL15P_DIPLMIN") + pl.col("NSCOL15P_BEPC") + pl.col("NSCOL15P_CAPBEP")
+    shares = frame.select(
+        pl.col("COM").alias("CODE_INSEE"),
+        part(peu, p15).alias("TX_NSCOL15P"),
+        part(pl.col("MENPSEUL"), pl.col("MEN")).alias("TX_MENSEUL"),
+        part(pl.col("MENFAMMONO"), pl.col("MEN")).alias("TX_FAMMONO"),
+        part(pl.col("POP65P"), p15).alias("TX_65ETPLUS"),
+        part(pl.col("POP1517") + pl.col("POP1824"), p15).alias("TX_25ETMOINS"),
+        pl.lit(years.pop() if years else None, pl.String).alias(ANNEE_DONNEES),
+    )
+    return to_layout(
+        shares.with_columns(pl.col(c).cast(pl.String) for c in RP_PARTS_COLUMNS[1:]),
+        RP_PARTS_COLUMNS,
+        extra=(ANNEE_DONNEES,),
+    )
+
+
 # ---- Zonages: table d'appartenance géographique des communes ---------------------------------
 
 # The columns of assets/insee_zonages_2025/zonages_communes_cog2025_national.parquet, in order.

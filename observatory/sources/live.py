@@ -550,9 +550,12 @@ _INSEE_RP_PARTS = LiveSource(
     page="https://www.insee.fr/fr/statistiques/8647014",
     files=_rp_files(*_RP_NAMES),
     caveats=(
-        "NOT LIVE YET (lands from the snapshot): the shares 65+, ≤ 25, one-person households "
-        "and single-parent families need variables SOURCES.md does not name (P22_POP65P, the "
-        "family-type columns of the meta_ file): read them from the meta_ files first."
+        "Licence Ouverte 2.0. The bundled file's shares (Data For Good's definitions, shares "
+        "of the 15+ and of households) recomputed from the IRIS counts summed by commune by "
+        "observatory.sources.insee_live.parse_rp_parts. Variable names P22_POP65P, P22_POP1517, "
+        "P22_POP1824, P22_POP2529, P22_POP30P, C22_MENFAMMONO are INFERRED (INSEE's naming; "
+        "SOURCES.md names C22_MEN and C22_MENPSEUL): a name not found is looked up by label in "
+        "the zip's meta_ file, else the run stops naming it. Geography of 1 Jan 2024."
     ),
 )
 

@@ -42,4 +42,5 @@ FILE_PARSERS: dict[str, FileParser] = {
 }
 SOURCE_PARSERS: dict[str, SourceParser] = {
     "insee__rp2018_effectifs": insee_live.parse_rp_effectifs,
+    "insee__rp2017_parts": insee_live.parse_rp_parts,
 }

@@ -374,3 +374,93 @@ def table_passage(splits: tuple[tuple[str, str], ...] = ()) -> bytes:
     notes = pl.DataFrame({"Documentation": ["Codes géographiques au 1er janvier de chaque année"]})
     xlsx = _xlsx({"Documentation": ((), notes), "COM": (preamble, passage)})
     return _zip({"table_passage_geo2003_geo2026.xlsx": xlsx})
+
+
+RP2017 = ASSETS / "insee_rp/rp2017_taux_diplomes_menages_age_national.parquet"
+BASE_15P = 1000.0  # people aged 15+ and households per commune when only shares are known
+
+
+def rp_parts_counts(codes: Sequence[str] | None = None) -> pl.DataFrame:
+    """Counts whose ratios are the bundled RP 2017 shares (no count is published with them):
+    1 000 people aged 15+ (30 % of the 15–24 aged 15–17, the rest 18–24; no 25–29 so that
+    30+ = 15+ − 15–24), 1 000 households; every out-of-school person with at most a CAP-BEP
+    counted as `DIPLMIN`. A null share gives null counts."""
+    parts = _filter(pl.read_parquet(RP2017), "CODE_INSEE", codes)
+    p1524 = pl.col("TX_25ETMOINS") * BASE_15P / 100
+    menages = pl.when(pl.col("TX_MENSEUL").is_not_null()).then(BASE_15P)
+    diplome = pl.when(pl.col("TX_NSCOL15P").is_not_null()).then(0.0)
+    return parts.select(
+        pl.col("CODE_INSEE").alias("COM"),
+        (pl.col("TX_65ETPLUS") * BASE_15P / 100).alias("POP65P"),
+        (p1524 * 0.3).alias("POP1517"),
+        (p1524 * 0.7).alias("POP1824"),
+        pl.when(p1524.is_not_null()).then(0.0).alias("POP2529"),
+        (BASE_15P - p1524).alias("POP30P"),
+        (pl.col("TX_NSCOL15P") * BASE_15P / 100).alias("NSCOL15P_DIPLMIN"),
+        diplome.alias("NSCOL15P_BEPC"),
+        diplome.alias("NSCOL15P_CAPBEP"),
+        menages.alias("MEN"),
+        (pl.col("TX_MENSEUL") * BASE_15P / 100).alias("MENPSEUL"),
+        (pl.col("TX_FAMMONO") * BASE_15P / 100).alias("MENFAMMONO"),
+    )
+
+
+RP_PARTS_FILES = {
+    "evol-struct-pop": ("P", ("POP65P",)),
+    "diplomes-formation": ("P", ("POP1517", "POP1824", "POP2529", "POP30P")),
+    "couples-familles-menages": ("C", ("MEN", "MENPSEUL", "MENFAMMONO")),
+}
+
+
+def rp_iris_zips(
+    codes: Sequence[str] | None = None, yy: str = "18", effectifs: bool = True
+) -> dict[str, bytes]:
+    """The three `base-ic-*-20<yy>_csv.zip` (one IRIS `<COM>0000` per commune, `meta_` file
+    naming the variables) carrying both what the RP 2018 effectifs parser reads (the bundled
+    RP 2018 counts, communes over 2 000 inhabitants) and what the shares parser reads
+    (`rp_parts_counts`, every commune). For a commune in both files the diploma counts are
+    RP 2018's and the 15+ base is its out-of-school 15+ count: its recomputed shares are
+    plausible, not the bundled ones. `effectifs=False`: shares only (exact round trip)."""
+    parts = rp_parts_counts(codes)
+    frame = parts
+    if effectifs:
+        rp = _filter(pl.read_parquet(RP2018), "code_insee", codes).select(
+            pl.col("code_insee").alias("COM"),
+            *(pl.col(src).alias(dst) for src, dst in {**RP_AGES, **RP_DIPLOMES}.items()),
+        )
+        frame = parts.join(rp, on="COM", how="full", coalesce=True, suffix="_rp2018")
+        base = pl.col("NSCOL15P")
+        in_rp = base.is_not_null()
+        scale = base / BASE_15P
+        frame = frame.with_columns(
+            *(
+                pl.when(in_rp).then(pl.col(c) * scale).otherwise(pl.col(c)).alias(c)
+                for c in ("POP65P", "POP1517", "POP1824", "POP2529", "POP30P")
+            ),
+            *(
+                pl.when(in_rp).then(pl.col(f"{c}_rp2018")).otherwise(pl.col(c)).alias(c)
+                for c in ("NSCOL15P_DIPLMIN", "NSCOL15P_BEPC", "NSCOL15P_CAPBEP")
+            ),
+        ).drop(pl.selectors.ends_with("_rp2018"))
+    zips = {}
+    for kind, (prefix, own) in RP_PARTS_FILES.items():
+        extra = {
+            "evol-struct-pop": RP_AGES.values() if effectifs else (),
+            "diplomes-formation": (RP_DIPLOMES.values() if effectifs else RP_PARTS_DIPLOMES_SOMME),
+            "couples-familles-menages": (),
+        }[kind]
+        variables = list(dict.fromkeys([*own, *extra]))
+        body = frame.select(
+            (pl.col("COM") + "0000").alias("IRIS"),
+            "COM",
+            *(pl.col(v).alias(f"{prefix}{yy}_{v}") for v in variables),
+        )
+        meta = pl.DataFrame(
+            {"COD_VAR": [f"{prefix}{yy}_{v}" for v in variables], "LIB_VAR": variables}
+        )
+        name = f"base-ic-{kind}-20{yy}"
+        zips[f"{name}_csv.zip"] = _zip({f"{name}.CSV": _csv(body), f"meta_{name}.CSV": _csv(meta)})
+    return zips
+
+
+RP_PARTS_DIPLOMES_SOMME = ("NSCOL15P_DIPLMIN", "NSCOL15P_BEPC", "NSCOL15P_CAPBEP")

@@ -7,7 +7,9 @@ function as the bundled file, must give the bundled file's staged values.
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from datetime import date
 
@@ -296,3 +298,33 @@ def test_table_de_passage_without_its_header_names_the_file() -> None:
     )
     with pytest.raises(ValueError, match=r"table_passage_geo2003_geo2026\.xlsx.*CODGEO_INI"):
         insee_live.parse_table_passage(bad)
+
+
+def test_rp_shares_recomputed_from_iris_counts_stage_like_the_rp2017_file() -> None:
+    zips = lb.rp_iris_zips(yy="17", effectifs=False)
+    live = insee_live.parse_rp_parts(zips)
+    assert live.columns == [*insee_live.RP_PARTS_COLUMNS, ANNEE_DONNEES]
+    a, b = staged_pair(live, lb.RP2017, 2017, st.stage_rp2017_parts, "code_commune_source")
+    for column in st.MESURES_COMMUNES["insee__rp2017_parts"]:
+        assert_series_equal(a[column], b[column], abs_tol=1e-12)
+    assert a.height == b.height == 35003
+    assert a["part_65_ans_et_plus"].null_count() == 10  # no value stays no value
+
+
+def test_rp_shares_find_a_renamed_variable_by_its_meta_label() -> None:
+    """INSEE renames a column: the `meta_` label finds it; no match stops the run naming it."""
+    zips = lb.rp_iris_zips(["16015", "01004"], yy="17", effectifs=False)
+    name = "base-ic-couples-familles-menages-2017"
+    members = {}
+    with zipfile.ZipFile(io.BytesIO(zips[f"{name}_csv.zip"])) as archive:
+        for member in archive.namelist():
+            members[member] = archive.read(member)
+    body = members[f"{name}.CSV"].replace(b"C17_MENFAMMONO", b"C17_MENFAM_MONO")
+    label = "Ménages avec famille(s) dont la famille principale est monoparentale"
+    labels = f"COD_VAR;LIB_VAR\nC17_MENFAM_MONO;{label}\n".encode()
+    meta = {f"{name}.CSV": body, f"meta_{name}.CSV": labels}
+    renamed = {**zips, f"{name}_csv.zip": lb._zip(meta)}
+    assert_frame_equal(insee_live.parse_rp_parts(renamed), insee_live.parse_rp_parts(zips))
+    unlabelled = {**zips, f"{name}_csv.zip": lb._zip({f"{name}.CSV": body})}
+    with pytest.raises(ValueError, match=r"couples-familles-menages.*C17_MENFAMMONO"):
+        insee_live.parse_rp_parts(unlabelled)

@@ -131,8 +131,10 @@ EXCERPT = ["01001", "01004", "16015", "2A004", "75056", "97411"]
 LIVE_BODIES = {
     "commune_debit_filaire.csv": lambda: live_bodies.arcep_filaire(EXCERPT),
     "FILOSOFI_CC_csv.zip": lambda: live_bodies.filosofi_zip(EXCERPT),
-    "base-ic-evol-struct-pop-2022_csv.zip": lambda: live_bodies.rp_evol_struct_pop(EXCERPT),
-    "base-ic-diplomes-formation-2022_csv.zip": lambda: live_bodies.rp_diplomes(EXCERPT),
+    **{
+        name.replace("2018", "2022"): (lambda body=body: body)
+        for name, body in live_bodies.rp_iris_zips(EXCERPT).items()
+    },
     "s_ben_com_f.csv": lambda: live_bodies.caf_s_ben_com_f(EXCERPT),
     "dares_defm_communales-brutes.csv": lambda: live_bodies.dares_defm(EXCERPT),
     "table-appartenance-geo-communes-2026.zip": lambda: live_bodies.table_appartenance(
@@ -140,6 +142,8 @@ LIVE_BODIES = {
     ),
     "fichier_diffusion_2026.xlsx": lambda: live_bodies.grille_densite(tuple(EXCERPT)),
     "france_services.csv": lambda: live_bodies.france_services(["1", "2", "3"]),
+    "table_passage_geo2003_geo2026.zip": live_bodies.table_passage,
+    "v_mvt_commune_2026.csv": live_bodies.mouvements_communes,
 }
 
 
@@ -150,6 +154,10 @@ LIVE_BODIES = {
         catalogue.ARCEP_THD,
         catalogue.FILOSOFI_COMMUNES,
         catalogue.INSEE_RP2018,
+        catalogue.INSEE_RP2017,
+        catalogue.FILOSOFI_TERRITOIRES,
+        catalogue.INSEE_PASSAGE,
+        catalogue.INSEE_MOUVEMENTS,
         catalogue.CAF_COMMUNES,
         catalogue.POLE_EMPLOI_DEFM,
         catalogue.INSEE_ZONAGES,
@@ -171,7 +179,8 @@ def test_live_sources_land_and_read_in_the_bundled_layout(
     offline = replace(live, data_dir=live.data_dir / "offline", profile="offline")
     land_source(offline, source)
     bundled = read_landed(offline, source)
-    assert set(frame.columns) <= set(bundled.columns) | {"type_fs", "site_web", "prise_rdv"}
+    live_only = {"type_fs", "site_web", "prise_rdv", "niveau_filosofi"}
+    assert set(frame.columns) <= set(bundled.columns) | live_only
     assert frame.height > 0
     if source in catalogue.STATISTIQUES:
         assert frame["annee_donnees"].null_count() == 0
