@@ -207,10 +207,17 @@ def stage_filosofi_territoires(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
 
 @dg.asset(group_name=GROUP, deps=[cat.CAF_RSA.raw_asset, cat.INSEE_IRIS.raw_asset])
 def stg_caf__rsa_iris(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
-    """RSA allocataires by IRIS summed to communes (IRIS 2020 table); partial sums flagged."""
+    """RSA allocataires by IRIS summed to communes (IRIS 2020 table); partial sums flagged.
+
+    Live, CNAF publishes RSA by commune only (s_ben_com_f): those rows are staged as they are.
+    """
     settings = observatory.settings
     raw = read_landed(settings, cat.CAF_RSA)
-    kept, quarantine = statistics.stage_caf_rsa_iris(raw, read_landed(settings, cat.INSEE_IRIS))
+    if "CODE_COMMUNE" in raw.columns:  # live: published by commune, no IRIS table needed
+        kept, quarantine = statistics.stage_caf_rsa_communes(raw)
+    else:
+        iris_table = read_landed(settings, cat.INSEE_IRIS)
+        kept, quarantine = statistics.stage_caf_rsa_iris(raw, iris_table)
     # accounting is by IRIS row: each commune row says how many IRIS rows it sums
     counts = account(raw.height, int(kept["nb_iris_source"].sum()), quarantine)
     path = write_quarantine(settings, "stg_caf__rsa_iris", quarantine)

@@ -37,3 +37,27 @@ def parse_s_ben_com_f(payload: bytes) -> pl.DataFrame:
         year_of(pl.col("dtreffre")).alias(ANNEE_DONNEES),
     )
     return to_layout(latest, CAF_COLUMNS, extra=(ANNEE_DONNEES,))
+
+
+# The live RSA layout: by commune, not by IRIS like the bundled file (`stage_caf_rsa_communes`).
+RSA_COLUMNS: tuple[str, ...] = ("CODE_COMMUNE", "ARSAS")
+
+
+def parse_s_ben_com_f_rsa(payload: bytes) -> pl.DataFrame:
+    """The same `s_ben_com_f` export → RSA foyers by commune (`indfoy_rsa` → `ARSAS`).
+
+    No IRIS-level RSA file is published live (SOURCES.md §9): the live layout is by commune,
+    `CODE_COMMUNE` (numcomdo, PLM by arrondissement) instead of the bundled `CODE_IRIS`, and
+    the staging reads it without the IRIS table. Latest `dtreffre` only (→ `annee_donnees`);
+    an empty `indfoy_rsa` (secret, or no foyer) stays null. Counts rounded to 5 by CNAF.
+    """
+    what = "CAF s_ben_com_f (RSA)"
+    frame = read_csv_text(payload, what)
+    require(frame, ("dtreffre", "numcomdo", "indfoy_rsa"), what)
+    frame = frame.with_columns(pl.col("dtreffre").str.strip_chars())
+    latest = frame.filter(pl.col("dtreffre") == pl.col("dtreffre").max()).select(
+        pl.col("numcomdo").str.strip_chars().alias("CODE_COMMUNE"),
+        pl.col("indfoy_rsa").str.strip_chars().replace("", None).alias("ARSAS"),
+        year_of(pl.col("dtreffre")).alias(ANNEE_DONNEES),
+    )
+    return to_layout(latest, RSA_COLUMNS, extra=(ANNEE_DONNEES,))

@@ -428,6 +428,7 @@ CAF_RSA = _stat(
     "CNAF",
     f"{DFG} data/raw/data_arsas.csv",
     "cnaf_2020/caf_arsas_iris_national.csv",
+    live=True,  # live: RSA foyers by commune from s_ben_com_f (caf_live.parse_s_ben_com_f_rsa)
 )
 INSEE_IRIS = _stat(
     "insee",

@@ -669,6 +669,20 @@ _CAF = LiveSource(
     ),
 )
 
+_CAF_RSA = LiveSource(
+    key="caf__rsa_iris",
+    title="Foyers allocataires du RSA par commune (s_ben_com_f, indfoy_rsa)",
+    page="https://data.caf.fr/explore/dataset/s_ben_com_f/",
+    files=_CAF.files,
+    caveats=(
+        "Licence Ouverte. No IRIS-level RSA file is published (SOURCES.md §9): live, the RSA "
+        "foyers come by commune from the same export as caf__allocataires_communes (downloaded "
+        "once per source, each keeping its own raw snapshot), parsed by "
+        "observatory.sources.caf_live.parse_s_ben_com_f_rsa and staged without the IRIS table "
+        "(statistics.stage_caf_rsa_communes). Alternative: rsa_s_type_com_f (RSA by type)."
+    ),
+)
+
 _DARES = LiveSource(
     key="pole_emploi__defm",
     title="Demandeurs d'emploi inscrits à France Travail, données communales trimestrielles",
@@ -892,6 +906,7 @@ LIVE_URLS: dict[str, LiveSource] = {
         _INSEE_FILOSOFI_TERRITOIRES,
         _ARCEP_THD,
         _CAF,
+        _CAF_RSA,
         _DARES,
         _BASSINS_DE_VIE,
         _GRILLE_DENSITE,
@@ -921,13 +936,10 @@ SANS_FICHIER_LIVE: dict[str, str] = {
         "No EPCI-level allocataires dataset seen on data.caf.fr (SOURCES.md §9); the commune "
         "file (caf__allocataires_communes, live) covers the same foyers."
     ),
-    "caf__rsa_iris": (
-        "No IRIS-level RSA file seen; s_ben_com_f gives indfoy_rsa by commune, which needs its "
-        "own staging (not the IRIS layout)."
-    ),
     "insee__table_iris": (
         "reference_IRIS_geo2024.zip (CODE, SOURCES.md §2a) is on another IRIS geography than "
-        "the bundled CAF IRIS file: only useful with a live RSA-by-IRIS file."
+        "the bundled CAF IRIS file, and live RSA comes by commune (caf__rsa_iris from "
+        "s_ben_com_f): the IRIS table is only read with the bundled IRIS file."
     ),
     "france_services__lieux_2020": (
         "An archived vintage (the 2020 list of the first labelling wave): it never changes, "

@@ -36,6 +36,7 @@ FILE_PARSERS: dict[str, FileParser] = {
     "anct__grilles_communales": insee_live.parse_grille_densite,
     "arcep__thd": arcep_live.parse_commune_debit,
     "caf__allocataires_communes": caf_live.parse_s_ben_com_f,
+    "caf__rsa_iris": caf_live.parse_s_ben_com_f_rsa,
     "pole_emploi__defm": dares_live.parse_defm_communales,
     "insee__passage_communes": insee_live.parse_table_passage,
     "insee__mouvements_communes": insee_live.parse_mouvements_communes,

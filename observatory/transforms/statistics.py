@@ -514,6 +514,34 @@ def stage_caf_rsa_iris(
     return agrege_iris_communes(iris, iris_table), quarantine
 
 
+def stage_caf_rsa_communes(
+    raw: pl.DataFrame, annee: int | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """CAF RSA foyers published by commune (live `s_ben_com_f`), in the IRIS staging's columns.
+
+    Each row is one commune (`nb_iris_source` 1, so rows in = the sum + rows rejected, as for
+    IRIS); `complet` is true when the commune has a value: nothing is summed, nothing missing.
+    `nb_iris_table` is null: no IRIS table is involved.
+    """
+    kept, quarantine = _stage(
+        raw,
+        niveau="commune",
+        colonne_code="CODE_COMMUNE",
+        annee=annee,
+        mesures=[Mesure("ARSAS", "nb_allocataires_rsa", entier=True)],
+    )
+    valeur = pl.col("nb_allocataires_rsa")
+    return (
+        kept.with_columns(
+            pl.lit(1, pl.Int64).alias("nb_iris_source"),
+            valeur.is_null().cast(pl.Int64).alias("nb_iris_sans_valeur"),
+            pl.lit(None, pl.Int64).alias("nb_iris_table"),
+            valeur.is_not_null().alias("complet"),
+        ).sort(CODE_COMMUNE_SOURCE),
+        quarantine,
+    )
+
+
 # Measures of each rebased source kept in the commune table (all sources are on COG 2026).
 MESURES_COMMUNES: dict[str, tuple[str, ...]] = {
     "insee__rp2017_parts": (

@@ -27,6 +27,7 @@ FILOSOFI_TERRITOIRES = {
 }
 RP2018 = ASSETS / "insee_rp/rp2018_communes_2000hab_national.parquet"
 CAF = ASSETS / "cnaf_2020/cnaf_demo_2020_v1_communes.csv"
+CAF_RSA = ASSETS / "cnaf_2020/caf_arsas_iris_national.csv"
 DEFM = ASSETS / "pole_emploi_2019/defm_2019_communes.csv"
 FRANCE_SERVICES = ASSETS / "france_services/liste_france_services_20221201.csv"
 ZONAGES = ASSETS / "insee_zonages_2025/zonages_communes_cog2025_national.parquet"
@@ -189,17 +190,29 @@ def rp_diplomes(codes: Sequence[str] | None = None) -> bytes:
     return _rp_iris(codes, RP_DIPLOMES, "base-ic-diplomes-formation-2018")
 
 
+@cache
+def rsa_communes() -> pl.DataFrame:
+    """The bundled RSA allocataires by IRIS summed by commune (the IRIS code's first 5
+    characters), as text: the `indfoy_rsa` of the live export built from them."""
+    iris = pl.read_csv(CAF_RSA, infer_schema=False)
+    return (
+        iris.group_by(pl.col("CODE_IRIS").str.slice(0, 5).alias("numcomdo"))
+        .agg(pl.col("ARSAS").cast(pl.Float64).sum().cast(pl.Int64).cast(pl.String))
+        .rename({"ARSAS": "indfoy_rsa"})
+    )
+
+
 def caf_s_ben_com_f(codes: Sequence[str] | None = None) -> bytes:
     """`s_ben_com_f` export: `dtreffre` 2020-12-31, `numcomdo` ← CODGEO, `indfoy_ndur` ← A,
-    `indnbp_ndur` ← PERCOU, other benefit columns empty; plus the same communes at 2019-12-31
-    with other counts (the parser keeps the latest reference date only)."""
+    `indnbp_ndur` ← PERCOU, `indfoy_rsa` ← the bundled RSA IRIS file summed by commune
+    (`rsa_communes`); plus the same communes at 2019-12-31 with other counts (the parser keeps
+    the latest reference date only)."""
     caf = _filter(pl.read_csv(CAF, infer_schema=False), "CODGEO", codes)
     rows = caf.select(
         pl.col("CODGEO").alias("numcomdo"),
         pl.col("A").alias("indfoy_ndur"),
         pl.col("PERCOU").alias("indnbp_ndur"),
-        pl.lit(None, pl.String).alias("indfoy_rsa"),
-    )
+    ).join(rsa_communes(), on="numcomdo", how="left", maintain_order="left")
     older = rows.with_columns(pl.lit("1").alias("indfoy_ndur"), pl.lit("1").alias("indnbp_ndur"))
     return _csv(
         pl.concat(

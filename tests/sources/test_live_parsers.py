@@ -328,3 +328,27 @@ def test_rp_shares_find_a_renamed_variable_by_its_meta_label() -> None:
     unlabelled = {**zips, f"{name}_csv.zip": lb._zip({f"{name}.CSV": body})}
     with pytest.raises(ValueError, match=r"couples-familles-menages.*C17_MENFAMMONO"):
         insee_live.parse_rp_parts(unlabelled)
+
+
+def test_caf_rsa_by_commune_stages_like_the_iris_sums() -> None:
+    """Live RSA comes by commune: staged without the IRIS table, it gives, commune by commune,
+    the sums the IRIS staging makes of the bundled file (the live body is built from them)."""
+    live = caf_live.parse_s_ben_com_f_rsa(lb.caf_s_ben_com_f())
+    assert live.columns == [*caf_live.RSA_COLUMNS, ANNEE_DONNEES]
+    a, qa = st.stage_caf_rsa_communes(numbered(live))
+    account(live.height, int(a["nb_iris_source"].sum()), qa)
+    assert a["annee"].unique().to_list() == [2020]
+    iris = numbered(pl.read_csv(lb.CAF_RSA, infer_schema=False)).with_columns(
+        pl.lit("2019").alias(ANNEE_DONNEES)
+    )
+    table = pl.read_parquet(
+        lb.ASSETS / "dfg_mednum_2020/table_iris_commune_epci_2020_national.parquet"
+    )
+    b, _ = st.stage_caf_rsa_iris(iris, table.cast(pl.String))
+    both = a.join(b, on="code_commune_source", suffix="_iris").filter(
+        pl.col("complet_iris") & pl.col("nb_allocataires_rsa").is_not_null()
+    )
+    print(f"RSA live by commune: {a.height} communes, {both.height} compared with IRIS sums")
+    assert both.height >= 200  # communes in both bundled CAF files, IRIS complete
+    assert (both["nb_allocataires_rsa"] == both["nb_allocataires_rsa_iris"]).all()
+    assert a.filter(pl.col("nb_allocataires_rsa").is_null())["complet"].not_().all()
