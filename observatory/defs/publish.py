@@ -1,5 +1,6 @@
 """Published tables and the release: blocking checks, then one atomic write."""
 
+import json
 from collections.abc import Sequence
 
 import dagster as dg
@@ -9,7 +10,7 @@ from observatory.defs.resources import ObservatoryResource
 from observatory.locking import run_lock
 from observatory.publish import database, tables
 from observatory.publish.assembly import layouts, release_documents, release_sources
-from observatory.publish.release import current_release, write_release
+from observatory.publish.release import TablesOnDemand, current_release, write_release
 from observatory.publish.schemas import field_names, load_dictionary, load_table_schema
 from observatory.sources.catalogue import COG_COMMUNES, SOURCES
 from observatory.sources.mednum import load_standard
@@ -145,13 +146,17 @@ def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
         name="release",
         group_name=GROUP,
         kinds={"parquet"},
-        ins={f"pub_{table}": dg.AssetIn(f"pub_{table}") for table in TABLES},
+        # scanned, not loaded: the tables are read one at a time (TablesOnDemand)
+        ins={
+            f"pub_{table}": dg.AssetIn(f"pub_{table}", dagster_type=pl.LazyFrame)
+            for table in TABLES
+        },
     )
     def _release(
-        observatory: ObservatoryResource, **published: pl.DataFrame
+        observatory: ObservatoryResource, **published: pl.LazyFrame
     ) -> dg.MaterializeResult:
         """A checked, immutable release; `latest` switches only once everything is written."""
-        frames = {table: published[f"pub_{table}"] for table in TABLES}
+        frames = TablesOnDemand({table: published[f"pub_{table}"] for table in TABLES})
         settings = observatory.settings
         schemas = {name: load_table_schema(settings.schemas_dir, name) for name in TABLES}
         dictionary = load_dictionary(settings.schemas_dir)
@@ -169,13 +174,14 @@ def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
                 documents=release_documents(settings, schemas, dictionary),
                 keep=settings.keep_releases,
             )
+        manifest = json.loads((publication.folder / "manifest.json").read_text("utf-8"))
         return dg.MaterializeResult(
             metadata={
                 "chemin": str(publication.folder),
                 "release_id": publication.folder.name,
                 "nouvelle": publication.nouvelle,
                 "supprimees": list(publication.pruned),
-                **{f"lignes_{name}": frame.height for name, frame in frames.items()},
+                **{f"lignes_{name}": e["rows"] for name, e in manifest["tables"].items()},
             }
         )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from observatory.publish.documentation import (
     render_methodology,
     to_html,
 )
-from observatory.publish.release import Documents, TableLayout, read_table
+from observatory.publish.release import Documents, TableLayout, TablesOnDemand, read_table
 from observatory.settings import PROJECT_ROOT, Settings
 from observatory.sources.catalogue import SOURCES
 from observatory.sources.fallback import stale_status
@@ -80,14 +81,19 @@ def release_documents(
     keys = {name: schema.get("primaryKey", ()) for name, schema in schemas.items()}
 
     def write(folder: Path, manifest: dict[str, Any], previous: Path | None) -> list[str]:
-        current = {name: read_table(folder, name, manifest) for name in manifest["tables"]}
+        # read table by table, as the comparison asks for them: never two releases in memory
+        current = TablesOnDemand(
+            {name: partial(read_table, folder, name, manifest) for name in manifest["tables"]}
+        )
         previous_manifest = previous_tables = None
         if previous is not None:
             previous_manifest = json.loads((previous / "manifest.json").read_text("utf-8"))
-            previous_tables = {
-                name: read_table(previous, name, previous_manifest)
-                for name in previous_manifest["tables"]
-            }
+            previous_tables = TablesOnDemand(
+                {
+                    name: partial(read_table, previous, name, previous_manifest)
+                    for name in previous_manifest["tables"]
+                }
+            )
         texts = {
             "CHANGELOG.md": build_changelog(
                 manifest, current, previous_manifest, previous_tables, keys

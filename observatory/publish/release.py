@@ -18,7 +18,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +98,41 @@ def compute_release_id(
         digest.update(checksum.encode())
     digest.update(json.dumps(dict(version), sort_keys=True).encode())
     return f"{created_at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{digest.hexdigest()[:10]}"
+
+
+class TablesOnDemand(Mapping[str, pl.DataFrame]):
+    """Tables read one at a time when asked for, never all in memory at once.
+
+    The release checks, fingerprints, writes and documents table by table: holding every
+    table at once made the release step the run's memory peak. `loaders` are lazy scans or
+    functions that read a table; the last `keep` tables read are kept, the others are read
+    again when asked for: a Parquet read costs far less than the memory it saves.
+    """
+
+    def __init__(
+        self,
+        loaders: Mapping[str, pl.LazyFrame | Callable[[], pl.DataFrame]],
+        keep: int = 1,
+    ) -> None:
+        self._loaders = dict(loaders)
+        self._keep = keep
+        self._recent: dict[str, pl.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        recent = self._recent.pop(name, None)
+        if recent is None:
+            loader = self._loaders[name]
+            recent = loader.collect() if isinstance(loader, pl.LazyFrame) else loader()
+        self._recent[name] = recent
+        while len(self._recent) > self._keep:
+            del self._recent[next(iter(self._recent))]
+        return recent
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaders)
+
+    def __len__(self) -> int:
+        return len(self._loaders)
 
 
 def compute_fingerprint(
