@@ -179,6 +179,7 @@ MOTS_STRUCTURE = frozenset(
         "webmaster",
     ]
 )
+_MOTS_STRUCTURE = pl.Series("mot", sorted(MOTS_STRUCTURE), pl.String)
 RAISON_COLONNE = "donnee_personnelle_colonne"
 RAISON_COURRIEL = "courriel_personnel"
 RAISON_MOBILE = "telephone_mobile"
@@ -200,15 +201,20 @@ def prenoms(path: Path = FICHIER_PRENOMS) -> frozenset[str]:
     return frozenset(table["prenom"].to_list())
 
 
-def _est_prenom(token: pl.Expr, noms: list[str]) -> pl.Expr:
+@cache
+def _serie_prenoms() -> pl.Series:
+    return pl.Series("prenom", sorted(prenoms()), pl.String)
+
+
+def _est_prenom(token: pl.Expr, noms: pl.Series) -> pl.Expr:
     """A first name, or a compound of first names (`jean-pierre`, `marie-claire`)."""
     parts = token.str.split("-")
-    return token.is_in(noms) | (
-        (parts.list.len() > 1) & parts.list.eval(pl.element().is_in(noms)).list.all()
+    return token.is_in(noms.implode()) | (
+        (parts.list.len() > 1) & parts.list.eval(pl.element().is_in(noms.implode())).list.all()
     )
 
 
-def courriel_personnel(courriel: pl.Expr, noms: Iterable[str] | None = None) -> pl.Expr:
+def courriel_personnel(courriel: pl.Expr, noms: Iterable[str] | pl.Series | None = None) -> pl.Expr:
     """True for a person-like e-mail address, else False.
 
     The local part, in lower case without accents or trailing digits, split on `.` and `_`:
@@ -217,7 +223,8 @@ def courriel_personnel(courriel: pl.Expr, noms: Iterable[str] | None = None) -> 
     and a name (`prenom.nom.service`); one part `prenom-nom`. Never when any word of it names
     a structure or a function (`MOTS_STRUCTURE`: `france.services`, `accueil.marie`).
     """
-    noms = sorted(noms if noms is not None else prenoms())
+    if not isinstance(noms, pl.Series):
+        noms = pl.Series("prenom", sorted(noms if noms is not None else prenoms()), pl.String)
     local = (
         courriel.str.split("@")
         .list.first()
@@ -234,7 +241,7 @@ def courriel_personnel(courriel: pl.Expr, noms: Iterable[str] | None = None) -> 
     n = parts.list.len()
     first, second = parts.list.get(0, null_on_oob=True), parts.list.get(1, null_on_oob=True)
     words = local.str.replace_all(r"[._\-]", ".").str.split(".")
-    structure = words.list.eval(pl.element().is_in(list(MOTS_STRUCTURE))).list.any()
+    structure = words.list.eval(pl.element().is_in(_MOTS_STRUCTURE.implode())).list.any()
     name = r"^[a-z]{2,}(?:-[a-z]{2,})*$"
     two = (n == 2) & (
         (_est_prenom(first, noms) & second.str.contains(r"^[a-z][a-z0-9\-]+$"))
@@ -266,10 +273,32 @@ def _masque_mobile(numero: pl.Expr) -> pl.Expr:
     return pl.format("{} ** ** ** {}", national.str.slice(0, 2), national.str.slice(8, 2))
 
 
-def _trouvailles(frame: pl.DataFrame, colonnes: Sequence[str], noms: list[str]) -> pl.DataFrame:
+def _colonnes_a_examiner(frame: pl.DataFrame, colonnes: Sequence[str]) -> list[str]:
+    """The columns with at least one `@` or one mobile-like number: one pass over all columns.
+
+    Most columns of a national table have neither; examining each one cell by cell (the
+    e-mail test builds a dozen expressions) made the scan seconds long on big tables.
+    """
+    if not colonnes or frame.height == 0:
+        return []
+    anchored = _MOBILE.replace(r"\b", "")
+    hits = frame.select(
+        (pl.col(c).str.contains("@", literal=True) | pl.col(c).str.contains(anchored))
+        .any()
+        .alias(c)
+        for c in colonnes
+    ).row(0)
+    return [c for c, hit in zip(colonnes, hits, strict=True) if hit]
+
+
+def _trouvailles(
+    frame: pl.DataFrame, colonnes: Sequence[str], noms: Sequence[str] | pl.Series
+) -> pl.DataFrame:
     """One row per personal e-mail or mobile found: (__i, colonne, code_raison, brut, masque)."""
     parts = []
-    indexed = frame.with_row_index("__i")
+    noms = noms if isinstance(noms, pl.Series) else pl.Series("prenom", list(noms), pl.String)
+    colonnes = _colonnes_a_examiner(frame, colonnes)
+    indexed = frame.with_row_index("__i") if colonnes else frame
     for colonne in colonnes:
         cell = pl.col(colonne)
         found = indexed.select(
@@ -326,7 +355,7 @@ def scan_personal_data(frame: pl.DataFrame) -> pl.DataFrame:
     Columns: `ligne` (0-based row), `colonne`, `code_raison`, `valeur` (masked). Empty when the
     table can be published.
     """
-    found = _trouvailles(frame, _colonnes_texte(frame), sorted(prenoms()))
+    found = _trouvailles(frame, _colonnes_texte(frame), _serie_prenoms())
     return found.select(
         pl.col("__i").cast(pl.Int64).alias("ligne"),
         "colonne",
@@ -410,7 +439,7 @@ def ecarter_donnees_personnelles(
         for c in personal
     ]
     rest = indexed.drop(personal)
-    found = _trouvailles(rest.drop("__i"), _colonnes_texte(rest.drop("__i")), sorted(prenoms()))
+    found = _trouvailles(rest.drop("__i"), _colonnes_texte(rest.drop("__i")), _serie_prenoms())
     entries = found.join(rest, on="__i", how="left").select(
         *_identite(frame),
         "colonne",
