@@ -285,8 +285,13 @@ def _table(
         entete.pop()
     lignes, numeros, largeurs, vides = [], [], [], 0
     for numero, row in enumerate(rows[header_index + 1 :], start=1):
-        cells = [_cell(c) for c in row]
-        if not any(c is not None and c.strip() for c in cells):
+        # `_cell` inlined for text and empty cells (every cell of a CSV): a national file has
+        # hundreds of thousands of cells, and the call per cell was most of its reading time
+        cells = [
+            (c if c.strip() else None) if type(c) is str else (None if c is None else _cell(c))
+            for c in row
+        ]
+        if not any(c is not None for c in cells):
             vides += 1
             continue
         largeur = len(cells)
