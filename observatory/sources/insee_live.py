@@ -7,7 +7,7 @@ and where the live product differs from the bundled one (vintage, geography, def
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -127,32 +127,44 @@ RP_DIPLOMES: dict[str, str] = {
 RP_COLUMNS: tuple[str, ...] = ("code_insee", *RP_AGES.values(), *RP_DIPLOMES.values())
 
 
-def _rp_prefix(frame: pl.DataFrame, what: str) -> str:
-    """`P22_` from the columns (the census year is in every variable name)."""
-    years = sorted({c[1:3] for c in frame.columns if re.match(r"^P\d\d_", c)})
+def _rp_prefix(columns: Sequence[str], what: str, prefixes: str = "P") -> str:
+    """`22` of `P22_` (or `C22_`) from the columns: the census year is in every variable name."""
+    years = sorted({c[1:3] for c in columns if re.match(rf"^[{prefixes}]\d\d_", c)})
     if len(years) != 1:
-        raise ValueError(f"{what}: expected one census year in the P<yy>_ columns, got {years}")
+        raise ValueError(
+            f"{what}: expected one census year in the {prefixes}<yy>_ columns, got {years}"
+        )
     return years[0]
 
 
-def parse_rp_iris_commune(payload: bytes, variables: Mapping[str, str], what: str) -> pl.DataFrame:
-    """One `base-ic-*_csv.zip` → one row per commune (`COM`), the IRIS summed.
+def _rp_csv(payload: bytes, what: str) -> pl.DataFrame:
+    """The data CSV of a `base-ic-*_csv.zip` (not its `meta_` file), as strings."""
+    _, csv = zip_member(payload, r"^(?!meta_).*\.csv$", what)
+    return read_csv_text(csv, what)
+
+
+def _somme_iris(frame: pl.DataFrame, columns: Mapping[str, str], what: str) -> pl.DataFrame:
+    """`columns` (file column → our name) summed by commune (`COM`) over its IRIS.
 
     Non-split communes have one IRIS (`<COM>0000`), so the sum is the commune's figure; counts
     are weighted estimates (not integers). A commune whose IRIS all lack a value stays null.
     """
-    _, csv = zip_member(payload, r"^(?!meta_).*\.csv$", what)
-    frame = read_csv_text(csv, what)
-    yy = _rp_prefix(frame, what)
-    sources = {f"P{yy}_{v}": out for v, out in variables.items()}
-    require(frame, ["COM", *sources], what)
-    value = {out: numbers(pl.col(src)) for src, out in sources.items()}
+    require(frame, ["COM", *columns], what)
+    value = {out: numbers(pl.col(src)) for src, out in columns.items()}
     return (
         frame.with_columns(pl.col("COM").str.strip_chars(), **value)
         .group_by("COM", maintain_order=True)
         .agg(pl.when(pl.col(c).count() > 0).then(pl.col(c).sum()).alias(c) for c in value)
-        .with_columns(pl.lit(f"20{yy}").alias(ANNEE_DONNEES))
     )
+
+
+def parse_rp_iris_commune(payload: bytes, variables: Mapping[str, str], what: str) -> pl.DataFrame:
+    """One `base-ic-*_csv.zip` → one row per commune (`COM`), the IRIS summed (`_somme_iris`);
+    `variables` are named without their `P<yy>_` prefix."""
+    frame = _rp_csv(payload, what)
+    yy = _rp_prefix(frame.columns, what)
+    sources = {f"P{yy}_{v}": out for v, out in variables.items()}
+    return _somme_iris(frame, sources, what).with_columns(pl.lit(f"20{yy}").alias(ANNEE_DONNEES))
 
 
 def parse_rp_effectifs(files: Mapping[str, bytes]) -> pl.DataFrame:
@@ -231,19 +243,18 @@ def _meta_names(payload: bytes, what: str) -> dict[str, str]:
 
 
 def _rp_variables(
-    payload: bytes, wanted: Mapping[str, str], prefixes: str, what: str
-) -> tuple[dict[str, str], str]:
-    """Our name → the file's column for each wanted count, and the census year `yy`.
+    payload: bytes,
+    header: Sequence[str],
+    wanted: Mapping[str, str],
+    yy: str,
+    prefixes: str,
+    what: str,
+) -> dict[str, str]:
+    """Our name → the file's column for each wanted count.
 
     A column `<P|C><yy>_<name>` is taken as is; else the `meta_` file's label must match the
-    pattern (one variable, same prefix), else `ValueError` naming the file and the variable.
+    pattern (one variable), else `ValueError` naming the file and the variable.
     """
-    _, csv = zip_member(payload, r"^(?!meta_).*\.csv$", what)
-    header = read_csv_text(csv.split(b"\n", 1)[0] + b"\n", what).columns
-    years = sorted({c[1:3] for c in header if re.match(rf"^[{prefixes}]\d\d_", c)})
-    if len(years) != 1:
-        raise ValueError(f"{what}: expected one census year in the variable names, got {years}")
-    yy = years[0]
     meta: dict[str, str] | None = None
     found: dict[str, str] = {}
     for name, label in wanted.items():
@@ -263,30 +274,16 @@ def _rp_variables(
                 f"meta_ file labelled like {label!r} ({matches[:5]}): update the parser"
             )
         found[name] = matches[0]
-    return found, yy
+    return found
 
 
 def _rp_counts(payload: bytes, wanted: Mapping[str, str], prefixes: str, what: str) -> pl.DataFrame:
     """The wanted counts of one `base-ic-*` zip, IRIS summed by commune (`COM`)."""
-    columns, yy = _rp_variables(payload, wanted, prefixes, what)
+    frame = _rp_csv(payload, what)
+    yy = _rp_prefix(frame.columns, what, prefixes)
+    columns = _rp_variables(payload, frame.columns, wanted, yy, prefixes, what)
     renamed = {column: name for name, column in columns.items()}
-    frame = parse_rp_iris_commune_columns(payload, renamed, what)
-    return frame.with_columns(pl.lit(f"20{yy}").alias(ANNEE_DONNEES))
-
-
-def parse_rp_iris_commune_columns(
-    payload: bytes, columns: Mapping[str, str], what: str
-) -> pl.DataFrame:
-    """Like `parse_rp_iris_commune`, for full column names (any prefix): IRIS summed by COM."""
-    _, csv = zip_member(payload, r"^(?!meta_).*\.csv$", what)
-    frame = read_csv_text(csv, what)
-    require(frame, ["COM", *columns], what)
-    value = {out: numbers(pl.col(src)) for src, out in columns.items()}
-    return (
-        frame.with_columns(pl.col("COM").str.strip_chars(), **value)
-        .group_by("COM", maintain_order=True)
-        .agg(pl.when(pl.col(c).count() > 0).then(pl.col(c).sum()).alias(c) for c in value)
-    )
+    return _somme_iris(frame, renamed, what).with_columns(pl.lit(f"20{yy}").alias(ANNEE_DONNEES))
 
 
 def parse_rp_parts(files: Mapping[str, bytes]) -> pl.DataFrame:
@@ -325,10 +322,7 @@ def parse_rp_parts(files: Mapping[str, bytes]) -> pl.DataFrame:
     def part(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
         return pl.when(denominator > 0).then(100 * numerator / denominator)
 
-    p15 = pl.sum_horizontal("POP1517", "POP1824", "POP2529", "POP30P")
-    p15 = pl.when(
-        pl.all_horizontal(pl.col("POP1517", "POP1824", "POP2529", "POP30P").is_not_null())
-    ).then(p15)
+    p15 = pl.col("POP1517") + pl.col("POP1824") + pl.col("POP2529") + pl.col("POP30P")
     peu = pl.col("NSCOL15P_DIPLMIN") + pl.col("NSCOL15P_BEPC") + pl.col("NSCOL15P_CAPBEP")
     shares = frame.select(
         pl.col("COM").alias("CODE_INSEE"),

@@ -206,6 +206,13 @@ def _serie_prenoms() -> pl.Series:
     return pl.Series("prenom", sorted(prenoms()), pl.String)
 
 
+def _serie_noms(noms: Iterable[str] | pl.Series | None) -> pl.Series:
+    """First names as a Series (built once per call, not once per `is_in`); default INSEE's."""
+    if noms is None:
+        return _serie_prenoms()
+    return noms if isinstance(noms, pl.Series) else pl.Series("prenom", sorted(noms), pl.String)
+
+
 def _est_prenom(token: pl.Expr, noms: pl.Series) -> pl.Expr:
     """A first name, or a compound of first names (`jean-pierre`, `marie-claire`)."""
     parts = token.str.split("-")
@@ -223,8 +230,7 @@ def courriel_personnel(courriel: pl.Expr, noms: Iterable[str] | pl.Series | None
     and a name (`prenom.nom.service`); one part `prenom-nom`. Never when any word of it names
     a structure or a function (`MOTS_STRUCTURE`: `france.services`, `accueil.marie`).
     """
-    if not isinstance(noms, pl.Series):
-        noms = pl.Series("prenom", sorted(noms if noms is not None else prenoms()), pl.String)
+    noms = _serie_noms(noms)
     local = (
         courriel.str.split("@")
         .list.first()
@@ -281,11 +287,8 @@ def _colonnes_a_examiner(frame: pl.DataFrame, colonnes: Sequence[str]) -> list[s
     """
     if not colonnes or frame.height == 0:
         return []
-    anchored = _MOBILE.replace(r"\b", "")
     hits = frame.select(
-        (pl.col(c).str.contains("@", literal=True) | pl.col(c).str.contains(anchored))
-        .any()
-        .alias(c)
+        (pl.col(c).str.contains("@", literal=True) | pl.col(c).str.contains(_MOBILE)).any().alias(c)
         for c in colonnes
     ).row(0)
     return [c for c, hit in zip(colonnes, hits, strict=True) if hit]
@@ -296,7 +299,7 @@ def _trouvailles(
 ) -> pl.DataFrame:
     """One row per personal e-mail or mobile found: (__i, colonne, code_raison, brut, masque)."""
     parts = []
-    noms = noms if isinstance(noms, pl.Series) else pl.Series("prenom", list(noms), pl.String)
+    noms = _serie_noms(noms)
     colonnes = _colonnes_a_examiner(frame, colonnes)
     indexed = frame.with_row_index("__i") if colonnes else frame
     for colonne in colonnes:

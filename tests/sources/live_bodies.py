@@ -418,10 +418,17 @@ def rp_parts_counts(codes: Sequence[str] | None = None) -> pl.DataFrame:
     )
 
 
+# the out-of-school 15+ with at most a CAP-BEP, by level
+RP_PARTS_DIPLOMES_SOMME = ("NSCOL15P_DIPLMIN", "NSCOL15P_BEPC", "NSCOL15P_CAPBEP")
+# per file: prefix, what the shares parser reads, what the RP 2018 effectifs parser reads
 RP_PARTS_FILES = {
-    "evol-struct-pop": ("P", ("POP65P",)),
-    "diplomes-formation": ("P", ("POP1517", "POP1824", "POP2529", "POP30P")),
-    "couples-familles-menages": ("C", ("MEN", "MENPSEUL", "MENFAMMONO")),
+    "evol-struct-pop": ("P", ("POP65P",), RP_AGES.values()),
+    "diplomes-formation": (
+        "P",
+        ("POP1517", "POP1824", "POP2529", "POP30P", *RP_PARTS_DIPLOMES_SOMME),
+        RP_DIPLOMES.values(),
+    ),
+    "couples-familles-menages": ("C", ("MEN", "MENPSEUL", "MENFAMMONO"), ()),
 }
 
 
@@ -452,17 +459,12 @@ def rp_iris_zips(
             ),
             *(
                 pl.when(in_rp).then(pl.col(f"{c}_rp2018")).otherwise(pl.col(c)).alias(c)
-                for c in ("NSCOL15P_DIPLMIN", "NSCOL15P_BEPC", "NSCOL15P_CAPBEP")
+                for c in RP_PARTS_DIPLOMES_SOMME
             ),
         ).drop(pl.selectors.ends_with("_rp2018"))
     zips = {}
-    for kind, (prefix, own) in RP_PARTS_FILES.items():
-        extra = {
-            "evol-struct-pop": RP_AGES.values() if effectifs else (),
-            "diplomes-formation": (RP_DIPLOMES.values() if effectifs else RP_PARTS_DIPLOMES_SOMME),
-            "couples-familles-menages": (),
-        }[kind]
-        variables = list(dict.fromkeys([*own, *extra]))
+    for kind, (prefix, parts_vars, effectifs_vars) in RP_PARTS_FILES.items():
+        variables = list(dict.fromkeys([*parts_vars, *(effectifs_vars if effectifs else ())]))
         body = frame.select(
             (pl.col("COM") + "0000").alias("IRIS"),
             "COM",
@@ -474,6 +476,3 @@ def rp_iris_zips(
         name = f"base-ic-{kind}-20{yy}"
         zips[f"{name}_csv.zip"] = _zip({f"{name}.CSV": _csv(body), f"meta_{name}.CSV": _csv(meta)})
     return zips
-
-
-RP_PARTS_DIPLOMES_SOMME = ("NSCOL15P_DIPLMIN", "NSCOL15P_BEPC", "NSCOL15P_CAPBEP")
