@@ -196,10 +196,15 @@ def _formule(value: pl.Expr) -> pl.Expr:
 
 @dataclass(frozen=True)
 class _Typed:
-    """A typed column: its value, and (reason, failing rows) pairs."""
+    """A typed column: its value, and (reason, failing rows) pairs.
+
+    `colonnes` are computed once, before the value and the failures, which refer to them: a
+    period or a number is parsed once per cell, not once per check that reads it.
+    """
 
     value: pl.Expr
     failures: tuple[tuple[str, pl.Expr], ...] = ()
+    colonnes: tuple[pl.Expr, ...] = ()
 
 
 def _type_column(rule: ColumnRule, decimale: str) -> _Typed:
@@ -207,45 +212,48 @@ def _type_column(rule: ColumnRule, decimale: str) -> _Typed:
     s = pl.col(rule.nom)
     present = s.is_not_null()
     formule = present & _formule(s)
+    nom_type = f"_t_{rule.nom}"
+    v = pl.col(nom_type)
     if rule.type in ("entier", "nombre", "latitude", "longitude"):
-        n = nombre(s, decimale)
         failures = [
             ("formule_non_evaluee", formule),
-            ("nombre_invalide", present & ~formule & n.is_null()),
+            ("nombre_invalide", present & ~formule & v.is_null()),
         ]
         if rule.type in ("entier", "nombre"):
-            failures.append(("nombre_negatif", n < 0))
+            failures.append(("nombre_negatif", v < 0))
         if rule.type == "entier":
-            failures.append(("nombre_non_entier", n != n.round()))
-        return _Typed(n, tuple(failures))
+            failures.append(("nombre_non_entier", v != v.round()))
+        return _Typed(v, tuple(failures), (nombre(s, decimale).alias(nom_type),))
     if rule.type == "date":
-        d = _date(s, rule.formats_date)
         return _Typed(
-            d,
+            v,
             (
                 ("formule_non_evaluee", formule),
-                ("date_invalide", present & ~formule & d.is_null()),
-                ("date_epoch_1970", d <= pl.date(1970, 1, 1)),
+                ("date_invalide", present & ~formule & v.is_null()),
+                ("date_epoch_1970", v <= pl.date(1970, 1, 1)),
             ),
+            (_date(s, rule.formats_date).alias(nom_type),),
         )
     if rule.type == "periode":
-        debut, _ = periode(s)
-        annee = debut.dt.year()
+        annee = v.dt.year()
         return _Typed(
-            debut,
+            v,
             (
                 ("formule_non_evaluee", formule),
-                ("periode_invalide", present & ~formule & debut.is_null()),
+                ("periode_invalide", present & ~formule & v.is_null()),
                 ("date_epoch_1970", annee <= 1970),
                 ("periode_invalide", annee > ANNEE_MAX),
             ),
+            (periode(s)[0].alias(nom_type),),
         )
     if rule.type == "code_territoire":
         code, raison = NORMALISEURS_CODES[rule.niveau](s)
-        invalid = present & raison.is_not_null()
+        nom_raison = f"_r_{rule.nom}"
+        invalid = present & pl.col(nom_raison).is_not_null()
         return _Typed(
-            code,
+            v,
             (("formule_non_evaluee", formule), ("code_territoire_invalide", invalid & ~formule)),
+            (code.alias(nom_type), raison.alias(nom_raison)),
         )
     if rule.type == "siret":
         return _Typed(s.str.replace_all(r"[\s\u00a0.\-]", ""))
@@ -261,7 +269,7 @@ def _type_column(rule: ColumnRule, decimale: str) -> _Typed:
     if rule.type == "booleen":
         low = s.str.to_lowercase().str.strip_chars()
         b = pl.when(low.is_in(list(_VRAI))).then(True).when(low.is_in(list(_FAUX))).then(False)
-        return _Typed(b, (("booleen_invalide", present & b.is_null()),))
+        return _Typed(v, (("booleen_invalide", present & v.is_null()),), (b.alias(nom_type),))
     return _Typed(s)
 
 
@@ -335,8 +343,9 @@ def _type_all(
     """
     checks: list[Check] = []
     values = []
-    for rule in mapping.colonnes:
-        typed = _type_column(rule, decimale)
+    typed_rules = [(rule, _type_column(rule, decimale)) for rule in mapping.colonnes]
+    frame = frame.with_columns(c for _, typed in typed_rules for c in typed.colonnes)
+    for rule, typed in typed_rules:
         value = typed.value
         if rule.vocabulaire is not None:
             mapped, sans, inconnues = _vocabulary(frame, rule, passer_inconnues=lieux)
