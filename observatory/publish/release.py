@@ -183,16 +183,25 @@ def _write_file(frame: pl.DataFrame, folder: Path, relative: str) -> dict[str, A
 def write_table(
     frame: pl.DataFrame, folder: Path, name: str, layout: TableLayout
 ) -> list[dict[str, Any]]:
-    """Write one table, sorted by its key, as one file or one file per partition value."""
-    if layout.sort_by:
-        frame = frame.sort(list(layout.sort_by), nulls_last=True, maintain_order=True)
+    """Write one table, sorted by its key, as one file or one file per partition value.
+
+    A partitioned table is split first and each part sorted as it is written: one sorted copy
+    of a part at a time, not a sorted copy of the whole table beside its parts.
+    """
+
+    def trie(part: pl.DataFrame) -> pl.DataFrame:
+        if not layout.sort_by:
+            return part
+        return part.sort(list(layout.sort_by), nulls_last=True, maintain_order=True)
+
     if layout.partition_by is None:
-        return [_write_file(frame, folder, f"{name}.parquet")]
+        return [_write_file(trie(frame), folder, f"{name}.parquet")]
     entries = []
     parts = frame.partition_by(layout.partition_by, as_dict=True, maintain_order=True)
-    for (value,), part in sorted(parts.items(), key=lambda item: str(item[0][0])):
+    for key in sorted(parts, key=lambda key: str(key[0])):
+        value = key[0]
         relative = f"{name}/{_partition_dir(layout.partition_by, value)}/part-0.parquet"
-        entry = _write_file(part, folder, relative)
+        entry = _write_file(trie(parts.pop(key)), folder, relative)  # freed once written
         entries.append({**entry, "partition": {layout.partition_by: value}})
     return entries
 
