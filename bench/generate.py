@@ -126,9 +126,9 @@ def extra_mednum(rng: np.random.Generator, n: int) -> pl.DataFrame:
     ).select(reel.columns)
 
 
-def partner_files(rng: np.random.Generator, inbox: Path) -> dict[str, int]:
+def partner_files(rng: np.random.Generator, inbox: Path, assets: Path = ASSETS) -> dict[str, int]:
     """Synthetic national partner activity files in the inbox formats; rows per file."""
-    cog = pl.read_csv(ASSETS / COMMUNES, infer_schema=False)
+    cog = pl.read_csv(assets / COMMUNES, infer_schema=False)
     communes = cog["code_insee"].to_list()
     departements = sorted(set(cog["code_departement"].drop_nulls()))
     epci = sorted(set(cog["code_epci"].drop_nulls()) - {"ZZZZZZZZZ"})
@@ -240,6 +240,213 @@ def scale_warehouse(source: Path, out: Path, copies: int) -> None:
         print(f"{chemin.stem}: {frame.height} → {grand.height} rows (recoded: {colonnes})")
 
 
+# Scale 10 in the raw formats: for every bundled file, what each column holding a territory
+# code, an id, a name or a point is, so that copy k gets its own communes, EPCI and IRIS
+# (`<code>S<k>`), its own place ids, names (`<name> S<k>`, so that places still find their
+# commune by postal code and name) and points (moved by k × DECALAGE_DEG). Départements and
+# régions are not copied: each holds ten times its communes. Files not listed are copied as
+# they are (national rates, first names).
+COMMUNE, EPCI, IRIS, ID, NOM, LAT, LON = "commune", "epci", "iris", "id", "nom", "lat", "lon"
+COPIES_BRUTES: dict[str, dict[str, str]] = {
+    "anct_grilles_2026/grilles_communales_anct_national.parquet": {
+        "insee_com": COMMUNE,
+        "lib_com": NOM,
+    },
+    "arcep_2019/commune_debit_beta_20190930_national.parquet": {
+        "code_insee": COMMUNE,
+        "nom_com": NOM,
+    },
+    "cnaf_2020/caf_arsas_iris_national.csv": {"CODE_IRIS": IRIS, "EPCI": EPCI},
+    "cnaf_2020/cnaf_demo_2020_v1_communes.csv": {"CODGEO": COMMUNE},
+    "cnaf_2020/cnaf_demo_2020_v1_epci.csv": {"CODGEO": EPCI},
+    "cog_2026/communes.csv": {
+        "code_insee": COMMUNE,
+        "nom": NOM,
+        "siren_commune": ID,
+        "code_epci": EPCI,
+        "nom_epci": NOM,
+    },
+    "cog_2026/communes_deleguees_associees_arrondissements.csv": {
+        "code_insee": COMMUNE,
+        "nom": NOM,
+        "commune_rattachement": COMMUNE,
+    },
+    "cog_2026/epci.csv": {"code_epci": EPCI, "nom": NOM},
+    "conseillers_numeriques/lieux_cnfs_20221202_national.parquet": {
+        "id": ID,
+        "nom": NOM,
+        "commune": NOM,
+        "structureId": ID,
+        "latitude": LAT,
+        "longitude": LON,
+    },
+    "dfg_mednum_2020/dfg_proxies_pauvrete_thd_mobile_rsa_services_national.parquet": {
+        "CODE_INSEE": COMMUNE
+    },
+    "dfg_mednum_2020/table_iris_commune_epci_2020_national.parquet": {
+        "CODE_IRIS": IRIS,
+        "CODE_INSEE": COMMUNE,
+        "LIBCOM": NOM,
+        "EPCI": EPCI,
+        "GRD_QUART": ID,
+    },
+    "france_services/france_services_cget_carto_2020.csv": {
+        "MATRICULE": ID,
+        "lib_france_services": NOM,
+        "insee_com": COMMUNE,
+        "lib_com": NOM,
+        "COMMUNE": NOM,
+        "latitude": LAT,
+        "longitude": LON,
+        "LATITUDE": LAT,
+        "LONGITUDE": LON,
+    },
+    "france_services/liste_france_services_20221201.csv": {
+        "id_fs": ID,
+        "lib_fs": NOM,
+        "insee_com": COMMUNE,
+        "lib_com": NOM,
+        "latitude": LAT,
+        "longitude": LON,
+    },
+    "insee_cog_mouvements/arrondissements_municipaux_plm.csv": {
+        "code_arrondissement_municipal": COMMUNE,
+        "code_insee_commune": COMMUNE,
+    },
+    "insee_cog_mouvements/mvt_communes_insee_cog2025_national.parquet": {
+        "COM_AV": COMMUNE,
+        "COM_AP": COMMUNE,
+    },
+    "insee_cog_mouvements/passage_communes_historique_vers_cog2025_national.parquet": {
+        "code_insee_historique": COMMUNE,
+        "code_insee_cog2025": COMMUNE,
+    },
+    "insee_filosofi_2016/filosofi_2016_communes_national.parquet": {
+        "codgeo": COMMUNE,
+        "libgeo": NOM,
+    },
+    "insee_filosofi_2016/filosofi_2016_epci.csv": {"codgeo": EPCI, "libgeo": NOM},
+    "insee_rp/rp2017_taux_diplomes_menages_age_national.parquet": {"CODE_INSEE": COMMUNE},
+    "insee_rp/rp2018_communes_2000hab_national.parquet": {
+        "code_insee": COMMUNE,
+        "code_insee_cog2026": COMMUNE,
+        "commune": NOM,
+    },
+    "insee_zonages_2025/zonages_communes_cog2025_national.parquet": {
+        "DEPCOM": COMMUNE,
+        "BV2022": COMMUNE,
+        "LIB_BV2022": NOM,
+    },
+    "laposte_2023/communes_coordonnees_cog2026_national.parquet": {
+        "code_insee": COMMUNE,
+        "nom": NOM,
+        "code_insee_source": COMMUNE,
+        "latitude": LAT,
+        "longitude": LON,
+    },
+    "mednum_lieux/bus_france_services_charente_16_standard_v0_20231003.csv": {
+        "id": ID,
+        "nom": NOM,
+        "commune": NOM,
+        "code_insee": COMMUNE,
+        "latitude": LAT,
+        "longitude": LON,
+    },
+    "mednum_lieux/charente_16_partially_migrated_v1_commit20250206.csv": {
+        "id": ID,
+        "nom": NOM,
+        "commune": NOM,
+        "code_insee": COMMUNE,
+        "latitude": LAT,
+        "longitude": LON,
+    },
+    "mednum_lieux/charente_16_standard_v0_export20230711.csv": {
+        "id": ID,
+        "nom": NOM,
+        "commune": NOM,
+        "code_insee": COMMUNE,
+        "latitude": LAT,
+        "longitude": LON,
+    },
+    "pole_emploi_2019/defm_2019_communes.csv": {"CODGEO": COMMUNE},
+}
+
+
+def _copie_brute(frame: pl.DataFrame, colonnes: dict[str, str], k: int) -> pl.DataFrame:
+    """Copy k of a raw file: codes and ids suffixed `S<k>` (numeric ids shifted), names
+    suffixed ` S<k>`, points moved; empty cells and EPCI placeholders left as they are."""
+    suffixe = f"S{k}"
+    exprs = []
+    for colonne, sorte in colonnes.items():
+        if colonne not in frame.columns:
+            continue
+        c = pl.col(colonne)
+        texte = c.cast(pl.String)
+        vide = texte.is_null() | (texte.str.strip_chars() == "")
+        if sorte in (LAT, LON):
+            decalage = k * DECALAGE_DEG["latitude" if sorte == LAT else "longitude"]
+            nombre = (texte.str.replace(",", ".").cast(pl.Float64, strict=False) + decalage).round(
+                7
+            )
+            if frame.schema[colonne].is_numeric():
+                exprs.append(nombre.cast(frame.schema[colonne]).alias(colonne))
+            else:
+                exprs.append(
+                    pl.when(nombre.is_null())
+                    .then(c)
+                    .otherwise(nombre.cast(pl.String))
+                    .alias(colonne)
+                )
+            continue
+        if sorte == NOM:
+            nouveau = texte + f" {suffixe}"
+        elif sorte == ID and frame.schema[colonne].is_numeric():
+            exprs.append((c + k * 10**8).alias(colonne))
+            continue
+        elif sorte == ID:
+            nouveau = (
+                pl.when(texte.str.contains(r"^\d{1,9}$"))
+                .then((texte.cast(pl.Int64, strict=False) + k * 10**8).cast(pl.String))
+                .otherwise(texte + suffixe)
+            )
+        elif sorte == EPCI:
+            nouveau = pl.when(texte.str.contains(r"^\d{9}$")).then(texte + suffixe).otherwise(texte)
+        else:
+            nouveau = texte + suffixe
+        exprs.append(
+            pl.when(vide).then(c).otherwise(nouveau).cast(frame.schema[colonne]).alias(colonne)
+        )
+    return frame.with_columns(exprs)
+
+
+def scale_10_assets(source: Path, out: Path, copies: int) -> None:
+    """`copies` × every commune, EPCI, IRIS and place of an assets folder, in its raw formats."""
+    cible = out / "assets"
+    if cible.exists():
+        shutil.rmtree(cible)
+    shutil.copytree(source, cible)
+    for relatif, colonnes in COPIES_BRUTES.items():
+        chemin = source / relatif
+        parquet = chemin.suffix == ".parquet"
+        frame = pl.read_parquet(chemin) if parquet else pl.read_csv(chemin, infer_schema=False)
+        manquantes = set(colonnes) - set(frame.columns)
+        if manquantes:
+            raise SystemExit(f"{relatif}: columns {sorted(manquantes)} not found")
+        grand = pl.concat([frame, *(_copie_brute(frame, colonnes, k) for k in range(1, copies))])
+        if parquet:
+            grand.write_parquet(cible / relatif)
+        else:
+            grand.write_csv(cible / relatif)
+        print(f"{relatif}: {frame.height} → {grand.height} rows")
+    (cible / "BENCH_SYNTHETIC.md").write_text(
+        f"# Benchmark inputs ×{copies} (bench/generate.py --scale 10 --assets)\n\n"
+        f"Copies 1…{copies - 1} of every commune, EPCI, IRIS and place of `{source}` under "
+        "codes suffixed `S<k>` (names ` S<k>`, points moved). SYNTHETIC: run only with "
+        "OBSERVATORY_BENCH_CODES_SYNTHETIQUES=1, never publish.\n",
+        encoding="utf-8",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, choices=(1, 10), required=True)
@@ -250,13 +457,26 @@ def main() -> None:
         type=Path,
         help="scale 10: warehouse of a scale-1 run whose int__ tables are replicated",
     )
+    parser.add_argument(
+        "--assets",
+        type=Path,
+        help="scale 10: assets folder of a scale-1 generation, replicated in its raw formats",
+    )
     args = parser.parse_args()
     if args.scale == 1:
         scale_1(args.out, args.seed)
-    else:
-        if args.warehouse is None:
-            parser.error("--scale 10 needs --warehouse (a scale-1 run's warehouse)")
+        return
+    if args.warehouse is None and args.assets is None:
+        parser.error("--scale 10 needs --warehouse and/or --assets (of a scale-1 generation)")
+    if args.warehouse is not None:
         scale_warehouse(args.warehouse, args.out, args.scale)
+    if args.assets is not None:
+        scale_10_assets(args.assets, args.out, args.scale)
+        inbox = args.out / "inbox"
+        if inbox.exists():
+            shutil.rmtree(inbox)
+        lignes = partner_files(np.random.default_rng(args.seed), inbox, args.out / "assets")
+        print(f"inbox → {inbox}: {lignes}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from typing import Any
 import polars as pl
 import yaml
 
+from observatory.validation.expectations import ancre
+
 DICTIONARY_FILE = "indicateurs.yaml"
 # Table-level properties of our Table Schemas (Frictionless allows custom `x-` properties):
 STANDARD = "x-standard"  # a source schema whose field constraints the table inherits
@@ -114,7 +116,7 @@ def check_schema(frame: pl.DataFrame, schema: dict[str, Any]) -> list[str]:
             if bad:
                 errors.append(f"{name}.{column}: values outside {constraints['enum']}: {bad}")
         if "pattern" in constraints and dtype == pl.String:
-            pattern = f"^(?:{constraints['pattern']})$"  # Table Schema patterns match whole values
+            pattern = ancre(constraints["pattern"])  # Table Schema patterns match whole values
             values = frame[column].drop_nulls().unique()
             bad = values.filter(~values.str.contains(pattern)).head(5).to_list()
             if bad:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from observatory.transforms.territories import normalise_codes_communes
+from observatory.transforms.territories import motif_code, normalise_codes_communes
 from observatory.validation.quarantine import (
     IDENTITE_LIGNE,
     VALEUR_ECARTEE,
@@ -39,13 +39,13 @@ _BLANCS = r"[\s\u00a0\u202f]"
 # A code made of several commune codes glued together: CNAF publishes some figures for a
 # group of communes (`0309503310` = 03095 + 03310), which cannot be split back.
 _REGROUPEMENT_COMMUNES = r"^(?:[0-9][0-9AB]\d{3}){2,}$"
-_EPCI = r"^\d{9}$"
+_EPCI = motif_code(r"^\d{9}$")
 # Établissements publics territoriaux of the Métropole du Grand Paris (`T01ZZZZZZ`): not EPCI.
 _EPT = r"^T\d{2}Z{6}$"
 _REGROUPEMENT_EPCI = r"^(?:\d{9}|T\d{2}Z{6}){2,}$"
 _DEPARTEMENT = r"^(?:0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5]|97[1-46])$"
 _REGION = r"^(?:0[1-9]|[1-9]\d)$"
-_IRIS = r"^[0-9][0-9AB]\d{7}$"
+_IRIS = motif_code(r"^[0-9][0-9AB]\d{7}$")
 
 # A code normaliser returns (normalised code or null, reason code or null).
 Normaliseur = Callable[[pl.Expr], tuple[pl.Expr, pl.Expr]]

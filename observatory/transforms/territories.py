@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import polars as pl
 
 NIVEAUX = ("commune", "epci", "bassin_de_vie", "departement", "region", "france")
@@ -11,6 +13,21 @@ ZONES_EN_PERIMETRE = ("metro", "drom")
 # Département part of a commune code: 01–19, 21–95, 2A, 2B, then 971–976 (DROM) and 975/977/978/98x
 # (overseas collectivities, well-formed but out of scope, filtered later against the COG).
 _CODE_COMMUNE = r"^(?:0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5])\d{3}$|^9[78]\d{3}$"
+
+# Benchmark only: `bench/generate.py --scale 10` copies every commune, EPCI and IRIS nine
+# times under the real code followed by `S1`…`S9` (no real code has an `S`). Such codes are
+# accepted only when OBSERVATORY_BENCH_CODES_SYNTHETIQUES=1 is set before the package is
+# imported; never set it for real data.
+CODES_SYNTHETIQUES = os.environ.get("OBSERVATORY_BENCH_CODES_SYNTHETIQUES") == "1"
+SUFFIXE_SYNTHETIQUE = r"S[1-9]"
+COPIES_SYNTHETIQUES_MAX = 10  # the real territory and its copies S1…S9
+
+
+def motif_code(motif: str) -> str:
+    """`motif` (`^…$`, no top-level `|`), with the benchmark's synthetic suffix when enabled."""
+    if not CODES_SYNTHETIQUES:
+        return motif
+    return f"^(?:{motif.removeprefix('^').removesuffix('$')})(?:{SUFFIXE_SYNTHETIQUE})?$"
 
 
 def normalise_codes_communes(values: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -26,6 +43,10 @@ def normalise_codes_communes(values: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         .str.replace(r"\.0+$", "")
         .str.to_uppercase()
     )
+    suffixe = pl.lit("")
+    if CODES_SYNTHETIQUES:
+        suffixe = cleaned.str.extract(f"({SUFFIXE_SYNTHETIQUE})$", 1).fill_null("")
+        cleaned = cleaned.str.replace(f"{SUFFIXE_SYNTHETIQUE}$", "")
     padded = pl.when(cleaned.str.contains(r"^\d{4}$")).then("0" + cleaned).otherwise(cleaned)
     raison = (
         pl.when(cleaned.is_null() | (cleaned == ""))
@@ -39,7 +60,7 @@ def normalise_codes_communes(values: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         .when(~padded.str.contains(_CODE_COMMUNE))
         .then(pl.lit("code_departement_invalide"))
     )
-    code = pl.when(raison.is_null()).then(padded)
+    code = pl.when(raison.is_null()).then(padded + suffixe)
     return code, raison
 
 

@@ -39,13 +39,13 @@ from datetime import date
 import polars as pl
 
 from observatory.partners.sniffing import normalise_nom_colonne
-from observatory.transforms.territories import normalise_codes_communes
+from observatory.transforms.territories import motif_code, normalise_codes_communes
 
 PREFIXE_NIVEAU = "zonage:"
 NOM_ZONAGE = re.compile(r"^[a-z0-9_]+$")
 # A zone code ends up in URLs, file names and SQL literals: keep it plain.
 CODE_ZONE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
-CODE_EPCI = re.compile(r"^\d{9}$")  # SIREN
+CODE_EPCI = re.compile(motif_code(r"^\d{9}$"))  # SIREN
 COMMUNE = "commune"
 EPCI = "epci"
 # A user's file has no COG vintage. Movements since 2000 are followed; a code gone before is

@@ -40,6 +40,11 @@ import polars.selectors as cs
 import pyarrow as pa
 
 from observatory.transforms.geo import in_france
+from observatory.transforms.territories import (
+    CODES_SYNTHETIQUES,
+    COPIES_SYNTHETIQUES_MAX,
+    SUFFIXE_SYNTHETIQUE,
+)
 from observatory.validation.quarantine import REJET, VALEUR_ECARTEE, Check
 
 LIGNES = "x-lignes"
@@ -92,7 +97,13 @@ class Regle:
 
 
 def ancre(pattern: str) -> str:
-    """A Table Schema pattern matches the whole value (Frictionless anchors it)."""
+    """A Table Schema pattern matches the whole value (Frictionless anchors it).
+
+    With the benchmark's synthetic codes enabled (`territories.CODES_SYNTHETIQUES`), a value
+    may end with their suffix `S1`…`S9`.
+    """
+    if CODES_SYNTHETIQUES:
+        return f"^(?:{pattern})(?:{SUFFIXE_SYNTHETIQUE})?$"
     return f"^(?:{pattern})$"
 
 
@@ -125,7 +136,10 @@ def regles(schema: Mapping[str, Any], colonnes_exactes: bool = True) -> list[Reg
     out = [Regle("colonnes", names, colonnes_exactes)]
     if LIGNES in schema:
         bornes = schema[LIGNES]
-        out.append(Regle("lignes", (), (bornes.get("min"), bornes.get("max"))))
+        haut = bornes.get("max")
+        if CODES_SYNTHETIQUES and haut is not None:
+            haut *= COPIES_SYNTHETIQUES_MAX  # every territory copied up to ten times
+        out.append(Regle("lignes", (), (bornes.get("min"), haut)))
     key = tuple(schema.get("primaryKey") or ())
     if isinstance(schema.get("primaryKey"), str):
         key = (schema["primaryKey"],)

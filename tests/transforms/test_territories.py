@@ -1,3 +1,8 @@
+import json
+import os
+import subprocess
+import sys
+
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -53,6 +58,50 @@ def test_normalise_codes_from_integers() -> None:
         "16015",
         "97411",
     ]
+
+
+# Codes of the benchmark's 10× copies (`bench/generate.py --scale 10 --assets`).
+SYNTHETIQUES = ["01001S1", "2A004S9", "1001S2", "01001S0", "20004S1", "200069193S3"]
+
+
+def test_synthetic_codes_refused_without_the_benchmark_switch() -> None:
+    """Real runs never take a benchmark copy's code for a commune."""
+    frame = pl.DataFrame({"brut": SYNTHETIQUES[:3]})
+    out = normalise_code_commune_frame(frame, "brut")
+    assert out["code_commune"].to_list() == [None, None, None]
+    assert set(out["raison_rejet"]) == {"code_caracteres_invalides"}
+
+
+def test_synthetic_codes_accepted_with_the_benchmark_switch() -> None:
+    """OBSERVATORY_BENCH_CODES_SYNTHETIQUES=1 (read at import) accepts `<real code>S<1-9>`
+    for communes, EPCI and published patterns, and still checks the real part."""
+    script = (
+        "import json, polars as pl\n"
+        "from observatory.transforms.territories import normalise_code_commune_frame\n"
+        "from observatory.transforms.statistics import _EPCI\n"
+        "from observatory.validation.expectations import ancre\n"
+        f"f = normalise_code_commune_frame(pl.DataFrame({{'brut': {SYNTHETIQUES!r}}}), 'brut')\n"
+        "print(json.dumps({'codes': f['code_commune'].to_list(),"
+        " 'raisons': f['raison_rejet'].to_list(),"
+        " 'epci': pl.Series(['200069193S3', '200069193']).str.contains(_EPCI).to_list(),"
+        " 'motif': ancre('[0-9]{5}')}))\n"
+    )
+    env = {**os.environ, "OBSERVATORY_BENCH_CODES_SYNTHETIQUES": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    resultat = json.loads(out.stdout.strip().splitlines()[-1])
+    assert resultat["codes"] == ["01001S1", "2A004S9", "01001S2", None, None, None]
+    assert resultat["raisons"] == [
+        None,
+        None,
+        None,
+        "code_caracteres_invalides",  # S0 is no copy
+        "code_corse_sans_2a_2b",  # the real part is still checked
+        "code_longueur_invalide",  # an EPCI code is no commune code
+    ]
+    assert resultat["epci"] == [True, True]
+    assert resultat["motif"] == "^(?:[0-9]{5})(?:S[1-9])?$"
 
 
 @pytest.fixture(scope="module")
