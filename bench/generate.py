@@ -5,9 +5,12 @@
         → /tmp/bench1/assets/  (same files and formats as `assets/`; point the pipeline at it
           with OBSERVATORY_ASSETS_DIR), /tmp/bench1/inbox/<partner>/<file> (copy into
           <data-dir>/inbox before a run)
-    python bench/generate.py --scale 10 --warehouse /tmp/rel/data/warehouse --out /tmp/bench10
+    python bench/generate.py --scale 10 --warehouse /tmp/rel/data/warehouse \
+        --assets /tmp/bench1/assets --out /tmp/bench10
         → /tmp/bench10/warehouse/  (the int__ inputs of the indicator layer, 10 copies of
-          every territory under new codes)
+          every territory under new codes), /tmp/bench10/assets/ and /tmp/bench10/inbox/ (the
+          same copies in every raw format, for a 10× full run with
+          OBSERVATORY_BENCH_CODES_SYNTHETIQUES=1)
 
 Scale 1 keeps every real national file (all 34,969 COG communes, census, Filosofi, ARCEP,
 CAF, zonings…) and adds SYNTHETIC places so that the registries hold ~30,000 places, as a
@@ -16,12 +19,15 @@ schema) and extra La Mednum standard v1 rows (same CSV columns), each at a rando
 weighted by population, named "Lieu synthétique (bench) n". Partner activity files are
 synthetic too (inbox formats of `schemas/partners/exemple_*.yaml`), national.
 
-Scale 10 is built at the warehouse level (every int__ table of a scale-1 run's warehouse):
-copy k (1…9) of every territory and place gets the code `<code>S<k>` and its points move by
-k × ~100 m (codes stay strings; no real COG, EPCI or zoning code contains `S`, and prefixes
-such as `97x` and `2A` that decide a search zone are kept); France stays one territory.
-Replicating every raw source format (IRIS, EPCI 2019, historical COG passage tables…) under
-new codes was not done: the 10× full run is therefore not measured, only the 10× core.
+Scale 10 (`--warehouse`) at the warehouse level (every int__ table of a scale-1 run's
+warehouse): copy k (1…9) of every territory and place gets the code `<code>S<k>` and its points
+move by k × ~100 m (codes stay strings; no real COG, EPCI or zoning code contains `S`, and
+prefixes such as `97x` and `2A` that decide a search zone are kept); France stays one
+territory. Scale 10 (`--assets`) in the raw formats: the same copies of every commune, EPCI,
+IRIS and place of each bundled file (`COPIES_BRUTES`), names suffixed ` S<k>` so that places
+still find their commune by postal code and name; départements and régions are not copied
+(each holds ten times its communes); partner files are drawn on the 10× COG. The pipeline
+accepts the `S<k>` codes only with OBSERVATORY_BENCH_CODES_SYNTHETIQUES=1.
 Everything is seeded (`--seed`), so two runs give the same bytes.
 """
 

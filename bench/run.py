@@ -7,7 +7,9 @@ Steps, each measurement in a fresh child process (its own peak RSS, via /usr/bin
 1. `generate.py --scale 1` → national assets + partner inbox (real data + synthetic places);
 2. `observatory run` on it, `--full-runs` times in fresh data dirs: wall time, peak RSS;
    then one profiled run (`full_run.py`: imports, definitions, per-step durations);
-3. `generate.py --scale 10` → 10× warehouse from the first run's warehouse;
+3. `generate.py --scale 10` → 10× warehouse from the first run's warehouse, and 10× assets
+   and inbox in the raw formats; `observatory run` on those (`--full-runs-10x` times, with
+   the bench-only switch OBSERVATORY_BENCH_CODES_SYNTHETIQUES=1 for the copies' codes);
 4. at 1× and 10×: the compute core (`core.py`, polars), the pandas baseline
    (`pandas_baseline.py --check`) and the SQL models on DuckDB (`duckdb_models.py --check`),
    medians of `--repetitions` runs;
@@ -85,13 +87,22 @@ def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> d
     return {"wall_s": wall, "rss_mb": int(rss_kb) / 1024, "rc": proc.returncode, "out": proc.stdout}
 
 
-def fresh_data_dir(work: Path, name: str) -> Path:
+def fresh_data_dir(work: Path, name: str, inbox: Path | None = None) -> Path:
     data = work / name
     if data.exists():
         shutil.rmtree(data)
     data.mkdir(parents=True)
-    shutil.copytree(work / "inbox", data / "inbox")
+    shutil.copytree(inbox or work / "inbox", data / "inbox")
     return data
+
+
+def published_rows(data: Path) -> dict[str, int]:
+    """Rows per table of the release a run published (its manifest)."""
+    manifest = data / "published" / "latest" / "manifest.json"
+    if not manifest.exists():
+        return {}
+    tables = json.loads(manifest.read_text(encoding="utf-8"))["tables"]
+    return {name: entry["rows"] for name, entry in tables.items()}
 
 
 def snapshot(work: Path) -> str:
@@ -110,7 +121,7 @@ def snapshot(work: Path) -> str:
     return commit
 
 
-def measure(work: Path, repetitions: int, full_runs: int, commit: bool) -> dict:
+def measure(work: Path, repetitions: int, full_runs: int, full_runs_10x: int, commit: bool) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     res: dict = {"machine": machine(), "started": datetime.now(UTC).isoformat(timespec="seconds")}
     res["commit"] = snapshot(work) if commit else "working tree of " + str(ROOT)
@@ -127,7 +138,7 @@ def measure(work: Path, repetitions: int, full_runs: int, commit: bool) -> dict:
         print(f"full run {i + 1}/{full_runs}", flush=True)
         data = fresh_data_dir(work, f"data{i}")
         r = timed([OBSERVATORY, "run", "--data-dir", str(data)], env, work / f"run{i}.log")
-        runs.append({k: v for k, v in r.items() if k != "out"})
+        runs.append({k: v for k, v in r.items() if k != "out"} | {"rows": published_rows(data)})
     res["full_runs"] = runs
     print("profiled run", flush=True)
     prof = fresh_data_dir(work, "data_prof")
@@ -138,7 +149,7 @@ def measure(work: Path, repetitions: int, full_runs: int, commit: bool) -> dict:
     )
     res["profile"] = json.loads((work / "prof.json").read_text()) if r["rc"] == 0 else None
     warehouse1 = work / "data0" / "warehouse"
-    print("generate scale 10 (warehouse)", flush=True)
+    print("generate scale 10 (warehouse, assets, inbox)", flush=True)
     subprocess.run(
         [
             PY,
@@ -147,6 +158,8 @@ def measure(work: Path, repetitions: int, full_runs: int, commit: bool) -> dict:
             "10",
             "--warehouse",
             warehouse1,
+            "--assets",
+            work / "assets",
             "--out",
             work / "x10",
         ],
@@ -154,6 +167,19 @@ def measure(work: Path, repetitions: int, full_runs: int, commit: bool) -> dict:
         env={**os.environ, **CHILD_ENV},
         cwd=CHILD_CWD,
     )
+    env10 = {
+        "OBSERVATORY_ASSETS_DIR": str(work / "x10" / "assets"),
+        "OBSERVATORY_BENCH_CODES_SYNTHETIQUES": "1",
+    }
+    runs10 = []
+    for i in range(full_runs_10x):
+        print(f"full run 10x {i + 1}/{full_runs_10x}", flush=True)
+        data = fresh_data_dir(work, f"data10x_{i}", work / "x10" / "inbox")
+        r = timed([OBSERVATORY, "run", "--data-dir", str(data)], env10, work / f"run10x_{i}.log")
+        runs10.append({k: v for k, v in r.items() if k != "out"} | {"rows": published_rows(data)})
+        if i < full_runs_10x - 1:
+            shutil.rmtree(data)  # 10× data dirs are several GB
+    res["full_runs_10x"] = runs10
     for echelle, warehouse in (("1x", warehouse1), ("10x", work / "x10" / "warehouse")):
         for peer, script, extra in (
             ("polars", "core.py", []),
@@ -244,6 +270,8 @@ def report(res: dict) -> str:
     sql_pl1, sql_pl10 = somme(p1, sql), somme(p10, sql)
     sql_dk1, sql_dk10 = k1["median_s"]["sql_models"], k10["median_s"]["sql_models"]
     nearest = _nearest(res["access"])
+    full10 = [r for r in res.get("full_runs_10x", []) if r["rc"] == 0]
+    wall10 = statistics.median(r["wall_s"] for r in full10) if full10 else None
     lignes = [
         "# Benchmark results (issue 7 item 3, issue 5 indicator layer)",
         "",
@@ -275,9 +303,13 @@ def report(res: dict) -> str:
         f"communes, census, Filosofi, ARCEP, CAF, zonings…) + synthetic places (registries hold "
         f"{p1['places']:,} merged places after dedup) + synthetic national partner files "
         f"(inbox formats). Warehouse: {p1['communes']:,} communes.",
-        f"- **10×**: `bench/generate.py --scale 10`: 10 copies of every territory of the "
-        f"indicator layer's inputs under new codes ({p10['communes']:,} communes, "
-        f"{p10['places']:,} places). Built at the warehouse level only (see Not measured).",
+        f"- **10×**: `bench/generate.py --scale 10`: 10 copies of every commune, EPCI, IRIS "
+        f"and place under new codes (the real code followed by `S1`…`S9`; départements and "
+        f"régions are not copied, each holds ten times its communes), built twice: in the raw "
+        f"formats of every bundled file plus a 10× partner inbox, for the full run (accepted "
+        f"with the bench-only switch `OBSERVATORY_BENCH_CODES_SYNTHETIQUES=1`), and at the "
+        f"warehouse level (the int__ inputs of the indicator layer) for the compute core "
+        f"({p10['communes']:,} communes, {p10['places']:,} places).",
         "",
         "## Targets",
         "",
@@ -301,7 +333,12 @@ def report(res: dict) -> str:
         else "| nearest-place search | not parsed | — |",
         f"| 10× input ≤ 12× the 1× time (compute core) | {core10 / core1:.2f}× | "
         f"{_ok(core10 / core1, TARGETS['scale_10x'])} |",
-        "| 10× input ≤ 12× the 1× time (full run) | not measured | — |",
+        (
+            f"| 10× input ≤ 12× the 1× time (full run) | {wall10:.1f} s / {wall:.1f} s = "
+            f"{wall10 / wall:.2f}× | {_ok(wall10 / wall, TARGETS['scale_10x'])} |"
+            if wall10 is not None
+            else "| 10× input ≤ 12× the 1× time (full run) | no successful 10× run | — |"
+        ),
         "",
         "## Full run (`observatory run`, in-process executor, 1×)",
         "",
@@ -313,6 +350,28 @@ def report(res: dict) -> str:
         ),
         "",
     ]
+    if res.get("full_runs_10x"):
+        lignes10 = res["full_runs_10x"][-1].get("rows") or {}
+        lignes1 = full[0].get("rows") or {}
+        lignes += [
+            "## Full run at 10× (`observatory run` on the 10× assets and inbox)",
+            "",
+            "| run | wall (s) | peak RSS (MB) | exit |",
+            "|---|---|---|---|",
+            *(
+                f"| {i + 1} | {r['wall_s']:.1f} | {r['rss_mb']:,.0f} | {r['rc']} |"
+                for i, r in enumerate(res["full_runs_10x"])
+            ),
+            "",
+            "| published table | rows 1× | rows 10× | ratio |",
+            "|---|---|---|---|",
+            *(
+                f"| {t} | {lignes1.get(t, 0):,} | {n:,} | "
+                f"{n / lignes1[t] if lignes1.get(t) else float('nan'):.2f} |"
+                for t, n in lignes10.items()
+            ),
+            "",
+        ]
     prof = res.get("profile")
     if prof:
         lignes += [
@@ -442,12 +501,6 @@ def report(res: dict) -> str:
         "",
     ]
     lignes += [
-        "## Not measured",
-        "",
-        "- The 10× **full run**: the 10× input exists only at the warehouse level (the "
-        "indicator layer's int__ inputs); a 10× assets folder in every raw source format "
-        "(COG, IRIS, EPCI 2019, passage tables…) under new codes was not built.",
-        "",
         "## How to reproduce",
         "",
         "```",
@@ -457,6 +510,9 @@ def report(res: dict) -> str:
         "python bench/pandas_baseline.py --warehouse DIR/warehouse --check",
         "python bench/duckdb_models.py --warehouse DIR/warehouse --check",
         "python bench/full_run.py --data-dir DIR          # profiled full run",
+        "python bench/generate.py --scale 10 --assets DIR/assets --out DIR10  # 10x raw",
+        "OBSERVATORY_BENCH_CODES_SYNTHETIQUES=1 OBSERVATORY_ASSETS_DIR=DIR10/assets \\",
+        "    observatory run --data-dir DATA10                # (DATA10/inbox = DIR10/inbox)",
         "```",
         "",
     ]
@@ -468,6 +524,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True, help="scratch folder (big)")
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--full-runs", type=int, default=3)
+    parser.add_argument("--full-runs-10x", type=int, default=1)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument(
         "--snapshot", action="store_true", help="measure HEAD (git archive), not the working tree"
@@ -477,7 +534,9 @@ def main() -> None:
     args.work = args.work.resolve()
     fichier = args.work / "results.json"
     if not args.report_only:
-        res = measure(args.work, args.repetitions, args.full_runs, args.snapshot)
+        res = measure(
+            args.work, args.repetitions, args.full_runs, args.full_runs_10x, args.snapshot
+        )
         fichier.write_text(json.dumps(res, indent=2, default=str), encoding="utf-8")
     res = json.loads(fichier.read_text(encoding="utf-8"))
     args.results.write_text(report(res), encoding="utf-8")
