@@ -378,50 +378,48 @@ COPIES_BRUTES: dict[str, dict[str, str]] = {
 }
 
 
+def _point_deplace(colonne: str, dtype: pl.DataType, decalage: float) -> pl.Expr:
+    """A latitude or longitude moved by `decalage` degrees, in the column's own type (a text
+    column keeps what it cannot read as a number)."""
+    texte = pl.col(colonne).cast(pl.String)
+    nombre = (texte.str.replace(",", ".").cast(pl.Float64, strict=False) + decalage).round(7)
+    if dtype.is_numeric():
+        return nombre.cast(dtype)
+    return pl.when(nombre.is_null()).then(pl.col(colonne)).otherwise(nombre.cast(pl.String))
+
+
+def _code_copie(colonne: str, dtype: pl.DataType, sorte: str, k: int) -> pl.Expr:
+    """Copy k of a code, id or name; empty cells and EPCI placeholders left as they are."""
+    c, texte, suffixe = pl.col(colonne), pl.col(colonne).cast(pl.String), f"S{k}"
+    if sorte == ID and dtype.is_numeric():
+        return c + k * 10**8
+    if sorte == NOM:
+        nouveau = texte + f" {suffixe}"
+    elif sorte == ID:  # a number stays a number (France services ids are read as integers)
+        nouveau = (
+            pl.when(texte.str.contains(r"^\d{1,9}$"))
+            .then((texte.cast(pl.Int64, strict=False) + k * 10**8).cast(pl.String))
+            .otherwise(texte + suffixe)
+        )
+    elif sorte == EPCI:
+        nouveau = pl.when(texte.str.contains(r"^\d{9}$")).then(texte + suffixe).otherwise(texte)
+    else:
+        nouveau = texte + suffixe
+    vide = texte.is_null() | (texte.str.strip_chars() == "")
+    return pl.when(vide).then(c).otherwise(nouveau).cast(dtype)
+
+
 def _copie_brute(frame: pl.DataFrame, colonnes: dict[str, str], k: int) -> pl.DataFrame:
     """Copy k of a raw file: codes and ids suffixed `S<k>` (numeric ids shifted), names
-    suffixed ` S<k>`, points moved; empty cells and EPCI placeholders left as they are."""
-    suffixe = f"S{k}"
+    suffixed ` S<k>`, points moved by k × DECALAGE_DEG."""
     exprs = []
     for colonne, sorte in colonnes.items():
-        if colonne not in frame.columns:
-            continue
-        c = pl.col(colonne)
-        texte = c.cast(pl.String)
-        vide = texte.is_null() | (texte.str.strip_chars() == "")
+        dtype = frame.schema[colonne]
         if sorte in (LAT, LON):
             decalage = k * DECALAGE_DEG["latitude" if sorte == LAT else "longitude"]
-            nombre = (texte.str.replace(",", ".").cast(pl.Float64, strict=False) + decalage).round(
-                7
-            )
-            if frame.schema[colonne].is_numeric():
-                exprs.append(nombre.cast(frame.schema[colonne]).alias(colonne))
-            else:
-                exprs.append(
-                    pl.when(nombre.is_null())
-                    .then(c)
-                    .otherwise(nombre.cast(pl.String))
-                    .alias(colonne)
-                )
-            continue
-        if sorte == NOM:
-            nouveau = texte + f" {suffixe}"
-        elif sorte == ID and frame.schema[colonne].is_numeric():
-            exprs.append((c + k * 10**8).alias(colonne))
-            continue
-        elif sorte == ID:
-            nouveau = (
-                pl.when(texte.str.contains(r"^\d{1,9}$"))
-                .then((texte.cast(pl.Int64, strict=False) + k * 10**8).cast(pl.String))
-                .otherwise(texte + suffixe)
-            )
-        elif sorte == EPCI:
-            nouveau = pl.when(texte.str.contains(r"^\d{9}$")).then(texte + suffixe).otherwise(texte)
+            exprs.append(_point_deplace(colonne, dtype, decalage).alias(colonne))
         else:
-            nouveau = texte + suffixe
-        exprs.append(
-            pl.when(vide).then(c).otherwise(nouveau).cast(frame.schema[colonne]).alias(colonne)
-        )
+            exprs.append(_code_copie(colonne, dtype, sorte, k).alias(colonne))
     return frame.with_columns(exprs)
 
 
