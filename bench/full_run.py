@@ -6,7 +6,8 @@ Runs what `observatory run` runs (the pipeline job rebuilt by name, `execute_job
 in-process executor) on an ephemeral Dagster instance, and records: the import time of
 Dagster and of great-expectations (paid once per process), the definitions build, the job's
 wall time, every step's own duration (Dagster's `STEP_SUCCESS` duration), the process' peak RSS, and
-the RSS at each step's start and end (sampled every 50 ms), to see which steps keep memory.
+the memory at each step's start and end (sampled every 50 ms: proportional set size of the
+process and of its forked validation children), to see which steps keep memory.
 The sum of step durations against the job's wall time shows Dagster's own overhead.
 """
 
@@ -20,13 +21,35 @@ import threading
 import time
 from pathlib import Path
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
+
+def _enfants() -> list[int]:
+    """Pids of this process' children (the forked validations), from /proc."""
+    pids = []
+    for tache in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tache}/children") as enfants:
+                pids += [int(p) for p in enfants.read().split()]
+        except OSError:
+            continue
+    return pids
+
+
+def _pss_mb(pid: int | str) -> float:
+    """Proportional set size: a page shared by n processes counts 1/n in each (Linux)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as smaps:
+            for ligne in smaps:
+                if ligne.startswith("Pss:"):
+                    return int(ligne.split()[1]) / 1024
+    except OSError:  # the child has just ended
+        pass
+    return 0.0
 
 
 def rss_mb() -> float:
-    """Current resident set size of this process (Linux)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * PAGE / 2**20
+    """Memory of this process and its forked validation children: the sum of their
+    proportional set sizes, so the pages a child shares with this process count once."""
+    return _pss_mb("self") + sum(_pss_mb(pid) for pid in _enfants())
 
 
 def per_step_memory(samples: list[tuple[float, float]], windows: dict) -> dict:
@@ -117,7 +140,16 @@ def main() -> None:
     }
     figures["steps_s"] = dict(sorted(etapes.items(), key=lambda kv: -kv[1]))
     figures["sum_steps_s"] = sum(etapes.values())
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # a forked child's RSS counts the pages it shares with this process: its peak is the
+    # memory of both at that moment
+    figures["peak_rss_mb"] = (
+        max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        / 1024
+    )
+    figures["peak_sampled_mb"] = max((r for _, r in samples), default=None)
     figures["rss_before_job_mb"] = samples[0][1] if samples else None
     memoire = per_step_memory(samples, windows)
     figures["steps_memory"] = dict(

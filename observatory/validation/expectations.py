@@ -17,9 +17,15 @@ A Table Schema (`schemas/tables/*.json`, `schemas/sources/*.json`) declares the 
 
 `regles(schema)` reads them into `Regle`s; from those come (1) a great-expectations suite
 (`suite_attentes`), run on a whole table by `valider_table` (great-expectations has no polars
-support: the frame goes through `to_pandas()`; it is imported lazily, once per process, with one
+support: the frame goes to pandas; it is imported lazily, once per process, with one
 ephemeral context), and (2) polars row rules (`checks_lignes`, quarantine `Check`s). No rule is
 written twice.
+
+The pandas copy and the suite run in a forked child process (`en_processus_fils`) where `fork`
+exists: the child inherits the imported great-expectations and the table's Arrow buffers
+without copying them, and everything the validation allocates goes back to the system when it
+exits. Run in the pipeline's own process, the allocators kept that memory: about 0.75 GB of a
+national run's peak (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -27,13 +33,14 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import pickle
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any
+from functools import cache, partial
+from typing import Any, TypeVar
 
 import polars as pl
 import polars.selectors as cs
@@ -47,6 +54,7 @@ from observatory.transforms.territories import (
 )
 from observatory.validation.quarantine import REJET, VALEUR_ECARTEE, Check
 
+T = TypeVar("T")
 LIGNES = "x-lignes"
 POINT_EN_FRANCE = "x-point-en-france"
 CONDITIONNELLES = "x-contraintes-conditionnelles"
@@ -504,28 +512,31 @@ def valider_table(
     `nom` names the table in results (default: the schema's name; e.g. a staged asset checked
     against a source schema).
     """
-    _, _, context = _gx()
+    _, _, context = _gx()  # imported here, before the fork: a child never imports it again
     table = nom or schema["name"]
     suite = suite_attentes(
         schema, colonnes_exactes, nom=f"{table}.contraintes", conditionnelles=False
     )
     polars_echecs = _echecs_conditionnels(frame, schema, colonnes_exactes)
-    outcome = _valider_ge(context, table, suite, _colonnes_calculees(frame, schema))
-    # the pandas copy is gone with `_valider_ge`'s frame: its Arrow strings live in pyarrow's
-    # pool, which keeps freed memory (0.1-0.3 GB after a national table) unless asked
-    pa.default_memory_pool().release_unused()
-    echecs = (*(_echec(r) for r in outcome.results if not r.success), *polars_echecs[1])
+    # 64-bit numbers: GE compares bounds vectorised only on int64/float64 columns, row by row
+    # in Python otherwise (1.7 M calls for an Int32 `annee`)
+    donnees = (
+        _colonnes_calculees(frame, schema)
+        .with_columns(cs.integer().cast(pl.Int64), cs.float().cast(pl.Float64))
+        .to_arrow()
+    )
+    echecs_ge = en_processus_fils(partial(_echecs_ge, context, table, suite, donnees), table)
+    echecs = (*echecs_ge, *polars_echecs[1])
     nb_attentes = len(suite.expectations) + polars_echecs[0]
     return ResultatValidation(table, not echecs, nb_attentes, frame.height, echecs)
 
 
-def _valider_ge(context: Any, table: str, suite: Any, frame: pl.DataFrame) -> Any:
-    """The GE suite on a pandas copy of `frame`; nothing of the copy is kept afterwards."""
-    # 64-bit numbers: GE compares bounds vectorised only on int64/float64 columns, row by row
-    # in Python otherwise (1.7 M calls for an Int32 `annee`)
-    pandas_frame = frame.with_columns(
-        cs.integer().cast(pl.Int64), cs.float().cast(pl.Float64)
-    ).to_pandas()
+def _echecs_ge(
+    context: Any, table: str, suite: Any, donnees: pa.Table
+) -> tuple[AttenteEchouee, ...]:
+    """The failed expectations of the GE suite on a pandas copy of `donnees`."""
+    # no Arrow threads: a forked child has none of its parent's thread pools
+    pandas_frame = donnees.to_pandas(date_as_object=False, use_threads=False)
     with _VERROU:  # the context's sources are shared by the process
         name = f"observatoire__{table}"
         with contextlib.suppress(KeyError, LookupError, ValueError):
@@ -535,11 +546,52 @@ def _valider_ge(context: Any, table: str, suite: Any, frame: pl.DataFrame) -> An
         try:
             batch = definition.get_batch(batch_parameters={"dataframe": pandas_frame})
             with _sans_avertissement_condition():
-                return batch.validate(suite, result_format=_FORMAT)
+                outcome = batch.validate(suite, result_format=_FORMAT)
         finally:
-            # the source's execution engine keeps the pandas copy of every batch it validated:
-            # kept, the national tables' copies held 0.6 GB until the end of the run
+            # the source's execution engine keeps the pandas copy of every batch it validated
             context.data_sources.delete(name)
+    return tuple(_echec(r) for r in outcome.results if not r.success)
+
+
+class ValidationInterrompue(RuntimeError):
+    """The child process of a validation died or failed; the message names the table."""
+
+
+def en_processus_fils(calcul: Callable[[], T], table: str) -> T:
+    """`calcul()` in a forked child, its result sent back pickled; in this process where the
+    system has no `fork`.
+
+    The child only runs Python, pyarrow without threads, pandas and great-expectations (never
+    polars, whose thread pool stays in the parent). An exception in the child is raised here
+    as `ValidationInterrompue` with its type and message; a child killed by a signal too.
+    """
+    if not hasattr(os, "fork"):
+        return calcul()
+    lecture, ecriture = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns, never runs the parent's exit handlers
+        try:
+            os.close(lecture)
+            try:
+                message = pickle.dumps((True, calcul()))
+            except BaseException as error:  # everything goes back to the parent
+                message = pickle.dumps((False, f"{type(error).__name__}: {error}"))
+            with os.fdopen(ecriture, "wb") as sortie:
+                sortie.write(message)
+        finally:
+            os._exit(0)
+    os.close(ecriture)
+    with os.fdopen(lecture, "rb") as entree:
+        message = entree.read()
+    _, statut = os.waitpid(pid, 0)
+    if not message:
+        raise ValidationInterrompue(
+            f"{table}: the validation process ended without a result (wait status {statut})"
+        )
+    reussi, valeur = pickle.loads(message)  # our own child's bytes
+    if not reussi:
+        raise ValidationInterrompue(f"{table}: {valeur}")
+    return valeur
 
 
 # The GE expectation each conditional rule stands for, so results read the same either way.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from datetime import date
 from typing import Any
 
@@ -16,7 +18,9 @@ from observatory.transforms.lieux import stage_lieux
 from observatory.validation.expectations import (
     COLONNE_POINT,
     Regle,
+    ValidationInterrompue,
     checks_lignes,
+    en_processus_fils,
     lignes_en_echec,
     regles,
     valider_table,
@@ -232,3 +236,34 @@ def test_staged_charente_against_the_standard(charente_raw: pl.DataFrame) -> Non
         "standard v1.0.2 rules on the 188 staged Charente places:",
         ", ".join(f"{c} {n}" for c, n in sorted(counts.items())) or "none broken",
     )
+
+
+# The suite runs in a forked child (where the system forks): its memory goes back to the system
+# when the child exits, and whatever goes wrong there is reported here, never lost.
+fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this system")
+
+
+@fork
+def test_child_process_runs_the_work_and_returns_its_result() -> None:
+    parent = os.getpid()
+    pid, lignes = en_processus_fils(lambda: (os.getpid(), len(["a", "b"])), "t")
+    assert pid != parent
+    assert lignes == 2
+
+
+@fork
+def test_child_process_error_is_raised_with_the_table_name() -> None:
+    def echoue() -> None:
+        raise KeyError("colonne_absente")
+
+    with pytest.raises(ValidationInterrompue, match=r"^indicateurs: KeyError: 'colonne_absente'"):
+        en_processus_fils(echoue, "indicateurs")
+
+
+@fork
+def test_child_process_killed_is_reported_not_hung() -> None:
+    def tue() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with pytest.raises(ValidationInterrompue, match="lieux: the validation process ended"):
+        en_processus_fils(tue, "lieux")
