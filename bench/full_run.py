@@ -6,7 +6,7 @@ Runs what `observatory run` runs (the pipeline job rebuilt by name, `execute_job
 in-process executor) on an ephemeral Dagster instance, and records: the import time of
 Dagster and of great-expectations (paid once per process), the definitions build, the job's
 wall time, every step's own duration (Dagster's `STEP_SUCCESS` duration), the process' peak RSS, and
-the memory at each step's start and end (sampled every 50 ms: proportional set size of the
+the memory at each step's start and end (sampled every 0.1 s: proportional set size of the
 process and of its forked validation children), to see which steps keep memory.
 The sum of step durations against the job's wall time shows Dagster's own overhead.
 """
@@ -97,7 +97,7 @@ def main() -> None:
     def sample() -> None:
         while not stop.is_set():
             samples.append((time.time(), rss_mb()))
-            stop.wait(0.05)
+            stop.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

@@ -99,11 +99,14 @@ def _pss_mb(pid: int) -> float:
     return 0.0
 
 
-def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> dict:
+def timed(
+    cmd: list[str], env: dict | None = None, log: Path | None = None, arbre: bool = False
+) -> dict:
     """Run a child under /usr/bin/time: wall seconds, peak RSS of its largest process (MB),
-    peak memory of the whole process tree (sum of proportional set sizes, sampled every
-    50 ms: the pipeline forks its validations, whose pages shared with the parent count
-    once), return code, stdout."""
+    return code, stdout; with `arbre`, the peak memory of the whole process tree too (sum of
+    proportional set sizes, sampled every 0.2 s: the pipeline forks its large validations,
+    whose pages shared with the parent count once). Only full runs are sampled: reading a
+    big process' page tables costs CPU that the core timings must not pay."""
     stats = Path(f"/tmp/bench_time_{os.getpid()}.txt")
     full = ["/usr/bin/time", "-f", "%e %M", "-o", str(stats), *cmd]
     debut = time.perf_counter()
@@ -119,9 +122,9 @@ def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> d
     fini = threading.Event()
 
     def echantillonne() -> None:
-        while not fini.is_set():
+        while arbre and not fini.is_set():
             pic[0] = max(pic[0], sum(_pss_mb(p) for p in _descendants(proc.pid)))
-            fini.wait(0.05)
+            fini.wait(0.2)
 
     echantillonneur = threading.Thread(target=echantillonne, daemon=True)
     echantillonneur.start()
@@ -137,7 +140,7 @@ def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> d
     return {
         "wall_s": wall,
         "rss_mb": int(rss_kb) / 1024,
-        "tree_pss_mb": pic[0],
+        "tree_pss_mb": pic[0] if arbre else None,
         "rc": proc.returncode,
         "out": stdout,
     }
@@ -193,7 +196,9 @@ def measure(work: Path, repetitions: int, full_runs: int, full_runs_10x: int, co
     for i in range(full_runs):
         print(f"full run {i + 1}/{full_runs}", flush=True)
         data = fresh_data_dir(work, f"data{i}")
-        r = timed([OBSERVATORY, "run", "--data-dir", str(data)], env, work / f"run{i}.log")
+        r = timed(
+            [OBSERVATORY, "run", "--data-dir", str(data)], env, work / f"run{i}.log", arbre=True
+        )
         runs.append({k: v for k, v in r.items() if k != "out"} | {"rows": published_rows(data)})
     res["full_runs"] = runs
     print("profiled run", flush=True)
@@ -231,7 +236,12 @@ def measure(work: Path, repetitions: int, full_runs: int, full_runs_10x: int, co
     for i in range(full_runs_10x):
         print(f"full run 10x {i + 1}/{full_runs_10x}", flush=True)
         data = fresh_data_dir(work, f"data10x_{i}", work / "x10" / "inbox")
-        r = timed([OBSERVATORY, "run", "--data-dir", str(data)], env10, work / f"run10x_{i}.log")
+        r = timed(
+            [OBSERVATORY, "run", "--data-dir", str(data)],
+            env10,
+            work / f"run10x_{i}.log",
+            arbre=True,
+        )
         runs10.append({k: v for k, v in r.items() if k != "out"} | {"rows": published_rows(data)})
         if i < full_runs_10x - 1:
             shutil.rmtree(data)  # 10× data dirs are several GB
@@ -402,7 +412,7 @@ def report(res: dict) -> str:
         "## Full run (`observatory run`, in-process executor, 1×)",
         "",
         "Peak memory: of the process tree (sum of proportional set sizes of `observatory run` "
-        "and its forked validations, sampled every 50 ms), and of its largest process alone "
+        "and its forked validations, sampled every 0.2 s), and of its largest process alone "
         "(`/usr/bin/time`).",
         "",
         "| run | wall (s) | peak memory, tree (MB) | peak RSS, largest process (MB) | exit |",
@@ -467,7 +477,7 @@ def report(res: dict) -> str:
             lignes += [
                 f"Memory: {prof.get('rss_before_job_mb') or 0:,.0f} MB before the job (imports, "
                 "definitions); the steps that leave the most memory behind (memory at the "
-                "step's end minus at its start, sampled every 50 ms as the proportional set "
+                "step's end minus at its start, sampled every 0.1 s as the proportional set "
                 "size of the process and its forked validations; freed memory is often kept by "
                 "the allocator, so growth accumulates):",
                 "",

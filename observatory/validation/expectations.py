@@ -21,11 +21,11 @@ support: the frame goes to pandas; it is imported lazily, once per process, with
 ephemeral context), and (2) polars row rules (`checks_lignes`, quarantine `Check`s). No rule is
 written twice.
 
-The pandas copy and the suite run in a forked child process (`en_processus_fils`) where `fork`
-exists: the child inherits the imported great-expectations and the table's Arrow buffers
-without copying them, and everything the validation allocates goes back to the system when it
-exits. Run in the pipeline's own process, the allocators kept that memory: about 0.75 GB of a
-national run's peak (bench/RESULTS.md).
+For a large table (`LIGNES_FILS` rows), the pandas copy and the suite run in a forked child
+process (`en_processus_fils`) where `fork` exists: the child inherits the imported
+great-expectations and the table's Arrow buffers without copying them, and everything the
+validation allocates goes back to the system when it exits. Run in the pipeline's own process,
+the allocators kept that memory: about 0.6 GB of a national run's peak (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ from observatory.transforms.territories import (
 from observatory.validation.quarantine import REJET, VALEUR_ECARTEE, Check
 
 T = TypeVar("T")
+# Tables of at least this many rows are validated in a forked child (`en_processus_fils`).
+LIGNES_FILS = 100_000
 LIGNES = "x-lignes"
 POINT_EN_FRANCE = "x-point-en-france"
 CONDITIONNELLES = "x-contraintes-conditionnelles"
@@ -525,7 +527,10 @@ def valider_table(
         .with_columns(cs.integer().cast(pl.Int64), cs.float().cast(pl.Float64))
         .to_arrow()
     )
-    echecs_ge = en_processus_fils(partial(_echecs_ge, context, table, suite, donnees), table)
+    calcul = partial(_echecs_ge, context, table, suite, donnees)
+    # a fork costs a copy of the page tables and the child's copy-on-write faults: worth it
+    # only when the pandas copy is big enough for the allocators to keep it
+    echecs_ge = en_processus_fils(calcul, table) if frame.height >= LIGNES_FILS else calcul()
     echecs = (*echecs_ge, *polars_echecs[1])
     nb_attentes = len(suite.expectations) + polars_echecs[0]
     return ResultatValidation(table, not echecs, nb_attentes, frame.height, echecs)

@@ -244,6 +244,23 @@ fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this syste
 
 
 @fork
+@pytest.mark.parametrize(("frame", "colonne", "raison", "attente"), CASES)
+def test_suite_in_a_child_process_finds_what_it_finds_in_process(
+    frame: pl.DataFrame,
+    colonne: str,
+    raison: str,
+    attente: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large table's suite runs in a forked child: the same failures, the same details."""
+    en_place = valider_table(frame, SCHEMA)
+    monkeypatch.setattr("observatory.validation.expectations.LIGNES_FILS", 0)
+    dans_un_fils = valider_table(frame, SCHEMA)
+    assert dans_un_fils == en_place
+    assert not dans_un_fils.succes
+
+
+@fork
 def test_child_process_runs_the_work_and_returns_its_result() -> None:
     parent = os.getpid()
     pid, lignes = en_processus_fils(lambda: (os.getpid(), len(["a", "b"])), "t")
