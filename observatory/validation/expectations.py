@@ -34,7 +34,10 @@ import contextlib
 import math
 import os
 import pickle
+import select
+import signal
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -55,8 +58,10 @@ from observatory.transforms.territories import (
 from observatory.validation.quarantine import REJET, VALEUR_ECARTEE, Check
 
 T = TypeVar("T")
-# Tables of at least this many rows are validated in a forked child (`en_processus_fils`).
+# Tables of at least this many rows are validated in a forked child (`en_processus_fils`),
+# which gets this long to answer (a national 10× table takes about a minute).
 LIGNES_FILS = 100_000
+DELAI_FILS_S = 1800.0
 LIGNES = "x-lignes"
 POINT_EN_FRANCE = "x-point-en-france"
 CONDITIONNELLES = "x-contraintes-conditionnelles"
@@ -568,7 +573,8 @@ def en_processus_fils(calcul: Callable[[], T], table: str) -> T:
 
     The child only runs Python, pyarrow without threads, pandas and great-expectations (never
     polars, whose thread pool stays in the parent). An exception in the child is raised here
-    as `ValidationInterrompue` with its type and message; a child killed by a signal too.
+    as `ValidationInterrompue` with its type and message; a child killed by a signal too, and
+    one with no answer after `DELAI_FILS_S` seconds is killed.
     """
     if not hasattr(os, "fork"):
         return calcul()
@@ -586,8 +592,23 @@ def en_processus_fils(calcul: Callable[[], T], table: str) -> T:
         finally:
             os._exit(0)
     os.close(ecriture)
-    with os.fdopen(lecture, "rb") as entree:
-        message = entree.read()
+    morceaux: list[bytes] = []
+    limite = time.monotonic() + DELAI_FILS_S
+    with os.fdopen(lecture, "rb", buffering=0) as entree:
+        while True:
+            reste = limite - time.monotonic()
+            if reste <= 0 or not select.select([entree], [], [], reste)[0]:
+                # a child that hangs must not hang an unattended run: killed, and said
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise ValidationInterrompue(
+                    f"{table}: no result from the validation process after {DELAI_FILS_S} s"
+                )
+            morceau = entree.read(1 << 20)
+            if not morceau:
+                break
+            morceaux.append(morceau)
+    message = b"".join(morceaux)
     _, statut = os.waitpid(pid, 0)
     if not message:
         raise ValidationInterrompue(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from datetime import date
 from typing import Any
 
@@ -284,3 +285,15 @@ def test_child_process_killed_is_reported_not_hung() -> None:
 
     with pytest.raises(ValidationInterrompue, match="lieux: the validation process ended"):
         en_processus_fils(tue, "lieux")
+
+
+@fork
+def test_child_process_without_answer_is_killed_and_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unattended run never hangs on a validation: past the delay, the child is killed."""
+    monkeypatch.setattr("observatory.validation.expectations.DELAI_FILS_S", 0.5)
+    debut = time.monotonic()
+    with pytest.raises(ValidationInterrompue, match=r"orientation: no result .* after 0\.5 s"):
+        en_processus_fils(lambda: time.sleep(30), "orientation")
+    assert time.monotonic() - debut < 10
