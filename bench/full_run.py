@@ -21,35 +21,13 @@ import threading
 import time
 from pathlib import Path
 
-
-def _enfants() -> list[int]:
-    """Pids of this process' children (the forked validations), from /proc."""
-    pids = []
-    for tache in os.listdir("/proc/self/task"):
-        try:
-            with open(f"/proc/self/task/{tache}/children") as enfants:
-                pids += [int(p) for p in enfants.read().split()]
-        except OSError:
-            continue
-    return pids
-
-
-def _pss_mb(pid: int | str) -> float:
-    """Proportional set size: a page shared by n processes counts 1/n in each (Linux)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as smaps:
-            for ligne in smaps:
-                if ligne.startswith("Pss:"):
-                    return int(ligne.split()[1]) / 1024
-    except OSError:  # the child has just ended
-        pass
-    return 0.0
+from memory import memoire_arbre_mb  # bench/memory.py, next to this script
 
 
 def rss_mb() -> float:
-    """Memory of this process and its forked validation children: the sum of their
-    proportional set sizes, so the pages a child shares with this process count once."""
-    return _pss_mb("self") + sum(_pss_mb(pid) for pid in _enfants())
+    """Memory of this process and its forked validation children (`memory.memoire_arbre_mb`):
+    the pages a child shares with this process count once."""
+    return memoire_arbre_mb(os.getpid())
 
 
 def per_step_memory(samples: list[tuple[float, float]], windows: dict) -> dict:

@@ -253,6 +253,15 @@ def scale_warehouse(source: Path, out: Path, copies: int) -> None:
 # régions are not copied: each holds ten times its communes. Files not listed are copied as
 # they are (national rates, first names).
 COMMUNE, EPCI, IRIS, ID, NOM, LAT, LON = "commune", "epci", "iris", "id", "nom", "lat", "lon"
+# The columns of La Mednum's standard files (v0 and v1) that a copy changes.
+LIEU_MEDNUM = {
+    "id": ID,
+    "nom": NOM,
+    "commune": NOM,
+    "code_insee": COMMUNE,
+    "latitude": LAT,
+    "longitude": LON,
+}
 COPIES_BRUTES: dict[str, dict[str, str]] = {
     "anct_grilles_2026/grilles_communales_anct_national.parquet": {
         "insee_com": COMMUNE,
@@ -350,30 +359,9 @@ COPIES_BRUTES: dict[str, dict[str, str]] = {
         "latitude": LAT,
         "longitude": LON,
     },
-    "mednum_lieux/bus_france_services_charente_16_standard_v0_20231003.csv": {
-        "id": ID,
-        "nom": NOM,
-        "commune": NOM,
-        "code_insee": COMMUNE,
-        "latitude": LAT,
-        "longitude": LON,
-    },
-    "mednum_lieux/charente_16_partially_migrated_v1_commit20250206.csv": {
-        "id": ID,
-        "nom": NOM,
-        "commune": NOM,
-        "code_insee": COMMUNE,
-        "latitude": LAT,
-        "longitude": LON,
-    },
-    "mednum_lieux/charente_16_standard_v0_export20230711.csv": {
-        "id": ID,
-        "nom": NOM,
-        "commune": NOM,
-        "code_insee": COMMUNE,
-        "latitude": LAT,
-        "longitude": LON,
-    },
+    "mednum_lieux/bus_france_services_charente_16_standard_v0_20231003.csv": LIEU_MEDNUM,
+    "mednum_lieux/charente_16_partially_migrated_v1_commit20250206.csv": LIEU_MEDNUM,
+    "mednum_lieux/charente_16_standard_v0_export20230711.csv": LIEU_MEDNUM,
     "pole_emploi_2019/defm_2019_communes.csv": {"CODGEO": COMMUNE},
 }
 

@@ -34,6 +34,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from memory import memoire_arbre_mb  # bench/memory.py, next to this script
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PY = sys.executable
@@ -68,37 +70,6 @@ def machine() -> dict:
     }
 
 
-def _descendants(pid: int) -> list[int]:
-    """`pid` and every process below it (Linux /proc)."""
-    pids, todo = [], [pid]
-    while todo:
-        courant = todo.pop()
-        pids.append(courant)
-        try:
-            taches = os.listdir(f"/proc/{courant}/task")
-        except OSError:
-            continue
-        for tache in taches:
-            try:
-                with open(f"/proc/{courant}/task/{tache}/children") as enfants:
-                    todo += [int(p) for p in enfants.read().split()]
-            except OSError:
-                continue
-    return pids
-
-
-def _pss_mb(pid: int) -> float:
-    """Proportional set size of a process: a page shared by n processes counts 1/n."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as smaps:
-            for ligne in smaps:
-                if ligne.startswith("Pss:"):
-                    return int(ligne.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def timed(
     cmd: list[str], env: dict | None = None, log: Path | None = None, arbre: bool = False
 ) -> dict:
@@ -123,7 +94,7 @@ def timed(
 
     def echantillonne() -> None:
         while arbre and not fini.is_set():
-            pic[0] = max(pic[0], sum(_pss_mb(p) for p in _descendants(proc.pid)))
+            pic[0] = max(pic[0], memoire_arbre_mb(proc.pid))
             fini.wait(0.2)
 
     echantillonneur = threading.Thread(target=echantillonne, daemon=True)
