@@ -1,21 +1,39 @@
 -- Accès : distance à vol d'oiseau au lieu d'aide aux démarches en ligne le plus proche et à la
 -- France Services la plus proche (int__acces_communes, index spatial en Python), puis à chaque
 -- niveau la distance moyenne pondérée par la population et la part de la population au-delà de
--- 10 et 20 km, calculées à partir de sommes. Un territoire sans habitant est pondéré par ses
--- communes ; valeur nulle (couverture fausse) si le statut est inconnu pour plus de 1 % de sa
--- population (communes sans point La Poste).
+-- 10 et 20 km, calculées à partir de sommes sur les communes dont la distance est connue (pour
+-- les parts, aussi celles sans aucun lieu dans leur zone, au-delà de tout seuil). Un territoire
+-- sans habitant est pondéré par ses communes. La part de la population couverte (communes sans
+-- point La Poste : distance inconnue) suit la règle commune à tous les indicateurs.
 WITH communes AS (
     SELECT
         a.code_commune,
         a.cible,
-        a.statut,
-        a.distance_km,
         a.annee,
-        t.population,
-        1 AS une
+        a.distance_km,
+        a.distance_km IS NOT NULL AS distance_connue,
+        a.distance_km IS NOT NULL OR a.statut = 'aucun_lieu_dans_la_zone' AS seuils_connus,
+        a.distance_km > 10 OR a.statut = 'aucun_lieu_dans_la_zone' AS plus_10km,
+        a.distance_km > 20 OR a.statut = 'aucun_lieu_dans_la_zone' AS plus_20km,
+        t.population
     FROM int__acces_communes AS a
     INNER JOIN int__territoires AS t ON t.code = a.code_commune
     WHERE t.niveau = 'commune'
+),
+
+-- Les noms des indicateurs en toutes lettres, par cible.
+noms AS (
+    SELECT
+        'lieu_demarches' AS cible,
+        'distance_lieu_demarches_km' AS indicateur_distance,
+        'part_pop_lieu_demarches_plus_10km' AS indicateur_10km,
+        'part_pop_lieu_demarches_plus_20km' AS indicateur_20km
+    UNION ALL
+    SELECT
+        'france_services' AS cible,
+        'distance_france_services_km' AS indicateur_distance,
+        'part_pop_france_services_plus_10km' AS indicateur_10km,
+        'part_pop_france_services_plus_20km' AS indicateur_20km
 ),
 
 sommes AS (
@@ -25,72 +43,83 @@ sommes AS (
         c.cible,
         MAX(c.annee) AS annee,
         SUM(c.population) AS population,
-        SUM(CASE WHEN c.distance_km IS NOT NULL THEN c.population ELSE 0 END) AS pop_distance,
-        SUM(CASE WHEN c.distance_km IS NOT NULL OR c.statut = 'aucun_lieu_dans_la_zone'
-            THEN c.population ELSE 0 END) AS pop_seuils,
-        SUM(CASE WHEN c.distance_km IS NOT NULL THEN c.population * c.distance_km ELSE 0 END)
-            AS pop_km,
-        SUM(CASE WHEN c.distance_km > 10 OR c.statut = 'aucun_lieu_dans_la_zone'
-            THEN c.population ELSE 0 END) AS pop_10,
-        SUM(CASE WHEN c.distance_km > 20 OR c.statut = 'aucun_lieu_dans_la_zone'
-            THEN c.population ELSE 0 END) AS pop_20,
-        SUM(c.une) AS nb,
-        SUM(CASE WHEN c.distance_km IS NOT NULL THEN 1 ELSE 0 END) AS nb_distance,
-        SUM(CASE WHEN c.distance_km IS NOT NULL OR c.statut = 'aucun_lieu_dans_la_zone'
-            THEN 1 ELSE 0 END) AS nb_seuils,
-        SUM(CASE WHEN c.distance_km IS NOT NULL THEN c.distance_km ELSE 0 END) AS nb_km,
-        SUM(CASE WHEN c.distance_km > 10 OR c.statut = 'aucun_lieu_dans_la_zone'
-            THEN 1 ELSE 0 END) AS nb_10,
-        SUM(CASE WHEN c.distance_km > 20 OR c.statut = 'aucun_lieu_dans_la_zone'
-            THEN 1 ELSE 0 END) AS nb_20
+        COUNT(*) AS nb,
+        SUM(CASE WHEN c.distance_connue THEN c.population ELSE 0 END) AS pop_distance,
+        SUM(CASE WHEN c.seuils_connus THEN c.population ELSE 0 END) AS pop_seuils,
+        SUM(CASE WHEN c.distance_connue THEN c.population * c.distance_km ELSE 0 END) AS pop_km,
+        SUM(CASE WHEN c.plus_10km THEN c.population ELSE 0 END) AS pop_10,
+        SUM(CASE WHEN c.plus_20km THEN c.population ELSE 0 END) AS pop_20,
+        SUM(CASE WHEN c.distance_connue THEN 1 ELSE 0 END) AS nb_distance,
+        SUM(CASE WHEN c.seuils_connus THEN 1 ELSE 0 END) AS nb_seuils,
+        SUM(CASE WHEN c.distance_connue THEN c.distance_km ELSE 0 END) AS nb_km,
+        SUM(CASE WHEN c.plus_10km THEN 1 ELSE 0 END) AS nb_10,
+        SUM(CASE WHEN c.plus_20km THEN 1 ELSE 0 END) AS nb_20
     FROM int__appartenances AS p
     INNER JOIN communes AS c ON c.code_commune = p.code_commune
     GROUP BY p.niveau, p.code, c.cible
 ),
 
--- Poids : la population, ou les communes pour un territoire sans habitant.
+-- Poids des valeurs : la population, ou les communes pour un territoire sans habitant.
 ponderees AS (
     SELECT
-        niveau,
-        code,
-        cible,
-        annee,
-        CAST(CASE WHEN population > 0 THEN population ELSE nb END AS DOUBLE) AS total,
+        s.*,
         CAST(CASE WHEN population > 0 THEN pop_distance ELSE nb_distance END AS DOUBLE)
             AS den_distance,
         CAST(CASE WHEN population > 0 THEN pop_seuils ELSE nb_seuils END AS DOUBLE) AS den_seuils,
         CAST(CASE WHEN population > 0 THEN pop_km ELSE nb_km END AS DOUBLE) AS num_distance,
         CAST(CASE WHEN population > 0 THEN pop_10 ELSE nb_10 END AS DOUBLE) AS num_10,
         CAST(CASE WHEN population > 0 THEN pop_20 ELSE nb_20 END AS DOUBLE) AS num_20
-    FROM sommes
-),
-
-lignes AS (
-    SELECT niveau, code, 'distance_' || cible || '_km' AS indicateur,
-        annee, num_distance AS num, den_distance AS den, total
-    FROM ponderees
-    UNION ALL
-    SELECT niveau, code, 'part_pop_' || cible || '_plus_10km' AS indicateur,
-        annee, num_10 AS num, den_seuils AS den, total
-    FROM ponderees
-    UNION ALL
-    SELECT niveau, code, 'part_pop_' || cible || '_plus_20km' AS indicateur,
-        annee, num_20 AS num, den_seuils AS den, total
-    FROM ponderees
+    FROM sommes AS s
 ),
 
 final AS (
     SELECT
-        niveau,
-        code,
-        indicateur,
-        annee,
-        CASE WHEN den > 0 AND den >= 0.99 * total THEN num / den END AS valeur,
+        p.niveau,
+        p.code,
+        n.indicateur_distance AS indicateur,
+        p.annee,
+        CASE WHEN p.den_distance > 0 THEN p.num_distance / p.den_distance END AS valeur,
         CAST(NULL AS DOUBLE) AS ic_bas,
         CAST(NULL AS DOUBLE) AS ic_haut,
         FALSE AS secret,
-        den > 0 AND den >= 0.99 * total AS couverture
-    FROM lignes
+        CAST(p.pop_distance AS DOUBLE) AS poids_couvert,
+        CAST(p.population AS DOUBLE) AS poids_total,
+        p.nb_distance AS nb_communes_couvertes,
+        p.nb AS nb_communes
+    FROM ponderees AS p
+    INNER JOIN noms AS n ON n.cible = p.cible
+    UNION ALL
+    SELECT
+        p.niveau,
+        p.code,
+        n.indicateur_10km AS indicateur,
+        p.annee,
+        CASE WHEN p.den_seuils > 0 THEN p.num_10 / p.den_seuils END AS valeur,
+        CAST(NULL AS DOUBLE) AS ic_bas,
+        CAST(NULL AS DOUBLE) AS ic_haut,
+        FALSE AS secret,
+        CAST(p.pop_seuils AS DOUBLE) AS poids_couvert,
+        CAST(p.population AS DOUBLE) AS poids_total,
+        p.nb_seuils AS nb_communes_couvertes,
+        p.nb AS nb_communes
+    FROM ponderees AS p
+    INNER JOIN noms AS n ON n.cible = p.cible
+    UNION ALL
+    SELECT
+        p.niveau,
+        p.code,
+        n.indicateur_20km AS indicateur,
+        p.annee,
+        CASE WHEN p.den_seuils > 0 THEN p.num_20 / p.den_seuils END AS valeur,
+        CAST(NULL AS DOUBLE) AS ic_bas,
+        CAST(NULL AS DOUBLE) AS ic_haut,
+        FALSE AS secret,
+        CAST(p.pop_seuils AS DOUBLE) AS poids_couvert,
+        CAST(p.population AS DOUBLE) AS poids_total,
+        p.nb_seuils AS nb_communes_couvertes,
+        p.nb AS nb_communes
+    FROM ponderees AS p
+    INNER JOIN noms AS n ON n.cible = p.cible
 )
 
 SELECT * FROM final

@@ -1,67 +1,79 @@
 -- Écart entre besoin et offre : personnes de 15 ans ou plus en situation d'illectronisme
 -- (estimation, ind_besoin) par lieu d'aide aux démarches en ligne et par conseiller numérique
--- (ind_offre_detail), à chaque niveau ; puis, pour les communes, un rang de priorité dans leur
--- département (1 = le plus de besoin pour le moins d'offre) et un indicateur 0/1 du décile
--- national le plus prioritaire. Le score de priorité est besoin / (lieux + 1), pour qu'une
--- commune sans lieu soit classée selon son besoin au lieu d'être indéfinie.
-WITH besoin AS (
-    SELECT niveau, code, annee, valeur AS nb_illectronisme, couverture
-    FROM ind_besoin
-    WHERE indicateur = 'nb_illectronisme'
-),
-
-lieux AS (
-    SELECT niveau, code, valeur AS nb_lieux, couverture
-    FROM ind_offre_detail
-    WHERE indicateur = 'nb_lieux_demarches'
-),
-
-conseillers AS (
-    SELECT niveau, code, valeur AS nb_conseillers, couverture
-    FROM ind_offre_detail
-    WHERE indicateur = 'nb_conseillers_numeriques'
-),
-
-ecarts AS (
+-- (ind_offre), à chaque niveau, sommés sur les communes couvertes à la fois par le besoin et
+-- par l'offre ; puis, pour les communes, un rang de priorité dans leur département (1 = le plus
+-- de besoin pour le moins d'offre) et un indicateur 0/1 du décile national le plus
+-- prioritaire. Le score de priorité est besoin / (lieux + 1), pour qu'une commune sans lieu soit
+-- classée selon son besoin au lieu d'être indéfinie. Le rang et le décile n'existent qu'à la
+-- commune.
+WITH communes AS (
     SELECT
-        b.niveau,
-        b.code,
+        b.code AS code_commune,
         b.annee,
-        b.nb_illectronisme,
-        l.nb_lieux,
-        c.nb_conseillers,
-        b.couverture AND l.couverture AS couverture_lieux,
-        b.couverture AND c.couverture AS couverture_conseillers
-    FROM besoin AS b
-    INNER JOIN lieux AS l ON l.niveau = b.niveau AND l.code = b.code
-    INNER JOIN conseillers AS c ON c.niveau = b.niveau AND c.code = b.code
+        b.valeur AS nb_illectronisme,
+        b.nb_communes_couvertes = 1 AS besoin_couvert,
+        l.valeur AS nb_lieux,
+        l.nb_communes_couvertes = 1 AS lieux_couverts,
+        c.valeur AS nb_conseillers,
+        c.nb_communes_couvertes = 1 AS conseillers_couverts,
+        t.population,
+        t.code_departement
+    FROM ind_besoin AS b
+    INNER JOIN ind_offre AS l
+        ON l.niveau = 'commune' AND l.code = b.code AND l.indicateur = 'nb_lieux_demarches'
+    INNER JOIN ind_offre AS c
+        ON c.niveau = 'commune' AND c.code = b.code
+            AND c.indicateur = 'nb_conseillers_numeriques'
+    INNER JOIN int__territoires AS t ON t.niveau = 'commune' AND t.code = b.code
+    WHERE b.niveau = 'commune' AND b.indicateur = 'nb_illectronisme'
 ),
 
-territoires_communes AS (
-    SELECT code, code_departement
-    FROM int__territoires
-    WHERE niveau = 'commune'
-),
-
-communes AS (
+par_territoire AS (
     SELECT
-        e.code,
-        e.annee,
-        t.code_departement,
-        e.nb_illectronisme / (e.nb_lieux + 1.0) AS score_priorite
-    FROM ecarts AS e
-    INNER JOIN territoires_communes AS t ON t.code = e.code
-    WHERE e.niveau = 'commune' AND e.couverture_lieux
+        a.niveau,
+        a.code,
+        MAX(c.annee) AS annee,
+        SUM(CASE WHEN c.besoin_couvert AND c.lieux_couverts THEN c.nb_illectronisme END)
+            AS besoin_lieux,
+        SUM(CASE WHEN c.besoin_couvert AND c.lieux_couverts THEN c.nb_lieux END) AS nb_lieux,
+        SUM(CASE WHEN c.besoin_couvert AND c.lieux_couverts THEN c.population ELSE 0 END)
+            AS population_lieux,
+        SUM(CASE WHEN c.besoin_couvert AND c.lieux_couverts THEN 1 ELSE 0 END) AS nb_communes_lieux,
+        SUM(CASE WHEN c.besoin_couvert AND c.conseillers_couverts THEN c.nb_illectronisme END)
+            AS besoin_conseillers,
+        SUM(CASE WHEN c.besoin_couvert AND c.conseillers_couverts THEN c.nb_conseillers END)
+            AS nb_conseillers,
+        SUM(CASE WHEN c.besoin_couvert AND c.conseillers_couverts THEN c.population ELSE 0 END)
+            AS population_conseillers,
+        SUM(CASE WHEN c.besoin_couvert AND c.conseillers_couverts THEN 1 ELSE 0 END)
+            AS nb_communes_conseillers,
+        SUM(c.population) AS population,
+        COUNT(*) AS nb_communes
+    FROM int__appartenances AS a
+    INNER JOIN communes AS c ON c.code_commune = a.code_commune
+    GROUP BY a.niveau, a.code
+),
+
+prioritaires AS (
+    SELECT
+        code_commune,
+        annee,
+        code_departement,
+        nb_illectronisme / (nb_lieux + 1.0) AS score_priorite,
+        population
+    FROM communes
+    WHERE besoin_couvert AND lieux_couverts
 ),
 
 rangs AS (
     SELECT
-        code,
+        code_commune,
         annee,
+        population,
         RANK() OVER (PARTITION BY code_departement ORDER BY score_priorite DESC) AS rang_priorite,
         RANK() OVER (ORDER BY score_priorite DESC) AS rang_national,
         COUNT(*) OVER () AS nb_communes
-    FROM communes
+    FROM prioritaires
 ),
 
 final AS (
@@ -70,52 +82,59 @@ final AS (
         code,
         'illectronisme_par_lieu_demarches' AS indicateur,
         annee,
-        CASE
-            WHEN couverture_lieux AND nb_lieux > 0 THEN nb_illectronisme / nb_lieux
-        END AS valeur,
+        CASE WHEN nb_lieux > 0 THEN besoin_lieux / nb_lieux END AS valeur,
         CAST(NULL AS DOUBLE) AS ic_bas,
         CAST(NULL AS DOUBLE) AS ic_haut,
         FALSE AS secret,
-        couverture_lieux AS couverture
-    FROM ecarts
+        CAST(population_lieux AS DOUBLE) AS poids_couvert,
+        CAST(population AS DOUBLE) AS poids_total,
+        nb_communes_lieux AS nb_communes_couvertes,
+        nb_communes
+    FROM par_territoire
     UNION ALL
     SELECT
         niveau,
         code,
         'illectronisme_par_conseiller_numerique' AS indicateur,
         annee,
-        CASE
-            WHEN couverture_conseillers AND nb_conseillers > 0
-                THEN nb_illectronisme / nb_conseillers
-        END AS valeur,
+        CASE WHEN nb_conseillers > 0 THEN besoin_conseillers / nb_conseillers END AS valeur,
         CAST(NULL AS DOUBLE) AS ic_bas,
         CAST(NULL AS DOUBLE) AS ic_haut,
         FALSE AS secret,
-        couverture_conseillers AS couverture
-    FROM ecarts
+        CAST(population_conseillers AS DOUBLE) AS poids_couvert,
+        CAST(population AS DOUBLE) AS poids_total,
+        nb_communes_conseillers AS nb_communes_couvertes,
+        nb_communes
+    FROM par_territoire
     UNION ALL
     SELECT
         'commune' AS niveau,
-        code,
+        code_commune AS code,
         'rang_priorite' AS indicateur,
         annee,
         CAST(rang_priorite AS DOUBLE) AS valeur,
         CAST(NULL AS DOUBLE) AS ic_bas,
         CAST(NULL AS DOUBLE) AS ic_haut,
         FALSE AS secret,
-        TRUE AS couverture
+        CAST(population AS DOUBLE) AS poids_couvert,
+        CAST(population AS DOUBLE) AS poids_total,
+        1 AS nb_communes_couvertes,
+        1 AS nb_communes
     FROM rangs
     UNION ALL
     SELECT
         'commune' AS niveau,
-        code,
+        code_commune AS code,
         'priorite_decile_national' AS indicateur,
         annee,
         CASE WHEN rang_national * 10 <= nb_communes THEN 1.0 ELSE 0.0 END AS valeur,
         CAST(NULL AS DOUBLE) AS ic_bas,
         CAST(NULL AS DOUBLE) AS ic_haut,
         FALSE AS secret,
-        TRUE AS couverture
+        CAST(population AS DOUBLE) AS poids_couvert,
+        CAST(population AS DOUBLE) AS poids_total,
+        1 AS nb_communes_couvertes,
+        1 AS nb_communes
     FROM rangs
 )
 

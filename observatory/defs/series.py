@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
-from observatory.defs.staging import build_lieux_asset, staged
+from observatory.defs.staging import REQUIS_SITES_NATIONAUX, build_lieux_asset, staged
 from observatory.sources import catalogue as cat
 from observatory.transforms import france_services, lieux, rebasing
 
@@ -18,7 +18,7 @@ GROUP = "intermediate"
 INT_FRANCE_SERVICES = "int__france_services_millesimes"
 
 stg_france_services__lieux_2020 = build_lieux_asset(
-    cat.FRANCE_SERVICES_2020, france_services.parse_france_services_2020
+    cat.FRANCE_SERVICES_2020, france_services.parse_france_services_2020, REQUIS_SITES_NATIONAUX
 )
 
 

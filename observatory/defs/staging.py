@@ -113,8 +113,12 @@ def date_export(settings: Settings, source: cat.Source) -> date | None:
     return date.fromisoformat(source.vintage) if source.files else None
 
 
-def build_lieux_asset(source: cat.Source, parse: Parser) -> dg.AssetsDefinition:
-    """Staging of a registry of places: its own format → standard v1 → typed and checked."""
+def build_lieux_asset(
+    source: cat.Source, parse: Parser, requis: tuple[str, ...] = lieux.IDENTITE
+) -> dg.AssetsDefinition:
+    """Staging of a registry of places: its own format → standard v1 → typed and checked.
+
+    `requis`: the columns without which a row is rejected (`lieux.stage_lieux`)."""
     name = f"stg_{source.key}"
 
     @staging_asset(source)
@@ -126,7 +130,7 @@ def build_lieux_asset(source: cat.Source, parse: Parser) -> dg.AssetsDefinition:
         v1, personnelles = personal_data.ecarter_donnees_personnelles(v1)
         ecarts = pl.concat([ecarts, personnelles], how="vertical_relaxed")
         kept, quarantine = lieux.stage_lieux(
-            v1, load_standard(settings.schemas_dir), date_export(settings, source)
+            v1, load_standard(settings.schemas_dir), date_export(settings, source), requis
         )
         extra = [c for c in v1.columns if c not in kept.columns]  # e.g. nb_conseillers
         if extra:
@@ -149,6 +153,10 @@ def _aidants_connect(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
 
 
+# The national France Services list names some sites by their département and name only: they
+# are counted (their commune found by name), their missing address reported.
+REQUIS_SITES_NATIONAUX = ("id", "nom")
+REQUIS = {cat.FRANCE_SERVICES: REQUIS_SITES_NATIONAUX}
 LIEUX = {
     cat.MEDNUM_LIEUX: _as_v1,
     cat.BUS_FRANCE_SERVICES_16: lambda raw: registries.map_v0_to_v1(raw, "Itinérant"),
@@ -245,7 +253,10 @@ staging_assets = [
     stg_laposte__communes_coordonnees,
     stg_insee__zonages,
     stg_anct__grilles_communales,
-    *(build_lieux_asset(source, parse) for source, parse in LIEUX.items()),
+    *(
+        build_lieux_asset(source, parse, REQUIS.get(source, lieux.IDENTITE))
+        for source, parse in LIEUX.items()
+    ),
     stg_caf__rsa_iris,
     build_reference_table_asset(cat.INSEE_PASSAGE),
     build_reference_table_asset(cat.INSEE_MOUVEMENTS),

@@ -24,7 +24,9 @@ class Rebasage:
     `geographie`: 1 January of the COG its codes follow. `rates`: rate → weight column (the
     rate's denominator). Sources that publish rates without their denominator are weighted by
     the population of fiscal households of the same commune (Filosofi 2016, `poids_filosofi`),
-    the closest population of the former communes available.
+    the closest population of the former communes available. `scissions_prorata`: a commune
+    re-established since the source's geography shares the structure of the commune it was
+    part of, pro rata of population (census structures only; see `rebasing.rebase_communes`).
     """
 
     source: cat.Source
@@ -32,6 +34,7 @@ class Rebasage:
     counts: tuple[str, ...] = ()
     rates: dict[str, str] = field(default_factory=dict)
     poids_filosofi: bool = False
+    scissions_prorata: bool = False
 
     @property
     def staging(self) -> str:
@@ -50,8 +53,11 @@ REBASAGES = (
         date(2020, 1, 1),
         rates={p: POIDS_POPULATION for p in PARTS_RP2017},
         poids_filosofi=True,
+        scissions_prorata=True,
     ),
-    Rebasage(cat.INSEE_RP2018, date(2021, 1, 1), counts=EFFECTIFS_RP2018),
+    Rebasage(
+        cat.INSEE_RP2018, date(2021, 1, 1), counts=EFFECTIFS_RP2018, scissions_prorata=True
+    ),
     Rebasage(
         cat.FILOSOFI_COMMUNES,
         date(2019, 1, 1),
@@ -136,8 +142,14 @@ def build_rebased_asset(spec: Rebasage) -> dg.AssetsDefinition:
         frame = inputs["stg"]
         if spec.poids_filosofi:
             frame = _with_weight(frame, inputs["stg_insee__filosofi_communes"])
+        population = inputs["stg_cog__communes"].select("code_commune", "population")
         rebased, quarantine, report = rebasing.rebase_communes(
-            frame, passage, list(spec.counts), spec.rates, keys=["annee"]
+            frame,
+            passage,
+            list(spec.counts),
+            spec.rates,
+            keys=["annee"],
+            prorata=population if spec.scissions_prorata else None,
         )
         path = write_quarantine(observatory.settings, spec.name, quarantine)
         return dg.Output(_finish(spec, rebased), metadata={**report, "quarantaine": str(path)})

@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 
 from observatory.publish.schemas import check_schema
+from observatory.transforms.couverture import applique_regle_couverture
 from observatory.transforms.territories import CODE_FRANCE, NIVEAUX
 
 INDICATEURS_SCHEMA: dict[str, pl.DataType] = {
@@ -19,8 +20,10 @@ INDICATEURS_SCHEMA: dict[str, pl.DataType] = {
     "ic_haut": pl.Float64(),
     "secret": pl.Boolean(),
     "couverture": pl.Boolean(),
+    "part_population_couverte": pl.Float64(),
 }
 INDICATEURS_CLE = ("niveau", "code", "indicateur", "annee")
+
 # What a model may add to say what its sources counted at each vintage (not published as such)
 DEFINITION = "definition"
 # Published columns come from the Table Schemas in schemas/tables/ (an allow-list for `lieux`:
@@ -55,8 +58,11 @@ def build_indicateurs(models: list[pl.DataFrame]) -> pl.DataFrame:
     comparable). The change is null when either value is (uncovered or secret).
     """
     frames = [
-        m.with_columns(
-            pl.lit(None, pl.String).alias(DEFINITION) if DEFINITION not in m.columns else []
+        applique_regle_couverture(
+            m.with_columns(
+                pl.lit(None, pl.String).alias(DEFINITION) if DEFINITION not in m.columns else [],
+                pl.lit(None, pl.Boolean).alias("couverture"),
+            )
         )
         .select(*INDICATEURS_SCHEMA, DEFINITION)
         .cast(INDICATEURS_SCHEMA | {DEFINITION: pl.String()})
@@ -112,16 +118,24 @@ def build_lieux(lieux: pl.DataFrame, territoires: pl.DataFrame, columns: list[st
 
     Registries number their places independently (France Services `1627` may also be an id
     elsewhere): the published `id` is `<jeu_de_donnees>:<id>` of the place's main record,
-    unique as the standard requires.
+    unique as the standard requires. A site a national list names by its département and name
+    only (no address yet) is counted by the indicators but not listed here: the standard
+    requires an address and a postal code.
     """
     communes = territoires.filter(pl.col("niveau") == "commune").select(
-        pl.col("code").alias("code_commune"), "code_epci", "code_departement", "code_region"
+        pl.col("code").alias("code_commune"),
+        "code_epci",
+        "code_departement",
+        "code_region",
+        pl.col("nom").alias("_nom_commune"),
     )
     return (
-        lieux.join(communes, on="code_commune", how="left")
+        lieux.filter(pl.col("adresse").is_not_null(), pl.col("code_postal").is_not_null())
+        .join(communes, on="code_commune", how="left")
         .with_columns(
             pl.col("code_commune").alias("code_insee"),
             pl.format("{}:{}", "jeu_de_donnees", "id").alias("id"),
+            pl.coalesce("commune", "_nom_commune").alias("commune"),
         )
         .select(columns)
         .sort("code_insee", "id")

@@ -474,10 +474,16 @@ def duplicate_groups(lieux: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# Counts of people at a place, one per record: a merged place has them all (the conseillers of
+# two registries' records of one place are distinct people, each registry counting its own).
+COLONNES_SOMME = ("nb_conseillers",)
+
+
 def merge_duplicates(
     lieux: pl.DataFrame,
     pairs: pl.DataFrame,
     colonnes_union: Sequence[str] = COLONNES_UNION,
+    colonnes_somme: Sequence[str] = COLONNES_SOMME,
 ) -> pl.DataFrame:
     """One row per place: the groups of `duplicate_groups`, merged.
 
@@ -489,12 +495,13 @@ def merge_duplicates(
     `pivot`, the valid SIRET of one of its members if any; every other column from its most
     complete member (most non-null values, the dummy pivot counting as null, then the latest
     `date_maj`, then the smallest key); `colonnes_union` as the sorted union of its members'
-    values; `sources`, the sorted `jeu_de_donnees:id` of its members joined by `|`, and
-    `nb_sources`.
+    values; `colonnes_somme` as the sum of its members' counts (null if none has one);
+    `sources`, the sorted `jeu_de_donnees:id` of its members joined by `|`, and `nb_sources`.
     """
     appartenance = duplicate_groups(lieux, pairs)
     union = [c for c in colonnes_union if c in lieux.columns]
-    scalaires = [c for c in lieux.columns if c not in (*CLE, *union)]
+    sommes = [c for c in colonnes_somme if c in lieux.columns]
+    scalaires = [c for c in lieux.columns if c not in (*CLE, *union, *sommes)]
     # The standard's "unknown" pivot is a missing value, not information.
     renseignes = pl.sum_horizontal(pl.col(c).is_not_null() for c in lieux.columns) - (
         pl.col("pivot") == PIVOT_INCONNU
@@ -517,6 +524,10 @@ def merge_duplicates(
             pl.col("pivot").first(),
         ).alias("pivot"),
         *(_union(c) for c in union),
+        *(
+            pl.when(pl.col(c).is_not_null().any()).then(pl.col(c).sum()).alias(c)
+            for c in sommes
+        ),
         pl.format("{}:{}", "jeu_de_donnees", "id").sort().str.join(SEPARATEUR_V1).alias("sources"),
         pl.len().cast(pl.Int64).alias("nb_sources"),
     )

@@ -1,17 +1,27 @@
-"""La Mednum's Indice de Fragilité Numérique (IFN 2019): 4 axes, 9 variables, 100 = reference.
+"""La Mednum's Indice de Fragilité Numérique (IFN), computed as its 2020 scores are.
 
-Each variable is oriented so that higher = more fragile and scored against a reference
-territory (France, or the commune's département as La Mednum does):
-`score = 100 × valeur / valeur_reference`, or `100 × valeur_reference / valeur` for a variable
-where higher is *less* fragile (median income). An axis is the mean of its variables' scores,
-the global score the mean of all the variables' scores (not of the axes). A variable missing
-for a territory (or whose reference is 0 or missing) is skipped: the scores use the others and
-`nb_variables_manquantes` says how many were skipped. See `docs/methodologie_fragilite.md`.
+**What La Mednum's published scores do** (read off its own 2020 data for the 16 IRIS of Arras,
+`tests/fixtures/ifn_arras/`, where every input, reference value, intermediate ratio and score
+is given; `docs/methodologie_fragilite.md`):
 
-Reference values come from counts: Σ numerator / Σ denominator over the reference territory's
-communes (`valeurs_reference`), never a mean of commune rates; a value that has no count form
-(a median) or that sources suppress for small communes (poverty rate) is passed in from the
-producer's own figure for the territory (`imposees`).
+- each variable is scored against a reference territory: `score = 100 × valeur / reference`
+  (`CM …` columns); median income too, *not* inverted although the documentation says a low
+  income is a fragility (the published ratio is 17 868 / 18 982 = 94.13 for Arras);
+- an axis is the mean of its variables' scores (`… 1` columns = the sum of its `CM` divided
+  by their number), a family (accès, compétences) the mean of its variables' scores, and the
+  global score the **mean of all the variables' scores** (`SCORE GLOBAL region` is the sum of
+  the six `CM`, `SCORE GLOBAL region 1` that sum / 6): not the mean of the four axes;
+- the 2020 scores use six variables; the five other documented ones (poverty rate, HD/THD and
+  2G coverage, public services per inhabitant, unemployment) are empty in La Mednum's data and
+  left out of every mean.
+
+**What the observatory adds**, so that every commune has a score that ranks like La Mednum's:
+a commune's missing variable takes its EPCI's value (then its département's), flagged
+(`nb_variables_imputees`), never a neutral 100; each score is capped at the national P1/P99 of
+the communes' scores of that variable against the same kind of reference, so that a commune
+of ten inhabitants cannot dominate. References are ratios of counts over the reference
+territory's communes (Σ numerator / Σ denominator), or, for the median income, INSEE's own
+figure for the territory (a median cannot be summed).
 """
 
 from __future__ import annotations
@@ -29,6 +39,11 @@ AXES = (
     "competences_administratives",
     "competences_numeriques",
 )
+# La Mednum's two families of axes (GLOBAL ACCES, GLOBAL COMPETENCES).
+FAMILLES = {
+    "acces": ("acces_interfaces", "acces_information"),
+    "competences": ("competences_administratives", "competences_numeriques"),
+}
 
 
 @dataclass(frozen=True)
@@ -43,45 +58,32 @@ class VariableIfn:
     millesime: int
 
 
+REVENU_MEDIAN = "revenu_median_uc"
+
+# The six variables of La Mednum's 2020 scores, with the direction its scores use.
 VARIABLES_IFN: tuple[VariableIfn, ...] = (
     VariableIfn(
-        "part_locaux_sans_thd_30",
+        REVENU_MEDIAN,
         "acces_interfaces",
         DIRECT,
-        "Part des locaux non éligibles à un débit d'au moins 30 Mbit/s",
-        "ARCEP, Ma connexion internet (bêta)",
-        2019,
-    ),
-    VariableIfn(
-        "taux_pauvrete_60",
-        "acces_interfaces",
-        DIRECT,
-        "Taux de pauvreté au seuil de 60 %",
+        "Revenu disponible médian par unité de consommation (sens des scores publiés par La Mednum)",
         "INSEE, Filosofi",
         2016,
     ),
     VariableIfn(
-        "revenu_median_uc",
-        "acces_interfaces",
-        INVERSE,
-        "Revenu disponible médian par unité de consommation (inversé)",
-        "INSEE, Filosofi",
-        2016,
+        "part_familles_monoparentales",
+        "acces_information",
+        DIRECT,
+        "Part des familles monoparentales parmi les familles",
+        "INSEE, RP",
+        2017,
     ),
     VariableIfn(
         "part_menages_une_personne",
         "acces_information",
         DIRECT,
         "Part des ménages d'une personne",
-        "INSEE, RP (Data For Good)",
-        2017,
-    ),
-    VariableIfn(
-        "part_familles_monoparentales",
-        "acces_information",
-        DIRECT,
-        "Part des familles monoparentales",
-        "INSEE, RP (Data For Good)",
+        "INSEE, RP",
         2017,
     ),
     VariableIfn(
@@ -90,30 +92,22 @@ VARIABLES_IFN: tuple[VariableIfn, ...] = (
         DIRECT,
         "Part des 15-29 ans dans la population",
         "INSEE, RP",
-        2018,
-    ),
-    VariableIfn(
-        "part_chomeurs",
-        "competences_administratives",
-        DIRECT,
-        "Demandeurs d'emploi (cat. ABC) rapportés aux 15-74 ans",
-        "Pôle emploi DEFM 2019 ; INSEE, RP 2018",
-        2019,
+        2017,
     ),
     VariableIfn(
         "part_65_ans_et_plus",
         "competences_numeriques",
         DIRECT,
-        "Part des 65 ans et plus parmi les 15 ans et plus",
-        "INSEE, RP (Data For Good)",
+        "Part des 65 ans et plus dans la population",
+        "INSEE, RP",
         2017,
     ),
     VariableIfn(
         "part_peu_diplomes",
         "competences_numeriques",
         DIRECT,
-        "Part des non-scolarisés pas ou peu diplômés (au plus CAP-BEP) parmi les 15 ans et plus",
-        "INSEE, RP (Data For Good)",
+        "Part des pas ou peu diplômés parmi les 15 ans et plus non scolarisés",
+        "INSEE, RP",
         2017,
     ),
 )
@@ -124,6 +118,7 @@ ENTREES_SCHEMA: dict[str, pl.DataType] = {
     "valeur": pl.Float64(),
     "numerateur": pl.Float64(),
     "denominateur": pl.Float64(),
+    "imputee": pl.Boolean(),
 }
 
 
@@ -138,82 +133,98 @@ def _variables_frame(variables: tuple[VariableIfn, ...]) -> pl.DataFrame:
 
 
 def _ratio(numerateur: pl.Expr, denominateur: pl.Expr) -> pl.Expr:
-    """num / den, null when the denominator is null or 0 (no premises, nobody)."""
+    """num / den, null when the denominator is null or 0 (nobody)."""
     return pl.when(denominateur > 0).then(numerateur / denominateur)
 
 
-def entrees_ifn_communes(statistiques: pl.DataFrame, population: pl.DataFrame) -> pl.DataFrame:
-    """The IFN inputs of every commune, long: `code`, `variable`, `valeur`, counts.
-
-    Counts make reference values sums of counts. Where a source publishes only a share (RP 2017
-    shares by Data For Good), its count is share × population municipale (`population`:
-    `code_commune`, `population`): the reference is then a population-weighted mean of shares,
-    exact for the 15+ shares up to the commune's 0–14 share, approximate for household shares.
-    A commune the source does not publish gets a null value (skipped, counted as missing).
+def entrees_depuis_comptes(
+    frame: pl.DataFrame,
+    comptes: dict[str, tuple[str, str]],
+    medianes: dict[str, str] | None = None,
+    code: str = "code",
+) -> pl.DataFrame:
+    """Long IFN inputs (`code`, `variable`, `valeur`, `numerateur`, `denominateur`) from a
+    table of counts: `comptes` maps each variable to its (numerator, denominator) columns,
+    `medianes` a variable to the column of a value that has no count form (median income).
     """
-    frame = statistiques.join(
-        population.select("code_commune", pl.col("population").cast(pl.Float64).alias("_pop")),
-        on="code_commune",
-        how="left",
-    )
-    pop = pl.col("_pop")
-    p15_74 = pl.col("nb_population") - pl.col("nb_0_14_ans") - pl.col("nb_75_ans_et_plus")
-    comptes: dict[str, tuple[pl.Expr, pl.Expr]] = {
-        "part_locaux_sans_thd_30": (
-            (pl.col("nb_locaux") - pl.col("nb_locaux_thd_30")).cast(pl.Float64),
-            pl.col("nb_locaux").cast(pl.Float64),
-        ),
-        "taux_pauvrete_60": (
-            pl.col("taux_pauvrete_60") * pl.col("nb_personnes_menages_fiscaux"),
-            pl.when(pl.col("taux_pauvrete_60").is_not_null()).then(
-                pl.col("nb_personnes_menages_fiscaux")
-            ),
-        ),
-        "part_menages_une_personne": (pl.col("part_menages_une_personne") * pop, pop),
-        "part_familles_monoparentales": (pl.col("part_familles_monoparentales") * pop, pop),
-        "part_15_29_ans": (pl.col("nb_15_29_ans"), pl.col("nb_population")),
-        "part_chomeurs": (
-            pl.col("nb_demandeurs_emploi_abc").cast(pl.Float64),
-            pl.when(pl.col("nb_demandeurs_emploi_abc").is_not_null()).then(p15_74),
-        ),
-        "part_65_ans_et_plus": (pl.col("part_65_ans_et_plus") * pop, pop),
-        "part_peu_diplomes": (pl.col("part_non_diplomes_15_ans_et_plus") * pop, pop),
-    }
     parties = [
         frame.select(
-            pl.col("code_commune").alias("code"),
-            pl.lit(code).alias("variable"),
-            _ratio(num, den).alias("valeur"),
-            pl.when(_ratio(num, den).is_not_null()).then(num).alias("numerateur"),
-            pl.when(_ratio(num, den).is_not_null()).then(den).alias("denominateur"),
-        )
-        for code, (num, den) in comptes.items()
+            pl.col(code).alias("code"),
+            pl.lit(variable).alias("variable"),
+            _ratio(pl.col(num), pl.col(den)).alias("valeur"),
+            pl.when(_ratio(pl.col(num), pl.col(den)).is_not_null()).then(pl.col(num)),
+            pl.when(_ratio(pl.col(num), pl.col(den)).is_not_null())
+            .then(pl.col(den))
+            .alias("denominateur"),
+        ).rename({num: "numerateur"})
+        for variable, (num, den) in comptes.items()
     ]
-    parties.append(
+    parties += [
         frame.select(
-            pl.col("code_commune").alias("code"),
-            pl.lit("revenu_median_uc").alias("variable"),
-            pl.col("revenu_median_uc").alias("valeur"),
+            pl.col(code).alias("code"),
+            pl.lit(variable).alias("variable"),
+            pl.col(colonne).alias("valeur"),
             pl.lit(None, pl.Float64).alias("numerateur"),
             pl.lit(None, pl.Float64).alias("denominateur"),
         )
+        for variable, colonne in (medianes or {}).items()
+    ]
+    return (
+        pl.concat([p.with_columns(pl.lit(False).alias("imputee")).cast(ENTREES_SCHEMA) for p in parties])
+        .sort("code", "variable")
     )
-    return pl.concat([p.cast(ENTREES_SCHEMA) for p in parties]).sort("code", "variable")
+
+
+def impute_depuis_parents(
+    entrees: pl.DataFrame, parents: list[tuple[pl.DataFrame, pl.DataFrame]]
+) -> pl.DataFrame:
+    """A commune's missing input takes the value of its EPCI, else of its département, flagged.
+
+    `parents`: in order of preference, (`appartenance`: `code` → `code_parent`, `valeurs`:
+    `code_parent`, `variable`, `valeur`) — the parent's own value (Σ of counts of its communes,
+    or INSEE's median). The imputed count is the parent's rate × the commune's own
+    denominator where it has one, so that sums over communes stay sums of people.
+    """
+    resultat = entrees
+    for appartenance, valeurs in parents:
+        candidats = resultat.join(
+            appartenance.select("code", "code_parent"), on="code", how="left"
+        ).join(
+            valeurs.select("code_parent", "variable", pl.col("valeur").alias("_parent")),
+            on=["code_parent", "variable"],
+            how="left",
+        )
+        manque = pl.col("valeur").is_null() & pl.col("_parent").is_not_null()
+        resultat = candidats.select(
+            "code",
+            "variable",
+            pl.when(manque).then(pl.col("_parent")).otherwise(pl.col("valeur")).alias("valeur"),
+            pl.when(manque)
+            .then(pl.col("_parent") * pl.col("denominateur"))
+            .otherwise(pl.col("numerateur"))
+            .alias("numerateur"),
+            "denominateur",
+            (pl.col("imputee") | manque).alias("imputee"),
+        )
+    return resultat.cast(ENTREES_SCHEMA).sort("code", "variable")
 
 
 def agrege_entrees(entrees: pl.DataFrame, appartenance: pl.DataFrame) -> pl.DataFrame:
     """IFN inputs of higher territories: counts summed, value = Σ num / Σ den.
 
-    `appartenance`: `code` (commune) → `code_parent`. A variable without counts (median) gets
-    null here: give the producer's figure for the level instead. A territory where some
-    commune lacks a count gets the sum of the others (the value is a ratio of what is known).
+    `appartenance`: `code` (commune) → `code_parent`. Only the communes that have both counts
+    are summed; a variable without counts (median) gets no row here: give the producer's
+    figure for the territory instead.
     """
+    connues = pl.col("numerateur").is_not_null() & pl.col("denominateur").is_not_null()
     return (
-        entrees.join(appartenance.select("code", "code_parent"), on="code")
+        entrees.filter(connues)
+        .join(appartenance.select("code", "code_parent"), on="code")
         .group_by("code_parent", "variable")
         .agg(
             pl.col("numerateur").sum().alias("numerateur"),
             pl.col("denominateur").sum().alias("denominateur"),
+            pl.col("imputee").any().alias("imputee"),
         )
         .select(
             pl.col("code_parent").alias("code"),
@@ -221,53 +232,10 @@ def agrege_entrees(entrees: pl.DataFrame, appartenance: pl.DataFrame) -> pl.Data
             _ratio(pl.col("numerateur"), pl.col("denominateur")).alias("valeur"),
             "numerateur",
             "denominateur",
+            "imputee",
         )
         .cast(ENTREES_SCHEMA)
         .sort("code", "variable")
-    )
-
-
-def valeurs_reference(
-    entrees: pl.DataFrame,
-    appartenance: pl.DataFrame,
-    imposees: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """Reference value of each variable for each reference territory, from counts.
-
-    `appartenance`: `code` → `code_reference` (`FR` for all, or the département). `imposees`
-    (`code_reference`, `variable`, `valeur_reference`) overrides the computed value: the
-    producer's figure where counts cannot rebuild it. `origine_reference` says which was used.
-    """
-    calculees = (
-        entrees.filter(pl.col("numerateur").is_not_null(), pl.col("denominateur").is_not_null())
-        .join(appartenance.select("code", "code_reference"), on="code")
-        .group_by("code_reference", "variable")
-        .agg(_ratio(pl.col("numerateur").sum(), pl.col("denominateur").sum()).alias("_calculee"))
-    )
-    if imposees is None:
-        imposees = pl.DataFrame(
-            schema={
-                "code_reference": pl.String,
-                "variable": pl.String,
-                "valeur_reference": pl.Float64,
-            }
-        )
-    imposees = imposees.select(
-        "code_reference", "variable", pl.col("valeur_reference").cast(pl.Float64).alias("_imp")
-    )
-    return (
-        calculees.join(imposees, on=["code_reference", "variable"], how="full", coalesce=True)
-        .select(
-            "code_reference",
-            "variable",
-            pl.coalesce("_imp", "_calculee").alias("valeur_reference"),
-            pl.when(pl.col("_imp").is_not_null())
-            .then(pl.lit("imposee"))
-            .when(pl.col("_calculee").is_not_null())
-            .then(pl.lit("comptes"))
-            .alias("origine_reference"),
-        )
-        .sort("code_reference", "variable")
     )
 
 
@@ -276,203 +244,311 @@ def scores_variables(
     appartenance: pl.DataFrame,
     references: pl.DataFrame,
     variables: tuple[VariableIfn, ...] = VARIABLES_IFN,
+    bornes: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Score of every (territory, IFN variable): 100 = the reference territory's value.
+    """Score of every (territory, variable): 100 × value / the reference territory's value.
 
-    One row per territory of `appartenance` and variable, even when the input is missing
-    (`score` null then), so that missing variables are visible and counted.
+    `appartenance`: `code` → `code_reference`; `references`: `code_reference`, `variable`,
+    `valeur_reference`. `bornes` (`variable`, `borne_basse`, `borne_haute`) caps each score
+    (`bornee` says which were). One row per territory and variable, the score null when the
+    input is missing, so that a missing variable is visible.
     """
     grille = appartenance.select("code", "code_reference").join(
         _variables_frame(variables), how="cross"
     )
     v, r = pl.col("valeur"), pl.col("valeur_reference")
-    return (
+    brut = (
+        pl.when(pl.col("sens") == DIRECT)
+        .then(pl.when(r > 0).then(100 * v / r))
+        .otherwise(pl.when(v > 0).then(100 * r / v))
+    )
+    frame = (
         grille.join(
-            entrees.select("code", "variable", "valeur"), on=["code", "variable"], how="left"
+            entrees.select("code", "variable", "valeur", "imputee"),
+            on=["code", "variable"],
+            how="left",
         )
         .join(
             references.select("code_reference", "variable", "valeur_reference"),
             on=["code_reference", "variable"],
             how="left",
         )
-        .with_columns(
-            pl.when(pl.col("sens") == DIRECT)
-            .then(pl.when(r > 0).then(100 * v / r))
-            .otherwise(pl.when(v > 0).then(100 * r / v))
-            .alias("score")
+        .with_columns(brut.alias("score_brut"))
+    )
+    if bornes is None:
+        frame = frame.with_columns(pl.col("score_brut").alias("score"), pl.lit(False).alias("bornee"))
+    else:
+        frame = frame.join(
+            bornes.select("variable", "borne_basse", "borne_haute"), on="variable", how="left"
+        ).with_columns(
+            pl.col("score_brut").clip(pl.col("borne_basse"), pl.col("borne_haute")).alias("score")
+        ).with_columns(
+            (pl.col("score") != pl.col("score_brut")).fill_null(False).alias("bornee")
         )
-        .select(
-            "code",
-            "code_reference",
-            "variable",
-            "axe",
-            "sens",
-            "valeur",
-            "valeur_reference",
-            "score",
+    return frame.select(
+        "code",
+        "code_reference",
+        "variable",
+        "axe",
+        "sens",
+        "valeur",
+        pl.col("imputee").fill_null(False),
+        "valeur_reference",
+        "score_brut",
+        "score",
+        "bornee",
+    ).sort("code", "variable")
+
+
+def bornes_nationales(scores_communes: pl.DataFrame, bas: float = 0.01, haut: float = 0.99) -> pl.DataFrame:
+    """P1 and P99 of the communes' scores of each variable (the caps of `scores_variables`)."""
+    return (
+        scores_communes.filter(pl.col("score_brut").is_not_null())
+        .group_by("variable")
+        .agg(
+            pl.col("score_brut").quantile(bas, "linear").alias("borne_basse"),
+            pl.col("score_brut").quantile(haut, "linear").alias("borne_haute"),
         )
-        .sort("code", "variable")
+        .sort("variable")
     )
 
 
 def indice_fragilite(
     scores: pl.DataFrame, variables: tuple[VariableIfn, ...] = VARIABLES_IFN
 ) -> pl.DataFrame:
-    """One row per territory: axis scores, global score, variables used and skipped.
+    """One row per territory: axes, families and global score, as La Mednum computes them.
 
-    Axis = mean of its available variable scores (null if none); global = mean of all the
-    available variable scores; `score_<variable>` keeps each variable's score.
+    Axis = mean of its variables' scores; family = mean of the variables' scores of its axes;
+    global = mean of all the variables' scores (La Mednum's `SCORE GLOBAL … 1`). A territory
+    that lacks a variable gets null scores for what it enters (a missing input is unknown).
     """
     score = pl.col("score")
-    par_axe = [score.filter(pl.col("axe") == axe).mean().alias(f"score_{axe}") for axe in AXES]
-    par_variable = [
-        score.filter(pl.col("variable") == v.code).first().alias(f"score_{v.code}")
-        for v in variables
+    attendues = {axe: sum(v.axe == axe for v in variables) for axe in AXES}
+    par_axe = [
+        pl.when(score.filter(pl.col("axe") == axe).count() == n)
+        .then(score.filter(pl.col("axe") == axe).mean())
+        .alias(f"score_{axe}")
+        for axe, n in attendues.items()
+        if n
+    ]
+    par_famille = [
+        pl.when(score.filter(pl.col("axe").is_in(axes)).count() == sum(attendues[a] for a in axes))
+        .then(score.filter(pl.col("axe").is_in(axes)).mean())
+        .alias(f"score_{famille}")
+        for famille, axes in FAMILLES.items()
     ]
     return (
         scores.group_by("code")
         .agg(
             pl.col("code_reference").first(),
             *par_axe,
-            score.mean().alias("score_global"),
-            score.count().cast(pl.Int64).alias("nb_variables_utilisees"),
-            score.null_count().cast(pl.Int64).alias("nb_variables_manquantes"),
-            *par_variable,
+            *par_famille,
+            pl.when(score.count() == len(variables)).then(score.mean()).alias("score_global"),
+            score.count().cast(pl.Int64).alias("nb_variables"),
+            pl.col("imputee").sum().cast(pl.Int64).alias("nb_variables_imputees"),
+            pl.col("bornee").sum().cast(pl.Int64).alias("nb_variables_bornees"),
         )
         .sort("code")
     )
 
 
-VARIABLES_FILOSOFI = ("taux_pauvrete_60", "revenu_median_uc")
-COLONNES_FILOSOFI = ("nb_personnes_menages_fiscaux", "revenu_median_uc", "taux_pauvrete_60")
-# Vintage of the index: that of its main inputs (ARCEP 2019, DEFM 2019, RP 2018).
-ANNEE_IFN = 2019
-NIVEAUX_FILOSOFI_INSEE = ("departement", "region")
+# --- The published index: commune inputs, imputation, levels, references, caps --------------
+
+# Vintage of the index: that of its census inputs (RP 2017 shares and counts).
+ANNEE_IFN = 2017
+NIVEAUX_FILOSOFI_INSEE = ("epci", "departement", "region", "france")
+# Reference territories of the published variants (suffix → level of the reference).
+REFERENCES = {"fr": "france", "reg": "region", "dep": "departement"}
+# Levels where a variant exists: against itself a territory scores 100 by definition.
+NIVEAUX_SANS_OBJET = {"reg": ("region", "france"), "dep": ("departement", "region", "france")}
+
+
+def reference_majoritaire(
+    appartenances: pl.DataFrame, population: pl.DataFrame, niveau_reference: str
+) -> pl.DataFrame:
+    """(`niveau`, `code`) → `code_reference`: the territory of `niveau_reference` holding most
+    of its population (an EPCI or a zoning across départements takes its main one)."""
+    reference = appartenances.filter(pl.col("niveau") == niveau_reference).select(
+        "code_commune", pl.col("code").alias("code_reference")
+    )
+    return (
+        appartenances.join(reference, on="code_commune")
+        .join(population.select("code_commune", "population"), on="code_commune", how="left")
+        .group_by("niveau", "code", "code_reference")
+        .agg(pl.col("population").fill_null(0).sum().alias("_pop"))
+        .sort("niveau", "code", "_pop", "code_reference", descending=[False, False, True, False])
+        .unique(["niveau", "code"], keep="first", maintain_order=True)
+        .select("niveau", "code", "code_reference")
+    )
+
+
+def _medianes_insee(filosofi: pl.DataFrame, niveau: str) -> pl.DataFrame:
+    return filosofi.filter(pl.col("niveau") == niveau).select(
+        pl.col("code").alias("code_parent"),
+        pl.lit(REVENU_MEDIAN).alias("variable"),
+        pl.col("revenu_median_uc").alias("valeur"),
+    )
+
+
+def entrees_communes_imputees(
+    communes: pl.DataFrame, appartenances: pl.DataFrame, filosofi: pl.DataFrame
+) -> pl.DataFrame:
+    """Commune inputs with each gap filled by the EPCI's value, else the département's.
+
+    A parent's value is its communes' counts summed, or INSEE's own median for it
+    (`filosofi`: `niveau`, `code`, `revenu_median_uc`).
+    """
+    parents = []
+    for niveau in ("epci", "departement"):
+        appartenance = appartenances.filter(pl.col("niveau") == niveau).select(
+            pl.col("code_commune").alias("code"), pl.col("code").alias("code_parent")
+        )
+        sommes = agrege_entrees(communes, appartenance).select(
+            pl.col("code").alias("code_parent"), "variable", "valeur"
+        )
+        valeurs = pl.concat(
+            [sommes.filter(pl.col("variable") != REVENU_MEDIAN), _medianes_insee(filosofi, niveau)]
+        )
+        parents.append((appartenance, valeurs))
+    return impute_depuis_parents(communes, parents)
 
 
 def entrees_par_niveau(
-    entrees_communes: pl.DataFrame,
-    appartenances: pl.DataFrame,
-    filosofi_territoires: pl.DataFrame,
+    communes: pl.DataFrame, appartenances: pl.DataFrame, filosofi: pl.DataFrame
 ) -> pl.DataFrame:
-    """IFN inputs at every level (`niveau`, `code`, …): counts summed from communes.
+    """IFN inputs at every level (`niveau`, `code`, …), summed over the covered communes.
 
-    Filosofi's median and poverty rate cannot be summed (and most communes are secret): at the
-    département and région they are INSEE's own figures (`filosofi_territoires`), at France the
-    poverty rate is rebuilt exactly from the régions' rates × persons; elsewhere (EPCI, bassin
-    de vie) they are left out, so the score says it used fewer variables.
+    A commune is covered when it has every variable (after imputation). The median income
+    of a higher territory is INSEE's own figure where INSEE publishes it for that perimeter
+    (EPCI, département, région, France); elsewhere (bassins de vie, users' zonings) it is the
+    mean of its communes' medians weighted by their population, flagged as imputed.
     """
-    niveaux = [pl.lit("commune").alias("niveau")]
-    parties = [entrees_communes.with_columns(*niveaux)]
+    couvertes = communes.filter(
+        pl.col("valeur").is_not_null().all().over("code")
+        & (pl.col("variable").n_unique().over("code") == len(VARIABLES_IFN))
+    )
+    parties = [communes.with_columns(pl.lit("commune").alias("niveau"))]
     for niveau in sorted(set(appartenances["niveau"].unique()) - {"commune"}):
         appartenance = appartenances.filter(pl.col("niveau") == niveau).select(
             pl.col("code_commune").alias("code"), pl.col("code").alias("code_parent")
         )
-        agregees = agrege_entrees(entrees_communes, appartenance).filter(
-            ~pl.col("variable").is_in(VARIABLES_FILOSOFI)
+        agregees = agrege_entrees(couvertes, appartenance)
+        insee = _medianes_insee(filosofi, niveau).rename({"code_parent": "code"})
+        medianes_communes = couvertes.filter(pl.col("variable") == REVENU_MEDIAN).join(
+            appartenance, on="code"
         )
-        parties.append(agregees.with_columns(pl.lit(niveau).alias("niveau")))
-    insee = filosofi_territoires.filter(pl.col("niveau").is_in(NIVEAUX_FILOSOFI_INSEE))
-    personnes = pl.col("nb_personnes_menages_fiscaux").cast(pl.Float64)
-    pauvrete = insee.select(
-        "niveau",
-        "code",
-        pl.lit("taux_pauvrete_60").alias("variable"),
-        pl.col("taux_pauvrete_60").alias("valeur"),
-        (pl.col("taux_pauvrete_60") * personnes).alias("numerateur"),
-        pl.when(pl.col("taux_pauvrete_60").is_not_null()).then(personnes).alias("denominateur"),
-    )
-    mediane = insee.select(
-        "niveau",
-        "code",
-        pl.lit("revenu_median_uc").alias("variable"),
-        pl.col("revenu_median_uc").alias("valeur"),
-        pl.lit(None, pl.Float64).alias("numerateur"),
-        pl.lit(None, pl.Float64).alias("denominateur"),
-    )
-    regions = pauvrete.filter(pl.col("niveau") == "region")
-    france = regions.select(
-        pl.lit("france").alias("niveau"),
-        pl.lit("FR").alias("code"),
-        pl.lit("taux_pauvrete_60").alias("variable"),
-        _ratio(pl.col("numerateur").sum(), pl.col("denominateur").sum()).alias("valeur"),
-        pl.col("numerateur").sum(),
-        pl.col("denominateur").sum(),
-    )
-    colonnes = ["niveau", *ENTREES_SCHEMA]
-    return pl.concat(
-        [p.select(colonnes).cast(ENTREES_SCHEMA) for p in (*parties, pauvrete, mediane, france)]
-    ).sort("niveau", "code", "variable")
-
-
-def _scores_long(
-    entrees: pl.DataFrame, appartenance: pl.DataFrame, references: pl.DataFrame, suffixe: str
-) -> pl.DataFrame:
-    indice = indice_fragilite(scores_variables(entrees, appartenance, references))
-    colonnes = {"score_global": "global", **{f"score_{axe}": axe for axe in AXES}}
-    return (
-        indice.unpivot(
-            index="code", on=list(colonnes), variable_name="_colonne", value_name="valeur"
+        # fiscal population weights are not carried with a median: the communes' population
+        # (the other variables' denominator) weighs the approximate median
+        poids = (
+            couvertes.filter(pl.col("variable") == "part_15_29_ans")
+            .select("code", pl.col("denominateur").alias("_poids"))
         )
-        .select(
-            "code",
-            pl.format(
-                "ifn_score_{}_{}", pl.col("_colonne").replace_strict(colonnes), pl.lit(suffixe)
-            ).alias("indicateur"),
-            "valeur",
+        approchee = (
+            medianes_communes.join(poids, on="code", how="left")
+            .group_by("code_parent")
+            .agg(
+                ((pl.col("valeur") * pl.col("_poids")).sum() / pl.col("_poids").sum()).alias(
+                    "_approchee"
+                ),
+                pl.col("imputee").any().alias("_imputee"),
+            )
+            .rename({"code_parent": "code"})
         )
-        .vstack(
-            indice.select(
+        mediane = (
+            appartenance.select(pl.col("code_parent").alias("code"))
+            .unique()
+            .join(insee.select("code", pl.col("valeur").alias("_insee")), on="code", how="left")
+            .join(approchee, on="code", how="left")
+            .select(
                 "code",
-                pl.lit(f"ifn_nb_variables_{suffixe}").alias("indicateur"),
-                pl.col("nb_variables_utilisees").cast(pl.Float64).alias("valeur"),
+                pl.lit(REVENU_MEDIAN).alias("variable"),
+                pl.coalesce("_insee", "_approchee").alias("valeur"),
+                pl.lit(None, pl.Float64).alias("numerateur"),
+                pl.lit(None, pl.Float64).alias("denominateur"),
+                (pl.col("_insee").is_null() | pl.col("_imputee").fill_null(False)).alias("imputee"),
             )
         )
+        parties.append(
+            pl.concat([agregees, mediane.cast(ENTREES_SCHEMA)])
+            .cast(ENTREES_SCHEMA)
+            .with_columns(pl.lit(niveau).alias("niveau"))
+        )
+    colonnes = ["niveau", *ENTREES_SCHEMA]
+    return pl.concat([p.select(colonnes) for p in parties]).sort("niveau", "code", "variable")
+
+
+def _references(entrees: pl.DataFrame, niveau: str) -> pl.DataFrame:
+    return entrees.filter(pl.col("niveau") == niveau).select(
+        pl.col("code").alias("code_reference"),
+        "variable",
+        pl.col("valeur").alias("valeur_reference"),
     )
 
 
 def indicateurs_fragilite(
-    entrees: pl.DataFrame, appartenances: pl.DataFrame, annee: int
-) -> pl.DataFrame:
-    """The IFN in the `indicateurs` layout: France as reference at every level, and the
-    département as reference (La Mednum's practice) for communes.
+    entrees: pl.DataFrame,
+    appartenances: pl.DataFrame,
+    population: pl.DataFrame,
+    annee: int = ANNEE_IFN,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The IFN in the `indicateurs` layout, against France (`_fr`), the région (`_reg`, La
+    Mednum's reference) and the département (`_dep`), and the caps used.
 
-    `entrees` from `entrees_par_niveau`. Codes: `ifn_score_global_fr`, `ifn_<axe>_fr`,
-    `ifn_nb_variables_fr`, and the same with `_dep`. A territory with no variable at all gets
-    null scores with `couverture` false.
+    `entrees` from `entrees_par_niveau`; `population`: `code_commune`, `population` (the
+    coverage weights; the reference of a territory across several is its main one). Each
+    variable's score is capped at the national P1/P99 of the communes' scores against the same
+    kind of reference. Returns (indicator rows, caps with the number of communes capped).
     """
-    reference_fr = entrees.filter(pl.col("niveau") == "france").select(
-        pl.col("code").alias("code_reference"),
-        "variable",
-        pl.col("valeur").alias("valeur_reference"),
-    )
-    parties = []
-    for niveau in entrees["niveau"].unique().sort():
-        du_niveau = entrees.filter(pl.col("niveau") == niveau).drop("niveau")
-        appartenance = (
-            du_niveau.select("code").unique().with_columns(pl.lit("FR").alias("code_reference"))
-        )
-        parties.append(
-            _scores_long(du_niveau, appartenance, reference_fr, "fr").with_columns(
-                pl.lit(niveau).alias("niveau")
+    poids = _poids_couverture(entrees, appartenances, population)
+    parties, bornes_publiees = [], []
+    for suffixe, niveau_reference in REFERENCES.items():
+        references = _references(entrees, niveau_reference)
+        rattachement = (
+            reference_majoritaire(appartenances, population, niveau_reference)
+            if niveau_reference != "france"
+            else appartenances.select("niveau", "code").unique().with_columns(
+                pl.lit("FR").alias("code_reference")
             )
         )
-    communes = entrees.filter(pl.col("niveau") == "commune").drop("niveau")
-    appartenance_dep = appartenances.filter(pl.col("niveau") == "departement").select(
-        pl.col("code_commune").alias("code"), pl.col("code").alias("code_reference")
-    )
-    reference_dep = entrees.filter(pl.col("niveau") == "departement").select(
-        pl.col("code").alias("code_reference"),
-        "variable",
-        pl.col("valeur").alias("valeur_reference"),
-    )
-    parties.append(
-        _scores_long(communes, appartenance_dep, reference_dep, "dep").with_columns(
-            pl.lit("commune").alias("niveau")
+        sans_objet = NIVEAUX_SANS_OBJET.get(suffixe, ())
+        rattachement = rattachement.filter(~pl.col("niveau").is_in(sans_objet))
+        communes = entrees.filter(pl.col("niveau") == "commune")
+        scores_communes = scores_variables(
+            communes,
+            rattachement.filter(pl.col("niveau") == "commune").drop("niveau"),
+            references,
         )
+        bornes = bornes_nationales(scores_communes)
+        nb_bornees = (
+            scores_variables(
+                communes,
+                rattachement.filter(pl.col("niveau") == "commune").drop("niveau"),
+                references,
+                bornes=bornes,
+            )
+            .group_by("variable")
+            .agg(pl.col("bornee").sum().alias("nb_communes_bornees"))
+        )
+        bornes_publiees.append(
+            bornes.join(nb_bornees, on="variable").with_columns(pl.lit(suffixe).alias("reference"))
+        )
+        for niveau, du_niveau in entrees.group_by("niveau"):
+            appartenance = rattachement.filter(pl.col("niveau") == niveau[0]).drop("niveau")
+            if appartenance.is_empty():
+                continue
+            indice = indice_fragilite(
+                scores_variables(du_niveau.drop("niveau"), appartenance, references, bornes=bornes)
+            )
+            parties.append(_lignes(indice, suffixe).with_columns(pl.lit(niveau[0]).alias("niveau")))
+    imputees = (
+        entrees.filter(pl.col("niveau") == "commune")
+        .group_by("niveau", "code")
+        .agg(pl.col("imputee").sum().cast(pl.Float64).alias("valeur"))
+        .with_columns(pl.lit("ifn_nb_variables_imputees").alias("indicateur"))
     )
-    return (
-        pl.concat(parties)
+    lignes = (
+        pl.concat([*parties, imputees.select("code", "indicateur", "valeur", "niveau")])
+        .join(poids, on=["niveau", "code"], how="left")
         .select(
             "niveau",
             "code",
@@ -482,7 +558,65 @@ def indicateurs_fragilite(
             pl.lit(None, pl.Float64).alias("ic_bas"),
             pl.lit(None, pl.Float64).alias("ic_haut"),
             pl.lit(False).alias("secret"),
-            pl.col("valeur").is_not_null().alias("couverture"),
+            "poids_couvert",
+            "poids_total",
+            "nb_communes_couvertes",
+            "nb_communes",
         )
         .sort("niveau", "code", "indicateur")
+    )
+    return lignes, pl.concat(bornes_publiees).select(
+        "reference", "variable", "borne_basse", "borne_haute", "nb_communes_bornees"
+    )
+
+
+# Published codes, written out: `ifn_score_<part>_<reference>`.
+CODES_PUBLIES = {
+    (partie, suffixe): f"ifn_score_{partie}_{suffixe}"
+    for partie in ("global", *AXES)
+    for suffixe in REFERENCES
+}
+
+
+def _lignes(indice: pl.DataFrame, suffixe: str) -> pl.DataFrame:
+    colonnes = {"global": "score_global", **{axe: f"score_{axe}" for axe in AXES}}
+    return pl.concat(
+        [
+            indice.select(
+                "code",
+                pl.lit(CODES_PUBLIES[(partie, suffixe)]).alias("indicateur"),
+                pl.col(colonne).alias("valeur"),
+            )
+            for partie, colonne in colonnes.items()
+        ]
+    )
+
+
+def _poids_couverture(
+    entrees: pl.DataFrame, appartenances: pl.DataFrame, population: pl.DataFrame
+) -> pl.DataFrame:
+    """Coverage weights: population of the communes with every variable, and of all."""
+    couverte = (
+        entrees.filter(pl.col("niveau") == "commune")
+        .group_by("code")
+        .agg(
+            (pl.col("valeur").is_not_null().all() & (pl.col("variable").n_unique() == len(VARIABLES_IFN)))
+            .alias("_couverte")
+        )
+        .select(pl.col("code").alias("code_commune"), "_couverte")
+    )
+    return (
+        appartenances.join(population.select("code_commune", "population"), on="code_commune", how="left")
+        .join(couverte, on="code_commune", how="left")
+        .with_columns(
+            pl.col("_couverte").fill_null(False),
+            pl.col("population").cast(pl.Float64).fill_null(0.0),
+        )
+        .group_by("niveau", "code")
+        .agg(
+            pl.col("population").filter(pl.col("_couverte")).sum().alias("poids_couvert"),
+            pl.col("population").sum().alias("poids_total"),
+            pl.col("_couverte").sum().cast(pl.Int64).alias("nb_communes_couvertes"),
+            pl.len().cast(pl.Int64).alias("nb_communes"),
+        )
     )

@@ -71,6 +71,9 @@ VALEURS_V0: dict[str, dict[str, str | None]] = {
 }
 # Without these a place cannot be identified or located: the row is rejected.
 IDENTITE = ("id", "nom", "commune", "code_postal", "adresse")
+# A site of a national list sometimes has only its département and name (an antenna without an
+# address yet): kept beside the standard's columns, so that its commune is found by name.
+DEPARTEMENT_DECLARE = "code_departement_declare"
 
 
 def _clean_strings(frame: pl.DataFrame) -> pl.DataFrame:
@@ -142,7 +145,10 @@ def map_v0_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def stage_lieux(
-    raw: pl.DataFrame, standard: Standard, date_export: date | None = None
+    raw: pl.DataFrame,
+    standard: Standard,
+    date_export: date | None = None,
+    requis: tuple[str, ...] = IDENTITE,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Type a file of the standard and check each row; returns (kept rows, quarantine entries).
 
@@ -152,7 +158,9 @@ def stage_lieux(
     an epoch artefact (1970-01-01, 1969-12-31), the place is kept and, if the file's export date
     is known, dated by it (an upper bound: the record is at least that old), flagged
     `date_maj_estimee` and reported as `valeur_corrigee`. A missing `pivot` becomes the
-    standard's "unknown" value, 14 zeros.
+    standard's "unknown" value, 14 zeros. `requis`: the columns without which a row is
+    rejected (a registry that gives a site's département and name but not yet its address is
+    kept: its commune is found by name, its missing address reported, `valeur_ecartee`).
     """
     frame = _clean_strings(raw.rechunk())  # polars 1.44 can abort on many-chunk frames
     frame, v0_entries = map_v0_columns(frame)
@@ -179,7 +187,12 @@ def stage_lieux(
     unparsable_lon = pl.col("longitude").is_not_null() & pl.col("_lon").is_null()
     one_missing = pl.col("_lat").is_null() ^ pl.col("_lon").is_null()
     checks = [
-        *(Check(c, "obligatoire_manquant", pl.col(c).is_null()) for c in IDENTITE),
+        *(Check(c, "obligatoire_manquant", pl.col(c).is_null()) for c in requis),
+        *(
+            Check(c, "obligatoire_manquant", pl.col(c).is_null(), VALEUR_ECARTEE)
+            for c in IDENTITE
+            if c not in requis
+        ),
         Check("id", "id_duplique", pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct()),
         Check(
             "code_postal",
@@ -290,7 +303,8 @@ def resolve_communes(
     code of a current commune, then (postal code, name), (département, name), the name of a
     commune déléguée or associée, and a postal code that serves one commune only. A place
     left without a commune, or farther than `distance_max_km` from its commune's point, is
-    rejected.
+    rejected. Last, for a place with only its département (`code_departement_declare`) and
+    name, the commune named in its name.
     """
     cog = communes.select(
         "code_commune",
@@ -365,12 +379,17 @@ def resolve_communes(
             ["code_postal"],
         ),
     ]
+    declare = (
+        pl.col(DEPARTEMENT_DECLARE) if DEPARTEMENT_DECLARE in lieux.columns else pl.lit(None)
+    )
     frame = lieux.with_columns(
         normalise_nom(pl.col("commune")).alias("_nom"),
-        _departement_du_code_postal(pl.col("code_postal")).alias("_dep"),
-    )
+        pl.coalesce(_departement_du_code_postal(pl.col("code_postal")), declare).alias("_dep"),
+    ).with_row_index("_rang")
     for _method, table, keys in matches:
         frame = frame.join(table, on=keys, how="left")
+    frame = frame.join(_commune_dans_le_nom(frame, cog), on="_rang", how="left")
+    matches.append(("nom_du_lieu", None, []))
     methods = [m for m, _, _ in matches]
     frame = (
         frame.with_columns(
@@ -427,3 +446,26 @@ def resolve_communes(
     return kept.select(
         *lieux.columns, "code_commune", "methode_code_commune", "distance_commune_km"
     ), quarantine
+
+
+def _commune_dans_le_nom(frame: pl.DataFrame, cog: pl.DataFrame) -> pl.DataFrame:
+    """For a place with no commune but a département, the commune of that département whose
+    name is in the place's name (`Antenne d'Anould` → Anould), the longest if several, kept
+    only when no other commune name of the same length matches."""
+    sans = frame.filter(
+        pl.col("commune").is_null(), pl.col("_dep").is_not_null(), pl.col("nom").is_not_null()
+    ).select("_rang", "_dep", (" " + normalise_nom(pl.col("nom")) + " ").alias("_nom_lieu"))
+    if sans.is_empty():
+        return pl.DataFrame(schema={"_rang": pl.UInt32, "_c_nom_du_lieu": pl.String})
+    candidats = (
+        sans.join(cog.select("code_commune", pl.col("code_departement").alias("_dep"), "_nom"), on="_dep")
+        .filter(pl.col("_nom_lieu").str.contains(" " + pl.col("_nom") + " ", literal=True))
+        .with_columns(pl.col("_nom").str.len_chars().alias("_longueur"))
+        .filter(pl.col("_longueur") == pl.col("_longueur").max().over("_rang"))
+    )
+    return (
+        candidats.group_by("_rang")
+        .agg(pl.col("code_commune").unique())
+        .filter(pl.col("code_commune").list.len() == 1)
+        .select("_rang", pl.col("code_commune").list.first().alias("_c_nom_du_lieu"))
+    )

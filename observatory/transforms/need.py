@@ -28,11 +28,11 @@ modèle »):
    estimates, plus `(tau × estimate)²` where `tau` is the relative spread between the 2018 and
    2017 structures measured on the communes that have both, `tau_modele`).
 
-Every commune row carries what is needed to sum upward: counts, `var_modele` (model errors
-taken independent between communes) and `sensibilite_<band>` = ∂estimate/∂national rate, so
-that the sampling variance of any group of communes is Σ_band (Σ sensibilite)² × se² (the
-national rates are the same for every commune: their errors do not average out).
-`agrege_illectronisme` does exactly that.
+Every commune row carries what is needed to sum upward: the age- and diploma-standardised
+counts and `sensibilite_<band>` = ∂estimate/∂national rate, so that the sampling variance of
+any group of communes is Σ_band (Σ sensibilite)² × se² and its model error is computed from
+its own totals (the national rates, and the structure's bias, are the same for every commune:
+their errors do not average out). `agrege_illectronisme` does exactly that.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ Z_95 = 1.959963984540054
 COLONNES_SORTIE = (
     "code_commune",
     "structure_utilisee",
+    "structure_prorata",
     "nb_15_ans_et_plus",
     "nb_illectronisme_age",
     "nb_illectronisme_diplome",
@@ -70,6 +71,8 @@ COLONNES_SORTIE = (
     "taux_illectronisme_ic_haut",
     "var_echantillonnage",
     "var_modele",
+    "tau_modele",
+    "poids_15_ans_et_plus",
     *(f"sensibilite_{b}" for b in BANDES_AGE),
 )
 
@@ -458,8 +461,30 @@ def estime_illectronisme(
     absentes = sans.filter(~nulle.fill_null(False)).select(
         "code_commune", pl.lit(ABSENTE).alias("structure_utilisee")
     )
+    # The weight of every commune in the coverage rule: its people aged 15+, estimated from
+    # its population and the national 0–14 share where it has no structure (Mayotte).
+    poids = frame.select(
+        "code_commune",
+        (pl.col("_population").cast(pl.Float64) * (1 - structure.part_0_14)).alias("_poids"),
+    )
+    prorata = statistiques.select(
+        "code_commune",
+        (
+            pl.col("structure_prorata")
+            if "structure_prorata" in statistiques.columns
+            else pl.lit(False)
+        )
+        .fill_null(False)
+        .alias("structure_prorata"),
+    )
     return (
         pl.concat([_intervalles(estimees, taux), absentes], how="diagonal")
+        .join(prorata, on="code_commune", how="left")
+        .join(poids, on="code_commune", how="left")
+        .with_columns(
+            pl.lit(tau).alias("tau_modele"),
+            pl.coalesce("nb_15_ans_et_plus", "_poids").alias("poids_15_ans_et_plus"),
+        )
         .select(COLONNES_SORTIE)
         .sort("code_commune")
     )
@@ -531,45 +556,51 @@ def resume_ecarts(ecarts: pl.DataFrame) -> dict[str, float]:
     ).row(0, named=True)
 
 
-def agrege_illectronisme(
-    communes: pl.DataFrame,
-    appartenance: pl.DataFrame,
-    taux: TauxReference,
-    partiel: bool = False,
-) -> pl.DataFrame:
-    """Sum commune estimates to any level, with the interval rebuilt from the components.
+def _var_modele(tau: pl.Expr) -> pl.Expr:
+    """Model error of an estimate from its own age- and diploma-standardised totals."""
+    age, diplome = pl.col("nb_illectronisme_age"), pl.col("nb_illectronisme_diplome")
+    return ((age - diplome) / 2) ** 2 + (tau * pl.col("nb_illectronisme")) ** 2
 
-    `appartenance`: `code_commune` → `code`. Counts, `var_modele` and sensitivities are summed;
-    the sampling variance is Σ_band (Σ sensibilite)² × se², not a sum of commune variances.
-    `nb_communes_sans_estimation` counts communes of unknown structure (Mayotte): such a
-    territory gets null values (unknown is never 0) unless `partiel`, which sums the others
-    (for a check on a scope that excludes them, e.g. metropolitan France).
+
+def agrege_illectronisme(
+    communes: pl.DataFrame, appartenance: pl.DataFrame, taux: TauxReference
+) -> pl.DataFrame:
+    """Sum commune estimates to any level, with the interval rebuilt from the aggregate.
+
+    `appartenance`: `code_commune` → `code`. Only the communes with an estimate are summed
+    (counts and sensitivities); the sampling variance is Σ_band (Σ sensibilite)² × se² and the
+    model error is recomputed from the territory's own age- and diploma-standardised totals:
+    the national rates, and the structure's bias, are the same for every commune, so neither
+    error averages out over communes. `poids_couvert` / `poids_total` (people aged 15+ of the
+    communes with an estimate / of all) feed the coverage rule; `nb_communes_sans_estimation`
+    counts the others (Mayotte).
     """
     sommes = (
         "nb_15_ans_et_plus",
         "nb_illectronisme_age",
         "nb_illectronisme_diplome",
         "nb_illectronisme",
-        "var_modele",
         *(f"sensibilite_{g}" for g in BANDES_AGE),
     )
+    estimee = pl.col("nb_illectronisme").is_not_null()
     agreges = (
         communes.join(appartenance.select("code_commune", "code"), on="code_commune")
         .group_by("code")
         .agg(
             pl.len().alias("nb_communes"),
+            estimee.sum().alias("nb_communes_couvertes"),
             pl.col("nb_illectronisme").null_count().alias("nb_communes_sans_estimation"),
-            *(pl.col(c).sum() for c in sommes),
+            *(pl.col(c).filter(estimee).sum() for c in sommes),
+            pl.col("tau_modele").drop_nulls().first(),
+            pl.col("poids_15_ans_et_plus").filter(estimee).sum().alias("poids_couvert"),
+            pl.col("poids_15_ans_et_plus").sum().alias("poids_total"),
         )
-        .with_columns(_var_echantillonnage(taux).alias("var_echantillonnage"))
+        .with_columns(
+            _var_echantillonnage(taux).alias("var_echantillonnage"),
+            _var_modele(pl.col("tau_modele").fill_null(0.0)).alias("var_modele"),
+        )
     )
-    agreges = _intervalles(agreges, taux)
-    valeurs = [c for c in agreges.columns if c not in ("code", "nb_communes")]
-    valeurs.remove("nb_communes_sans_estimation")
-    couvert = pl.col("nb_communes_sans_estimation") == 0
-    if not partiel:
-        agreges = agreges.with_columns(pl.when(couvert).then(pl.col(c)).alias(c) for c in valeurs)
-    return agreges.sort("code")
+    return _intervalles(agreges, taux).sort("code")
 
 
 INDICATEURS_BESOIN = ("nb_illectronisme", "taux_illectronisme")
@@ -581,8 +612,8 @@ def indicateurs_besoin(
     """`nb_illectronisme` and `taux_illectronisme` with their interval, at every level.
 
     Each level is summed from the commune components (`agrege_illectronisme`), so a higher
-    level is never an average of rates; a territory with a commune of unknown structure gets
-    null and `couverture` false.
+    level is never an average of rates; the coverage weights are people aged 15+ (the rule
+    itself is `publish.tables.applique_regle_couverture`).
     """
     parties = []
     for niveau in sorted(appartenances["niveau"].unique()):
@@ -603,7 +634,10 @@ def indicateurs_besoin(
                     .fill_nan(None)
                     .alias("ic_haut"),
                     pl.lit(False).alias("secret"),
-                    (pl.col("nb_communes_sans_estimation") == 0).alias("couverture"),
+                    "poids_couvert",
+                    "poids_total",
+                    "nb_communes_couvertes",
+                    "nb_communes",
                 )
             )
     return pl.concat(parties).sort("niveau", "code", "indicateur")

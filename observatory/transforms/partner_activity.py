@@ -17,6 +17,8 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from observatory.transforms.couverture import applique_regle_couverture
+
 from observatory.validation.quarantine import QUARANTINE_SCHEMA, REJET, empty_quarantine
 
 SEUIL_SECRET = 5
@@ -323,8 +325,9 @@ def indicateurs_activite(cellules: pl.DataFrame, besoin: pl.DataFrame) -> pl.Dat
     diag = cellules.filter(pl.col("type_fichier") == "diagnostics_autonomie")
     pass_ = cellules.filter(pl.col("type_fichier") == "pass_numerique")
     accomp = cellules.filter(pl.col("mesure") == "nb_accompagnements")
-    besoin_n = besoin.filter(pl.col("indicateur") == "nb_illectronisme").select(
-        "niveau", "code", pl.col("valeur").alias("nb_den"), pl.col("couverture").alias("c_den")
+    besoin_n = (
+        applique_regle_couverture(besoin.filter(pl.col("indicateur") == "nb_illectronisme"))
+        .select("niveau", "code", pl.col("valeur").alias("nb_den"), pl.col("couverture").alias("c_den"))
     )
     parts = [
         _ratio(diag, mesure, TOTAL_DIAGNOSTIC, f"part_{mesure.removeprefix('nb_')}_diagnostic")
@@ -371,12 +374,19 @@ def indicateurs_activite(cellules: pl.DataFrame, besoin: pl.DataFrame) -> pl.Dat
         "secret",
         "couverture",
     )
+    # A partner covers whole départements (or EPCI): a territory is covered or not at all, so
+    # its covered share for the coverage rule is 1 or 0.
+    couvert = pl.col("couverture").cast(pl.Int64)
     return (
         pl.concat([comptes, ratios])
         .with_columns(
             pl.col("secret") & pl.col("couverture"),
             pl.lit(None, pl.Float64).alias("ic_bas"),
             pl.lit(None, pl.Float64).alias("ic_haut"),
+            couvert.cast(pl.Float64).alias("poids_couvert"),
+            pl.lit(1.0).alias("poids_total"),
+            couvert.alias("nb_communes_couvertes"),
+            pl.lit(1, pl.Int64).alias("nb_communes"),
         )
         .select(
             "niveau",
@@ -388,6 +398,10 @@ def indicateurs_activite(cellules: pl.DataFrame, besoin: pl.DataFrame) -> pl.Dat
             "ic_haut",
             "secret",
             "couverture",
+            "poids_couvert",
+            "poids_total",
+            "nb_communes_couvertes",
+            "nb_communes",
         )
         .sort("indicateur", "niveau", "code", "annee")
     )

@@ -300,6 +300,7 @@ def rebase_communes(
     rates: dict[str, str] | None = None,
     code_column: str = "code_commune_source",
     keys: Sequence[str] = (),
+    prorata: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int]]:
     """Move a commune-level table onto COG 2026 codes: one row per `code_commune` (+ `keys`).
 
@@ -314,7 +315,12 @@ def rebase_communes(
 
     `fusionne`: several source rows were merged. `scission`: a source code whose territory
     is now in several communes; its whole value goes to the commune `retenu` by the passage,
-    never copied into the others. Returns (rebased, quarantine entries, report); rows whose
+    never copied into the others — unless `prorata` (`code_commune`, `population`) is given:
+    then each commune of the split takes the counts pro rata of its current population and the
+    rates as they are (`prorata` true), for structures (census age and diploma shares) that a
+    re-established commune shares with the commune it was part of, so that none is left
+    without one and the area is not counted twice. Returns (rebased, quarantine entries,
+    report); rows whose
     code matches nothing are rejected (`code_commune_inconnu`), as are duplicated codes and
     arrondissements of a commune also present as a whole. Rows in = rows used + rejected.
     """
@@ -336,6 +342,7 @@ def rebase_communes(
     lignes = frame.with_columns(pl.col(code_column).alias("_code")).join(
         retenus, on="_code", how="left"
     )
+    lignes = lignes.with_columns(pl.lit(1.0).alias("_part"))
     # The commune itself has a row (same keys): its arrondissements are already counted in it.
     commune_presente = (pl.col("_code") == pl.col("code_commune")).any().over("code_commune", *keys)
     checks = [
@@ -354,6 +361,8 @@ def rebase_communes(
     quarantine = run_checks(lignes, checks)
     utilisees = split_rejected(lignes, quarantine)
 
+    if prorata is not None:
+        utilisees = _repartit_scissions(utilisees, passage, prorata, counts)
     groupe = ["code_commune", *keys]
     nb = pl.len().over(groupe)
     utilisees = utilisees.with_columns(nb.alias("_nb"))
@@ -367,11 +376,12 @@ def rebase_communes(
             (pl.col("type_passage") == SCISSION).any().alias("scission"),
             ((pl.len() > 1) & incomplet.any()).alias("incomplet"),
             pl.col("_code").sort().alias("codes_commune_source"),
+            (pl.col("_part") < 1).any().alias("prorata"),
         )
         .sort(groupe)
     )
 
-    report = account(frame.height, utilisees.height, quarantine)
+    report = account(frame.height, utilisees.select(IDENTITE_LIGNE).n_unique(), quarantine)
     if rebased["codes_commune_source"].list.len().sum() != utilisees.height:
         raise RuntimeError("rebasing lost or duplicated rows while grouping")
     rejetees = quarantine.filter(pl.col("action") == REJET)
@@ -379,11 +389,47 @@ def rebase_communes(
         "identiques": utilisees.filter(pl.col("type_passage") == IDENTIQUE).height,
         "rebasees": utilisees.filter(pl.col("_code") != pl.col("code_commune")).height,
         "fusionnees": utilisees.filter(pl.col("_nb") > 1).height,
-        "scissions": utilisees.filter(pl.col("type_passage") == SCISSION).height,
+        "scissions": utilisees.filter(pl.col("type_passage") == SCISSION)
+        .select(IDENTITE_LIGNE)
+        .n_unique(),
+        "communes_au_prorata": rebased.filter(pl.col("prorata")).height,
         "non_appariees": rejetees.filter(pl.col("code_raison") == CODE_INCONNU).height,
         "lignes_sortie": rebased.height,
     }
     return rebased, quarantine, report
+
+
+def _repartit_scissions(
+    lignes: pl.DataFrame, passage: pl.DataFrame, population: pl.DataFrame, counts: list[str]
+) -> pl.DataFrame:
+    """Rows of split codes copied to every commune of the split, counts × population share."""
+    cibles = (
+        passage.filter(pl.col("type_passage") == SCISSION)
+        .select(pl.col("code_source").alias("_code"), pl.col("code_commune").alias("_cible"))
+        .join(
+            population.select(
+                pl.col("code_commune").alias("_cible"),
+                pl.col("population").cast(pl.Float64).alias("_pop"),
+            ),
+            on="_cible",
+            how="left",
+        )
+        .with_columns((pl.col("_pop") / pl.col("_pop").sum().over("_code")).alias("_part_cible"))
+    )
+    # without a population for every part, the split cannot be shared out: kept whole
+    partageables = cibles.filter(pl.col("_part_cible").is_not_null().all().over("_code"))
+    scindees = lignes.join(partageables, on="_code", how="inner")
+    return pl.concat(
+        [
+            lignes.join(partageables.select("_code").unique(), on="_code", how="anti"),
+            scindees.with_columns(
+                pl.col("_cible").alias("code_commune"),
+                pl.col("_part_cible").alias("_part"),
+                *(pl.col(c) * pl.col("_part_cible") for c in counts),
+            ).drop("_cible", "_pop", "_part_cible"),
+        ],
+        how="vertical_relaxed",
+    )
 
 
 def former_commune_names(mouvements: pl.DataFrame, communes: pl.DataFrame) -> pl.DataFrame:

@@ -24,7 +24,7 @@ import re
 
 import polars as pl
 
-from observatory.transforms.lieux import VALEURS_V0
+from observatory.transforms.lieux import DEPARTEMENT_DECLARE, VALEURS_V0
 from observatory.validation.quarantine import IDENTITE_LIGNE, VALEUR_ECARTEE, Check, run_checks
 
 SEPARATEUR_V1 = "|"
@@ -521,9 +521,14 @@ def parse_france_services(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame
         pl.col("_itinerance").alias("itinerance"),
         pl.lit(SERVICE_FRANCE_SERVICES).alias("services"),
         pl.lit(DISPOSITIF_FRANCE_SERVICES).alias("dispositif_programmes_nationaux"),
+        pl.col("insee_dep").alias(DEPARTEMENT_DECLARE) if "insee_dep" in frame.columns else [],
     )
     frame, ecarts_tel = _telephone(frame)
-    return _select_v1(frame), pl.concat([ecarts, ecarts_tel])
+    declare = [DEPARTEMENT_DECLARE] if DEPARTEMENT_DECLARE in frame.columns else []
+    return (
+        pl.concat([_select_v1(frame), frame.select(declare)], how="horizontal"),
+        pl.concat([ecarts, ecarts_tel]),
+    )
 
 
 def parse_conseillers_numeriques(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

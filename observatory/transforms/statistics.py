@@ -593,14 +593,28 @@ def build_statistiques_communes(
     `statut_structure_age` (`effectifs_rp2018` counts by age band for communes over 2 000
     inhabitants, else `parts_rp2017` shares, else `absent`), `statut_pauvrete` (`valeur`,
     `secret_statistique` when INSEE suppressed it, `absent` when Filosofi has no row) and
-    `statut_arcep` (`valeur` or `absent`).
+    `statut_arcep` (`valeur` or `absent`); `structure_prorata` is true where the census
+    structure is the share, pro rata of population, of a commune split since the census.
     """
     frame = communes.select("code_commune", "code_departement")
     for key, mesures in MESURES_COMMUNES.items():
-        table = rebased[key].select("code_commune", *mesures, pl.lit(True).alias(f"_present_{key}"))
+        table = rebased[key].select(
+            "code_commune",
+            *mesures,
+            pl.lit(True).alias(f"_present_{key}"),
+            (pl.col("prorata") if "prorata" in rebased[key].columns else pl.lit(False)).alias(
+                f"_prorata_{key}"
+            ),
+        )
         frame = frame.join(table, on="code_commune", how="left")
     present = {key: pl.col(f"_present_{key}").fill_null(False) for key in MESURES_COMMUNES}
+    prorata = {key: pl.col(f"_prorata_{key}").fill_null(False) for key in MESURES_COMMUNES}
     return frame.with_columns(
+        # a commune re-established since the census shares its former commune's structure
+        pl.when(pl.col("nb_population").is_not_null())
+        .then(prorata["insee__rp2018_effectifs"])
+        .otherwise(prorata["insee__rp2017_parts"])
+        .alias("structure_prorata"),
         (pl.col("nb_locaux_thd_30") / pl.col("nb_locaux"))
         .fill_nan(None)
         .alias("part_locaux_thd_30"),
@@ -620,4 +634,7 @@ def build_statistiques_communes(
         .then(pl.lit("valeur"))
         .otherwise(pl.lit("absent"))
         .alias("statut_arcep"),
-    ).drop(f"_present_{key}" for key in MESURES_COMMUNES)
+    ).drop(
+        *(f"_present_{key}" for key in MESURES_COMMUNES),
+        *(f"_prorata_{key}" for key in MESURES_COMMUNES),
+    )

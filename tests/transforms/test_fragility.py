@@ -1,9 +1,9 @@
-"""Indice de Fragilité Numérique: the 36 real Sicoval communes against scores computed by hand
-(tests/fixtures/ifn_sicoval/calcul_attendu.py), then the rules on small tables."""
+"""Indice de Fragilité Numérique: La Mednum's own 2020 scores for the 16 IRIS of Arras, fed
+through the observatory's code, then the rules the observatory adds (imputation, caps,
+references), on small tables."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import polars as pl
@@ -12,265 +12,213 @@ from polars.testing import assert_frame_equal
 
 from observatory.transforms import fragility as fr
 
-SICOVAL = Path(__file__).parents[1] / "fixtures" / "ifn_sicoval"
+ARRAS = Path(__file__).parents[1] / "fixtures" / "ifn_arras" / "ifn_2020_arras_iris_entrees_et_scores.csv"
 
-
-def _calcul_attendu():
-    """The independent hand calculation, loaded from its file (fixtures are not a package)."""
-    spec = importlib.util.spec_from_file_location("calcul_attendu", SICOVAL / "calcul_attendu.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-# Workbook column → IFN variable, as the hand calculation maps them.
-COLONNES = {
-    "part_locaux_sans_thd_30": 1 - pl.col("taux_de_couverture_hd_thd"),
-    "taux_pauvrete_60": pl.col("taux_de_pauvrete"),
-    "part_menages_une_personne": pl.col("part_des_menages_d_une_personne"),
-    "part_familles_monoparentales": pl.col("part_des_familles_monoparentales"),
-    "part_15_29_ans": pl.col("part_des_personnes_agees_de_15_29_ans"),
-    "part_chomeurs": pl.col("part_des_chomeurs"),
-    "part_65_ans_et_plus": pl.col("part_des_personnes_agees_de_65_ans_plus"),
-    "part_peu_diplomes": pl.col("part_des_non_ou_peu_diplomes_dans_la_population_non_scolarisee_"),
+# La Mednum's column names: (numerator, denominator) of each variable, as the IRIS shares of
+# the file are built (e.g. `Part des personnes âgées de 65 ans / +` = P16 Pop65P / P16 Pop).
+COMPTES_ARRAS = {
+    "part_familles_monoparentales": ("C16 Fammono", "C16 Fam"),
+    "part_menages_une_personne": ("C16 Menpseul", "C16 Men"),
+    "part_15_29_ans": ("P16 Pop1529", "P16 Pop"),
+    "part_65_ans_et_plus": ("P16 Pop65P", "P16 Pop"),
+    "part_peu_diplomes": ("P16 Nscol15P Diplmin", "P16 Nscol15P"),
 }
+# The variable's reference (`SEUILS …`) and ratio (`CM …`) columns, with `{ref}` the level.
+COLONNES_ARRAS = {
+    "part_familles_monoparentales": "Part des familles {ref}",
+    "part_menages_une_personne": "Part des ménages {ref}",
+    "part_15_29_ans": "Part des personnes âgées de 15 – 29 ans {ref}",
+    "part_65_ans_et_plus": "Part des personnes âgées de 65 {ref}",
+    "part_peu_diplomes": "Part des non ou peu diplômés {ref}",
+    "revenu_median_uc": "revenue median {ref}",
+}
+# Axis, family and global score columns (`… 1`: the sum divided by the number of variables).
+SCORES_ARRAS = {
+    "score_acces_interfaces": "ACCÈS AUX INTERFACES NUMERIQUES {ref} 1",
+    "score_acces_information": "ACCES A L'INFORMATION {ref} 1",
+    "score_competences_administratives": "COMPETENCES ADMINISTATIVES {ref} 1",
+    "score_competences_numeriques": "COMPÉTENCES NUMÉRIQUES / SCOLAIRES {ref} 1",
+    "score_acces": "GLOBAL ACCES {ref} 1",
+    "score_competences": "GLOBAL COMPETENCES {ref} 1",
+    "score_global": "SCORE GLOBAL {ref} 1",
+}
+# Levels as the file spells them: (in SEUILS/CM columns, in score columns).
+NIVEAUX_ARRAS = {"region": ("region", "region"), "departement": ("departement", "departement"),
+                 "epci": ("EPCI", "epci")}
+# The file publishes 9 decimals, its reference shares too (0.162532919: a relative precision of
+# 3e-9), and La Mednum computed its ratios from the unrounded references: the ratios agree to a
+# relative 1e-8, i.e. 2e-6 on a score of 200, far below the 1e-2 of any published rounding.
+PRECISION = 1e-8
 
 
-def _entrees_sicoval() -> pl.DataFrame:
-    brut = pl.read_csv(SICOVAL / "ifn_exemple_indicateurs_bruts_sicoval.csv", infer_schema=False)
-    brut = brut.with_columns(
-        pl.all().exclude("nom_com", "insee_com", "insee_dep", "nom_dep").cast(pl.Float64)
+def _arras() -> pl.DataFrame:
+    """The file, its column names with single spaces (it spells `GLOBAL COMPETENCES  departement`)."""
+    frame = pl.read_csv(ARRAS, separator=";", decimal_comma=True, infer_schema_length=None)
+    return frame.rename({c: " ".join(c.split()) for c in frame.columns})
+
+
+def _entrees_arras(arras: pl.DataFrame) -> pl.DataFrame:
+    # The median is the commune's (`MED15 données communales`): the published ratio is
+    # 17 868 / 18 982 for every IRIS, not the IRIS medians.
+    frame = arras.with_columns(pl.col("Code Iris").cast(pl.String).alias("code"))
+    return fr.entrees_depuis_comptes(
+        frame,
+        COMPTES_ARRAS,
+        medianes={"revenu_median_uc": "MED15 données communales"},
     )
-    pop = pl.col("population_legale")
-    parts = [
-        brut.select(
-            pl.col("insee_com").alias("code"),
-            pl.lit(code).alias("variable"),
-            valeur.alias("valeur"),
-            (valeur * pop).alias("numerateur"),
-            pop.alias("denominateur"),
-        )
-        for code, valeur in COLONNES.items()
-    ]
-    parts.append(
-        brut.select(
-            pl.col("insee_com").alias("code"),
-            pl.lit("revenu_median_uc").alias("variable"),
-            pl.col("revenus_median_disponible").alias("valeur"),
-            pl.lit(None, pl.Float64).alias("numerateur"),
-            pl.lit(None, pl.Float64).alias("denominateur"),
-        )
+
+
+def _references_arras(arras: pl.DataFrame, seuil: str) -> pl.DataFrame:
+    ligne = arras.row(0, named=True)
+    return pl.DataFrame(
+        {
+            "code_reference": "R",
+            "variable": list(COLONNES_ARRAS),
+            "valeur_reference": [
+                float(ligne["SEUILS " + col.format(ref=seuil)]) for col in COLONNES_ARRAS.values()
+            ],
+        }
     )
-    return pl.concat([p.cast(fr.ENTREES_SCHEMA) for p in parts])
 
 
 @pytest.mark.real_data
-def test_sicoval_scores_match_the_hand_calculation(tmp_path: Path) -> None:
-    entrees = _entrees_sicoval()
-    appartenance = entrees.select("code").unique().with_columns(code_reference=pl.lit("sicoval"))
-    imposees = pl.read_csv(SICOVAL / "reference_imposee.csv")
-    references = fr.valeurs_reference(entrees, appartenance, imposees)
-    assert references.height == 9
-    assert set(references["origine_reference"]) == {"comptes", "imposee"}
-    indice = fr.indice_fragilite(fr.scores_variables(entrees, appartenance, references))
-
-    attendu = pl.read_csv(SICOVAL / "attendu.csv", schema_overrides={"code": pl.String})
-    assert indice.height == attendu.height == 36
+@pytest.mark.parametrize("niveau", list(NIVEAUX_ARRAS))
+def test_arras_scores_reproduce_la_mednum(niveau: str) -> None:
+    """Inputs and references from La Mednum's file in; its ratios, axes, families and global
+    score out, to the 9 decimals it publishes, against each of its three references."""
+    seuil, score = NIVEAUX_ARRAS[niveau]
+    arras = _arras()
+    assert arras.height == 16
+    entrees = _entrees_arras(arras)
+    appartenance = entrees.select("code").unique().with_columns(pl.lit("R").alias("code_reference"))
+    scores = fr.scores_variables(entrees, appartenance, _references_arras(arras, seuil))
+    attendu_ratios = arras.select(
+        pl.col("Code Iris").cast(pl.String).alias("code"),
+        *(pl.col("CM " + col.format(ref=seuil)).alias(v) for v, col in COLONNES_ARRAS.items()),
+    ).unpivot(index="code", variable_name="variable", value_name="score")
     assert_frame_equal(
-        indice.select(attendu.columns),
-        attendu,
-        check_dtypes=False,
-        check_exact=False,
-        rel_tol=1e-12,
-        abs_tol=1e-9,
+        scores.select("code", "variable", "score").sort("code", "variable"),
+        attendu_ratios.sort("code", "variable"),
+        abs_tol=0,
+        rel_tol=PRECISION,
     )
-    # The committed CSV is what the hand calculation produces.
-    _calcul_attendu().main(tmp_path / "attendu.csv")
-    assert (tmp_path / "attendu.csv").read_text() == (SICOVAL / "attendu.csv").read_text()
+    indice = fr.indice_fragilite(scores)
+    attendu = arras.select(
+        pl.col("Code Iris").cast(pl.String).alias("code"),
+        *(pl.col(col.format(ref=score)).alias(nom) for nom, col in SCORES_ARRAS.items()),
+    ).sort("code")
+    assert_frame_equal(
+        indice.select(attendu.columns), attendu, abs_tol=0, rel_tol=PRECISION, check_dtypes=False
+    )
+    assert (indice["nb_variables"] == 6).all()
 
 
-def _entrees(rows: list[tuple[str, str, float | None, float | None, float | None]]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=list(fr.ENTREES_SCHEMA), orient="row").cast(fr.ENTREES_SCHEMA)
+@pytest.mark.real_data
+def test_arras_global_is_the_mean_of_variables_not_of_axes() -> None:
+    """Why `indice_fragilite` averages variables: the mean of the four axes would miss La
+    Mednum's global score on every IRIS, by up to 8 points (the axes have 1 to 2 variables)."""
+    arras = _arras()
+    entrees = _entrees_arras(arras)
+    appartenance = entrees.select("code").unique().with_columns(pl.lit("R").alias("code_reference"))
+    indice = fr.indice_fragilite(
+        fr.scores_variables(entrees, appartenance, _references_arras(arras, "region"))
+    )
+    moyenne_axes = indice.select(
+        pl.mean_horizontal(*(f"score_{axe}" for axe in fr.AXES)).alias("m"), "score_global"
+    )
+    ecart = (moyenne_axes["m"] - moyenne_axes["score_global"]).abs()
+    assert (ecart > 1e-3).all() and ecart.max() > 5
 
 
-VARIABLES = (
-    fr.VariableIfn("a", "acces_interfaces", fr.DIRECT, "a", "test", 2020),
-    fr.VariableIfn("b", "acces_interfaces", fr.INVERSE, "b", "test", 2020),
-    fr.VariableIfn("c", "competences_numeriques", fr.DIRECT, "c", "test", 2020),
-)
+@pytest.mark.real_data
+def test_arras_median_income_is_not_inverted() -> None:
+    """La Mednum's published ratio is 100 × 17 868 / 18 982 = 94.13 (documentation: inverted)."""
+    arras = _arras()
+    assert arras["CM revenue median region"].unique().to_list() == pytest.approx(
+        [100 * 17868 / 18982]
+    )
+    sens = {v.code: v.sens for v in fr.VARIABLES_IFN}
+    assert sens["revenu_median_uc"] == fr.DIRECT
 
 
-@pytest.mark.parametrize(
-    ("cas", "lignes", "reference", "attendu"),
-    [
-        (
-            "all present: axes are means of their variables, global the mean of variables",
-            [("x", "a", 0.2), ("x", "b", 10.0), ("x", "c", 0.3)],
-            {"a": 0.1, "b": 20.0, "c": 0.3},
-            # a: 200, b (inverse): 200, c: 100
-            {
-                "score_acces_interfaces": 200.0,
-                "score_competences_numeriques": 100.0,
-                "score_global": 500 / 3,
-                "nb_variables_utilisees": 3,
-                "nb_variables_manquantes": 0,
-            },
-        ),
-        (
-            "a missing variable is skipped and counted",
-            [("x", "a", 0.2), ("x", "b", None), ("x", "c", 0.3)],
-            {"a": 0.1, "b": 20.0, "c": 0.3},
-            {
-                "score_acces_interfaces": 200.0,
-                "score_competences_numeriques": 100.0,
-                "score_global": 150.0,
-                "nb_variables_utilisees": 2,
-                "nb_variables_manquantes": 1,
-            },
-        ),
-        (
-            "a reference of 0 gives no score (skipped), an axis without score is null",
-            [("x", "a", 0.2), ("x", "b", 10.0), ("x", "c", 0.0)],
-            {"a": 0.1, "b": 20.0, "c": 0.0},
-            {
-                "score_acces_interfaces": 200.0,
-                "score_competences_numeriques": None,
-                "score_global": 200.0,
-                "nb_variables_utilisees": 2,
-                "nb_variables_manquantes": 1,
-            },
-        ),
-        (
-            "an income of 0 cannot be inverted: skipped",
-            [("x", "a", 0.1), ("x", "b", 0.0), ("x", "c", 0.6)],
-            {"a": 0.1, "b": 20.0, "c": 0.3},
-            {
-                "score_acces_interfaces": 100.0,
-                "score_competences_numeriques": 200.0,
-                "score_global": 150.0,
-                "nb_variables_utilisees": 2,
-                "nb_variables_manquantes": 1,
-            },
-        ),
-    ],
-)
-def test_scores_axes_and_missing_variables(
-    cas: str, lignes: list, reference: dict, attendu: dict
-) -> None:
-    entrees = _entrees([(code, var, v, None, None) for code, var, v in lignes])
+def _entrees(lignes: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(*ligne, False) for ligne in lignes], schema=fr.ENTREES_SCHEMA, orient="row"
+    )
+
+
+def test_missing_input_takes_the_epci_value_then_the_departement_flagged() -> None:
+    entrees = _entrees(
+        [
+            ("c1", "part_65_ans_et_plus", None, None, 100.0),  # → EPCI e1 value
+            ("c2", "part_65_ans_et_plus", 0.3, 30.0, 100.0),
+            ("c3", "part_65_ans_et_plus", None, None, 50.0),  # EPCI e2 unknown → département
+            ("c4", "part_65_ans_et_plus", 0.1, 10.0, 100.0),
+        ]
+    )
+    epci = pl.DataFrame({"code": ["c1", "c2", "c3", "c4"], "code_parent": ["e1", "e1", "e2", "e3"]})
+    dep = pl.DataFrame({"code": ["c1", "c2", "c3", "c4"], "code_parent": ["d"] * 4})
+    valeurs = lambda app: fr.agrege_entrees(entrees, app).select(  # noqa: E731
+        pl.col("code").alias("code_parent"), "variable", "valeur"
+    )
+    imputees = fr.impute_depuis_parents(entrees, [(epci, valeurs(epci)), (dep, valeurs(dep))])
+    attendu = _entrees(
+        [
+            ("c1", "part_65_ans_et_plus", 0.3, 30.0, 100.0),
+            ("c2", "part_65_ans_et_plus", 0.3, 30.0, 100.0),
+            ("c3", "part_65_ans_et_plus", 0.2, 10.0, 50.0),
+            ("c4", "part_65_ans_et_plus", 0.1, 10.0, 100.0),
+        ]
+    ).with_columns(pl.Series("imputee", [True, False, True, False]))
+    assert_frame_equal(imputees, attendu)
+
+
+def test_caps_bound_every_score_and_are_counted() -> None:
+    entrees = _entrees(
+        [(f"c{i}", "part_65_ans_et_plus", v, v, 1.0) for i, v in enumerate([0.001, 0.1, 0.2, 9.0])]
+    )
+    appartenance = pl.DataFrame({"code": [f"c{i}" for i in range(4)], "code_reference": "R"})
+    references = pl.DataFrame(
+        {"code_reference": ["R"], "variable": ["part_65_ans_et_plus"], "valeur_reference": [0.1]}
+    )
+    variables = tuple(v for v in fr.VARIABLES_IFN if v.code == "part_65_ans_et_plus")
+    brut = fr.scores_variables(entrees, appartenance, references, variables)
+    bornes = fr.bornes_nationales(brut, 0.25, 0.75)
+    bornees = fr.scores_variables(entrees, appartenance, references, variables, bornes=bornes)
+    basse, haute = bornes.row(0)[1:]
+    assert bornees["score"].min() == pytest.approx(basse)
+    assert bornees["score"].max() == pytest.approx(haute)
+    assert bornees["bornee"].to_list() == [True, False, False, True]
+    assert bornees["score_brut"].to_list() == brut["score_brut"].to_list()
+
+
+def test_a_territory_missing_a_variable_has_no_global_score() -> None:
+    lignes = [("x", v.code, 1.0, None, None) for v in fr.VARIABLES_IFN[1:]]
+    entrees = _entrees(lignes)
     appartenance = pl.DataFrame({"code": ["x"], "code_reference": ["R"]})
     references = pl.DataFrame(
         {
             "code_reference": "R",
-            "variable": list(reference),
-            "valeur_reference": list(reference.values()),
+            "variable": [v.code for v in fr.VARIABLES_IFN],
+            "valeur_reference": 1.0,
         }
     )
-    indice = fr.indice_fragilite(
-        fr.scores_variables(entrees, appartenance, references, VARIABLES), VARIABLES
+    ligne = fr.indice_fragilite(fr.scores_variables(entrees, appartenance, references)).row(
+        0, named=True
     )
-    ligne = indice.row(0, named=True)
-    for colonne, valeur in attendu.items():
-        if valeur is None:
-            assert ligne[colonne] is None, cas
-        else:
-            assert ligne[colonne] == pytest.approx(valeur, rel=1e-12), cas
+    assert ligne["score_global"] is None and ligne["score_acces_interfaces"] is None
+    assert ligne["score_acces_information"] == pytest.approx(100.0)
+    assert ligne["nb_variables"] == 5
 
 
-def test_reference_is_a_ratio_of_counts_not_a_mean_of_rates() -> None:
-    # Two communes: 1/10 and 90/100. Mean of rates 0.5; ratio of counts 91/110.
-    entrees = _entrees(
-        [("c1", "a", 0.1, 1.0, 10.0), ("c2", "a", 0.9, 90.0, 100.0), ("c3", "a", 0.5, 5.0, 10.0)]
-    )
-    appartenance = pl.DataFrame({"code": ["c1", "c2", "c3"], "code_reference": ["16", "16", "17"]})
-    references = fr.valeurs_reference(entrees, appartenance)
-    attendu = pl.DataFrame(
+def test_reference_of_a_territory_across_two_is_its_main_one() -> None:
+    appartenances = pl.DataFrame(
         {
-            "code_reference": ["16", "17"],
-            "variable": ["a", "a"],
-            "valeur_reference": [91 / 110, 0.5],
-            "origine_reference": ["comptes", "comptes"],
+            "code_commune": ["a", "b", "c", "a", "b", "c"],
+            "niveau": ["epci"] * 3 + ["departement"] * 3,
+            "code": ["e", "e", "e", "16", "17", "17"],
         }
     )
-    assert_frame_equal(references, attendu)
-    # Each commune is scored against its own département.
-    scores = fr.scores_variables(entrees, appartenance, references, VARIABLES[:1])
-    assert scores["score"].to_list() == pytest.approx(
-        [100 * 0.1 * 110 / 91, 100 * 0.9 * 110 / 91, 100]
-    )
-
-
-def test_imposed_reference_overrides_counts() -> None:
-    entrees = _entrees([("c1", "a", 0.1, 1.0, 10.0), ("c1", "b", 20_000.0, None, None)])
-    appartenance = pl.DataFrame({"code": ["c1"], "code_reference": ["FR"]})
-    imposees = pl.DataFrame(
-        {"code_reference": ["FR", "FR"], "variable": ["a", "b"], "valeur_reference": [0.2, 21_000]}
-    )
-    references = fr.valeurs_reference(entrees, appartenance, imposees)
-    assert references.select("variable", "valeur_reference", "origine_reference").rows() == [
-        ("a", 0.2, "imposee"),
-        ("b", 21_000.0, "imposee"),
-    ]
-    sans = fr.valeurs_reference(entrees, appartenance)
-    assert sans.rows() == [("FR", "a", 0.1, "comptes")]
-
-
-def test_the_reference_territory_itself_scores_100() -> None:
-    entrees = _entrees(
-        [("c1", "a", 0.1, 1.0, 10.0), ("c2", "a", 0.9, 90.0, 100.0), ("c1", "c", 0.5, 5.0, 10.0)]
-    )
-    communes = pl.DataFrame({"code": ["c1", "c2"], "code_parent": ["16", "16"]})
-    departement = fr.agrege_entrees(entrees, communes)
-    assert departement.select("variable", "valeur", "numerateur", "denominateur").rows() == [
-        ("a", 91 / 110, 91.0, 110.0),
-        ("c", 0.5, 5.0, 10.0),
-    ]
-    appartenance = pl.DataFrame({"code": ["c1", "c2"], "code_reference": ["16", "16"]})
-    references = fr.valeurs_reference(entrees, appartenance)
-    soi = fr.scores_variables(
-        departement, pl.DataFrame({"code": ["16"], "code_reference": ["16"]}), references, VARIABLES
-    )
-    assert soi.drop_nulls("score")["score"].to_list() == pytest.approx([100.0, 100.0])
-
-
-def test_commune_inputs_from_the_statistics_table() -> None:
-    statistiques = pl.DataFrame(
-        {
-            "code_commune": ["16015", "16001"],
-            "nb_locaux": [100, 0],
-            "nb_locaux_thd_30": [90, 0],
-            "taux_pauvrete_60": [0.2, None],  # 16001: statistical secrecy
-            "nb_personnes_menages_fiscaux": [1000.0, 500.0],
-            "revenu_median_uc": [20_000.0, 21_000.0],
-            "part_menages_une_personne": [0.5, 0.3],
-            "part_familles_monoparentales": [0.1, 0.05],
-            "nb_population": [1000.0, None],
-            "nb_0_14_ans": [150.0, None],
-            "nb_15_29_ans": [200.0, None],
-            "nb_75_ans_et_plus": [100.0, None],
-            "nb_demandeurs_emploi_abc": [75, None],
-            "part_65_ans_et_plus": [0.25, 0.4],
-            "part_non_diplomes_15_ans_et_plus": [0.4, 0.6],
-        }
-    )
-    population = pl.DataFrame({"code_commune": ["16015", "16001"], "population": [1000, 400]})
-    entrees = fr.entrees_ifn_communes(statistiques, population)
-    valeurs = {(c, v): x for c, v, x, _, _ in entrees.iter_rows()}
-    attendu = {
-        ("16015", "part_locaux_sans_thd_30"): 0.1,
-        ("16001", "part_locaux_sans_thd_30"): None,  # no premises: unknown, not 0
-        ("16015", "taux_pauvrete_60"): 0.2,
-        ("16001", "taux_pauvrete_60"): None,
-        ("16015", "part_chomeurs"): 75 / 750,  # job seekers / people aged 15-74
-        ("16001", "part_chomeurs"): None,
-        ("16015", "part_15_29_ans"): 0.2,
-        ("16001", "part_65_ans_et_plus"): 0.4,
-        ("16001", "revenu_median_uc"): 21_000.0,
-    }
-    for cle, valeur in attendu.items():
-        assert valeurs[cle] == (pytest.approx(valeur) if valeur is not None else None), cle
-    assert entrees.height == 2 * len(fr.VARIABLES_IFN)
-    poids = entrees.filter(pl.col("variable") == "part_65_ans_et_plus").sort("code")
-    assert poids["numerateur"].to_list() == pytest.approx([0.4 * 400, 0.25 * 1000])
-    # Every input variable is an IFN variable, and every IFN variable has an input.
-    assert set(entrees["variable"]) == {v.code for v in fr.VARIABLES_IFN}
+    population = pl.DataFrame({"code_commune": ["a", "b", "c"], "population": [500, 100, 100]})
+    out = fr.reference_majoritaire(appartenances, population, "departement")
+    assert out.filter(pl.col("niveau") == "epci").rows() == [("epci", "e", "16")]

@@ -292,6 +292,33 @@ def test_split_source_is_not_duplicated() -> None:
     assert (report["scissions"], report["rebasees"], report["identiques"]) == (1, 0, 0)
 
 
+def test_split_source_shared_pro_rata_of_population_when_asked() -> None:
+    """A census structure of a commune split since is shared by its parts (issue 15): counts pro
+    rata of current population, rates copied, `prorata` flagged, rows in still accounted."""
+    passage = _passage(
+        [
+            ("15141", "15031", "scission", False),
+            ("15141", "15141", "scission", True),
+            ("15171", "15171", "identique", True),
+        ]
+    )
+    frame = _stats([("15141", 0.2, 1000.0), ("15171", 0.5, 10.0)], RATE_COLUMNS)
+    population = pl.DataFrame(
+        {"code_commune": ["15031", "15141", "15171"], "population": [250, 750, 10]}
+    )
+    rebased, quarantine, report = rebase_communes(
+        frame, passage, ["poids"], {"taux": "poids"}, prorata=population
+    )
+    assert rebased.select("code_commune", "poids", "taux", "prorata").rows() == [
+        ("15031", 250.0, 0.2, True),
+        ("15141", 750.0, 0.2, True),
+        ("15171", 10.0, 0.5, False),
+    ]
+    assert quarantine.is_empty()
+    assert (report["lignes_entree"], report["lignes_gardees"]) == (2, 2)
+    assert (report["scissions"], report["communes_au_prorata"]) == (1, 2)
+
+
 def test_quarantine_and_accounting() -> None:
     passage = _passage(
         [
@@ -401,6 +428,7 @@ def test_quarantine_and_accounting() -> None:
         "scissions": 0,
         "non_appariees": 2,
         "lignes_sortie": 3,
+        "communes_au_prorata": 0,
     }
 
 

@@ -1,0 +1,147 @@
+-- Offre de médiation numérique par commune, pour chaque indicateur d'offre : le nombre de lieux
+-- (ou de conseillers) que la source recense dans la commune, si la source couvre la commune,
+-- avec la population municipale (COG 2026). Une seule table pour tous les comptes d'offre, que
+-- `ind_offre` somme à chaque niveau sur les seules communes couvertes.
+-- Chaque compte a la couverture de la source qui le recense partout : la cartographie La Mednum
+-- pour tous ses lieux, l'itinérance et Aidants Connect ; le registre national du programme pour
+-- France Services (un millésime par liste) et les conseillers numériques ; pour les services,
+-- les lieux des registres nationaux font un minimum connu partout, complété par la cartographie
+-- là où elle couvre. Les France Services comptent comme lieux d'aide aux démarches (charte
+-- France Services). Un lieu fusionné compte la somme de ses conseillers distincts.
+WITH criteres_lieux AS (
+    SELECT code_commune, 'lieux' AS critere, 1 AS nb
+    FROM int__lieux
+    UNION ALL
+    SELECT code_commune, 'lieux_demarches' AS critere, 1 AS nb
+    FROM int__lieux
+    WHERE '|' || services || '|' LIKE '%|Aide aux démarches administratives|%'
+        OR '|' || dispositif_programmes_nationaux || '|' LIKE '%|France Services|%'
+    UNION ALL
+    SELECT code_commune, 'lieux_outils_quotidien' AS critere, 1 AS nb
+    FROM int__lieux
+    WHERE '|' || services || '|' LIKE '%|Maîtrise des outils numériques du quotidien|%'
+    UNION ALL
+    SELECT code_commune, 'lieux_conseillers_numeriques' AS critere, 1 AS nb
+    FROM int__lieux
+    WHERE '|' || dispositif_programmes_nationaux || '|' LIKE '%|Conseillers numériques|%'
+    UNION ALL
+    SELECT code_commune, 'lieux_aidants_connect' AS critere, 1 AS nb
+    FROM int__lieux
+    WHERE '|' || dispositif_programmes_nationaux || '|' LIKE '%|Aidants Connect|%'
+    UNION ALL
+    SELECT code_commune, 'lieux_itinerants' AS critere, 1 AS nb
+    FROM int__lieux
+    WHERE itinerance = 'Itinérant'
+    UNION ALL
+    SELECT code_commune, 'conseillers_numeriques' AS critere, CAST(nb_conseillers AS BIGINT) AS nb
+    FROM int__lieux
+    WHERE nb_conseillers IS NOT NULL
+),
+
+-- Les noms des indicateurs sont écrits ici en toutes lettres (une ligne par critère).
+criteres AS (
+    SELECT
+        'lieux' AS critere,
+        'nb_lieux' AS indicateur_nombre,
+        'lieux_pour_10k_hab' AS indicateur_taux,
+        'mednum__lieux' AS source
+    UNION ALL
+    SELECT
+        'lieux_demarches' AS critere,
+        'nb_lieux_demarches' AS indicateur_nombre,
+        'lieux_demarches_pour_10k_hab' AS indicateur_taux,
+        'france_services__lieux' AS source
+    UNION ALL
+    SELECT
+        'lieux_outils_quotidien' AS critere,
+        'nb_lieux_outils_quotidien' AS indicateur_nombre,
+        'lieux_outils_quotidien_pour_10k_hab' AS indicateur_taux,
+        'conseillers_numeriques__lieux' AS source
+    UNION ALL
+    SELECT
+        'lieux_conseillers_numeriques' AS critere,
+        'nb_lieux_conseillers_numeriques' AS indicateur_nombre,
+        'lieux_conseillers_numeriques_pour_10k_hab' AS indicateur_taux,
+        'conseillers_numeriques__lieux' AS source
+    UNION ALL
+    SELECT
+        'lieux_aidants_connect' AS critere,
+        'nb_lieux_aidants_connect' AS indicateur_nombre,
+        'lieux_aidants_connect_pour_10k_hab' AS indicateur_taux,
+        'mednum__lieux' AS source
+    UNION ALL
+    SELECT
+        'lieux_itinerants' AS critere,
+        'nb_lieux_itinerants' AS indicateur_nombre,
+        'lieux_itinerants_pour_10k_hab' AS indicateur_taux,
+        'mednum__lieux' AS source
+    UNION ALL
+    SELECT
+        'conseillers_numeriques' AS critere,
+        'nb_conseillers_numeriques' AS indicateur_nombre,
+        'conseillers_numeriques_pour_10k_hab' AS indicateur_taux,
+        'conseillers_numeriques__lieux' AS source
+),
+
+par_commune AS (
+    SELECT code_commune, critere, SUM(nb) AS nb
+    FROM criteres_lieux
+    GROUP BY code_commune, critere
+),
+
+lieux_communes AS (
+    SELECT
+        t.code AS code_commune,
+        t.population,
+        k.indicateur_nombre,
+        k.indicateur_taux,
+        c.annee,
+        CAST(NULL AS VARCHAR) AS definition,
+        c.couvert,
+        COALESCE(p.nb, 0) AS nb
+    FROM int__territoires AS t
+    CROSS JOIN criteres AS k
+    INNER JOIN int__couverture_sources AS c
+        ON c.code_commune = t.code AND c.source = k.source
+    LEFT JOIN par_commune AS p
+        ON p.code_commune = t.code AND p.critere = k.critere
+    WHERE t.niveau = 'commune'
+),
+
+-- France Services à chaque millésime de la liste nationale de l'ANCT (2020 : première vague de
+-- labellisation ; 2022 : liste du 1er décembre), pour une série : la population est celle du
+-- COG 2026 aux deux dates (le même dénominateur, pour que l'évolution ne mesure que l'offre) ;
+-- `definition` dit ce que compte chaque millésime.
+millesimes AS (
+    SELECT DISTINCT annee, source_millesime, definition
+    FROM int__france_services_millesimes
+),
+
+france_services_par_commune AS (
+    SELECT annee, code_commune, COUNT(*) AS nb
+    FROM int__france_services_millesimes
+    GROUP BY annee, code_commune
+),
+
+france_services_communes AS (
+    SELECT
+        t.code AS code_commune,
+        t.population,
+        'nb_france_services' AS indicateur_nombre,
+        'france_services_pour_10k_hab' AS indicateur_taux,
+        m.annee,
+        m.definition,
+        c.couvert,
+        COALESCE(p.nb, 0) AS nb
+    FROM int__territoires AS t
+    CROSS JOIN millesimes AS m
+    INNER JOIN int__couverture_sources AS c
+        ON c.code_commune = t.code AND c.source = m.source_millesime
+    LEFT JOIN france_services_par_commune AS p
+        ON p.code_commune = t.code AND p.annee = m.annee
+    WHERE t.niveau = 'commune'
+)
+
+SELECT * FROM lieux_communes
+UNION ALL
+SELECT * FROM france_services_communes
