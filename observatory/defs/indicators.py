@@ -9,13 +9,11 @@ search with a spatial index). Their aggregations that are plain sums live in SQL
 import dagster as dg
 import polars as pl
 
-from observatory.defs.resources import ObservatoryResource
-from observatory.sources.catalogue import FRANCE_SERVICES
+from observatory.sources import catalogue as cat
 from observatory.transforms import access, fragility, need
 
 INTERMEDIATE = "intermediate"
 INDICATORS = "indicators"
-TAUX_ILLECTRONISME = "insee_illectronisme/taux_illectronisme.csv"
 
 
 def _population_communes(territoires: pl.DataFrame) -> pl.DataFrame:
@@ -24,18 +22,14 @@ def _population_communes(territoires: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _taux(observatory: ObservatoryResource) -> need.TauxReference:
-    return need.taux_reference(pl.read_csv(observatory.settings.assets_dir / TAUX_ILLECTRONISME))
-
-
 @dg.asset(group_name=INTERMEDIATE)
 def int__besoin_communes(
-    observatory: ObservatoryResource,
     int__statistiques_communes: pl.DataFrame,
     int__territoires: pl.DataFrame,
+    stg_insee__taux_illectronisme: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """People aged 15+ in illectronisme per commune (estimate, interval, sum components)."""
-    taux = _taux(observatory)
+    taux = need.taux_reference(stg_insee__taux_illectronisme)
     structure = need.structure_nationale(int__statistiques_communes)
     ecarts = need.ecart_structures(int__statistiques_communes, taux, structure)
     frame = need.estime_illectronisme(
@@ -44,14 +38,40 @@ def int__besoin_communes(
         taux,
         structure,
         need.tau_modele(ecarts),
+        need.biais_modele(ecarts),
     )
     structures = dict(frame.group_by("structure_utilisee").len().iter_rows())
     return dg.Output(
         frame,
         metadata={
             "structures": structures,
+            "structures_au_prorata": int(frame["structure_prorata"].sum()),
             **{f"ecart_rp2018_rp2017_{k}": v for k, v in need.resume_ecarts(ecarts).items()},
         },
+    )
+
+
+@dg.asset(group_name=INTERMEDIATE)
+def int__difficulte_numerique_communes(
+    int__statistiques_communes: pl.DataFrame,
+    int__territoires: pl.DataFrame,
+    int__besoin_communes: pl.DataFrame,
+    stg_insee__taux_difficulte_numerique: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """People aged 15+ en difficulté avec le numérique per commune (age standardisation)."""
+    taux = need.taux_age_reference(
+        stg_insee__taux_difficulte_numerique, cat.INSEE_TAUX_DIFFICULTE.annee
+    )
+    frame = need.estime_par_age(
+        int__statistiques_communes,
+        _population_communes(int__territoires),
+        taux,
+        need.structure_nationale(int__statistiques_communes),
+        int__besoin_communes["tau_modele"].drop_nulls().first(),
+        int__besoin_communes["biais_structure"].drop_nulls().first(),
+    )
+    return dg.Output(
+        frame, metadata={"communes_estimees": frame["nb_difficulte_numerique"].count()}
     )
 
 
@@ -62,7 +82,7 @@ def int__acces_communes(
     """Distance from each commune to the nearest help with procedures and France Services."""
     communes = _population_communes(int__territoires).drop("population")
     frame = access.distances_acces(communes, int__lieux).with_columns(
-        pl.lit(FRANCE_SERVICES.annee, pl.Int32).alias("annee")
+        pl.lit(cat.FRANCE_SERVICES.annee, pl.Int32).alias("annee")
     )
     statuts = {f"{c}:{s}": n for c, s, n in frame.group_by("cible", "statut").len().iter_rows()}
     return dg.Output(frame, metadata=statuts)
@@ -70,10 +90,7 @@ def int__acces_communes(
 
 @dg.asset(group_name=INTERMEDIATE)
 def int__filosofi_territoires(stg_insee__filosofi_territoires: pl.DataFrame) -> pl.DataFrame:
-    """INSEE's own Filosofi figures for départements and régions (unchanged perimeters).
-
-    EPCI figures are on 2019 perimeters and are not carried over to COG 2026 EPCI.
-    """
+    """INSEE's own Filosofi figures for EPCI, départements, régions and France."""
     return stg_insee__filosofi_territoires.filter(
         pl.col("niveau").is_in(fragility.NIVEAUX_FILOSOFI_INSEE)
     ).select("niveau", "code", "annee", *fragility.COLONNES_FILOSOFI)
@@ -81,36 +98,78 @@ def int__filosofi_territoires(stg_insee__filosofi_territoires: pl.DataFrame) -> 
 
 @dg.asset(group_name=INDICATORS)
 def ind_besoin(
-    observatory: ObservatoryResource,
     int__besoin_communes: pl.DataFrame,
+    int__difficulte_numerique_communes: pl.DataFrame,
     int__appartenances: pl.DataFrame,
+    stg_insee__taux_illectronisme: pl.DataFrame,
+    stg_insee__taux_difficulte_numerique: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
-    """`nb_illectronisme`, `taux_illectronisme` with their 95 % interval, at every level."""
-    frame = need.indicateurs_besoin(int__besoin_communes, int__appartenances, _taux(observatory))
+    """Need at every level with its 95 % interval: illectronisme and, broader, people en
+    difficulté avec le numérique."""
+    illectronisme = need.taux_reference(stg_insee__taux_illectronisme)
+    difficulte = need.taux_age_reference(
+        stg_insee__taux_difficulte_numerique, cat.INSEE_TAUX_DIFFICULTE.annee
+    )
+    frame = pl.concat(
+        [
+            need.indicateurs_besoin(
+                int__besoin_communes,
+                int__appartenances,
+                illectronisme.erreur_type_age,
+                illectronisme.millesime_age,
+                need.ILLECTRONISME,
+            ),
+            need.indicateurs_besoin(
+                int__difficulte_numerique_communes,
+                int__appartenances,
+                difficulte.erreur_type,
+                difficulte.millesime,
+                need.DIFFICULTE,
+            ),
+        ]
+    )
     return dg.Output(frame, metadata={"lignes": frame.height})
 
 
-@dg.asset(group_name=INDICATORS)
+@dg.multi_asset(
+    outs={
+        "ind_fragilite": dg.AssetOut(group_name=INDICATORS),
+        "int__fragilite_bornes": dg.AssetOut(group_name=INTERMEDIATE),
+    },
+)
 def ind_fragilite(
     int__statistiques_communes: pl.DataFrame,
     int__territoires: pl.DataFrame,
     int__appartenances: pl.DataFrame,
     int__filosofi_territoires: pl.DataFrame,
-) -> dg.Output[pl.DataFrame]:
-    """La Mednum's fragility index, France as reference everywhere, département for communes."""
-    entrees = fragility.entrees_par_niveau(
-        fragility.entrees_ifn_communes(
-            int__statistiques_communes, _population_communes(int__territoires)
-        ),
+) -> tuple[dg.Output[pl.DataFrame], dg.Output[pl.DataFrame]]:
+    """La Mednum's fragility index against France, the région and the département; and the
+    national caps of the variables' scores with the number of communes capped."""
+    population = _population_communes(int__territoires)
+    communes = fragility.entrees_communes_imputees(
+        fragility.entrees_ifn_communes(int__statistiques_communes, population),
         int__appartenances,
         int__filosofi_territoires,
     )
-    frame = fragility.indicateurs_fragilite(entrees, int__appartenances, fragility.ANNEE_IFN)
-    return dg.Output(frame, metadata={"lignes": frame.height})
+    entrees = fragility.entrees_par_niveau(communes, int__appartenances, int__filosofi_territoires)
+    frame, bornes = fragility.indicateurs_fragilite(entrees, int__appartenances, population)
+    return (
+        dg.Output(frame, metadata={"lignes": frame.height}),
+        dg.Output(
+            bornes,
+            metadata={
+                "communes_imputees": int(
+                    communes.filter(pl.col("imputee")).select("code").n_unique()
+                ),
+                "bornes": dg.MetadataValue.json(bornes.to_dicts()),
+            },
+        ),
+    )
 
 
 intermediate_indicator_inputs = [
     int__besoin_communes,
+    int__difficulte_numerique_communes,
     int__acces_communes,
     int__filosofi_territoires,
 ]

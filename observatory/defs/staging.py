@@ -196,12 +196,13 @@ FILOSOFI_NIVEAUX = {
     "filosofi_2016_epci.csv": "epci",
     "filosofi_2016_departements.csv": "departement",
     "filosofi_2016_regions.csv": "region",
+    "filosofi_2016_france_metropolitaine.csv": "france",
 }
 
 
 def stage_filosofi_territoires(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """INSEE's own EPCI, département and région figures, level by level: by file name for
-    the three bundled files, by `niveau_filosofi` for the live long file (one file)."""
+    """INSEE's own EPCI, département, région and France figures, level by level: by file name
+    for the bundled files, by `niveau_filosofi` for the live long file (one file)."""
     if NIVEAU_FILOSOFI in raw.columns:
         niveaux = {n: pl.col(NIVEAU_FILOSOFI) == n for n in FILOSOFI_NIVEAUX.values()}
     else:
@@ -260,5 +261,6 @@ staging_assets = [
     stg_caf__rsa_iris,
     build_reference_table_asset(cat.INSEE_PASSAGE),
     build_reference_table_asset(cat.INSEE_MOUVEMENTS),
+    *(build_reference_table_asset(source) for source in cat.TAUX_NATIONAUX),
     *(build_statistic_asset(source, stage) for source, stage in STATISTICS.items()),
 ]

@@ -55,9 +55,7 @@ REBASAGES = (
         poids_filosofi=True,
         scissions_prorata=True,
     ),
-    Rebasage(
-        cat.INSEE_RP2018, date(2021, 1, 1), counts=EFFECTIFS_RP2018, scissions_prorata=True
-    ),
+    Rebasage(cat.INSEE_RP2018, date(2021, 1, 1), counts=EFFECTIFS_RP2018, scissions_prorata=True),
     Rebasage(
         cat.FILOSOFI_COMMUNES,
         date(2019, 1, 1),

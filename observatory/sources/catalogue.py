@@ -376,10 +376,15 @@ FILOSOFI_TERRITOIRES = _stat(
     "insee",
     "filosofi_territoires",
     "2016",
-    "Filosofi 2016 : chiffres publiés par l'INSEE pour les EPCI, départements et régions",
+    "Filosofi 2016 : chiffres publiés par l'INSEE pour les EPCI, départements, régions et la "
+    "France métropolitaine",
     "INSEE (Filosofi 2016)",
-    "github.com/dorobatmihai16/design4green_60 sql/revenus_{epci,departements,regions}.sql",
-    *(f"insee_filosofi_2016/filosofi_2016_{n}.csv" for n in ("epci", "departements", "regions")),
+    "github.com/dorobatmihai16/design4green_60 "
+    "sql/{revenus_epci,revenus_departements,revenus_regions,france_metropolitane}.sql",
+    *(
+        f"insee_filosofi_2016/filosofi_2016_{n}.csv"
+        for n in ("epci", "departements", "regions", "france_metropolitaine")
+    ),
     live=True,  # the same long zip's EPCI/DEP/REG rows (insee_live.parse_filosofi_territoires)
 )
 ARCEP_THD = _stat(
@@ -485,6 +490,42 @@ INSEE_MOUVEMENTS = Source(
     live=True,
 )
 
+# INSEE's national rates by age and diploma (written from its publications): the reference
+# tables of the two need estimates.
+INSEE_TAUX_ILLECTRONISME = Source(
+    provider="insee",
+    entity="taux_illectronisme",
+    vintage="2019",
+    annee=2019,
+    title="Taux nationaux d'illectronisme par âge (2019) et par diplôme (2021), INSEE",
+    producer="INSEE (Insee Analyses n° 85, Insee Première n° 1780 et n° 1953)",
+    licence=LICENCE_OUVERTE,
+    origin=(
+        "insee.fr/fr/statistiques/7636058, 4241397, 7633654 (chiffres publiés, saisis à la main)"
+    ),
+    files=(SourceFile("taux_illectronisme.csv", "insee_illectronisme/taux_illectronisme.csv"),),
+)
+INSEE_TAUX_DIFFICULTE = Source(
+    provider="insee",
+    entity="taux_difficulte_numerique",
+    vintage="2023",
+    annee=2023,
+    title=(
+        "Part des personnes en difficulté avec le numérique par âge (illectronisme ou "
+        "compétences numériques faibles, 2023), INSEE"
+    ),
+    producer="INSEE (Insee Références, Économie et société à l'ère du numérique, éd. 2025)",
+    licence=LICENCE_OUVERTE,
+    origin="insee.fr/fr/statistiques/8616801 (figure 1, chiffres publiés, saisis à la main)",
+    files=(
+        SourceFile(
+            "taux_difficulte_numerique.csv",
+            "insee_difficultes_numeriques/taux_difficulte_numerique.csv",
+        ),
+    ),
+)
+TAUX_NATIONAUX: tuple[Source, ...] = (INSEE_TAUX_ILLECTRONISME, INSEE_TAUX_DIFFICULTE)
+
 STATISTIQUES: tuple[Source, ...] = (
     INSEE_RP2017,
     INSEE_RP2018,
@@ -513,4 +554,5 @@ SOURCES: tuple[Source, ...] = (
     INSEE_PASSAGE,
     INSEE_MOUVEMENTS,
     *STATISTIQUES,
+    *TAUX_NATIONAUX,
 )

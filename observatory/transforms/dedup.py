@@ -524,10 +524,7 @@ def merge_duplicates(
             pl.col("pivot").first(),
         ).alias("pivot"),
         *(_union(c) for c in union),
-        *(
-            pl.when(pl.col(c).is_not_null().any()).then(pl.col(c).sum()).alias(c)
-            for c in sommes
-        ),
+        *(pl.when(pl.col(c).is_not_null().any()).then(pl.col(c).sum()).alias(c) for c in sommes),
         pl.format("{}:{}", "jeu_de_donnees", "id").sort().str.join(SEPARATEUR_V1).alias("sources"),
         pl.len().cast(pl.Int64).alias("nb_sources"),
     )

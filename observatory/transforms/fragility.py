@@ -66,7 +66,7 @@ VARIABLES_IFN: tuple[VariableIfn, ...] = (
         REVENU_MEDIAN,
         "acces_interfaces",
         DIRECT,
-        "Revenu disponible médian par unité de consommation (sens des scores publiés par La Mednum)",
+        "Revenu disponible médian par unité de consommation (sens des scores de La Mednum)",
         "INSEE, Filosofi",
         2016,
     ),
@@ -152,11 +152,13 @@ def entrees_depuis_comptes(
             pl.col(code).alias("code"),
             pl.lit(variable).alias("variable"),
             _ratio(pl.col(num), pl.col(den)).alias("valeur"),
-            pl.when(_ratio(pl.col(num), pl.col(den)).is_not_null()).then(pl.col(num)),
+            pl.when(_ratio(pl.col(num), pl.col(den)).is_not_null())
+            .then(pl.col(num))
+            .alias("numerateur"),
             pl.when(_ratio(pl.col(num), pl.col(den)).is_not_null())
             .then(pl.col(den))
             .alias("denominateur"),
-        ).rename({num: "numerateur"})
+        )
         for variable, (num, den) in comptes.items()
     ]
     parties += [
@@ -169,10 +171,9 @@ def entrees_depuis_comptes(
         )
         for variable, colonne in (medianes or {}).items()
     ]
-    return (
-        pl.concat([p.with_columns(pl.lit(False).alias("imputee")).cast(ENTREES_SCHEMA) for p in parties])
-        .sort("code", "variable")
-    )
+    return pl.concat(
+        [p.with_columns(pl.lit(False).alias("imputee")).cast(ENTREES_SCHEMA) for p in parties]
+    ).sort("code", "variable")
 
 
 def impute_depuis_parents(
@@ -276,14 +277,22 @@ def scores_variables(
         .with_columns(brut.alias("score_brut"))
     )
     if bornes is None:
-        frame = frame.with_columns(pl.col("score_brut").alias("score"), pl.lit(False).alias("bornee"))
+        frame = frame.with_columns(
+            pl.col("score_brut").alias("score"), pl.lit(False).alias("bornee")
+        )
     else:
-        frame = frame.join(
-            bornes.select("variable", "borne_basse", "borne_haute"), on="variable", how="left"
-        ).with_columns(
-            pl.col("score_brut").clip(pl.col("borne_basse"), pl.col("borne_haute")).alias("score")
-        ).with_columns(
-            (pl.col("score") != pl.col("score_brut")).fill_null(False).alias("bornee")
+        frame = (
+            frame.join(
+                bornes.select("variable", "borne_basse", "borne_haute"), on="variable", how="left"
+            )
+            .with_columns(
+                pl.col("score_brut")
+                .clip(pl.col("borne_basse"), pl.col("borne_haute"))
+                .alias("score")
+            )
+            .with_columns(
+                (pl.col("score") != pl.col("score_brut")).fill_null(False).alias("bornee")
+            )
         )
     return frame.select(
         "code",
@@ -300,7 +309,9 @@ def scores_variables(
     ).sort("code", "variable")
 
 
-def bornes_nationales(scores_communes: pl.DataFrame, bas: float = 0.01, haut: float = 0.99) -> pl.DataFrame:
+def bornes_nationales(
+    scores_communes: pl.DataFrame, bas: float = 0.01, haut: float = 0.99
+) -> pl.DataFrame:
     """P1 and P99 of the communes' scores of each variable (the caps of `scores_variables`)."""
     return (
         scores_communes.filter(pl.col("score_brut").is_not_null())
@@ -357,10 +368,71 @@ def indice_fragilite(
 # Vintage of the index: that of its census inputs (RP 2017 shares and counts).
 ANNEE_IFN = 2017
 NIVEAUX_FILOSOFI_INSEE = ("epci", "departement", "region", "france")
+COLONNES_FILOSOFI = ("nb_personnes_menages_fiscaux", "revenu_median_uc", "taux_pauvrete_60")
+# INSEE's figure is the territory's own median where its perimeter is that of COG 2026 (EPCI
+# figures are on 2019 perimeters: they only fill a commune's gap).
+NIVEAUX_MEDIANE_INSEE = ("departement", "region", "france")
 # Reference territories of the published variants (suffix → level of the reference).
 REFERENCES = {"fr": "france", "reg": "region", "dep": "departement"}
 # Levels where a variant exists: against itself a territory scores 100 by definition.
-NIVEAUX_SANS_OBJET = {"reg": ("region", "france"), "dep": ("departement", "region", "france")}
+NIVEAUX_SANS_OBJET = {
+    "fr": ("france",),
+    "reg": ("region", "france"),
+    "dep": ("departement", "region", "france"),
+}
+
+
+def entrees_ifn_communes(statistiques: pl.DataFrame, population: pl.DataFrame) -> pl.DataFrame:
+    """The six inputs of every commune, as counts over its population municipale.
+
+    Census shares covering every commune (RP 2017, computed by Data For Good for La Mednum):
+    single-parent families, one-person households, 65+, little-qualified. The share of 15–29
+    is the RP 2018 count where INSEE publishes it (communes over 2 000 inhabitants); elsewhere
+    the commune's RP 2017 share of 15–24 among the 15+, scaled by the national ratio of the two
+    on the communes that have both (no all-commune 15–29 count is bundled). Median income:
+    Filosofi 2016. Each share × population municipale makes a count, so that a reference is a
+    ratio of counts over its communes (`population`: `code_commune`, `population`).
+    """
+    frame = statistiques.join(
+        population.select("code_commune", pl.col("population").cast(pl.Float64).alias("_pop")),
+        on="code_commune",
+        how="left",
+    )
+    pop = pl.col("_pop")
+    deux = frame.filter(
+        pl.col("nb_15_29_ans").is_not_null(),
+        pl.col("nb_population") > 0,
+        pl.col("part_25_ans_et_moins").is_not_null(),
+    )
+    rapport = (deux["nb_15_29_ans"].sum() / deux["nb_population"].sum()) / (
+        (deux["part_25_ans_et_moins"] * deux["_pop"]).sum() / deux["_pop"].sum()
+    )
+    part_15_29 = pl.coalesce(
+        pl.col("nb_15_29_ans") / pl.col("nb_population"),
+        pl.col("part_25_ans_et_moins") * rapport,
+    )
+    parts = {
+        "part_familles_monoparentales": pl.col("part_familles_monoparentales"),
+        "part_menages_une_personne": pl.col("part_menages_une_personne"),
+        "part_15_29_ans": part_15_29,
+        "part_65_ans_et_plus": pl.col("part_65_ans_et_plus"),
+        "part_peu_diplomes": pl.col("part_non_diplomes_15_ans_et_plus"),
+    }
+    comptes = frame.select(
+        "code_commune",
+        REVENU_MEDIAN,
+        *(
+            e
+            for variable, part in parts.items()
+            for e in ((part * pop).alias(f"_n_{variable}"), pop.alias(f"_d_{variable}"))
+        ),
+    )
+    return entrees_depuis_comptes(
+        comptes,
+        {variable: (f"_n_{variable}", f"_d_{variable}") for variable in parts},
+        medianes={REVENU_MEDIAN: REVENU_MEDIAN},
+        code="code_commune",
+    )
 
 
 def reference_majoritaire(
@@ -420,7 +492,7 @@ def entrees_par_niveau(
 
     A commune is covered when it has every variable (after imputation). The median income
     of a higher territory is INSEE's own figure where INSEE publishes it for that perimeter
-    (EPCI, département, région, France); elsewhere (bassins de vie, users' zonings) it is the
+    (département, région, France); elsewhere (EPCI, bassins de vie, users' zonings) it is the
     mean of its communes' medians weighted by their population, flagged as imputed.
     """
     couvertes = communes.filter(
@@ -433,15 +505,16 @@ def entrees_par_niveau(
             pl.col("code_commune").alias("code"), pl.col("code").alias("code_parent")
         )
         agregees = agrege_entrees(couvertes, appartenance)
-        insee = _medianes_insee(filosofi, niveau).rename({"code_parent": "code"})
+        insee = _medianes_insee(
+            filosofi.filter(pl.col("niveau").is_in(NIVEAUX_MEDIANE_INSEE)), niveau
+        ).rename({"code_parent": "code"})
         medianes_communes = couvertes.filter(pl.col("variable") == REVENU_MEDIAN).join(
             appartenance, on="code"
         )
         # fiscal population weights are not carried with a median: the communes' population
         # (the other variables' denominator) weighs the approximate median
-        poids = (
-            couvertes.filter(pl.col("variable") == "part_15_29_ans")
-            .select("code", pl.col("denominateur").alias("_poids"))
+        poids = couvertes.filter(pl.col("variable") == "part_15_29_ans").select(
+            "code", pl.col("denominateur").alias("_poids")
         )
         approchee = (
             medianes_communes.join(poids, on="code", how="left")
@@ -506,9 +579,9 @@ def indicateurs_fragilite(
         rattachement = (
             reference_majoritaire(appartenances, population, niveau_reference)
             if niveau_reference != "france"
-            else appartenances.select("niveau", "code").unique().with_columns(
-                pl.lit("FR").alias("code_reference")
-            )
+            else appartenances.select("niveau", "code")
+            .unique()
+            .with_columns(pl.lit("FR").alias("code_reference"))
         )
         sans_objet = NIVEAUX_SANS_OBJET.get(suffixe, ())
         rattachement = rattachement.filter(~pl.col("niveau").is_in(sans_objet))
@@ -600,13 +673,17 @@ def _poids_couverture(
         entrees.filter(pl.col("niveau") == "commune")
         .group_by("code")
         .agg(
-            (pl.col("valeur").is_not_null().all() & (pl.col("variable").n_unique() == len(VARIABLES_IFN)))
-            .alias("_couverte")
+            (
+                pl.col("valeur").is_not_null().all()
+                & (pl.col("variable").n_unique() == len(VARIABLES_IFN))
+            ).alias("_couverte")
         )
         .select(pl.col("code").alias("code_commune"), "_couverte")
     )
     return (
-        appartenances.join(population.select("code_commune", "population"), on="code_commune", how="left")
+        appartenances.join(
+            population.select("code_commune", "population"), on="code_commune", how="left"
+        )
         .join(couverte, on="code_commune", how="left")
         .with_columns(
             pl.col("_couverte").fill_null(False),

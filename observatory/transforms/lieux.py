@@ -379,9 +379,7 @@ def resolve_communes(
             ["code_postal"],
         ),
     ]
-    declare = (
-        pl.col(DEPARTEMENT_DECLARE) if DEPARTEMENT_DECLARE in lieux.columns else pl.lit(None)
-    )
+    declare = pl.col(DEPARTEMENT_DECLARE) if DEPARTEMENT_DECLARE in lieux.columns else pl.lit(None)
     frame = lieux.with_columns(
         normalise_nom(pl.col("commune")).alias("_nom"),
         pl.coalesce(_departement_du_code_postal(pl.col("code_postal")), declare).alias("_dep"),
@@ -458,7 +456,9 @@ def _commune_dans_le_nom(frame: pl.DataFrame, cog: pl.DataFrame) -> pl.DataFrame
     if sans.is_empty():
         return pl.DataFrame(schema={"_rang": pl.UInt32, "_c_nom_du_lieu": pl.String})
     candidats = (
-        sans.join(cog.select("code_commune", pl.col("code_departement").alias("_dep"), "_nom"), on="_dep")
+        sans.join(
+            cog.select("code_commune", pl.col("code_departement").alias("_dep"), "_nom"), on="_dep"
+        )
         .filter(pl.col("_nom_lieu").str.contains(" " + pl.col("_nom") + " ", literal=True))
         .with_columns(pl.col("_nom").str.len_chars().alias("_longueur"))
         .filter(pl.col("_longueur") == pl.col("_longueur").max().over("_rang"))

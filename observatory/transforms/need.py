@@ -45,6 +45,8 @@ from functools import reduce
 
 import polars as pl
 
+ILLECTRONISME = "illectronisme"
+DIFFICULTE = "difficulte_numerique"
 EFFECTIFS_RP2018 = "effectifs_rp2018"
 PARTS_RP2017 = "parts_rp2017"
 # No census structure, but nobody lives there (the Meuse villages "morts pour la France"):
@@ -72,6 +74,7 @@ COLONNES_SORTIE = (
     "var_echantillonnage",
     "var_modele",
     "tau_modele",
+    "biais_structure",
     "poids_15_ans_et_plus",
     *(f"sensibilite_{b}" for b in BANDES_AGE),
 )
@@ -389,24 +392,23 @@ def _estimations(
     )
 
 
-def _intervalles(frame: pl.DataFrame, taux: TauxReference) -> pl.DataFrame:
+def _intervalles(frame: pl.DataFrame, mesure: str = ILLECTRONISME) -> pl.DataFrame:
     """95 % normal interval from the two variance components, within [0, population 15+]."""
     et = (pl.col("var_echantillonnage") + pl.col("var_modele")).sqrt()
-    n, p15 = pl.col("nb_illectronisme"), pl.col("nb_15_ans_et_plus")
+    n, p15 = pl.col(f"nb_{mesure}"), pl.col("nb_15_ans_et_plus")
     return frame.with_columns(
-        (n - Z_95 * et).clip(lower_bound=0).alias("nb_illectronisme_ic_bas"),
-        pl.min_horizontal(n + Z_95 * et, p15).alias("nb_illectronisme_ic_haut"),
+        (n - Z_95 * et).clip(lower_bound=0).alias(f"nb_{mesure}_ic_bas"),
+        pl.min_horizontal(n + Z_95 * et, p15).alias(f"nb_{mesure}_ic_haut"),
     ).with_columns(
-        (n / p15).alias("taux_illectronisme"),
-        (pl.col("nb_illectronisme_ic_bas") / p15).alias("taux_illectronisme_ic_bas"),
-        (pl.col("nb_illectronisme_ic_haut") / p15).alias("taux_illectronisme_ic_haut"),
+        (n / p15).alias(f"taux_{mesure}"),
+        (pl.col(f"nb_{mesure}_ic_bas") / p15).alias(f"taux_{mesure}_ic_bas"),
+        (pl.col(f"nb_{mesure}_ic_haut") / p15).alias(f"taux_{mesure}_ic_haut"),
     )
 
 
-def _var_echantillonnage(taux: TauxReference) -> pl.Expr:
-    return _somme(
-        pl.col(f"sensibilite_{g}") ** 2 * taux.erreur_type_age[g] ** 2 for g in BANDES_AGE
-    )
+def _var_echantillonnage(erreurs_types: dict[str, float]) -> pl.Expr:
+    """Σ_band (∂estimate/∂rate)² × se²: the delta method on the national rates."""
+    return _somme(pl.col(f"sensibilite_{g}") ** 2 * se**2 for g, se in erreurs_types.items())
 
 
 def estime_illectronisme(
@@ -415,13 +417,15 @@ def estime_illectronisme(
     taux: TauxReference,
     structure: StructureNationale,
     tau: float,
+    biais: float = 0.0,
 ) -> pl.DataFrame:
     """Estimated people aged 15+ in illectronisme per commune, with a 95 % interval.
 
     `statistiques`: `int__statistiques_communes` (RP 2018 counts, RP 2017 shares, and
     `statut_structure_age`). `population`: `code_commune`, `population` (population
     municipale of the territories table), the base of the RP 2017 shares. `tau`: relative
-    model error of the structure (`tau_modele`). One row per commune of `statistiques`; a
+    model error of the structure (`tau_modele`), `biais` the relative gap of its national totals
+    (`biais_modele`, what remains of it in a sum of communes). One row per commune; a
     commune with no structure gets nulls (`absente`), or zeros if its population is 0
     (`population_nulle`).
     """
@@ -452,11 +456,8 @@ def estime_illectronisme(
         )
     )
     estimees = pl.concat(parties).with_columns(
-        _var_echantillonnage(taux).alias("var_echantillonnage"),
-        (
-            ((pl.col("nb_illectronisme_age") - pl.col("nb_illectronisme_diplome")) / 2) ** 2
-            + (tau * pl.col("nb_illectronisme")) ** 2
-        ).alias("var_modele"),
+        _var_echantillonnage(taux.erreur_type_age).alias("var_echantillonnage"),
+        (_var_modele(pl.lit(tau))).alias("var_modele"),
     )
     absentes = sans.filter(~nulle.fill_null(False)).select(
         "code_commune", pl.lit(ABSENTE).alias("structure_utilisee")
@@ -478,11 +479,12 @@ def estime_illectronisme(
         .alias("structure_prorata"),
     )
     return (
-        pl.concat([_intervalles(estimees, taux), absentes], how="diagonal")
+        pl.concat([_intervalles(estimees), absentes], how="diagonal")
         .join(prorata, on="code_commune", how="left")
         .join(poids, on="code_commune", how="left")
         .with_columns(
             pl.lit(tau).alias("tau_modele"),
+            pl.lit(biais).alias("biais_structure"),
             pl.coalesce("nb_15_ans_et_plus", "_poids").alias("poids_15_ans_et_plus"),
         )
         .select(COLONNES_SORTIE)
@@ -543,6 +545,17 @@ def tau_modele(ecarts: pl.DataFrame) -> float:
     return float(valeur)
 
 
+def biais_modele(ecarts: pl.DataFrame) -> float:
+    """Relative gap of the two structures' totals: the part of the structure's error that does
+    not average out over communes (`tau_modele` is the gap commune by commune)."""
+    sommes = ecarts.select(
+        pl.col("nb_illectronisme_rp2017").sum(), pl.col("nb_illectronisme_rp2018").sum()
+    ).row(0)
+    if not sommes[1]:
+        raise ValueError("no commune with both structures: the bias cannot be measured")
+    return float(sommes[0] / sommes[1] - 1)
+
+
 def resume_ecarts(ecarts: pl.DataFrame) -> dict[str, float]:
     """Summary of `ecart_structures` for the report: counts, mean and spread of the gap."""
     return ecarts.select(
@@ -556,76 +569,295 @@ def resume_ecarts(ecarts: pl.DataFrame) -> dict[str, float]:
     ).row(0, named=True)
 
 
-def _var_modele(tau: pl.Expr) -> pl.Expr:
-    """Model error of an estimate from its own age- and diploma-standardised totals."""
-    age, diplome = pl.col("nb_illectronisme_age"), pl.col("nb_illectronisme_diplome")
-    return ((age - diplome) / 2) ** 2 + (tau * pl.col("nb_illectronisme")) ** 2
+# --- The broader measure: people en difficulté avec le numérique, by age only -----------------
 
 
-def agrege_illectronisme(
-    communes: pl.DataFrame, appartenance: pl.DataFrame, taux: TauxReference
+@dataclass(frozen=True)
+class TauxAge:
+    """National rates by age band (`bandes`: name → (first age, last age or None)), their
+    standard errors, and the published rate of all 15+ that the estimate is calibrated on."""
+
+    bandes: dict[str, tuple[int, int | None]]
+    taux: dict[str, float]
+    erreur_type: dict[str, float]
+    ensemble: float
+    millesime: int
+
+
+def taux_age_reference(table: pl.DataFrame, millesime: int) -> TauxAge:
+    """Read the age rates (`usage` = `standardisation_age`) and the overall rate of a vintage;
+    raises if either is missing or the bands do not tile 15+ without gap."""
+    table = table.filter(pl.col("millesime").cast(pl.Int64) == millesime).with_columns(
+        pl.coalesce(
+            pl.col("erreur_type_publiee").cast(pl.Float64),
+            erreur_type(
+                pl.col("taux").cast(pl.Float64),
+                pl.col("arrondi").cast(pl.Float64),
+                pl.col("effectif_suppose").cast(pl.Float64),
+                pl.col("effet_plan_suppose").cast(pl.Float64),
+            ),
+        ).alias("_se")
+    )
+    ages = table.filter(pl.col("usage") == "standardisation_age").sort(
+        pl.col("age_min").cast(pl.Int64)
+    )
+    ensemble = table.filter(pl.col("dimension") == "ensemble", pl.col("groupe") == "15_ans_et_plus")
+    if ages.is_empty() or ensemble.height != 1:
+        raise ValueError(
+            f"taux par âge {millesime} : bandes ou ensemble des 15 ans et plus absents"
+        )
+    bandes = {
+        r["groupe"]: (int(r["age_min"]), None if r["age_max"] is None else int(r["age_max"]))
+        for r in ages.iter_rows(named=True)
+    }
+    suite = 15
+    for nom, (debut, fin) in bandes.items():
+        if debut != suite:
+            raise ValueError(
+                f"taux par âge {millesime} : la bande {nom} commence à {debut}, pas à {suite}"
+            )
+        suite = (fin or 200) + 1
+    if suite != 201:
+        raise ValueError(
+            f"taux par âge {millesime} : la dernière bande doit être ouverte (75 ans ou plus)"
+        )
+    return TauxAge(
+        bandes=bandes,
+        taux={r["groupe"]: float(r["taux"]) for r in ages.iter_rows(named=True)},
+        erreur_type={r["groupe"]: float(r["_se"]) for r in ages.iter_rows(named=True)},
+        ensemble=float(ensemble["taux"][0]),
+        millesime=millesime,
+    )
+
+
+def part_nationale_age(s: StructureNationale, debut: int, fin: int | None) -> float:
+    """National share of the 15+ aged `debut`–`fin`, the census bands split uniformly by year
+    of age inside themselves (30–64 is one band in the bundled census)."""
+    connues = (
+        (15, 24, s.a_15_24),
+        (25, 29, s.a_25_29),
+        (30, 64, s.a_30_44 + s.a_45_59 + s.a_60_64),
+        (65, 74, s.a_65_74),
+    )
+    fin_ = 200 if fin is None else fin
+    part = sum(p * max(0, min(fin_, b) - max(debut, a) + 1) / (b - a + 1) for a, b, p in connues)
+    return part + (s.a_75_plus if fin_ >= 75 and debut <= 75 else 0.0)
+
+
+BANDES_COMMUNES = {
+    EFFECTIFS_RP2018: {"15_29": (15, 29), "30_74": (30, 74), "75_plus": (75, None)},
+    PARTS_RP2017: {"15_24": (15, 24), "25_64": (25, 64), "65_plus": (65, None)},
+}
+
+
+def poids_age(taux: TauxAge, s: StructureNationale) -> dict[str, dict[str, dict[str, float]]]:
+    """Weight of each rate band in each commune band: the national share of their overlap in
+    the commune band (a commune band's rate is the national mean over its ages)."""
+
+    def chevauchement(
+        a: tuple[int, int | None], b: tuple[int, int | None]
+    ) -> tuple[int, int | None] | None:
+        debut = max(a[0], b[0])
+        fins = [f for f in (a[1], b[1]) if f is not None]
+        fin = min(fins) if fins else None
+        return None if fin is not None and fin < debut else (debut, fin)
+
+    poids: dict[str, dict[str, dict[str, float]]] = {}
+    for structure, bandes in BANDES_COMMUNES.items():
+        poids[structure] = {}
+        for nom, bande in bandes.items():
+            total = part_nationale_age(s, *bande)
+            poids[structure][nom] = {
+                g: part_nationale_age(s, *c) / total
+                for g, intervalle in taux.bandes.items()
+                if (c := chevauchement(bande, intervalle)) is not None
+                and part_nationale_age(s, *c) > 0
+            }
+    return poids
+
+
+def estime_par_age(
+    statistiques: pl.DataFrame,
+    population: pl.DataFrame,
+    taux: TauxAge,
+    structure: StructureNationale,
+    tau: float,
+    biais: float = 0.0,
+    mesure: str = DIFFICULTE,
+) -> pl.DataFrame:
+    """The same standardisation with age rates only, per commune, with its 95 % interval.
+
+    Two estimates, as for illectronisme: the age-standardised count, and the same calibrated
+    on INSEE's national rate (× published / predicted on the national structure); the point
+    estimate is their mean, the model error half their gap plus `tau`. Sensitivities to each
+    national rate give the sampling variance of any sum of communes (`agrege_estimation`).
+    """
+    poids = poids_age(taux, structure)
+    fines = {g: part_nationale_age(structure, *b) for g, b in taux.bandes.items()}
+    predit = sum(taux.taux[g] * fines[g] for g in taux.bandes)
+    c = taux.ensemble / predit
+    frame = statistiques.join(
+        population.select("code_commune", pl.col("population").alias("_population")),
+        on="code_commune",
+        how="left",
+    )
+    parties = []
+    for nom in (EFFECTIFS_RP2018, PARTS_RP2017):
+        eff = _effectifs(nom, "_population", structure)
+        bandes = poids[nom]
+        n_age = _somme(
+            eff["age"][b] * sum(w * taux.taux[g] for g, w in bandes[b].items()) for b in bandes
+        )
+        sens = {
+            g: 0.5
+            * (
+                _somme(eff["age"][b] * bandes[b].get(g, 0.0) for b in bandes) * (1 + c)
+                - n_age * c * fines[g] / predit
+            )
+            for g in taux.bandes
+        }
+        parties.append(
+            frame.filter(pl.col("statut_structure_age") == nom).select(
+                "code_commune",
+                eff["p15"].alias("nb_15_ans_et_plus"),
+                n_age.alias(f"nb_{mesure}_age"),
+                (n_age * c).alias(f"nb_{mesure}_calee"),
+                (n_age * (1 + c) / 2).alias(f"nb_{mesure}"),
+                *(e.alias(f"sensibilite_{g}") for g, e in sens.items()),
+            )
+        )
+    nulle = frame.filter(
+        ~pl.col("statut_structure_age").is_in([EFFECTIFS_RP2018, PARTS_RP2017]),
+        pl.col("_population") == 0,
+    ).select(
+        "code_commune",
+        *(
+            pl.lit(0.0).alias(c)
+            for c in ("nb_15_ans_et_plus", f"nb_{mesure}_age", f"nb_{mesure}_calee", f"nb_{mesure}")
+        ),
+        *(pl.lit(0.0).alias(f"sensibilite_{g}") for g in taux.bandes),
+    )
+    estimees = pl.concat([*parties, nulle]).with_columns(
+        _var_echantillonnage(taux.erreur_type).alias("var_echantillonnage"),
+        _var_modele(pl.lit(tau), mesure).alias("var_modele"),
+    )
+    poids_15 = frame.select(
+        "code_commune",
+        (pl.col("_population").cast(pl.Float64) * (1 - structure.part_0_14)).alias("_poids"),
+    )
+    return (
+        frame.select("code_commune")
+        .join(_intervalles(estimees, mesure), on="code_commune", how="left")
+        .join(poids_15, on="code_commune", how="left")
+        .with_columns(
+            pl.lit(tau).alias("tau_modele"),
+            pl.lit(biais).alias("biais_structure"),
+            pl.coalesce("nb_15_ans_et_plus", "_poids").alias("poids_15_ans_et_plus"),
+        )
+        .drop("_poids")
+        .sort("code_commune")
+    )
+
+
+# The second estimate each point estimate averages with the age-standardised one: diploma-
+# standardised for illectronisme; for the broader measure (INSEE publishes it by age only) the
+# age-standardised one calibrated on INSEE's national rate.
+SECONDE = {ILLECTRONISME: "diplome", DIFFICULTE: "calee"}
+
+
+def _var_modele(tau: pl.Expr, mesure: str = ILLECTRONISME) -> pl.Expr:
+    """Model error of an estimate from its own totals: half the gap between its two estimates,
+    and the structure's relative error `tau`."""
+    age, seconde = pl.col(f"nb_{mesure}_age"), pl.col(f"nb_{mesure}_{SECONDE[mesure]}")
+    return ((age - seconde) / 2) ** 2 + (tau * pl.col(f"nb_{mesure}")) ** 2
+
+
+def agrege_estimation(
+    communes: pl.DataFrame,
+    appartenance: pl.DataFrame,
+    erreurs_types: dict[str, float],
+    mesure: str = ILLECTRONISME,
 ) -> pl.DataFrame:
     """Sum commune estimates to any level, with the interval rebuilt from the aggregate.
 
     `appartenance`: `code_commune` → `code`. Only the communes with an estimate are summed
-    (counts and sensitivities); the sampling variance is Σ_band (Σ sensibilite)² × se² and the
-    model error is recomputed from the territory's own age- and diploma-standardised totals:
-    the national rates, and the structure's bias, are the same for every commune, so neither
-    error averages out over communes. `poids_couvert` / `poids_total` (people aged 15+ of the
-    communes with an estimate / of all) feed the coverage rule; `nb_communes_sans_estimation`
-    counts the others (Mayotte).
+    (counts and sensitivities); the sampling variance is Σ_band (Σ sensibilite)² × se², and
+    the model error is recomputed from the territory's own totals — half the gap of its two
+    estimates, and the structure's national bias × its total: the national rates and that bias
+    are the same for every commune, so they do not average out — plus the structure's error
+    commune by commune (`tau_modele`), which does. `poids_couvert` / `poids_total` (people
+    aged 15+ of the communes with an estimate / of all) feed the coverage rule;
+    `nb_communes_sans_estimation` counts the others (Mayotte).
     """
     sommes = (
         "nb_15_ans_et_plus",
-        "nb_illectronisme_age",
-        "nb_illectronisme_diplome",
-        "nb_illectronisme",
-        *(f"sensibilite_{g}" for g in BANDES_AGE),
+        f"nb_{mesure}_age",
+        f"nb_{mesure}_{SECONDE[mesure]}",
+        f"nb_{mesure}",
+        *(f"sensibilite_{g}" for g in erreurs_types),
     )
-    estimee = pl.col("nb_illectronisme").is_not_null()
+    estimee = pl.col(f"nb_{mesure}").is_not_null()
     agreges = (
         communes.join(appartenance.select("code_commune", "code"), on="code_commune")
         .group_by("code")
         .agg(
             pl.len().alias("nb_communes"),
             estimee.sum().alias("nb_communes_couvertes"),
-            pl.col("nb_illectronisme").null_count().alias("nb_communes_sans_estimation"),
+            pl.col(f"nb_{mesure}").null_count().alias("nb_communes_sans_estimation"),
             *(pl.col(c).filter(estimee).sum() for c in sommes),
-            pl.col("tau_modele").drop_nulls().first(),
+            # the structure's error commune by commune: independent between communes
+            ((pl.col("tau_modele") * pl.col(f"nb_{mesure}")) ** 2)
+            .filter(estimee)
+            .sum()
+            .alias("_var_structure"),
+            pl.col("biais_structure").drop_nulls().first().fill_null(0.0).alias("_biais"),
             pl.col("poids_15_ans_et_plus").filter(estimee).sum().alias("poids_couvert"),
             pl.col("poids_15_ans_et_plus").sum().alias("poids_total"),
         )
         .with_columns(
-            _var_echantillonnage(taux).alias("var_echantillonnage"),
-            _var_modele(pl.col("tau_modele").fill_null(0.0)).alias("var_modele"),
+            _var_echantillonnage(erreurs_types).alias("var_echantillonnage"),
+            (
+                _var_modele(pl.lit(0.0), mesure)
+                + pl.col("_var_structure")
+                + (pl.col("_biais") * pl.col(f"nb_{mesure}")) ** 2
+            ).alias("var_modele"),
         )
+        .drop("_var_structure", "_biais")
     )
-    return _intervalles(agreges, taux).sort("code")
+    return _intervalles(agreges, mesure).sort("code")
 
 
-INDICATEURS_BESOIN = ("nb_illectronisme", "taux_illectronisme")
+def agrege_illectronisme(
+    communes: pl.DataFrame, appartenance: pl.DataFrame, taux: TauxReference
+) -> pl.DataFrame:
+    """`agrege_estimation` of the illectronisme estimate."""
+    return agrege_estimation(communes, appartenance, taux.erreur_type_age, ILLECTRONISME)
 
 
 def indicateurs_besoin(
-    communes: pl.DataFrame, appartenances: pl.DataFrame, taux: TauxReference
+    communes: pl.DataFrame,
+    appartenances: pl.DataFrame,
+    erreurs_types: dict[str, float],
+    annee: int,
+    mesure: str = ILLECTRONISME,
 ) -> pl.DataFrame:
-    """`nb_illectronisme` and `taux_illectronisme` with their interval, at every level.
+    """`nb_<mesure>` and `taux_<mesure>` with their interval, at every level.
 
-    Each level is summed from the commune components (`agrege_illectronisme`), so a higher
-    level is never an average of rates; the coverage weights are people aged 15+ (the rule
-    itself is `publish.tables.applique_regle_couverture`).
+    Each level is summed from the commune components (`agrege_estimation`), so a higher level
+    is never an average of rates; the coverage weights are people aged 15+ (the rule itself is
+    `transforms.couverture.applique_regle_couverture`).
     """
     parties = []
     for niveau in sorted(appartenances["niveau"].unique()):
         appartenance = appartenances.filter(pl.col("niveau") == niveau)
-        agreges = agrege_illectronisme(communes, appartenance, taux)
-        for indicateur in INDICATEURS_BESOIN:
+        agreges = agrege_estimation(communes, appartenance, erreurs_types, mesure)
+        for indicateur in (f"nb_{mesure}", f"taux_{mesure}"):
             parties.append(
                 agreges.select(
                     pl.lit(niveau).alias("niveau"),
                     "code",
                     pl.lit(indicateur).alias("indicateur"),
-                    pl.lit(taux.millesime_age, pl.Int32).alias("annee"),
+                    pl.lit(annee, pl.Int32).alias("annee"),
                     # a territory with nobody aged 15+ has no rate (0/0): null, not NaN
                     pl.col(indicateur).cast(pl.Float64).fill_nan(None).alias("valeur"),
                     pl.col(f"{indicateur}_ic_bas").cast(pl.Float64).fill_nan(None).alias("ic_bas"),

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 import polars as pl
 
 from observatory.transforms.couverture import applique_regle_couverture
-
 from observatory.validation.quarantine import QUARANTINE_SCHEMA, REJET, empty_quarantine
 
 SEUIL_SECRET = 5
@@ -325,9 +324,10 @@ def indicateurs_activite(cellules: pl.DataFrame, besoin: pl.DataFrame) -> pl.Dat
     diag = cellules.filter(pl.col("type_fichier") == "diagnostics_autonomie")
     pass_ = cellules.filter(pl.col("type_fichier") == "pass_numerique")
     accomp = cellules.filter(pl.col("mesure") == "nb_accompagnements")
-    besoin_n = (
-        applique_regle_couverture(besoin.filter(pl.col("indicateur") == "nb_illectronisme"))
-        .select("niveau", "code", pl.col("valeur").alias("nb_den"), pl.col("couverture").alias("c_den"))
+    besoin_n = applique_regle_couverture(
+        besoin.filter(pl.col("indicateur") == "nb_illectronisme")
+    ).select(
+        "niveau", "code", pl.col("valeur").alias("nb_den"), pl.col("couverture").alias("c_den")
     )
     parts = [
         _ratio(diag, mesure, TOTAL_DIAGNOSTIC, f"part_{mesure.removeprefix('nb_')}_diagnostic")

@@ -33,7 +33,7 @@ from observatory.validation.quarantine import (
 
 CODE_COMMUNE_SOURCE = "code_commune_source"
 ANNEE_DONNEES = "annee_donnees"  # = observatory.sources.live_formats.ANNEE_DONNEES
-NIVEAUX_TERRITOIRES = ("epci", "departement", "region")
+NIVEAUX_TERRITOIRES = ("epci", "departement", "region", "france")
 
 _BLANCS = r"[\s\u00a0\u202f]"
 # A code made of several commune codes glued together: CNAF publishes some figures for a
@@ -129,7 +129,15 @@ def _code_padded(pattern: str, raison_invalide: str, court: str = r"^\d$") -> No
 _code_iris = _code_padded(_IRIS, "code_iris_invalide", r"^\d{8}$")
 
 
+def _code_france(code: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """INSEE's France métropolitaine row (`FM`) is the observatory's France (`FR`): Filosofi
+    publishes no France-with-DROM figure; the DROM are compared to it."""
+    valide = code.str.strip_chars().is_in(["FM", "FR"])
+    return pl.when(valide).then(pl.lit("FR")), pl.when(~valide).then(pl.lit("code_france_invalide"))
+
+
 _NORMALISEURS: dict[str, Normaliseur] = {
+    "france": _code_france,
     "commune": _code_commune,
     "epci": _code_epci,
     "departement": _code_padded(_DEPARTEMENT, "code_departement_invalide"),
@@ -313,7 +321,8 @@ def stage_filosofi_communes(
 def stage_filosofi_territoires(
     raw: pl.DataFrame, niveau: str, annee: int | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """INSEE Filosofi 2016 for EPCI (2019 perimeters), départements or régions.
+    """INSEE Filosofi 2016 for EPCI (2019 perimeters), départements, régions or France
+    (métropolitaine).
 
     These are INSEE's own figures for the level: a median or a poverty rate cannot be
     rebuilt from communes, and most communes are under secrecy.

@@ -12,7 +12,12 @@ from polars.testing import assert_frame_equal
 
 from observatory.transforms import fragility as fr
 
-ARRAS = Path(__file__).parents[1] / "fixtures" / "ifn_arras" / "ifn_2020_arras_iris_entrees_et_scores.csv"
+ARRAS = (
+    Path(__file__).parents[1]
+    / "fixtures"
+    / "ifn_arras"
+    / "ifn_2020_arras_iris_entrees_et_scores.csv"
+)
 
 # La Mednum's column names: (numerator, denominator) of each variable, as the IRIS shares of
 # the file are built (e.g. `Part des personnes âgées de 65 ans / +` = P16 Pop65P / P16 Pop).
@@ -43,8 +48,11 @@ SCORES_ARRAS = {
     "score_global": "SCORE GLOBAL {ref} 1",
 }
 # Levels as the file spells them: (in SEUILS/CM columns, in score columns).
-NIVEAUX_ARRAS = {"region": ("region", "region"), "departement": ("departement", "departement"),
-                 "epci": ("EPCI", "epci")}
+NIVEAUX_ARRAS = {
+    "region": ("region", "region"),
+    "departement": ("departement", "departement"),
+    "epci": ("EPCI", "epci"),
+}
 # The file publishes 9 decimals, its reference shares too (0.162532919: a relative precision of
 # 3e-9), and La Mednum computed its ratios from the unrounded references: the ratios agree to a
 # relative 1e-8, i.e. 2e-6 on a score of 200, far below the 1e-2 of any published rounding.
@@ -52,7 +60,7 @@ PRECISION = 1e-8
 
 
 def _arras() -> pl.DataFrame:
-    """The file, its column names with single spaces (it spells `GLOBAL COMPETENCES  departement`)."""
+    """The file, column names with single spaces (it spells `GLOBAL COMPETENCES  departement`)."""
     frame = pl.read_csv(ARRAS, separator=";", decimal_comma=True, infer_schema_length=None)
     return frame.rename({c: " ".join(c.split()) for c in frame.columns})
 

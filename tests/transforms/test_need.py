@@ -232,8 +232,14 @@ def test_aggregation_sums_counts_but_not_sampling_variances(taux: need.TauxRefer
     communes = need.estime_illectronisme(statistiques, population, taux, S, tau=0.05)
     appartenance = pl.DataFrame({"code_commune": ["16001", "16015"], "code": ["16", "16"]})
     dep = need.agrege_illectronisme(communes, appartenance, taux).row(0, named=True)
-    for colonne in ("nb_15_ans_et_plus", "nb_illectronisme", "var_modele"):
+    for colonne in ("nb_15_ans_et_plus", "nb_illectronisme"):
         assert dep[colonne] == pytest.approx(communes[colonne].sum(), rel=1e-12)
+    # The model error is the aggregate's own (its two estimates' gap and the structure's
+    # relative error apply to its total): larger than the communes' errors taken independent.
+    age, dip = communes["nb_illectronisme_age"].sum(), communes["nb_illectronisme_diplome"].sum()
+    attendu_modele = ((age - dip) / 2) ** 2 + ((0.05 * communes["nb_illectronisme"]) ** 2).sum()
+    assert dep["var_modele"] == pytest.approx(attendu_modele, rel=1e-12)
+    assert dep["var_modele"] != pytest.approx(communes["var_modele"].sum(), rel=1e-6)
     # The national rates are common to both communes: their errors add up, not in quadrature.
     attendu = sum(
         communes[f"sensibilite_{g}"].sum() ** 2 * taux.erreur_type_age[g] ** 2
@@ -243,24 +249,32 @@ def test_aggregation_sums_counts_but_not_sampling_variances(taux: need.TauxRefer
     assert dep["var_echantillonnage"] > communes["var_echantillonnage"].sum()
 
 
-@pytest.mark.parametrize(("partiel", "nul"), [(False, True), (True, False)])
-def test_aggregation_with_an_unknown_commune(
-    taux: need.TauxReference, partiel: bool, nul: bool
-) -> None:
+def test_aggregation_with_an_unknown_commune(taux: need.TauxReference) -> None:
+    """A commune without structure (Mayotte) is left out of the sums and counted against the
+    territory's coverage (people aged 15+ estimated from its population)."""
     statistiques, population = _deux_communes()
     communes = pl.concat(
         [
             need.estime_illectronisme(statistiques, population, taux, S, tau=0.05),
-            pl.DataFrame({"code_commune": ["97611"], "structure_utilisee": ["absente"]}),
+            pl.DataFrame(
+                {
+                    "code_commune": ["97611"],
+                    "structure_utilisee": ["absente"],
+                    "poids_15_ans_et_plus": [50_000.0],
+                }
+            ),
         ],
         how="diagonal",
     )
     appartenance = pl.DataFrame(
         {"code_commune": ["16001", "16015", "97611"], "code": ["FR", "FR", "FR"]}
     )
-    france = need.agrege_illectronisme(communes, appartenance, taux, partiel=partiel)
-    assert france["nb_communes_sans_estimation"].to_list() == [1]
-    assert france["nb_illectronisme"].is_null().all() is nul
+    france = need.agrege_illectronisme(communes, appartenance, taux).row(0, named=True)
+    connues = communes.filter(pl.col("nb_illectronisme").is_not_null())
+    assert france["nb_communes_sans_estimation"] == 1
+    assert france["nb_illectronisme"] == pytest.approx(connues["nb_illectronisme"].sum())
+    assert france["poids_couvert"] == pytest.approx(connues["nb_15_ans_et_plus"].sum())
+    assert france["poids_total"] == pytest.approx(connues["nb_15_ans_et_plus"].sum() + 50_000)
 
 
 def test_gap_between_structures_uses_the_same_population() -> None:
@@ -337,7 +351,7 @@ def test_national_estimate_on_the_real_census(communes: pl.DataFrame) -> None:
     metro = pl.DataFrame({"code_commune": estimees["code_commune"], "code": "METRO"}).filter(
         ~pl.col("code_commune").str.starts_with("97")
     )
-    fr = need.agrege_illectronisme(estimees, metro, taux, partiel=True).row(0, named=True)
+    fr = need.agrege_illectronisme(estimees, metro, taux).row(0, named=True)
     report(
         f"illectronisme 2019, metropolitan France (staged census, {sans_population} source codes"
         f" not in COG 2026 left out): {fr['taux_illectronisme']:.2%}"
