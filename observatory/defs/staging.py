@@ -15,8 +15,16 @@ from observatory.sources import catalogue as cat
 from observatory.sources.insee_live import NIVEAU_FILOSOFI
 from observatory.sources.mednum import load_standard
 from observatory.sources.raw import landed
-from observatory.sources.readers import read_landed
-from observatory.transforms import cog, context, lieux, personal_data, registries, statistics
+from observatory.sources.readers import read_landed, read_landed_typed
+from observatory.transforms import (
+    cog,
+    context,
+    contours,
+    lieux,
+    personal_data,
+    registries,
+    statistics,
+)
 from observatory.validation.quarantine import IDENTITE_LIGNE, account, empty_quarantine
 from observatory.validation.store import write_quarantine
 
@@ -82,6 +90,19 @@ def stg_laposte__communes_coordonnees(observatory: ObservatoryResource) -> pl.Da
         pl.col("longitude").cast(pl.Float64),
         "coord_source",
     )
+
+
+@staging_asset(cat.IGN_CONTOURS_COMMUNES)
+def stg_ign__contours_communes(
+    observatory: ObservatoryResource, stg_cog__communes: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
+    """Simplified polygons of the communes (one row per ring, WGS84 × 1e5), for the report's
+    map and to check that a place lies in its commune."""
+    raw = read_landed_typed(observatory.settings, cat.IGN_CONTOURS_COMMUNES)
+    kept, quarantine = contours.stage_contours(raw, stg_cog__communes)
+    sans = contours.communes_sans_contour(stg_cog__communes, kept)["code_commune"].to_list()
+    output = staged(observatory, "stg_ign__contours_communes", raw.height, kept, quarantine)
+    return dg.Output(kept, metadata={**output.metadata, "communes_sans_contour": sans})
 
 
 @dg.asset(group_name=GROUP, deps=[cat.INSEE_ZONAGES.raw_asset])
@@ -243,6 +264,7 @@ staging_assets = [
     build_reference_asset(cat.COG_DEPARTEMENTS, "code"),
     build_reference_asset(cat.COG_REGIONS, "code"),
     stg_laposte__communes_coordonnees,
+    stg_ign__contours_communes,
     stg_insee__zonages,
     stg_anct__grilles_communales,
     *(build_lieux_asset(source, parse) for source, parse in LIEUX.items()),
