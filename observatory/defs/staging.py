@@ -93,16 +93,11 @@ def stg_laposte__communes_coordonnees(observatory: ObservatoryResource) -> pl.Da
 
 
 @staging_asset(cat.IGN_CONTOURS_COMMUNES)
-def stg_ign__contours_communes(
-    observatory: ObservatoryResource, stg_cog__communes: pl.DataFrame
-) -> dg.Output[pl.DataFrame]:
-    """Simplified polygons of the communes (one row per ring, WGS84 × 1e5), for the report's
-    map and to check that a place lies in its commune."""
+def stg_ign__contours_communes(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
+    """Simplified polygons of the communes (one row per ring, WGS84 × 1e5), typed."""
     raw = read_landed_typed(observatory.settings, cat.IGN_CONTOURS_COMMUNES)
-    kept, quarantine = contours.stage_contours(raw, stg_cog__communes)
-    sans = contours.communes_sans_contour(stg_cog__communes, kept)["code_commune"].to_list()
-    output = staged(observatory, "stg_ign__contours_communes", raw.height, kept, quarantine)
-    return dg.Output(kept, metadata={**output.metadata, "communes_sans_contour": sans})
+    kept, quarantine = contours.stage_contours(raw)
+    return staged(observatory, "stg_ign__contours_communes", raw.height, kept, quarantine)
 
 
 @dg.asset(group_name=GROUP, deps=[cat.INSEE_ZONAGES.raw_asset])

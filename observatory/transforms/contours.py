@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from observatory.transforms.geo import RAYON_TERRE_KM
+from observatory.transforms.territories import normalise_codes_communes
 from observatory.validation.quarantine import Check, run_checks, split_rejected
 
 ECHELLE = 100_000  # the bundled coordinates are degrees × ECHELLE
@@ -36,23 +37,21 @@ COLONNES = ("code_commune", "partie", "anneau", "lon_e5", "lat_e5")
 # ---------------------------------------------------------------------------------------------
 
 
-def stage_contours(raw: pl.DataFrame, communes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The rings of communes in scope; other rings quarantined with a reason.
+def stage_contours(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rings, typed; a ring with an invalid commune code, fewer than 3 vertices or
+    coordinate lists of different lengths is quarantined with a reason.
 
-    `raw`: the bundled Parquet prefixed by `IDENTITE_LIGNE` (`number_rows`); `communes`: the
-    staged COG (`code_commune`). A ring of a code the COG does not know, a ring of fewer than
-    3 vertices, or with coordinate lists of different lengths is not kept.
+    `raw`: the bundled Parquet prefixed by `IDENTITE_LIGNE` (`number_rows`).
     """
+    code, raison = normalise_codes_communes(pl.col("code_insee"))
     frame = raw.with_columns(
+        code.alias("code_commune"),
+        raison.alias("_raison_code"),
         pl.col("lon_e5").list.len().alias("_n_lon"),
         pl.col("lat_e5").list.len().alias("_n_lat"),
     )
     checks = [
-        Check(
-            "code_insee",
-            "commune_hors_cog",
-            ~pl.col("code_insee").is_in(communes["code_commune"].implode()),
-        ),
+        Check("code_insee", "code_commune_invalide", pl.col("_raison_code").is_not_null()),
         Check(
             "lon_e5",
             "anneau_degenere",
@@ -62,7 +61,7 @@ def stage_contours(raw: pl.DataFrame, communes: pl.DataFrame) -> tuple[pl.DataFr
     ]
     quarantine = run_checks(frame, checks)
     kept = split_rejected(frame, quarantine).select(
-        pl.col("code_insee").alias("code_commune"),
+        "code_commune",
         pl.col("partie").cast(pl.Int16),
         pl.col("anneau").cast(pl.Int16),
         pl.col("lon_e5").cast(pl.List(pl.Int32)),
@@ -71,9 +70,16 @@ def stage_contours(raw: pl.DataFrame, communes: pl.DataFrame) -> tuple[pl.DataFr
     return kept.sort("code_commune", "partie", "anneau"), quarantine
 
 
-def communes_sans_contour(communes: pl.DataFrame, contours: pl.DataFrame) -> pl.DataFrame:
-    """Communes (`code_commune`) that have no ring."""
-    return communes.join(contours.select("code_commune").unique(), on="code_commune", how="anti")
+def contours_du_cog(
+    contours: pl.DataFrame, communes: pl.DataFrame
+) -> tuple[pl.DataFrame, list[str], list[str]]:
+    """The rings of the communes of the COG (`communes.code_commune`), the communes without
+    any ring and the codes of rings that are not communes of the COG (a vintage mismatch)."""
+    codes = communes.select("code_commune")
+    gardes = contours.join(codes, on="code_commune", how="semi")
+    sans = codes.join(contours.select("code_commune").unique(), on="code_commune", how="anti")
+    hors = contours.select("code_commune").unique().join(codes, on="code_commune", how="anti")
+    return gardes, sorted(sans["code_commune"]), sorted(hors["code_commune"])
 
 
 # ---------------------------------------------------------------------------------------------

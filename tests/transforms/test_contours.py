@@ -23,9 +23,12 @@ LOIN_DU_CONTOUR = {"15141", "80785"}
 
 @pytest.fixture(scope="module")
 def contours_reels(communes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Staged, then kept for the communes of the COG (as `int__contours_communes` does)."""
     raw = number_rows(pl.read_parquet(FICHIER), "ign__contours_communes", FICHIER.name, "sha")
-    kept, quarantine = ct.stage_contours(raw, communes)
-    return kept, quarantine, raw.height
+    kept, quarantine = ct.stage_contours(raw)
+    du_cog, sans, hors = ct.contours_du_cog(kept, communes)
+    assert sans == SANS_CONTOUR and hors == [] and du_cog.height == kept.height
+    return du_cog, quarantine, raw.height
 
 
 # ---------------------------------------------------------------------------------------------
@@ -38,7 +41,6 @@ def test_every_commune_of_the_cog_has_one_contour(contours_reels, communes) -> N
     kept, quarantine, lignes = contours_reels
     assert account(lignes, kept, quarantine)["lignes_rejetees"] == 0
     assert quarantine.is_empty()
-    assert ct.communes_sans_contour(communes, kept)["code_commune"].to_list() == SANS_CONTOUR
     assert set(kept["code_commune"]) == set(communes["code_commune"])
     # one entry per commune: one outer ring of a first polygon, no (partie, anneau) twice
     premiers = kept.filter(pl.col("partie") == 0, pl.col("anneau") == 0)
@@ -168,26 +170,31 @@ def test_commune_du_point_finds_the_polygon_holding_each_point() -> None:
     assert resultat["code_commune_contour"].to_list() == ["A", "B", None, "B", None, None]
 
 
-def test_stage_contours_quarantines_unknown_codes_and_degenerate_rings() -> None:
+def test_stage_contours_quarantines_bad_codes_and_degenerate_rings() -> None:
     raw = CONTOURS.rename({"code_commune": "code_insee"}).with_columns(
-        pl.Series("code_insee", ["A", "A", "Z", "B"])
+        pl.Series("code_insee", ["16015", "16015", "16O15", "2a004"])
     )
     degenere = pl.DataFrame(
-        [{**anneau("B", [(0.0, 0.0), (1.0, 1.0)]), "code_insee": "B"}],
+        [{**anneau("16089", [(0.0, 0.0), (1.0, 1.0)]), "code_insee": "16089"}],
         schema={
             "code_insee": pl.String,
             **{k: v for k, v in SCHEMA.items() if k != "code_commune"},
         },
     ).select(raw.columns)
     raw = number_rows(pl.concat([raw, degenere]), "ign__contours_communes", "f.parquet", "s")
-    communes = pl.DataFrame({"code_commune": ["A", "B"]})
-    kept, quarantine = ct.stage_contours(raw, communes)
+    kept, quarantine = ct.stage_contours(raw)
     assert quarantine.select("ligne", "code_raison", "valeur_brute").rows() == [
-        (3, "commune_hors_cog", "Z"),
+        (3, "code_commune_invalide", "16O15"),
         (5, "anneau_degenere", "2 sommets"),
     ]
     assert account(raw.height, kept, quarantine)["lignes_gardees"] == 3
     assert kept.columns == list(SCHEMA)
+    assert kept["code_commune"].unique().sort().to_list() == ["16015", "2A004"]
+    du_cog, sans, hors = ct.contours_du_cog(
+        kept, pl.DataFrame({"code_commune": ["16015", "16089"]})
+    )
+    assert du_cog["code_commune"].unique().to_list() == ["16015"]
+    assert (sans, hors) == (["16089"], ["2A004"])
 
 
 def test_limites_between_groups_and_around_the_drawing() -> None:
