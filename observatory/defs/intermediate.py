@@ -11,7 +11,7 @@ from observatory.defs.resources import ObservatoryResource
 from observatory.defs.staging import staged
 from observatory.defs.statistics import REBASAGES
 from observatory.sources import catalogue as cat
-from observatory.transforms import context, dedup, lieux, rebasing, territories, zonings
+from observatory.transforms import context, contours, dedup, lieux, rebasing, territories, zonings
 from observatory.zonings import load_zonages
 
 GROUP = "intermediate"
@@ -33,6 +33,24 @@ def int__contexte_communes(
     )
     gaps = {f"sans_{c}": frame[c].null_count() for c in frame.columns if c != "code_commune"}
     return dg.Output(frame, metadata={"communes": frame.height, **gaps})
+
+
+@dg.asset(group_name=GROUP)
+def int__contours_communes(
+    stg_ign__contours_communes: pl.DataFrame, stg_cog__communes: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
+    """The polygons of the communes of the COG: the report's map, place-in-commune checks.
+    A commune without a contour or a contour of no commune is listed, never guessed."""
+    frame, sans, hors = contours.contours_du_cog(stg_ign__contours_communes, stg_cog__communes)
+    return dg.Output(
+        frame,
+        metadata={
+            "anneaux": frame.height,
+            "communes": frame["code_commune"].n_unique(),
+            "communes_sans_contour": sans,
+            "contours_hors_cog": hors,
+        },
+    )
 
 
 @dg.asset(group_name=GROUP)
@@ -206,6 +224,7 @@ def int__lieux(int__lieux_resolus: pl.DataFrame) -> dg.Output[pl.DataFrame]:
 
 
 intermediate_assets = [
+    int__contours_communes,
     int__contexte_communes,
     int__territoires,
     int__zonages,

@@ -15,8 +15,16 @@ from observatory.sources import catalogue as cat
 from observatory.sources.insee_live import NIVEAU_FILOSOFI
 from observatory.sources.mednum import load_standard
 from observatory.sources.raw import landed
-from observatory.sources.readers import read_landed
-from observatory.transforms import cog, context, lieux, personal_data, registries, statistics
+from observatory.sources.readers import read_landed, read_landed_typed
+from observatory.transforms import (
+    cog,
+    context,
+    contours,
+    lieux,
+    personal_data,
+    registries,
+    statistics,
+)
 from observatory.validation.quarantine import IDENTITE_LIGNE, account, empty_quarantine
 from observatory.validation.store import write_quarantine
 
@@ -82,6 +90,14 @@ def stg_laposte__communes_coordonnees(observatory: ObservatoryResource) -> pl.Da
         pl.col("longitude").cast(pl.Float64),
         "coord_source",
     )
+
+
+@staging_asset(cat.IGN_CONTOURS_COMMUNES)
+def stg_ign__contours_communes(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
+    """Simplified polygons of the communes (one row per ring, WGS84 × 1e5), typed."""
+    raw = read_landed_typed(observatory.settings, cat.IGN_CONTOURS_COMMUNES)
+    kept, quarantine = contours.stage_contours(raw)
+    return staged(observatory, "stg_ign__contours_communes", raw.height, kept, quarantine)
 
 
 @dg.asset(group_name=GROUP, deps=[cat.INSEE_ZONAGES.raw_asset])
@@ -252,6 +268,7 @@ staging_assets = [
     build_reference_asset(cat.COG_DEPARTEMENTS, "code"),
     build_reference_asset(cat.COG_REGIONS, "code"),
     stg_laposte__communes_coordonnees,
+    stg_ign__contours_communes,
     stg_insee__zonages,
     stg_anct__grilles_communales,
     *(

@@ -12,9 +12,10 @@ indicators are added. Unknown values (a source not covering a territory) are sho
 unknown, never as 0.
 
 Static and accessible without JavaScript: `lang="fr"`, headings, tables with `<caption>` and
-`<th scope>`, charts and map as inline SVG (matplotlib, no tile server) with `<title>` and
-`<desc>`. Every text coming from the data is escaped (Jinja2 autoescape; matplotlib escapes
-SVG text and mathtext is disabled for data labels).
+`<th scope>`, charts as inline SVG (matplotlib) and the map as inline SVG drawn from the
+bundled commune contours (`carte.py`, no tile server), with `<title>` and `<desc>`. Every text
+coming from the data is escaped (Jinja2 autoescape; matplotlib escapes SVG text and mathtext is
+disabled for data labels; the map escapes its own).
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ import polars as pl
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
+from observatory.publish import carte
 from observatory.publish.schemas import load_dictionary
-from observatory.settings import PROJECT_ROOT
+from observatory.settings import PROJECT_ROOT, load_settings
+from observatory.sources.catalogue import IGN_CONTOURS_COMMUNES
 
 DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])$")
 ZONAGE_NOM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -671,90 +674,112 @@ def graphique_distances(communes: pl.DataFrame, release: Release) -> Graphique |
     return Graphique("distances", titre, description, _svg(figure, "distances", titre, description))
 
 
+# Indicators the map can show when none is asked for, in order of preference.
+CARTE = (*FRAGILITE, *TAUX_BESOIN, *LIEUX_10K_TABLEAU, *DISTANCES)
+
+
+def fichier_contours() -> Path:
+    """The bundled commune contours (OBSERVATORY_ASSETS_DIR is honoured)."""
+    return load_settings().assets_dir / IGN_CONTOURS_COMMUNES.files[0].bundled
+
+
+def lire_contours(chemin: Path, codes: Sequence[str]) -> pl.DataFrame:
+    """The rings of the communes `codes` in the bundled contours file."""
+    return (
+        pl.scan_parquet(chemin)
+        .filter(pl.col("code_insee").is_in(list(codes)))
+        .rename({"code_insee": "code_commune"})
+        .collect()
+    )
+
+
 def carte_communes(
-    communes: pl.DataFrame, lieux: pl.DataFrame | None, release: Release, nom_territoire: str
+    communes: pl.DataFrame,
+    lieux: pl.DataFrame | None,
+    release: Release,
+    nom_territoire: str,
+    contours: pl.DataFrame,
+    indicateur: str | None = None,
+    libelle_groupes: str = "d'EPCI",
 ) -> Graphique | None:
-    """The communes as points at their coordinates, coloured by the fragility index."""
-    points = communes.select(
+    """Choropleth of the communes from their contours (observatory/publish/carte.py),
+    coloured by `indicateur`, else by the first of CARTE the release has; the fragility
+    index on a diverging scale centred on its reference (100)."""
+    dessinees = communes.join(
+        contours.select("code_commune").unique(), left_on="code", right_on="code_commune"
+    )
+    if dessinees.is_empty():
+        return None
+    code = indicateur if indicateur in communes.columns else release.premier(CARTE)
+    code = code if code in communes.columns else None
+    valeurs = dessinees.select(
+        pl.col("code").alias("code_commune"),
         "nom",
+        (pl.col(code) if code else pl.lit(None)).cast(pl.Float64).alias("valeur"),
+        pl.col("code_groupe").alias("groupe"),
+        "population",
         "latitude",
         "longitude",
-        "population",
-        *([c] if (c := release.premier(FRAGILITE)) and c in communes.columns else []),
-    ).drop_nulls(["latitude", "longitude"])
-    if points.is_empty():
-        return None
-    code = release.premier(FRAGILITE)
-    figure = _figure(6.0)
-    ax = figure.add_subplot()
-    taille = 6 + 60 * np.sqrt(
-        points["population"].fill_null(0).to_numpy()
-        / max(float(points["population"].fill_null(0).max() or 1), 1.0)
     )
-    lon, lat = points["longitude"].to_numpy(), points["latitude"].to_numpy()
+    libelle = release.indicateur(code).libelle if code else "Aucun indicateur disponible"
+
+    def ecrire(valeur: float) -> str:
+        return formater(code or "", valeur)
+
+    connues = valeurs["valeur"].to_numpy()
+    fragilite = code is not None and code.startswith("ifn_score")
+    echelle = (
+        carte.echelle_divergente(connues, ecrire, REFERENCE_IFN)
+        if fragilite
+        else carte.echelle_sequentielle(connues, ecrire)
+    )
     phrases = []
-    if code is not None and code in points.columns:
-        valeurs = points[code].to_numpy().astype(float)
-        connus = ~np.isnan(valeurs)
-        if (~connus).any():
-            ax.scatter(
-                lon[~connus],
-                lat[~connus],
-                s=taille[~connus],
-                facecolors="none",
-                edgecolors="#7f7f7f",
-                linewidths=0.6,
-                label="Indice inconnu",
-            )
-        nuage = ax.scatter(
-            lon[connus],
-            lat[connus],
-            c=valeurs[connus],
-            s=taille[connus],
-            cmap="viridis_r",
-            edgecolors="white",
-            linewidths=0.3,
+    if indicateur is None and not fragilite:
+        phrases.append(
+            "Indice de fragilité non disponible dans cette release"
+            + (f" : la carte montre {_minuscule(libelle)}." if code else ".")
         )
-        barre = figure.colorbar(nuage, ax=ax, shrink=0.7)
-        barre.set_label(_texte_svg(release.indicateur(code).libelle))
-        classes = points.filter(pl.col(code).is_not_null()).sort(code, descending=True)
-        plus = ", ".join(
-            f"{n} ({formater(code, v)})" for n, v in classes.head(3).select("nom", code).iter_rows()
+    if code is not None:
+        classees = valeurs.drop_nulls("valeur").sort("valeur", "nom", descending=[True, False])
+        haut = ", ".join(
+            f"{n} ({ecrire(v)})" for n, v in classees.head(3).select("nom", "valeur").rows()
+        )
+        lecture = (
+            "centrées sur la référence 100 (bleu : moins fragile, rouge : plus fragile)"
+            if fragilite
+            else "par quantiles (plus foncé = valeur plus élevée)"
         )
         phrases.append(
-            f"Couleur : {_minuscule(release.indicateur(code).libelle)} (foncé = plus fragile). "
-            f"Communes les plus fragiles : {plus or 'aucune'}."
-            + (
-                f" {int((~connus).sum())} communes sans valeur (cercles gris)."
-                if (~connus).any()
-                else ""
-            )
+            f"Couleur : {_minuscule(libelle)}, {len(echelle.classes)} classes {lecture}. "
+            f"Communes {'les plus fragiles' if fragilite else 'aux valeurs les plus hautes'} : "
+            f"{haut or 'aucune'}."
         )
-    else:
-        ax.scatter(lon, lat, s=taille, color="#7f7f7f", alpha=0.7, label="Commune")
-        phrases.append("Indice de fragilité non disponible dans cette release : points en gris.")
+    if inconnues := valeurs["valeur"].null_count():
+        phrases.append(f"{inconnues} communes sans valeur (hachurées).")
+    phrases.append(f"Traits épais : limites {libelle_groupes}.")
     if lieux is not None and lieux.height:
-        ax.scatter(
-            lieux["longitude"].to_numpy(),
-            lieux["latitude"].to_numpy(),
-            marker="+",
-            s=30,
-            color="#c0392b",
-            linewidths=1,
-            label="Lieu de médiation numérique",
-        )
-        phrases.append(f"Croix rouges : {lieux.height} lieux de médiation numérique.")
-    ax.set_aspect(1 / math.cos(math.radians(float(np.nanmean(lat)))))
-    ax.set_xlabel("Longitude")
-    ax.set_ylabel("Latitude")
-    ax.legend(fontsize=8, loc="best")
+        phrases.append(f"Points noirs : {lieux.height} lieux de médiation numérique.")
+    sans_contour = communes.join(dessinees.select("code"), on="code", how="anti")
+    if sans_contour.height:
+        phrases.append(f"{sans_contour.height} commune(s) sans contour, non dessinée(s).")
     titre = f"Carte des communes : {nom_territoire}"
     description = (
-        f"Carte de {points.height} communes, chacune un point à ses coordonnées (taille selon "
-        f"la population). " + " ".join(phrases)
+        f"Carte de {dessinees.height} communes dessinées par leurs contours (IGN ADMIN EXPRESS "
+        "simplifié). " + " ".join(phrases)
     )
-    figure.suptitle(_texte_svg(titre), fontsize=11)
-    return Graphique("carte", titre, description, _svg(figure, "carte", titre, description))
+    svg = carte.carte_choroplethe(
+        contours.filter(pl.col("code_commune").is_in(dessinees["code"].implode())),
+        valeurs,
+        echelle,
+        identifiant="carte",
+        titre=titre,
+        description=description,
+        titre_legende=libelle,
+        formater=ecrire,
+        libelle_groupes=libelle_groupes,
+        lieux=lieux,
+    )
+    return Graphique("carte", titre, description, Markup(svg))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1024,6 +1049,8 @@ def build_report(
     out_dir: Path,
     zonage: str | None = None,
     schemas_dir: Path = PROJECT_ROOT / "schemas",
+    contours: Path | None = None,
+    indicateur_carte: str | None = None,
 ) -> Path:
     """Write the département's page (drawn for `zonage` instead of EPCI when given) into
     `out_dir`, refresh `out_dir/index.html`, and return the page's path."""
@@ -1047,8 +1074,14 @@ def build_report(
         "fragilite": (graphique_fragilite(donnees.communes, donnees.departement, lu), FRAGILITE),
         "distances": (graphique_distances(donnees.communes, lu), DISTANCES),
     }
-    carte = carte_communes(
-        donnees.communes, _lieux_departement(lu, departement), lu, f"{nom} ({departement})"
+    carte_svg = carte_communes(
+        donnees.communes,
+        _lieux_departement(lu, departement),
+        lu,
+        f"{nom} ({departement})",
+        lire_contours(contours or fichier_contours(), donnees.communes["code"].to_list()),
+        indicateur_carte,
+        "d'EPCI" if zonage is None else "de zones",
     )
     indicateurs = [
         {
@@ -1083,7 +1116,7 @@ def build_report(
                 cle: {"graphique": g, "manquants": [lu.indicateur(c) for c in codes[:1]]}
                 for cle, (g, codes) in graphiques.items()
             },
-            carte=carte,
+            carte=carte_svg,
             orientation=orientation,
             methode_orientation=methode_orientation,
             a_orientation=lu.a_table("orientation"),

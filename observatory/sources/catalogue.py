@@ -526,6 +526,28 @@ INSEE_TAUX_DIFFICULTE = Source(
 )
 TAUX_NATIONAUX: tuple[Source, ...] = (INSEE_TAUX_ILLECTRONISME, INSEE_TAUX_DIFFICULTE)
 
+IGN_CONTOURS_COMMUNES = Source(
+    provider="ign",
+    entity="contours_communes",
+    vintage="2025",
+    annee=2025,
+    title="Contours simplifiés des communes (IGN ADMIN EXPRESS COG CARTO 2025, = COG 2026)",
+    producer="IGN (ADMIN EXPRESS COG CARTO), simplification COGiter (DREAL Pays de la Loire)",
+    licence=LICENCE_OUVERTE,
+    origin=(
+        "github.com/MaelTheuliere/COGiter @ 8fc7d2af627ede0b2143f6d4b343e081c2ebd46b "
+        "data/communes_geo.rda (métropole) and data/communes_97x_geo.rda (DROM): IGN "
+        "ADMIN-EXPRESS-COG-CARTO 3-2 édition 2025-04-02 simplified with mapshaper (shared "
+        "borders kept), projected to WGS84 at 1e-5 degree"
+    ),
+    files=(
+        SourceFile(
+            "contours_communes_2025.parquet",
+            "ign_contours_communes/contours_communes_2025.parquet",
+        ),
+    ),
+)
+
 STATISTIQUES: tuple[Source, ...] = (
     INSEE_RP2017,
     INSEE_RP2018,
@@ -553,6 +575,7 @@ SOURCES: tuple[Source, ...] = (
     FRANCE_SERVICES_2020,
     INSEE_PASSAGE,
     INSEE_MOUVEMENTS,
+    IGN_CONTOURS_COMMUNES,
     *STATISTIQUES,
     *TAUX_NATIONAUX,
 )

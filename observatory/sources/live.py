@@ -941,6 +941,11 @@ SANS_FICHIER_LIVE: dict[str, str] = {
         "the bundled CAF IRIS file, and live RSA comes by commune (caf__rsa_iris from "
         "s_ben_com_f): the IRIS table is only read with the bundled IRIS file."
     ),
+    "ign__contours_communes": (
+        "Contours change with the COG only (once a year); the live files (contours-administratifs "
+        "communes-50m GeoJSON, SOURCES.md §2b) are not simplified for maps. The simplified "
+        "snapshot is rebuilt by hand at each COG (assets/ign_contours_communes/construire.py)."
+    ),
     "france_services__lieux_2020": (
         "An archived vintage (the 2020 list of the first labelling wave): it never changes, "
         "the live list is france_services__lieux."

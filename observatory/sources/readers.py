@@ -60,3 +60,15 @@ def read_landed(settings: Settings, source: Source) -> pl.DataFrame:
                 "readable vintage (date or period column); not staged under a guessed year"
             )
     return frame
+
+
+def read_landed_typed(settings: Settings, source: Source) -> pl.DataFrame:
+    """The Parquet files of a source with their own types, rows numbered: for data that has
+    no string form, such as the coordinate lists of the commune contours."""
+    return pl.concat(
+        [
+            number_rows(pl.read_parquet(raw.path), source.key, raw.fichier, raw.sha256)
+            for raw in landed(settings, source)
+        ],
+        how="vertical",
+    )

@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections import Counter
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -706,34 +707,78 @@ def test_real_charente_report(pipeline_run, tmp_path: Path) -> None:
     assert {h.attrs.get("id") for h in racine.iter("h2")} >= set(SECTIONS)
     assert len(list(racine.iter("svg"))) >= 1
     assert (tmp_path / "index.html").is_file()
+    # the map: every commune of Charente drawn exactly once from its contour
+    dessinees = [e.attrs["data-code"] for e in racine.iter("path") if "data-code" in e.attrs]
+    assert len(dessinees) == 359
+    assert sorted(dessinees) == sorted(communes_16["code"].to_list())
 
 
-def test_page_renders_in_headless_chromium(page_complete, tmp_path: Path) -> None:
+def chromium_ou_saut() -> str:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium n'est pas installé (apt-get install -y chromium)")
-    chemin, _, _ = page_complete
-    capture = tmp_path / "rapport.png"
+    return chromium
+
+
+def capture(chromium: str, page: Path, sortie: Path, largeur: int, hauteur: int) -> None:
     subprocess.run(
         [
             chromium,
             "--headless",
             "--no-sandbox",  # CI runs as root in a container
             "--disable-gpu",
-            f"--screenshot={capture}",
-            "--window-size=1280,2000",
-            chemin.resolve().as_uri(),
+            f"--screenshot={sortie}",
+            f"--window-size={largeur},{hauteur}",
+            page.resolve().as_uri(),
         ],
         check=True,
         capture_output=True,
         timeout=60,
     )
-    assert capture.stat().st_size > 20_000
-    image = matplotlib.image.imread(capture)
+
+
+def test_page_renders_in_headless_chromium(page_complete, tmp_path: Path) -> None:
+    chromium = chromium_ou_saut()
+    chemin, _, _ = page_complete
+    capture_page = tmp_path / "rapport.png"
+    capture(chromium, chemin, capture_page, 1280, 2000)
+    assert capture_page.stat().st_size > 20_000
+    image = matplotlib.image.imread(capture_page)
     assert image.shape[:2] == (2000, 1280)
     gris = image[..., :3].mean(axis=2)
     assert (gris < 0.5).mean() > 0.01  # text and charts drawn, not a blank page
     assert gris.std() > 0.1
+
+
+@pytest.mark.real_data
+def test_charente_map_renders_in_headless_chromium(pipeline_run, tmp_path: Path) -> None:
+    """The map of the real Charente report, with the page's own styles, in Chromium: the
+    colours of its classes cover the map area where the communes are."""
+    chromium = chromium_ou_saut()
+    _settings, outcome = pipeline_run
+    html = build_report(outcome.release, "16", tmp_path).read_text(encoding="utf-8")
+    debut = html.index('<figure id="figure-carte">')
+    figure = html[debut : html.index("</figure>", debut) + len("</figure>")]
+    page = tmp_path / "carte.html"
+    page.write_text(
+        html[: html.index("<body")] + '<body style="margin:0">' + figure + "</body></html>",
+        encoding="utf-8",
+    )
+    capture_carte = tmp_path / "carte.png"
+    capture(chromium, page, capture_carte, 1000, 760)
+    image = (matplotlib.image.imread(capture_carte)[..., :3] * 255).round().astype(int)
+    zone = image[:700, :690]  # the map, left of its legend (viewBox 1000 wide = 1000 px)
+    assert (zone.sum(axis=2) < 3 * 250).mean() > 0.4  # mostly painted, not a blank page
+    remplissages = [
+        e.attrs["fill"] for e in analyser(figure).iter("path") if "data-code" in e.attrs
+    ]
+    assert len(remplissages) == 359
+    for couleur, nombre_communes in Counter(remplissages).items():
+        if nombre_communes < 20 or not couleur.startswith("#"):
+            continue
+        rgb = [int(couleur[i : i + 2], 16) for i in (1, 3, 5)]
+        pixels = (abs(zone - rgb).max(axis=2) <= 3).sum()
+        assert pixels > 40 * nombre_communes, couleur  # each commune is dozens of pixels
 
 
 def test_orientation_without_the_procedures_criterion(tmp_path: Path) -> None:
