@@ -95,7 +95,8 @@ def test_nb_lieux_charente_and_accounting(pipeline_run, release: Path) -> None:
     assert kept.height + rejected.select("fichier", "ligne").unique().height == 188
     by_reason = dict(rejected.group_by("code_raison").len().iter_rows())
     # MALAVILLE and BLANZAC PORCHERESSE resolve through INSEE's former commune names
-    assert by_reason == {"distance_commune_superieure_20km": 1}
+    # a place is checked against its commune's outline (issue 15), not a distance to its point
+    assert by_reason == {"hors_du_contour_de_la_commune": 1}
     methods = dict(kept.group_by("methode_code_commune").len().iter_rows())
     assert methods["ancienne_commune"] == 2
     assert kept.height / 188 >= 0.95  # places with a code_insee
@@ -325,7 +326,11 @@ def test_couverture_sources(pipeline_run, release: Path) -> None:
     indicateurs = read(release, "indicateurs").filter(pl.col("indicateur") == "nb_lieux")
     joined = indicateurs.join(couverture, on=["niveau", "code"])
     assert joined.height == indicateurs.height
-    assert (joined["couverture"] == joined["couvert"]).all()
+    # the coverage rule: a territory every commune of which is covered is published, one none
+    # of which is, is not; between, its covered population decides (≥ 99 %)
+    assert joined.filter(pl.col("couvert"))["couverture"].all()
+    assert not joined.filter(pl.col("nb_communes_couvertes") == 0)["couverture"].any()
+    assert (joined["couverture"] == (joined["part_population_couverte"] >= 0.99)).all()
 
 
 SEED_DEPARTEMENTS = ["16", "17", "31", "33", "56", "64"]

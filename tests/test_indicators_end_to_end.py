@@ -69,9 +69,10 @@ def test_national_need_estimate_matches_insee_rate_on_its_scope(pipeline_run) ->
     scope = communes.filter(~pl.col("code_commune").str.starts_with("976"))
     appartenance = scope.select("code_commune", pl.lit("FR_HORS_976").alias("code"))
     taux = need.taux_reference(pl.read_csv(TAUX_CSV))
-    france = need.agrege_illectronisme(scope, appartenance, taux, partiel=True).row(0, named=True)
-    # a few communes have no census structure (created after the census, not rebased)
-    assert france["nb_communes_sans_estimation"] < 20
+    france = need.agrege_illectronisme(scope, appartenance, taux).row(0, named=True)
+    # every commune but Mayotte's has a structure: those re-established since the census share
+    # their former commune's, pro rata of population
+    assert france["nb_communes_sans_estimation"] == 0
     reference = 0.17
     rate = france["nb_illectronisme"] / france["nb_15_ans_et_plus"]
     report(
@@ -82,12 +83,14 @@ def test_national_need_estimate_matches_insee_rate_on_its_scope(pipeline_run) ->
     )
     assert abs(rate - reference) <= 0.005
     assert france["taux_illectronisme_ic_bas"] <= reference <= france["taux_illectronisme_ic_haut"]
-    # Mayotte has no census structure in the bundled files: the published France is unknown
+    # Mayotte has no census structure in the bundled files (nor in INSEE's survey): the
+    # published France is France hors Mayotte, and says what share of the 15+ it covers
     indicateurs = read_table(pipeline_run[1].release, "indicateurs")
     row = indicateurs.filter(
         pl.col("niveau") == "france", pl.col("indicateur") == "nb_illectronisme"
-    )
-    assert row["valeur"].item() is None and row["couverture"].item() is False
+    ).row(0, named=True)
+    assert row["couverture"] and row["valeur"] == pytest.approx(france["nb_illectronisme"])
+    assert 0.99 <= row["part_population_couverte"] < 1
 
 
 def test_priority_rank_and_fragility_are_published_for_communes(published) -> None:
@@ -99,10 +102,11 @@ def test_priority_rank_and_fragility_are_published_for_communes(published) -> No
     assert charente["valeur"].min() == 1.0 and charente.height == 359
     deciles = indicateurs.filter(pl.col("indicateur") == "priorite_decile_national")
     assert deciles["valeur"].sum() == pytest.approx(deciles.height / 10, abs=50)
-    fr = indicateurs.filter(
-        pl.col("niveau") == "france", pl.col("indicateur") == "ifn_score_global_fr"
-    )
-    assert fr["valeur"].item() == pytest.approx(100.0)  # the reference scores 100
+    # against itself a territory scores 100 by definition: no such rows (« sans objet »)
+    for suffixe, niveaux in (("fr", {"france"}), ("reg", {"region", "france"})):
+        lignes = indicateurs.filter(pl.col("indicateur") == f"ifn_score_global_{suffixe}")
+        assert not set(lignes["niveau"]) & niveaux
+        assert {"commune", "epci", "departement"} <= set(lignes["niveau"])
     dep = indicateurs.filter(
         pl.col("niveau") == "commune", pl.col("indicateur") == "ifn_score_global_dep"
     )

@@ -6,7 +6,31 @@
 -- prioritaire. Le score de priorité est besoin / (lieux + 1), pour qu'une commune sans lieu soit
 -- classée selon son besoin au lieu d'être indéfinie. Le rang et le décile n'existent qu'à la
 -- commune.
-WITH communes AS (
+WITH besoin AS (
+    SELECT code, annee, valeur, nb_communes_couvertes
+    FROM ind_besoin
+    WHERE niveau = 'commune' AND indicateur = 'nb_illectronisme'
+),
+
+lieux AS (
+    SELECT code, valeur, nb_communes_couvertes
+    FROM ind_offre
+    WHERE niveau = 'commune' AND indicateur = 'nb_lieux_demarches'
+),
+
+conseillers AS (
+    SELECT code, valeur, nb_communes_couvertes
+    FROM ind_offre
+    WHERE niveau = 'commune' AND indicateur = 'nb_conseillers_numeriques'
+),
+
+territoires_communes AS (
+    SELECT code, population, code_departement
+    FROM int__territoires
+    WHERE niveau = 'commune'
+),
+
+communes AS (
     SELECT
         b.code AS code_commune,
         b.annee,
@@ -18,14 +42,10 @@ WITH communes AS (
         c.nb_communes_couvertes = 1 AS conseillers_couverts,
         t.population,
         t.code_departement
-    FROM ind_besoin AS b
-    INNER JOIN ind_offre AS l
-        ON l.niveau = 'commune' AND l.code = b.code AND l.indicateur = 'nb_lieux_demarches'
-    INNER JOIN ind_offre AS c
-        ON c.niveau = 'commune' AND c.code = b.code
-            AND c.indicateur = 'nb_conseillers_numeriques'
-    INNER JOIN int__territoires AS t ON t.niveau = 'commune' AND t.code = b.code
-    WHERE b.niveau = 'commune' AND b.indicateur = 'nb_illectronisme'
+    FROM besoin AS b
+    INNER JOIN lieux AS l ON l.code = b.code
+    INNER JOIN conseillers AS c ON c.code = b.code
+    INNER JOIN territoires_communes AS t ON t.code = b.code
 ),
 
 par_territoire AS (

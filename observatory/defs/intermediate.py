@@ -189,6 +189,7 @@ def build_lieux_resolus(partenaires: Sequence[str] = ()) -> dg.AssetsDefinition:
         stg_cog__communes_deleguees: pl.DataFrame,
         stg_laposte__communes_coordonnees: pl.DataFrame,
         stg_insee__mouvements_communes: pl.DataFrame,
+        int__contours_communes: pl.DataFrame,
         **registres: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
         """Places of every registry with their COG commune; unresolved or too far: quarantined."""
@@ -201,6 +202,7 @@ def build_lieux_resolus(partenaires: Sequence[str] = ()) -> dg.AssetsDefinition:
             anciens_noms=rebasing.former_commune_names(
                 stg_insee__mouvements_communes, stg_cog__communes
             ),
+            contours=int__contours_communes,
         )
         return staged(observatory, "int__lieux_resolus", lieux_registres.height, kept, quarantine)
 

@@ -14,7 +14,7 @@ from observatory.publish.release import TablesOnDemand, current_release, write_r
 from observatory.publish.schemas import field_names, load_dictionary, load_table_schema
 from observatory.sources.catalogue import COG_COMMUNES, SOURCES
 from observatory.sources.mednum import load_standard
-from observatory.transforms import orientation
+from observatory.transforms import fragility, orientation
 
 GROUP = "publish"
 TABLES = (
@@ -148,12 +148,17 @@ def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
         kinds={"parquet"},
         # scanned, not loaded: the tables are read one at a time (TablesOnDemand)
         ins={
-            f"pub_{table}": dg.AssetIn(f"pub_{table}", dagster_type=pl.LazyFrame)
-            for table in TABLES
+            **{
+                f"pub_{table}": dg.AssetIn(f"pub_{table}", dagster_type=pl.LazyFrame)
+                for table in TABLES
+            },
+            "int__fragilite_bornes": dg.AssetIn("int__fragilite_bornes"),
         },
     )
     def _release(
-        observatory: ObservatoryResource, **published: pl.LazyFrame
+        observatory: ObservatoryResource,
+        int__fragilite_bornes: pl.DataFrame,
+        **published: pl.LazyFrame,
     ) -> dg.MaterializeResult:
         """A checked, immutable release; `latest` switches only once everything is written."""
         frames = TablesOnDemand({table: published[f"pub_{table}"] for table in TABLES})
@@ -171,7 +176,12 @@ def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
                 extra={"millesime_cog": COG_COMMUNES.annee, "profil": settings.profile},
                 layouts=layouts(schemas),
                 lineage=lineage,
-                documents=release_documents(settings, schemas, dictionary),
+                documents=release_documents(
+                    settings,
+                    schemas,
+                    dictionary,
+                    {"zz_bornes_ifn.md": fragility.tableau_bornes(int__fragilite_bornes)},
+                ),
                 keep=settings.keep_releases,
             )
         manifest = json.loads((publication.folder / "manifest.json").read_text("utf-8"))

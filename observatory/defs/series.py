@@ -33,6 +33,7 @@ def int__france_services_millesimes(
     stg_cog__communes_deleguees: pl.DataFrame,
     stg_laposte__communes_coordonnees: pl.DataFrame,
     stg_insee__mouvements_communes: pl.DataFrame,
+    int__contours_communes: pl.DataFrame,
     **listes: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """Every France Services site of every vintage with its COG 2026 commune, year, definition."""
@@ -56,6 +57,7 @@ def int__france_services_millesimes(
         anciens_noms=rebasing.former_commune_names(
             stg_insee__mouvements_communes, stg_cog__communes
         ),
+        contours=int__contours_communes,
     )
     kept = kept.select(
         "jeu_de_donnees",

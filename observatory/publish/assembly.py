@@ -76,8 +76,12 @@ def release_documents(
     settings: Settings,
     schemas: Mapping[str, Mapping[str, Any]],
     dictionary: Mapping[str, Mapping[str, Any]],
+    annexes: Mapping[str, str] | None = None,
 ) -> Documents:
-    """The callback `write_release` uses to write CHANGELOG, datapackage and documentation."""
+    """The callback `write_release` uses to write CHANGELOG, datapackage and documentation.
+
+    `annexes` (title → Markdown): figures of this run for the methodology note (e.g. the
+    fragility index's caps and the communes capped), after the notes of `docs/`."""
     keys = {name: schema.get("primaryKey", ()) for name, schema in schemas.items()}
 
     def write(folder: Path, manifest: dict[str, Any], previous: Path | None) -> list[str]:
@@ -106,7 +110,7 @@ def release_documents(
                 manifest,
                 dictionary,
                 read_models(settings.sql_dir),
-                read_notes(PROJECT_ROOT / "docs"),
+                read_notes(PROJECT_ROOT / "docs") | dict(annexes or {}),
             ),
         }
         texts["dictionnaire.html"] = to_html(texts["dictionnaire.md"], "Dictionnaire des données")

@@ -127,7 +127,9 @@ def build_lieux(lieux: pl.DataFrame, territoires: pl.DataFrame, columns: list[st
         "code_epci",
         "code_departement",
         "code_region",
-        pl.col("nom").alias("_nom_commune"),
+        (pl.col("nom") if "nom" in territoires.columns else pl.lit(None, pl.String)).alias(
+            "_nom_commune"
+        ),
     )
     return (
         lieux.filter(pl.col("adresse").is_not_null(), pl.col("code_postal").is_not_null())

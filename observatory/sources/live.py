@@ -919,6 +919,15 @@ LIVE_URLS: dict[str, LiveSource] = {
 # Sources of the catalogue without any live URL, and why (SOURCES.md): they land from the
 # bundled snapshot in a live run (`profil: live:instantane`).
 SANS_FICHIER_LIVE: dict[str, str] = {
+    "insee__taux_illectronisme": (
+        "National rates written by hand from INSEE's publications (Insee Analyses n° 85, Insee "
+        "Première n° 1780 and n° 1953): no file to download; replace the table when INSEE "
+        "publishes new figures (assets/insee_illectronisme/PROVENANCE.md)."
+    ),
+    "insee__taux_difficulte_numerique": (
+        "National rates by age written by hand from Insee Références 2025, figure 1: no file "
+        "to download (assets/insee_difficultes_numeriques/PROVENANCE.md)."
+    ),
     "conseillers_numeriques__lieux": (
         "No public bulk file of conseillers numériques since the permanences API was retired "
         "(2025-01, SOURCES.md §4); the Coop API needs a key. Lieux flagged 'Conseillers "

@@ -53,7 +53,11 @@ def applique_regle_couverture(frame: pl.DataFrame) -> pl.DataFrame:
         frame.cast(COUVERTURE_MODELE)
         .with_columns(part_population_couverte().fill_null(0.0))
         .with_columns(
-            *(pl.when(couvert).then(pl.col(c)).alias(c) for c in ("valeur", "ic_bas", "ic_haut")),
+            *(
+                pl.when(couvert).then(pl.col(c)).alias(c)
+                for c in ("valeur", "ic_bas", "ic_haut")
+                if c in frame.columns
+            ),
             couvert.alias("couverture"),
         )
         .drop(*COUVERTURE_MODELE)

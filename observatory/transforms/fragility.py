@@ -697,3 +697,26 @@ def _poids_couverture(
             pl.len().cast(pl.Int64).alias("nb_communes"),
         )
     )
+
+
+LIBELLES_REFERENCES = {"fr": "France", "reg": "région", "dep": "département"}
+
+
+def tableau_bornes(bornes: pl.DataFrame) -> str:
+    """The caps of this computation and the communes they bound, for the methodology note."""
+    lignes = [
+        "## Indice de fragilité : bornes des scores de ce calcul",
+        "",
+        "Score de chaque variable borné aux 1er et 99e centiles nationaux des communes, pour "
+        "chaque sorte de référence ; communes dont le score a été ramené à la borne.",
+        "",
+        "| référence | variable | borne basse | borne haute | communes bornées |",
+        "|---|---|---|---|---|",
+    ]
+    for ligne in bornes.sort("reference", "variable").iter_rows(named=True):
+        basse, haute = (f"{ligne[b]:.1f}".replace(".", ",") for b in ("borne_basse", "borne_haute"))
+        lignes.append(
+            f"| {LIBELLES_REFERENCES.get(ligne['reference'], ligne['reference'])} "
+            f"| `{ligne['variable']}` | {basse} | {haute} | {ligne['nb_communes_bornees']} |"
+        )
+    return "\n".join(lignes) + "\n"

@@ -12,6 +12,7 @@ from datetime import date
 import polars as pl
 
 from observatory.sources.mednum import Standard
+from observatory.transforms.contours import dans_sa_commune
 from observatory.transforms.geo import haversine_km, in_france
 from observatory.transforms.names import normalise_nom
 from observatory.transforms.territories import normalise_codes_communes
@@ -296,15 +297,20 @@ def resolve_communes(
     coordonnees: pl.DataFrame,
     distance_max_km: float = DISTANCE_MAX_KM,
     anciens_noms: pl.DataFrame | None = None,
+    contours: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Give each place its COG commune (`code_commune`, `methode_code_commune`) and check it.
 
     Order of evidence: the place's own `code_insee` when it is a current code, then a former
     code of a current commune, then (postal code, name), (département, name), the name of a
     commune déléguée or associée, and a postal code that serves one commune only. A place
-    left without a commune, or farther than `distance_max_km` from its commune's point, is
-    rejected. Last, for a place with only its département (`code_departement_declare`) and
-    name, the commune named in its name.
+    left without a commune is rejected; so is a place whose point lies outside its commune's
+    polygon by more than `contours.TOLERANCE_KM` (`contours`: the commune outlines, a
+    simplified copy whose borders move by up to a few hundred metres) — a commune of Guyane
+    spans 100 km, a fixed distance to its centre cannot judge it. Without an outline for the
+    commune, the point must lie within `distance_max_km` of the commune's point. Last, for a
+    place with only its département (`code_departement_declare`) and name, the commune named
+    in its name.
     """
     cog = communes.select(
         "code_commune",
@@ -411,6 +417,13 @@ def resolve_communes(
             .alias("distance_commune_km")
         )
     )
+    if contours is not None:
+        frame = dans_sa_commune(frame, contours)
+    else:
+        frame = frame.with_columns(
+            pl.lit(None, pl.Boolean).alias("pres_du_contour"),
+            pl.lit(None, pl.Float64).alias("distance_contour_km"),
+        )
     checks = [
         Check(
             "code_insee",
@@ -427,8 +440,21 @@ def resolve_communes(
         ),
         Check(
             "latitude",
+            "hors_du_contour_de_la_commune",
+            pl.col("pres_du_contour") == False,  # noqa: E712 (null: no outline, judged below)
+            REJET,
+            pl.format(
+                "{},{} à {} km du contour de {}",
+                pl.col("latitude"),
+                pl.col("longitude"),
+                pl.col("distance_contour_km").round(1),
+                pl.col("code_commune"),
+            ),
+        ),
+        Check(
+            "latitude",
             f"distance_commune_superieure_{int(distance_max_km)}km",
-            pl.col("distance_commune_km") > distance_max_km,
+            pl.col("pres_du_contour").is_null() & (pl.col("distance_commune_km") > distance_max_km),
             REJET,
             pl.format(
                 "{},{} à {} km de {}",

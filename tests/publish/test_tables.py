@@ -31,6 +31,11 @@ def indicateur(rows: list[tuple]) -> pl.DataFrame:
         pl.lit(None, pl.Float64).alias("ic_bas"),
         pl.lit(None, pl.Float64).alias("ic_haut"),
         pl.lit(False).alias("secret"),
+        # the model's coverage weights: all or nothing of the territory covered
+        pl.col("couverture").cast(pl.Float64).alias("poids_couvert"),
+        pl.lit(1.0).alias("poids_total"),
+        pl.col("couverture").cast(pl.Int64).alias("nb_communes_couvertes"),
+        pl.lit(1).alias("nb_communes"),
     )
 
 
@@ -132,6 +137,7 @@ def test_build_lieux_allow_list(
     territoires = communes.select(
         pl.lit("commune").alias("niveau"),
         pl.col("code_commune").alias("code"),
+        "nom",
         "code_epci",
         "code_departement",
         "code_region",

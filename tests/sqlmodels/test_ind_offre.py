@@ -1,4 +1,5 @@
-"""The real `ind_offre` model on a small, realistic territory: two départements, one covered."""
+"""The real supply models (`int__offre_communes`, then `ind_offre`) on a small, realistic
+territory: two départements, one covered by the registry; then the coverage rule."""
 
 import polars as pl
 import pytest
@@ -7,8 +8,10 @@ from polars.testing import assert_frame_equal
 from observatory.settings import PROJECT_ROOT
 from observatory.sqlmodels.loader import parse_model
 from observatory.sqlmodels.runner import SqlRunError, run_model
+from observatory.transforms.couverture import applique_regle_couverture
 from observatory.transforms.territories import build_appartenances
 
+COMMUNES = parse_model(PROJECT_ROOT / "dbt_like_sql/intermediate/int__offre_communes.sql")
 MODEL = parse_model(PROJECT_ROOT / "dbt_like_sql/indicators/ind_offre.sql")
 
 TERRITOIRES = pl.DataFrame(
@@ -21,16 +24,35 @@ TERRITOIRES = pl.DataFrame(
     schema=["niveau", "code", "population", "code_epci", "code_departement", "code_region"],
     orient="row",
 )
+SOURCES = ("mednum__lieux", "france_services__lieux", "conseillers_numeriques__lieux")
 COUVERTURE = pl.DataFrame(
     {
-        "source": ["mednum__lieux"] * 4,
-        "code_commune": ["16015", "16089", "16102", "17300"],
-        "couvert": [True, True, True, False],
-        "annee": pl.Series([2025] * 4, dtype=pl.Int32),
+        "source": [s for s in SOURCES for _ in range(4)],
+        "code_commune": ["16015", "16089", "16102", "17300"] * len(SOURCES),
+        "couvert": [True, True, True, False] * len(SOURCES),
+        "annee": pl.Series([2025] * 4 * len(SOURCES), dtype=pl.Int32),
     }
 )
 LIEUX = pl.DataFrame(
-    {"id": ["a", "b", "c", "d"], "code_commune": ["16015", "16015", "16102", "17300"]}
+    {
+        "id": ["a", "b", "c", "d"],
+        "code_commune": ["16015", "16015", "16102", "17300"],
+        "services": [None, None, None, None],
+        "dispositif_programmes_nationaux": [None, None, None, None],
+        "itinerance": [None, None, None, None],
+        "nb_conseillers": pl.Series([None, None, None, None], dtype=pl.Int64),
+    },
+    schema_overrides={
+        c: pl.String for c in ("services", "dispositif_programmes_nationaux", "itinerance")
+    },
+)
+MILLESIMES = pl.DataFrame(
+    schema={
+        "annee": pl.Int32,
+        "source_millesime": pl.String,
+        "definition": pl.String,
+        "code_commune": pl.String,
+    }
 )
 
 
@@ -40,8 +62,10 @@ def run() -> pl.DataFrame:
         "int__appartenances": build_appartenances(TERRITOIRES),
         "int__couverture_sources": COUVERTURE,
         "int__lieux": LIEUX,
+        "int__france_services_millesimes": MILLESIMES,
     }
-    return run_model(MODEL, inputs).sort("indicateur", "niveau", "code")
+    inputs["int__offre_communes"] = run_model(COMMUNES, inputs)
+    return applique_regle_couverture(run_model(MODEL, inputs)).sort("indicateur", "niveau", "code")
 
 
 def test_nb_lieux_at_every_level() -> None:

@@ -79,7 +79,11 @@ def indicateurs(cellules: pl.DataFrame) -> pl.DataFrame:
             "code": ["16", "17"],
             "indicateur": ["nb_illectronisme"] * 2,
             "valeur": [NB_ILLECTRONISME_16, 120_000.0],
-            "couverture": [True, True],
+            # ind_besoin's coverage weights (people aged 15+): both départements covered
+            "poids_couvert": [300_000.0, 540_000.0],
+            "poids_total": [300_000.0, 540_000.0],
+            "nb_communes_couvertes": [359, 463],
+            "nb_communes": [359, 463],
         }
     )
     return pa.indicateurs_activite(cellules, besoin)
@@ -247,7 +251,10 @@ def test_without_partner_files_no_rows(appartenances) -> None:
             "code": pl.String,
             "indicateur": pl.String,
             "valeur": pl.Float64,
-            "couverture": pl.Boolean,
+            "poids_couvert": pl.Float64,
+            "poids_total": pl.Float64,
+            "nb_communes_couvertes": pl.Int64,
+            "nb_communes": pl.Int64,
         }
     )
     assert pa.indicateurs_activite(cellules, besoin).is_empty() and quarantaine.is_empty()
