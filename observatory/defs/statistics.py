@@ -48,9 +48,11 @@ class Rebasage:
 PARTS_RP2017 = statistics.MESURES_COMMUNES["insee__rp2017_parts"]
 EFFECTIFS_RP2018 = statistics.MESURES_COMMUNES["insee__rp2018_effectifs"]
 REBASAGES = (
+    # INSEE publishes a census on the geography of two years later (RP 2017: COG 2019); Data
+    # For Good's file lists COG 2020's codes, those created in 2019 without values
     Rebasage(
         cat.INSEE_RP2017,
-        date(2020, 1, 1),
+        date(2019, 1, 1),
         rates={p: POIDS_POPULATION for p in PARTS_RP2017},
         poids_filosofi=True,
         scissions_prorata=True,

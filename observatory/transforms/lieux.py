@@ -307,8 +307,10 @@ def resolve_communes(
     left without a commune is rejected; so is a place whose point lies outside its commune's
     polygon by more than `contours.TOLERANCE_KM` (`contours`: the commune outlines, a
     simplified copy whose borders move by up to a few hundred metres) — a commune of Guyane
-    spans 100 km, a fixed distance to its centre cannot judge it. Without an outline for the
-    commune, the point must lie within `distance_max_km` of the commune's point. Last, for a
+    spans 100 km, a fixed distance to its centre cannot judge it; an itinerant service outside
+    its commune (the point of its base) keeps its commune, its point set aside. Without an
+    outline for the commune, the point must lie within `distance_max_km` of the commune's
+    point. Last, for a
     place with only its département (`code_departement_declare`) and name, the commune named
     in its name.
     """
@@ -424,6 +426,13 @@ def resolve_communes(
             pl.lit(None, pl.Boolean).alias("pres_du_contour"),
             pl.lit(None, pl.Float64).alias("distance_contour_km"),
         )
+    dehors = (pl.col("pres_du_contour") == False).fill_null(False)  # noqa: E712 (null: no outline)
+    itinerant = (
+        (pl.col("itinerance") == "Itinérant").fill_null(False)
+        if "itinerance" in frame.columns
+        else pl.lit(False)
+    )
+    itinerant_dehors = dehors & itinerant
     checks = [
         Check(
             "code_insee",
@@ -438,10 +447,25 @@ def resolve_communes(
             REJET,
             pl.format("{} {}", pl.col("code_postal"), pl.col("commune")),
         ),
+        # an itinerant service (bus, pirogue) gives the point of its base, not of the commune it
+        # serves: its commune is kept, its point set aside (it is no place to go to)
+        Check(
+            "latitude",
+            "lieu_itinerant_hors_de_sa_commune",
+            itinerant_dehors,
+            VALEUR_ECARTEE,
+            pl.format(
+                "{},{} à {} km du contour de {}",
+                pl.col("latitude"),
+                pl.col("longitude"),
+                pl.col("distance_contour_km").round(1),
+                pl.col("code_commune"),
+            ),
+        ),
         Check(
             "latitude",
             "hors_du_contour_de_la_commune",
-            pl.col("pres_du_contour") == False,  # noqa: E712 (null: no outline, judged below)
+            dehors & ~itinerant_dehors,
             REJET,
             pl.format(
                 "{},{} à {} km du contour de {}",
@@ -466,7 +490,9 @@ def resolve_communes(
         ),
     ]
     quarantine = run_checks(frame, checks)
-    kept = split_rejected(frame, quarantine)
+    kept = split_rejected(frame, quarantine).with_columns(
+        pl.when(~itinerant_dehors).then(pl.col(c)).alias(c) for c in ("latitude", "longitude")
+    )
     return kept.select(
         *lieux.columns, "code_commune", "methode_code_commune", "distance_commune_km"
     ), quarantine

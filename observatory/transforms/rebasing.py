@@ -279,7 +279,8 @@ def _taux_pondere(taux: str, poids: str) -> pl.Expr:
     """Weighted mean of a rate over the merged rows, null unless every row has rate and weight.
 
     A mean over the known rows only would be the rate of another territory. A single row keeps
-    its rate as published (nothing to re-weight).
+    its rate as published (nothing to re-weight); rows whose weights are all 0 (communes too
+    small for their weight to be published) weigh equally.
     """
     complet = pl.col(taux).is_not_null() & pl.col(poids).is_not_null()
     somme_poids = pl.col(poids).sum()
@@ -289,6 +290,9 @@ def _taux_pondere(taux: str, poids: str) -> pl.Expr:
         .then(pl.col(taux).first())
         .when(complet.all() & (somme_poids > 0))
         .then(moyenne)
+        # every part too small for its weight to be published (weight 0): they weigh equally
+        .when(complet.all())
+        .then(pl.col(taux).mean())
         .alias(taux)
     )
 

@@ -524,11 +524,8 @@ def parse_france_services(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame
         pl.col("insee_dep").alias(DEPARTEMENT_DECLARE) if "insee_dep" in frame.columns else [],
     )
     frame, ecarts_tel = _telephone(frame)
-    declare = [DEPARTEMENT_DECLARE] if DEPARTEMENT_DECLARE in frame.columns else []
-    return (
-        pl.concat([_select_v1(frame), frame.select(declare)], how="horizontal"),
-        pl.concat([ecarts, ecarts_tel]),
-    )
+    declare = [frame[DEPARTEMENT_DECLARE]] if DEPARTEMENT_DECLARE in frame.columns else []
+    return _select_v1(frame).with_columns(declare), pl.concat([ecarts, ecarts_tel])
 
 
 def parse_conseillers_numeriques(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

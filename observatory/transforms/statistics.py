@@ -208,11 +208,14 @@ def _stage(
     annee: int | None,
     mesures: Sequence[Mesure],
     extra: Sequence[pl.Expr] = (),
+    ligne_vide_rejetee: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Shared staging: normalise the code, reject bad or duplicated codes, read the numbers.
 
     Commune rows get `code_commune_source`; other levels `niveau` and `code`. `extra`: more
-    output expressions on the raw columns, after the measures.
+    output expressions on the raw columns, after the measures. `ligne_vide_rejetee`: a row
+    with no value at all is not data (a code listed without figures: `aucune_valeur`), so that
+    it cannot hide the figures of the commune whose territory it was part of.
     """
     code, raison = _NORMALISEURS[niveau](pl.col(colonne_code))
     millesime = annee_expr(raw, annee)
@@ -228,6 +231,11 @@ def _stage(
         ),
         *checks,
     ]
+    if ligne_vide_rejetee:
+        vide = pl.all_horizontal(
+            _vide(pl.col(m.source).cast(pl.String).str.replace_all(_BLANCS, "")) for m in mesures
+        )
+        checks.append(Check(colonne_code, "aucune_valeur", vide))
     quarantine = run_checks(frame, checks)
     cle = (
         [pl.col("_code").alias(CODE_COMMUNE_SOURCE)]
@@ -261,7 +269,14 @@ def stage_rp2017_parts(
         Mesure("TX_MENSEUL", "part_menages_une_personne", 100, part=True),
         Mesure("TX_FAMMONO", "part_familles_monoparentales", 100, part=True),
     ]
-    return _stage(raw, niveau="commune", colonne_code="CODE_INSEE", annee=annee, mesures=mesures)
+    return _stage(
+        raw,
+        niveau="commune",
+        colonne_code="CODE_INSEE",
+        annee=annee,
+        mesures=mesures,
+        ligne_vide_rejetee=True,
+    )
 
 
 def stage_rp2018_effectifs(

@@ -224,7 +224,8 @@ PASSAGE_FUSION = _passage(
         # One part unknown: a mean of the others would be another territory's rate.
         ([("01001", 0.10, 100.0), ("01002", None, 300.0)], None),
         ([("01001", 0.10, 100.0), ("01002", 0.40, None)], None),
-        ([("01001", 0.10, 0.0), ("01002", 0.40, 0.0)], None),
+        # every weight 0 (too small to be published): the parts weigh equally
+        ([("01001", 0.10, 0.0), ("01002", 0.40, 0.0)], 0.25),
         # A single row keeps its published rate, even without a weight.
         ([("01001", 0.10, None)], 0.10),
         ([("01002", 0.40, 300.0)], 0.40),
