@@ -37,7 +37,7 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from observatory.publish.schemas import load_dictionary
-from observatory.settings import PROJECT_ROOT
+from observatory.settings import SCHEMAS_DIR
 
 DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])$")
 ZONAGE_NOM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -169,7 +169,7 @@ class Release:
         return next((c for c in codes if c in self.disponibles), None)
 
 
-def ouvrir_release(release: Path, schemas_dir: Path = PROJECT_ROOT / "schemas") -> Release:
+def ouvrir_release(release: Path, schemas_dir: Path = SCHEMAS_DIR) -> Release:
     """Read the manifest and find which indicator codes the release holds (with a value)."""
     chemin = release / "manifest.json"
     if not chemin.is_file():
@@ -1023,7 +1023,7 @@ def build_report(
     departement: str,
     out_dir: Path,
     zonage: str | None = None,
-    schemas_dir: Path = PROJECT_ROOT / "schemas",
+    schemas_dir: Path = SCHEMAS_DIR,
 ) -> Path:
     """Write the département's page (drawn for `zonage` instead of EPCI when given) into
     `out_dir`, refresh `out_dir/index.html`, and return the page's path."""
@@ -1103,7 +1103,7 @@ def build_report(
 def build_index(
     release: Path,
     out_dir: Path,
-    schemas_dir: Path = PROJECT_ROOT / "schemas",
+    schemas_dir: Path = SCHEMAS_DIR,
     lu: Release | None = None,
 ) -> Path:
     """`out_dir/index.html`: the release, every département with its key figures and a link
