@@ -24,6 +24,7 @@ import pytest
 from observatory.publish.release import read_table, verify_release
 from observatory.settings import DATA_FOLDERS, PROJECT_ROOT
 from tests.conftest import report
+from tests.test_deploy import wheel_name
 
 pytestmark = pytest.mark.slow  # builds a wheel, then a whole run: ~1-2 min on 2 cores
 
@@ -86,6 +87,7 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_wheel_carries_the_data_folders(wheel: Path) -> None:
+    assert wheel.name == wheel_name()  # the file deploy/Dockerfile copies in
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         for folder in DATA_FOLDERS:
