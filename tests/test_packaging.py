@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -103,6 +104,13 @@ def test_wheel_carries_the_data_folders(wheel: Path) -> None:
                 assert archive.read(member) == path.read_bytes(), member
         assert "observatory/publish/templates/rapport_departement.html.j2" in names
         built = json.loads(archive.read("observatory/_data/BUILD_INFO.json"))
+    # the sizes the README gives for the decision to ship the snapshot in the wheel
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    said = re.search(r"the wheel is ([\d.]+) MB, the snapshot ([\d.]+) MB", readme)
+    assert said, "README: the wheel's and the snapshot's sizes"
+    snapshot = sum(p.stat().st_size for p in (PROJECT_ROOT / "assets").rglob("*") if p.is_file())
+    assert abs(float(said[1]) - wheel.stat().st_size / 1e6) < 0.5, said[0]
+    assert abs(float(said[2]) - snapshot / 1e6) < 1, (said[0], snapshot)
     head = subprocess.run(
         ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
     )
