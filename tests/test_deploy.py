@@ -142,8 +142,12 @@ def test_services_are_those_of_a_dagster_deployment_and_agree() -> None:
     data_dir = docker_args()["OBSERVATORY_DATA_DIR"]
     assert any(v.endswith(f":{data_dir}") for v in code["volumes"])
     assert code["environment"]["OBSERVATORY_DATA_DIR"] == data_dir
-    # the UI is published on the host's loopback only
+    # the UI and the HTTP API are published on the host's loopback only
     assert all(p.startswith("127.0.0.1:") for p in webserver["ports"])
+    serve = services["serve"]
+    assert serve["command"][:2] == ["observatory", "serve"]
+    assert all(p.startswith("127.0.0.1:") for p in serve["ports"])
+    assert any(v.endswith(f":{data_dir}") for v in serve["volumes"])
     # no secret in the file: the password comes from the environment
     assert "${DAGSTER_PG_PASSWORD" in code["environment"]["DAGSTER_PG_PASSWORD"]
 

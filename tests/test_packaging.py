@@ -103,6 +103,7 @@ def test_wheel_carries_the_data_folders(wheel: Path) -> None:
                 assert member in names, member
                 assert archive.read(member) == path.read_bytes(), member
         assert "observatory/publish/templates/rapport_departement.html.j2" in names
+        assert "observatory/serve/templates/_footer.html" in names
         built = json.loads(archive.read("observatory/_data/BUILD_INFO.json"))
     # the sizes the README gives for the decision to ship the snapshot in the wheel
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")

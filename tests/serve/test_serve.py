@@ -29,7 +29,7 @@ from observatory.publish.release import read_table
 from observatory.serve.app import MAX_QUERY_STRING, ReleaseServer, make_datasette
 from observatory.serve.metadata import QUERIES, release_metadata
 from observatory.serve.sqlite import DATABASE, FILE_NAME, build_release_sqlite
-from observatory.settings import SCHEMAS_DIR
+from observatory.settings import PROJECT_ROOT, SCHEMAS_DIR
 
 pytestmark = pytest.mark.real_data
 
@@ -317,6 +317,28 @@ def test_hostile_query_strings_get_an_error_never_a_traceback(server, path: str)
     assert response.status_code < 500, (path, response.text[:500])
     assert "Traceback" not in response.text and 'File "/' not in response.text
     assert "root:" not in response.text  # no file outside the release
+
+
+def test_readme_urls_and_figures(server, release: Path, sqlite_file: Path) -> None:
+    """The two URLs the README gives a newcomer answer as it says; its figures hold."""
+    base, _ = server
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- serve-urls -->", 1)[1].split("```", 2)[1]
+    json_url, csv_url = block.split()
+    assert json_url.startswith("http://127.0.0.1:8001/") and csv_url.endswith("code=16")
+    (row,) = requests.get(json_url.replace("http://127.0.0.1:8001", base), timeout=30).json()
+    assert row["valeur"] == charente_nb_illectronisme(release)["valeur"]
+    csv = requests.get(csv_url.replace("http://127.0.0.1:8001", base), timeout=30)
+    table = pl.read_csv(io.BytesIO(csv.content))
+    assert {"libelle", "unite", "ic_bas", "ic_haut", "couverture"} <= set(table.columns)
+    assert f"{len(HOSTILE)} hostile query strings" in readme
+    size = re.search(r"about ([\d.]+) GB for the national release", readme)
+    assert size and abs(sqlite_file.stat().st_size / 1e9 - float(size[1])) < 0.1
+    connection = sqlite3.connect(f"file:{sqlite_file}?immutable=1", uri=True)
+    orientation = connection.execute(
+        "SELECT sum(pgsize) FROM dbstat WHERE name LIKE '%orientation%'"
+    ).fetchone()[0]
+    assert 0.35 < orientation / sqlite_file.stat().st_size < 0.65  # "half of it"
 
 
 def test_pages_carry_the_release_and_link_the_reports(server, release: Path) -> None:
