@@ -50,6 +50,11 @@ from observatory.serve.metadata import date_fr, release_metadata
 from observatory.serve.sqlite import DATABASE, FILE_NAME, build_release_sqlite
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # no write endpoint, whatever the path
+# Datasette's debugging and introspection pages: file paths, threads, versions, plugins
+INTROSPECTION = re.compile(
+    r"^/-/(?:databases|threads|versions|plugins|actor|allow-debug|messages|patterns|permissions)"
+    r"(?:\.json)?/?$"
+)
 MAX_QUERY_STRING = 8192  # bytes; a longer query string is refused (414) before any SQL runs
 TEMPLATES = Path(__file__).parent / "templates"
 PLUGIN_NAME = "observatory_serve"
@@ -324,6 +329,11 @@ def asgi_wrapper(datasette: Datasette) -> Any:
                     "Méthode refusée : l'observatoire est servi en lecture seule (GET).\n",
                     [(b"allow", b"GET, HEAD, OPTIONS")],
                 )
+                return
+            if INTROSPECTION.match(
+                scope.get("path", "").removeprefix(server.base_path.rstrip("/"))
+            ):
+                await _plain(send, 404, "Page introuvable.\n")
                 return
             if len(scope.get("query_string", b"")) > MAX_QUERY_STRING:
                 await _plain(

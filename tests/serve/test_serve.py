@@ -172,7 +172,7 @@ def server(data_dir: Path, sqlite_file: Path, tmp_path_factory: pytest.TempPathF
             if process.poll() is not None:
                 pytest.fail(f"observatory serve exited:\n{log.read_text()}")
             try:
-                if requests.get(f"{base}/-/versions.json", timeout=2).ok:
+                if requests.get(f"{base}/-/settings.json", timeout=2).ok:
                     break
             except requests.ConnectionError:
                 time.sleep(0.5)
@@ -307,6 +307,8 @@ HOSTILE = [
     "/-/rapports/../../../etc/passwd",
     "/-/publication/..%2fmanifest.json",
     "/%2e%2e/%2e%2e/etc/passwd",
+    "/-/databases.json",  # would give the file's path
+    "/-/threads.json",
 ]
 
 
@@ -317,6 +319,7 @@ def test_hostile_query_strings_get_an_error_never_a_traceback(server, path: str)
     assert response.status_code < 500, (path, response.text[:500])
     assert "Traceback" not in response.text and 'File "/' not in response.text
     assert "root:" not in response.text  # no file outside the release
+    assert FILE_NAME not in response.text  # nor where the served file lives
 
 
 def test_readme_urls_and_figures(server, release: Path, sqlite_file: Path) -> None:
