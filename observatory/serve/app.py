@@ -55,6 +55,7 @@ INTROSPECTION = re.compile(
     r"^/-/(?:databases|threads|versions|plugins|actor|allow-debug|messages|patterns|permissions)"
     r"(?:\.json)?/?$"
 )
+HIDDEN_PRAGMAS = frozenset({"database_list"})
 MAX_QUERY_STRING = 8192  # bytes; a longer query string is refused (414) before any SQL runs
 TEMPLATES = Path(__file__).parent / "templates"
 PLUGIN_NAME = "observatory_serve"
@@ -81,6 +82,9 @@ class ReleaseDatabase(Database):
         self.cached_hash = hashlib.sha256(release_id.encode()).hexdigest()
         self.cached_size = path.stat().st_size
         self._cached_table_counts = dict(counts)
+
+    async def attached_databases(self) -> list[Any]:
+        return []  # none is ever attached; and `PRAGMA database_list` is denied (file path)
 
     async def execute_fn(self, fn: Any) -> Any:
         key = self.connection_key
@@ -398,6 +402,19 @@ def handle_exception(datasette: Datasette, request: Any, exception: Exception) -
         return Response.html(page, status=status, headers=headers)
 
     return inner
+
+
+def _authorizer(action: int, argument: str | None, *_: Any) -> int:
+    """Deny what would tell where the file lives (`pragma_database_list`)."""
+    if action == sqlite3.SQLITE_PRAGMA and argument in HIDDEN_PRAGMAS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+@hookimpl
+def prepare_connection(conn: sqlite3.Connection, database: str) -> None:
+    if database == DATABASE:
+        conn.set_authorizer(_authorizer)
 
 
 @hookimpl
