@@ -113,6 +113,38 @@ def _parser() -> argparse.ArgumentParser:
         default="https://www.data.gouv.fr/api/1",
         help="API base URL (demo.data.gouv.fr for a trial)",
     )
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the latest release read-only over HTTP (Datasette: pages, JSON, CSV)",
+        description=(
+            "Serve the latest release read-only with Datasette: its tables with their French "
+            "titles, canned queries, JSON and CSV, the département reports. A new release is "
+            "served without restart, once its SQLite file is built (<data-dir>/serve/); each "
+            "request reads one release only. Bound to 127.0.0.1 unless --host says otherwise."
+        ),
+    )
+    _add_data_dir(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8001, help="port (default 8001)")
+    serve.add_argument(
+        "--sql-time-limit-ms",
+        type=int,
+        default=1000,
+        help="a query running longer is interrupted and answered with an error (default 1000)",
+    )
+    serve.add_argument(
+        "--recheck",
+        type=float,
+        default=10.0,
+        help="seconds between two looks at `latest` for a new release (default 10; 0: never)",
+    )
+    serve.add_argument(
+        "--cors", action="store_true", help="allow other sites' pages to read the JSON (CORS *)"
+    )
+    serve.add_argument(
+        "--cache-dir", type=Path, help="where the SQLite files go (default <data-dir>/serve)"
+    )
     return parser
 
 
@@ -215,12 +247,29 @@ def _publish_datagouv(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from observatory.serve.app import serve
+
+    return serve(
+        settings.published_dir,
+        args.cache_dir or settings.data_dir / "serve",
+        settings.data_dir / "rapports",
+        settings.schemas_dir,
+        host=args.host,
+        port=args.port,
+        sql_time_limit_ms=args.sql_time_limit_ms,
+        recheck_s=args.recheck,
+        cors=args.cors,
+    )
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "run": _run,
     "export": _export,
     "publish-sql": _publish_sql,
     "report": _report,
     "publish-datagouv": _publish_datagouv,
+    "serve": _serve,
 }
 
 

@@ -6,12 +6,47 @@ sees the same data directory and profile.
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 PROFILES = ("offline", "live")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout (meaningless once installed)
+# The folders read at run time. The repository keeps them at its top level; a wheel carries them
+# in the package, under `observatory/_data/` (copied there by build_hooks.py), with BUILD_INFO.
+DATA_FOLDERS = ("assets", "schemas", "dbt_like_sql", "docs")
+BUILD_INFO = "BUILD_INFO.json"
+
+
+def package_data_root() -> Path:
+    """`observatory/_data` of the installed package (present in a wheel install only)."""
+    return Path(str(resources.files("observatory").joinpath("_data")))
+
+
+def bundled(name: str) -> Path:
+    """One of DATA_FOLDERS: from the installed package, else from the checkout (editable).
+
+    When neither has it, the package's path is returned, so that the error a reader then
+    raises names where the folder was expected.
+    """
+    if name not in DATA_FOLDERS:
+        raise ValueError(f"{name!r} is not one of the bundled folders {DATA_FOLDERS}")
+    installed = package_data_root() / name
+    if installed.is_dir() or not (PROJECT_ROOT / name).is_dir():
+        return installed
+    return PROJECT_ROOT / name
+
+
+SCHEMAS_DIR = bundled("schemas")  # default of the publishers' `schemas_dir` arguments
+
+
+def installed_build_info() -> dict[str, Any] | None:
+    """What the wheel recorded when it was built (git commit), or None outside a wheel install."""
+    path = package_data_root() / BUILD_INFO
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -20,9 +55,9 @@ class Settings:
 
     data_dir: Path
     profile: str = "offline"
-    assets_dir: Path = PROJECT_ROOT / "assets"
-    sql_dir: Path = PROJECT_ROOT / "dbt_like_sql"
-    schemas_dir: Path = PROJECT_ROOT / "schemas"
+    assets_dir: Path = field(default_factory=lambda: bundled("assets"))
+    sql_dir: Path = field(default_factory=lambda: bundled("dbt_like_sql"))
+    schemas_dir: Path = field(default_factory=lambda: bundled("schemas"))
     zonages_dir: Path | None = None  # users' zonings (territoires_personnalises/)
     keep_releases: int = 10  # releases kept on disk; the oldest beyond are pruned, never latest
 

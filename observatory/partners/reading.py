@@ -35,7 +35,7 @@ from observatory.partners.sniffing import (
     normalise_nom_colonne,
     sniff_table,
 )
-from observatory.settings import PROJECT_ROOT
+from observatory.settings import bundled
 from observatory.sources.mednum import Standard, load_standard
 from observatory.sources.raw import sha256_bytes
 from observatory.transforms.geo import in_france
@@ -529,7 +529,7 @@ def read_partner(
     typed_entries = run_checks(frame, [*checks, *swap_checks])
     if lieux:
         kept, entries = _stage_lieux(
-            frame, mapping, standard or load_standard(PROJECT_ROOT / "schemas"), date_reception
+            frame, mapping, standard or load_standard(bundled("schemas")), date_reception
         )
     else:
         kept, entries = _stage_activite(split_rejected(frame, typed_entries), mapping)
@@ -569,7 +569,7 @@ def empty_kept(mapping: PartnerMapping, standard: Standard | None = None) -> pl.
     """The staged table of a partner with no file yet: no rows, the columns of its kind."""
     identity = {c: pl.String for c in IDENTITE_LIGNE} | {ROW: pl.Int64}
     if mapping.type_fichier == LIEUX:
-        standard = standard or load_standard(PROJECT_ROOT / "schemas")
+        standard = standard or load_standard(bundled("schemas"))
         v1 = pl.DataFrame(schema=identity | dict.fromkeys(standard.columns, pl.String))
         return stage_lieux(v1, standard)[0]
     kind = TYPES_ACTIVITE[mapping.type_fichier]

@@ -21,7 +21,7 @@ from observatory.publish.documentation import (
     to_html,
 )
 from observatory.publish.release import Documents, TableLayout, TablesOnDemand, read_table
-from observatory.settings import PROJECT_ROOT, Settings
+from observatory.settings import Settings, bundled
 from observatory.sources.catalogue import SOURCES
 from observatory.sources.fallback import stale_status
 from observatory.sources.raw import landed
@@ -110,7 +110,7 @@ def release_documents(
                 manifest,
                 dictionary,
                 read_models(settings.sql_dir),
-                read_notes(PROJECT_ROOT / "docs") | dict(annexes or {}),
+                read_notes(bundled("docs")) | dict(annexes or {}),
             ),
         }
         texts["dictionnaire.html"] = to_html(texts["dictionnaire.md"], "Dictionnaire des données")

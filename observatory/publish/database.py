@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from observatory.publish.release import verify_release
 from observatory.publish.schemas import check_schema, field_names, load_table_schema
-from observatory.settings import PROJECT_ROOT
+from observatory.settings import SCHEMAS_DIR
 
 DATABASE_URL_ENV = "OBSERVATORY_DATABASE_URL"
 DEFAULT_SQLITE_FILE = "observatory.sqlite"  # under <data_dir>/published/
@@ -435,7 +435,7 @@ def _drop_release(connection: Connection, naming: Naming, release_id: str) -> No
 def publish_release(
     release: Path,
     engine: Engine | str,
-    schemas_dir: Path = PROJECT_ROOT / "schemas",
+    schemas_dir: Path = SCHEMAS_DIR,
     schema: str | None = None,
     keep: int | None = None,
 ) -> SqlPublication:

@@ -24,7 +24,7 @@ import polars as pl
 import xlsxwriter
 
 from observatory.publish.schemas import load_dictionary, load_table_schema
-from observatory.settings import PROJECT_ROOT
+from observatory.settings import SCHEMAS_DIR
 
 DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])$")
 FORMULA_PATTERN = r"^([=+\-@\t\r])"  # what a spreadsheet may evaluate
@@ -85,7 +85,7 @@ class ExportDepartement:
     lignes: dict[str, int] = field(default_factory=dict)
 
 
-def colonnes(schemas_dir: Path = PROJECT_ROOT / "schemas") -> dict[str, Colonne]:
+def colonnes(schemas_dir: Path = SCHEMAS_DIR) -> dict[str, Colonne]:
     """Column name → title, description, unit: territoires and indicateurs_large schemas (the
     latter adds one field per indicator from the dictionary), then the derived columns."""
     result: dict[str, Colonne] = {}
@@ -250,7 +250,7 @@ def export_departement(
     release: Path,
     code: str,
     out_dir: Path,
-    schemas_dir: Path = PROJECT_ROOT / "schemas",
+    schemas_dir: Path = SCHEMAS_DIR,
 ) -> ExportDepartement:
     """Write `departement_<code>.xlsx` and `departement_<code>_<niveau>.csv` into `out_dir`."""
     manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))

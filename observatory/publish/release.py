@@ -29,7 +29,7 @@ import polars as pl
 import polars.selectors as cs
 
 from observatory import __version__
-from observatory.settings import PROJECT_ROOT
+from observatory.settings import PROJECT_ROOT, installed_build_info
 from observatory.sources.raw import sha256_file
 
 ROW_GROUP_SIZE = 50_000  # small enough for row-group statistics to skip data on filters
@@ -62,7 +62,11 @@ Documents = Callable[[Path, dict[str, Any], Path | None], Mapping[str, str]]
 
 
 def code_version() -> dict[str, str | None]:
-    """Package version and, in a git checkout, the commit (with `-dirty` if modified)."""
+    """Package version and the commit: the checkout's (with `-dirty` if modified), or the one
+    the installed wheel was built from (never the git repository a venv happens to sit in)."""
+    built = installed_build_info()
+    if built is not None:
+        return {"package": __version__, "git_commit": built.get("git_commit")}
     commit = None
     try:
         commit = (

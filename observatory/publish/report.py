@@ -39,7 +39,7 @@ from matplotlib.figure import Figure
 
 from observatory.publish import carte
 from observatory.publish.schemas import load_dictionary
-from observatory.settings import PROJECT_ROOT, load_settings
+from observatory.settings import SCHEMAS_DIR, load_settings
 from observatory.sources.catalogue import IGN_CONTOURS_COMMUNES
 
 DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])$")
@@ -172,7 +172,7 @@ class Release:
         return next((c for c in codes if c in self.disponibles), None)
 
 
-def ouvrir_release(release: Path, schemas_dir: Path = PROJECT_ROOT / "schemas") -> Release:
+def ouvrir_release(release: Path, schemas_dir: Path = SCHEMAS_DIR) -> Release:
     """Read the manifest and find which indicator codes the release holds (with a value)."""
     chemin = release / "manifest.json"
     if not chemin.is_file():
@@ -1048,7 +1048,7 @@ def build_report(
     departement: str,
     out_dir: Path,
     zonage: str | None = None,
-    schemas_dir: Path = PROJECT_ROOT / "schemas",
+    schemas_dir: Path = SCHEMAS_DIR,
     contours: Path | None = None,
     indicateur_carte: str | None = None,
 ) -> Path:
@@ -1136,7 +1136,7 @@ def build_report(
 def build_index(
     release: Path,
     out_dir: Path,
-    schemas_dir: Path = PROJECT_ROOT / "schemas",
+    schemas_dir: Path = SCHEMAS_DIR,
     lu: Release | None = None,
 ) -> Path:
     """`out_dir/index.html`: the release, every département with its key figures and a link

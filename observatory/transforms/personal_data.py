@@ -30,7 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
-from observatory.settings import PROJECT_ROOT
+from observatory.settings import bundled
 from observatory.validation.quarantine import (
     IDENTITE_LIGNE,
     QUARANTINE_SCHEMA,
@@ -38,7 +38,7 @@ from observatory.validation.quarantine import (
     VALEUR_ECARTEE,
 )
 
-FICHIER_PRENOMS = PROJECT_ROOT / "assets/prenoms/prenoms_insee_1900_2024_min500.csv"
+FICHIER_PRENOMS = bundled("assets") / "prenoms/prenoms_insee_1900_2024_min500.csv"
 
 # Columns that name or reach a person, in the registries and partner exports seen so far.
 COLONNES_PERSONNELLES = (
