@@ -3,6 +3,8 @@ INSEE's published rates, each registry's own counts by département, La Mednum's
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import pytest
 
@@ -45,9 +47,10 @@ def test_every_row_says_its_covered_share_and_follows_one_rule(indicateurs) -> N
     assert part.null_count() == 0 and part.min() >= 0 and part.max() <= 1
     # one rule: published from 99 % covered, never below
     assert (indicateurs["couverture"] == (part >= 0.99)).all()
-    assert indicateurs.filter(~pl.col("couverture"))["valeur"].null_count() == indicateurs.filter(
-        ~pl.col("couverture")
-    ).height
+    assert (
+        indicateurs.filter(~pl.col("couverture"))["valeur"].null_count()
+        == indicateurs.filter(~pl.col("couverture")).height
+    )
 
 
 @pytest.mark.parametrize(
@@ -74,9 +77,7 @@ def test_france_hors_mayotte_need_against_insee(indicateurs, mesure, insee, born
 
 
 @pytest.mark.parametrize("mesure", ["illectronisme", "difficulte_numerique"])
-def test_every_departement_and_region_but_mayotte_has_a_need_estimate(
-    indicateurs, mesure
-) -> None:
+def test_every_departement_and_region_but_mayotte_has_a_need_estimate(indicateurs, mesure) -> None:
     for niveau, attendus in (("departement", 100), ("region", 17)):
         lignes = indicateurs.filter(
             pl.col("niveau") == niveau, pl.col("indicateur") == f"nb_{mesure}"
@@ -156,14 +157,18 @@ def test_fragility_index_ranks_communes_like_la_mednum(pipeline_run, indicateurs
     `ifn_score_*_reg` of every commune: rank correlation."""
     settings = pipeline_run[0]
     passage = pl.read_parquet(settings.warehouse_dir / "stg_insee__passage_communes.parquet")
-    lamednum = pl.read_parquet(IFN_LAMEDNUM).join(
-        passage.select(
-            pl.col("code_insee_historique").alias("code_commune"),
-            pl.col("code_insee_cog2025").alias("code"),
-        ),
-        on="code_commune",
-        how="left",
-    ).with_columns(pl.coalesce("code", "code_commune").alias("code"))
+    lamednum = (
+        pl.read_parquet(IFN_LAMEDNUM)
+        .join(
+            passage.select(
+                pl.col("code_insee_historique").alias("code_commune"),
+                pl.col("code_insee_cog2025").alias("code"),
+            ),
+            on="code_commune",
+            how="left",
+        )
+        .with_columns(pl.coalesce("code", "code_commune").alias("code"))
+    )
     colonnes = {
         "global": "score_global_reg",
         "acces_interfaces": "acces_interfaces_numeriques_reg",
@@ -199,6 +204,9 @@ def test_fragility_index_ranks_communes_like_la_mednum(pipeline_run, indicateurs
     assert paires.height > 33_000
     assert correlations["global"] >= 0.8 and rho_sans_zero >= 0.8
     assert min(correlations.values()) >= 0.7
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    ecrit = re.search(r"rank correlation (\d\.\d\d)", readme)
+    assert ecrit and float(ecrit.group(1)) == round(correlations["global"], 2)
 
 
 def test_no_commune_dominates_the_fragility_index(indicateurs) -> None:
@@ -218,3 +226,51 @@ def test_methodology_states_the_caps(pipeline_run) -> None:
     for ligne in bornes.iter_rows(named=True):
         haute = f"{ligne['borne_haute']:.1f}".replace(".", ",")
         assert f"`{ligne['variable']}` | " in note and f"| {haute} |" in note
+
+
+def _nombre(brut: str) -> float:
+    return float(brut.replace(" ", "").replace("\u202f", "").replace("\u00a0", ""))
+
+
+def test_readme_national_figures_are_the_releases(indicateurs) -> None:
+    """The README's national figures, each rounded as written, are the release's."""
+    texte = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    bloc = " ".join(texte.split("<!-- chiffres-nationaux -->", 1)[1].split("\n\n", 1)[0].split())
+
+    def lu(motif: str) -> list[float]:
+        trouve = re.search(motif, bloc)
+        assert trouve, motif
+        return [_nombre(g) for g in trouve.groups()]
+
+    def v(niveau, code, indicateur, champ="valeur"):
+        return _valeur(indicateurs, niveau, code, indicateur)[champ]
+
+    def pourcents(indicateur, niveau="france", code="FR"):
+        return [
+            round(100 * v(niveau, code, indicateur, c), 1) for c in ("valeur", "ic_bas", "ic_haut")
+        ]
+
+    pct = r"(\d+\.\d) %"
+    part, nb, *taux = lu(
+        rf"\({pct} of the people aged 15\+\), (\d+\.\d+) M people aged 15\+ in illectronisme "
+        rf"in \d{{4}}, {pct} \[{pct}, {pct}\]"
+    )
+    assert part == round(
+        100 * v("france", "FR", "taux_illectronisme", "part_population_couverte"), 1
+    )
+    assert nb == round(v("france", "FR", "nb_illectronisme") / 1e6, 2)
+    assert taux == pourcents("taux_illectronisme")
+    nb, *taux = lu(rf"(\d+\.\d+) M en difficulté avec le numérique, {pct} \[{pct}, {pct}\]")
+    assert nb == round(v("france", "FR", "nb_difficulte_numerique") / 1e6, 2)
+    assert taux == pourcents("taux_difficulte_numerique")
+    *nombres, taux = lu(r"Charente ([\d  ]+) \[([\d  ]+), ([\d  ]+)\], (\d+\.\d) %")
+    assert nombres == [
+        round(v("departement", "16", "nb_illectronisme", c), -1)
+        for c in ("valeur", "ic_bas", "ic_haut")
+    ]
+    assert taux == round(100 * v("departement", "16", "taux_illectronisme"), 1)
+    distance, plus_10 = lu(
+        r"France Services (\d+\.\d) km; (\d+\.\d) % of the population beyond 10 km"
+    )
+    assert distance == round(v("france", "FR", "distance_france_services_km"), 1)
+    assert plus_10 == round(100 * v("france", "FR", "part_pop_france_services_plus_10km"), 1)
