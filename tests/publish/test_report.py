@@ -644,6 +644,13 @@ def test_index_lists_departements_and_links_drawn_pages(page_complete) -> None:
     liens = [a.attrs["href"] for a in racine.iter("a") if not a.attrs["href"].startswith("#")]
     assert liens == ["departement_16.html"]
     assert (chemin.parent / liens[0]).is_file()
+    # the national map: every département drawn, only Charente has a value in this release
+    (svg,) = list(racine.iter("svg"))
+    assert [c.tag for c in svg.children][:2] == ["title", "desc"]
+    departements = {e.attrs["data-code"]: e for e in svg.iter("path") if "data-code" in e.attrs}
+    assert len(departements) == 101 and "2A" in departements and "976" in departements
+    assert [c for c, e in departements.items() if not e.attrs["fill"].startswith("url(")] == ["16"]
+    assert "100 départements sans valeur" in par_id(racine, "carte-france-desc").texte()
 
 
 @pytest.mark.parametrize(
