@@ -686,7 +686,10 @@ def fichier_contours() -> Path:
 
 
 def lire_contours(chemin: Path, codes: Sequence[str]) -> pl.DataFrame:
-    """The rings of the communes `codes` in the bundled contours file."""
+    """The rings of the communes `codes` in the bundled contours file (none without the
+    file: the page then says the map is not available, instead of failing)."""
+    if not chemin.is_file():
+        return pl.DataFrame(schema=contours_communes.SCHEMA)
     return (
         pl.scan_parquet(chemin)
         .filter(pl.col("code_insee").is_in(list(codes)))
@@ -815,6 +818,8 @@ def carte_departements(
     if code is None:
         return None
     chemin = contours or fichier_contours()
+    if not chemin.is_file():
+        return None
     dessins = _departements_dessines(chemin, chemin.stat().st_mtime)
     ind = release.indicateur(code)
     valeurs = departements.select(
