@@ -53,6 +53,16 @@ class Classe:
 
 
 @dataclass(frozen=True)
+class Textes:
+    """What a map says: ids prefix, accessible title and description, legend title."""
+
+    identifiant: str
+    titre: str
+    description: str
+    titre_legende: str
+
+
+@dataclass(frozen=True)
 class Echelle:
     classes: tuple[Classe, ...]
     centre: float | None = None  # diverging scales: the reference value
@@ -178,8 +188,7 @@ def _legende(
     echelle: Echelle,
     effectifs: Sequence[int],
     nb_inconnus: int,
-    titre: str,
-    identifiant: str,
+    textes: Textes,
     libelle_groupes: str | None,
     nb_lieux: int | None,
     barre: tuple[float, str],
@@ -188,7 +197,7 @@ def _legende(
     """The legend's SVG (right of the map) and the height it takes."""
     y = 24.0
     morceaux = [f'<g class="legende" transform="translate({X_LEGENDE:g} 0)" font-size="15">']
-    for ligne in _lignes_titre(titre):
+    for ligne in _lignes_titre(textes.titre_legende):
         morceaux.append(f'<text x="0" y="{y:g}" font-weight="bold">{escape(ligne)}</text>')
         y += 19
     if centre is not None:
@@ -207,8 +216,8 @@ def _legende(
         y += 22
     if nb_inconnus:
         morceaux.append(
-            f'<rect x="0" y="{y:g}" width="26" height="16" fill="url(#{identifiant}-inconnu)" '
-            'stroke="#555" stroke-width="0.5"/>'
+            f'<rect x="0" y="{y:g}" width="26" height="16" '
+            f'fill="url(#{textes.identifiant}-inconnu)" stroke="#555" stroke-width="0.5"/>'
             f'<text x="34" y="{y + 13:g}">valeur inconnue ({nb_inconnus})</text>'
         )
         y += 22
@@ -245,36 +254,20 @@ def _barre_echelle(cadre: ct.Cadre) -> tuple[float, str]:
     return km * unites_par_km, texte
 
 
-def carte_choroplethe(
+def _remplissages(
     contours: pl.DataFrame,
-    communes: pl.DataFrame,
+    territoires: pl.DataFrame,
     echelle: Echelle,
-    *,
-    identifiant: str,
-    titre: str,
-    description: str,
-    titre_legende: str,
+    cadre: ct.Cadre,
     formater: Callable[[float], str],
-    libelle_groupes: str = "d'EPCI",
-    lieux: pl.DataFrame | None = None,
-) -> str:
-    """The map as one `<svg>` element.
-
-    `contours`: the rings of the communes to draw (`code_commune`, `partie`, `anneau`,
-    `lon_e5`, `lat_e5`); `communes`: `code_commune`, `nom`, `valeur` (null = unknown),
-    `groupe` (EPCI or zone, null = none), `population`, `latitude`, `longitude` (where its
-    name is written); `lieux`: `latitude`, `longitude` of the places, or None when the
-    release has none.
-    """
-    cadre = ct.cadrage(contours, LARGEUR_CARTE, HAUTEUR_MAX, marge=6.0)
+    inconnu: str,
+) -> tuple[str, list[int | None]]:
+    """One `<path data-code>` per territory, filled by its class (`inconnu` when unknown),
+    with a `<title>` naming it and its value; and the class of each."""
     chemins = ct.chemins_svg(contours, cadre).join(
-        communes.select("code_commune", "nom", "valeur"), on="code_commune", how="left"
+        territoires.select("code_commune", "nom", "valeur"), on="code_commune", how="left"
     )
-    valeurs = chemins["valeur"].cast(pl.Float64).to_numpy()
-    indices = [echelle.indice(float(v)) for v in valeurs]
-    effectifs = [indices.count(i) for i in range(len(echelle.classes))]
-    nb_inconnus = indices.count(None)
-    inconnu = f"url(#{identifiant}-inconnu)"
+    indices = [echelle.indice(float(v)) for v in chemins["valeur"].cast(pl.Float64).to_numpy()]
     paths = []
     for (code, d, nom, valeur), i in zip(chemins.iter_rows(), indices, strict=True):
         couleur = inconnu if i is None else echelle.classes[i].couleur
@@ -283,6 +276,51 @@ def carte_choroplethe(
             f'<path data-code="{_attr(code)}" fill="{couleur}" d="{d}">'
             f"<title>{escape(str(nom or code))} : {escape(lu)}</title></path>"
         )
+    return "".join(paths), indices
+
+
+def _ouverture(textes: Textes, hauteur: float) -> str:
+    """`<svg>` with its accessible title and description first, and the hatch of unknowns."""
+    identifiant, titre, description = textes.identifiant, textes.titre, textes.description
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {LARGEUR:g} {hauteur:.0f}" '
+        f'role="img" aria-labelledby="{identifiant}-titre {identifiant}-desc" focusable="false" '
+        f'class="carte" font-family="sans-serif">'
+        f'<title id="{identifiant}-titre">{escape(titre)}</title>'
+        f'<desc id="{identifiant}-desc">{escape(description)}</desc>'
+        f'<defs><pattern id="{identifiant}-inconnu" width="6" height="6" '
+        'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        '<rect width="6" height="6" fill="#f2f2f2"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#8c8c8c" stroke-width="2"/></pattern></defs>'
+    )
+
+
+def _effectifs(echelle: Echelle, indices: Sequence[int | None]) -> tuple[list[int], int]:
+    return [indices.count(i) for i in range(len(echelle.classes))], indices.count(None)
+
+
+def carte_choroplethe(
+    contours: pl.DataFrame,
+    communes: pl.DataFrame,
+    echelle: Echelle,
+    textes: Textes,
+    formater: Callable[[float], str],
+    libelle_groupes: str = "d'EPCI",
+    lieux: pl.DataFrame | None = None,
+) -> str:
+    """The map of a territory's communes as one `<svg>` element.
+
+    `contours`: the rings of the communes to draw (`code_commune`, `partie`, `anneau`,
+    `lon_e5`, `lat_e5`); `communes`: `code_commune`, `nom`, `valeur` (null = unknown),
+    `groupe` (EPCI or zone, null = none), `population`, `latitude`, `longitude` (where its
+    name is written); `lieux`: `latitude`, `longitude` of the places, or None when the
+    release has none.
+    """
+    cadre = ct.cadrage(contours, LARGEUR_CARTE, HAUTEUR_MAX, marge=6.0)
+    paths, indices = _remplissages(
+        contours, communes, echelle, cadre, formater, f"url(#{textes.identifiant}-inconnu)"
+    )
+    effectifs, nb_inconnus = _effectifs(echelle, indices)
     groupes = communes.select("code_commune", "groupe")
     avec_groupes = groupes["groupe"].null_count() < groupes.height
     traits_groupes = ct.polylignes_svg(ct.limites(contours, groupes), cadre) if avec_groupes else ""
@@ -292,26 +330,16 @@ def carte_choroplethe(
         echelle,
         effectifs,
         nb_inconnus,
-        titre_legende,
-        identifiant,
+        textes,
         libelle_groupes if avec_groupes else None,
         None if lieux is None else lieux.height,
         _barre_echelle(cadre),
         None if echelle.centre is None else formater(echelle.centre),
     )
-    hauteur = max(cadre.hauteur, hauteur_legende)
     morceaux = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {LARGEUR:g} {hauteur:.0f}" '
-        f'role="img" aria-labelledby="{identifiant}-titre {identifiant}-desc" focusable="false" '
-        f'class="carte" font-family="sans-serif">',
-        f'<title id="{identifiant}-titre">{escape(titre)}</title>',
-        f'<desc id="{identifiant}-desc">{escape(description)}</desc>',
-        f'<defs><pattern id="{identifiant}-inconnu" width="6" height="6" '
-        'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
-        '<rect width="6" height="6" fill="#f2f2f2"/>'
-        '<line x1="0" y1="0" x2="0" y2="6" stroke="#8c8c8c" stroke-width="2"/></pattern></defs>',
+        _ouverture(textes, max(cadre.hauteur, hauteur_legende)),
         '<g class="communes" stroke="#ffffff" stroke-width="0.6" stroke-linejoin="round" '
-        f'fill-rule="evenodd">{"".join(paths)}</g>',
+        f'fill-rule="evenodd">{paths}</g>',
         f'<path class="limites-groupes" d="{traits_groupes}" fill="none" stroke="#1a1a1a" '
         'stroke-width="1.6" stroke-linejoin="round"/>',
         f'<path class="limite-territoire" d="{traits_territoire}" fill="none" stroke="#000" '
@@ -327,7 +355,7 @@ def carte_choroplethe(
         )
     noms = (
         communes.drop_nulls(["latitude", "longitude"])
-        .join(chemins.select("code_commune"), on="code_commune", how="semi")
+        .join(contours.select("code_commune").unique(), on="code_commune", how="semi")
         .sort("population", descending=True, nulls_last=True)
         .head(NB_NOMS)
     )
@@ -344,3 +372,72 @@ def carte_choroplethe(
     morceaux.append(legende)
     morceaux.append("</svg>")
     return "".join(morceaux)
+
+
+# The DROM, in insets under the mainland: code and name, in the order drawn.
+DROM = (
+    ("971", "Guadeloupe"),
+    ("972", "Martinique"),
+    ("973", "Guyane"),
+    ("974", "La Réunion"),
+    ("976", "Mayotte"),
+)
+LARGEUR_METROPOLE = 640.0
+COTE_ENCART = 120.0
+
+
+def carte_france(
+    departements: pl.DataFrame,
+    valeurs: pl.DataFrame,
+    echelle: Echelle,
+    textes: Textes,
+    formater: Callable[[float], str],
+) -> str:
+    """The départements of France (mainland and, in insets at their own scale, the DROM).
+
+    `departements`: rings in the contours' layout, `code_commune` holding the département's
+    code (`contours.dissoudre`); `valeurs`: `code_commune` (the département), `nom`, `valeur`.
+    """
+    inconnu = f"url(#{textes.identifiant}-inconnu)"
+    outremer = pl.col("code_commune").str.starts_with("97")
+    metropole = departements.filter(~outremer)
+    cadre = ct.cadrage(metropole, LARGEUR_METROPOLE, LARGEUR_METROPOLE, marge=6.0, decimales=0)
+    paths, indices = _remplissages(metropole, valeurs, echelle, cadre, formater, inconnu)
+    panneaux = [f'<g class="metropole">{paths}</g>']
+    y_encarts = cadre.hauteur + 10
+    for rang, (code, nom) in enumerate(DROM):
+        contours_drom = departements.filter(pl.col("code_commune") == code)
+        if contours_drom.is_empty():
+            continue
+        # the name is written under the territory
+        cadre_drom = ct.cadrage(contours_drom, COTE_ENCART, COTE_ENCART - 16, marge=4.0)
+        paths, indices_drom = _remplissages(
+            contours_drom, valeurs, echelle, cadre_drom, formater, inconnu
+        )
+        indices += indices_drom
+        x = rang * (COTE_ENCART + 8)
+        panneaux.append(
+            f'<g class="encart" transform="translate({x:g} {y_encarts:g})">'
+            f'<rect width="{COTE_ENCART:g}" height="{COTE_ENCART:g}" fill="none" stroke="#999" '
+            f'stroke-width="0.8"/>{paths}'
+            f'<text x="4" y="{COTE_ENCART - 4:g}" font-size="12" stroke="none" fill="#111">'
+            f"{escape(nom)}</text></g>"
+        )
+    effectifs, nb_inconnus = _effectifs(echelle, indices)
+    longueur_barre, texte_barre = _barre_echelle(cadre)
+    legende, hauteur_legende = _legende(
+        echelle,
+        effectifs,
+        nb_inconnus,
+        textes,
+        None,
+        None,
+        (longueur_barre, f"{texte_barre} (métropole)"),
+        None if echelle.centre is None else formater(echelle.centre),
+    )
+    hauteur = max(y_encarts + COTE_ENCART + 4, hauteur_legende)
+    return (
+        _ouverture(textes, hauteur)
+        + '<g class="departements" stroke="#ffffff" stroke-width="0.8" stroke-linejoin="round" '
+        f'fill-rule="evenodd">{"".join(panneaux)}</g>{legende}</svg>'
+    )

@@ -20,11 +20,12 @@ disabled for data labels; the map escapes its own).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -41,6 +42,7 @@ from observatory.publish import carte
 from observatory.publish.schemas import load_dictionary
 from observatory.settings import SCHEMAS_DIR, load_settings
 from observatory.sources.catalogue import IGN_CONTOURS_COMMUNES
+from observatory.transforms import contours as contours_communes
 
 DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])$")
 ZONAGE_NOM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -684,13 +686,47 @@ def fichier_contours() -> Path:
 
 
 def lire_contours(chemin: Path, codes: Sequence[str]) -> pl.DataFrame:
-    """The rings of the communes `codes` in the bundled contours file."""
+    """The rings of the communes `codes` in the bundled contours file (none without the
+    file: the page then says the map is not available, instead of failing)."""
+    if not chemin.is_file():
+        return pl.DataFrame(schema=contours_communes.SCHEMA)
     return (
         pl.scan_parquet(chemin)
         .filter(pl.col("code_insee").is_in(list(codes)))
         .rename({"code_insee": "code_commune"})
         .collect()
     )
+
+
+@dataclass(frozen=True)
+class Coloriage:
+    """How a map colours an indicator: its scale, number format and three highest values."""
+
+    echelle: carte.Echelle
+    ecrire: Callable[[float], str]
+    fragilite: bool
+    plus_hautes: str
+
+
+def coloriage(code: str | None, valeurs: pl.DataFrame) -> Coloriage:
+    """The scale of indicator `code` over `valeurs` (`nom`, `valeur`): diverging around the
+    reference 100 for the fragility index, quantile classes otherwise."""
+
+    def ecrire(valeur: float) -> str:
+        return formater(code or "", valeur)
+
+    connues = valeurs["valeur"].cast(pl.Float64).to_numpy()
+    fragilite = code is not None and code.startswith("ifn_score")
+    echelle = (
+        carte.echelle_divergente(connues, ecrire, REFERENCE_IFN)
+        if fragilite
+        else carte.echelle_sequentielle(connues, ecrire)
+    )
+    classees = valeurs.drop_nulls("valeur").sort("valeur", "nom", descending=[True, False])
+    plus_hautes = ", ".join(
+        f"{n} ({ecrire(v)})" for n, v in classees.head(3).select("nom", "valeur").rows()
+    )
+    return Coloriage(echelle, ecrire, fragilite, plus_hautes or "aucune")
 
 
 def carte_communes(
@@ -722,37 +758,23 @@ def carte_communes(
         "longitude",
     )
     libelle = release.indicateur(code).libelle if code else "Aucun indicateur disponible"
-
-    def ecrire(valeur: float) -> str:
-        return formater(code or "", valeur)
-
-    connues = valeurs["valeur"].to_numpy()
-    fragilite = code is not None and code.startswith("ifn_score")
-    echelle = (
-        carte.echelle_divergente(connues, ecrire, REFERENCE_IFN)
-        if fragilite
-        else carte.echelle_sequentielle(connues, ecrire)
-    )
+    couleurs = coloriage(code, valeurs)
     phrases = []
-    if indicateur is None and not fragilite:
+    if indicateur is None and not couleurs.fragilite:
         phrases.append(
             "Indice de fragilité non disponible dans cette release"
             + (f" : la carte montre {_minuscule(libelle)}." if code else ".")
         )
     if code is not None:
-        classees = valeurs.drop_nulls("valeur").sort("valeur", "nom", descending=[True, False])
-        haut = ", ".join(
-            f"{n} ({ecrire(v)})" for n, v in classees.head(3).select("nom", "valeur").rows()
-        )
         lecture = (
             "centrées sur la référence 100 (bleu : moins fragile, rouge : plus fragile)"
-            if fragilite
+            if couleurs.fragilite
             else "par quantiles (plus foncé = valeur plus élevée)"
         )
+        lesquelles = "les plus fragiles" if couleurs.fragilite else "aux valeurs les plus hautes"
         phrases.append(
-            f"Couleur : {_minuscule(libelle)}, {len(echelle.classes)} classes {lecture}. "
-            f"Communes {'les plus fragiles' if fragilite else 'aux valeurs les plus hautes'} : "
-            f"{haut or 'aucune'}."
+            f"Couleur : {_minuscule(libelle)}, {len(couleurs.echelle.classes)} classes {lecture}. "
+            f"Communes {lesquelles} : {couleurs.plus_hautes}."
         )
     if inconnues := valeurs["valeur"].null_count():
         phrases.append(f"{inconnues} communes sans valeur (hachurées).")
@@ -770,16 +792,59 @@ def carte_communes(
     svg = carte.carte_choroplethe(
         contours.filter(pl.col("code_commune").is_in(dessinees["code"].implode())),
         valeurs,
-        echelle,
-        identifiant="carte",
-        titre=titre,
-        description=description,
-        titre_legende=libelle,
-        formater=ecrire,
+        couleurs.echelle,
+        carte.Textes("carte", titre, description, libelle),
+        formater=couleurs.ecrire,
         libelle_groupes=libelle_groupes,
         lieux=lieux,
     )
     return Graphique("carte", titre, description, Markup(svg))
+
+
+@functools.lru_cache(maxsize=2)
+def _departements_dessines(chemin: Path, modifie_le: float) -> pl.DataFrame:
+    """The départements dissolved from the contours file (a few seconds: once per file)."""
+    return contours_communes.departements(
+        pl.read_parquet(chemin).rename({"code_insee": "code_commune"})
+    )
+
+
+def carte_departements(
+    release: Release, departements: pl.DataFrame, codes: Sequence[str], contours: Path | None
+) -> Graphique | None:
+    """The national map of the index: départements coloured by the fragility index, else by
+    the first indicator of the index's table."""
+    code = next((c for c in (*FRAGILITE, *TAUX_BESOIN, *LIEUX_10K) if c in codes), None)
+    if code is None:
+        return None
+    chemin = contours or fichier_contours()
+    if not chemin.is_file():
+        return None
+    dessins = _departements_dessines(chemin, chemin.stat().st_mtime)
+    ind = release.indicateur(code)
+    valeurs = departements.select(
+        pl.col("code").alias("code_commune"), "nom", pl.col(code).cast(pl.Float64).alias("valeur")
+    )
+    couleurs = coloriage(code, valeurs)
+    dessines = dessins.select("code_commune").unique()
+    connus = valeurs.drop_nulls("valeur").join(dessines, on="code_commune", how="semi").height
+    titre = "Carte des départements"
+    description = (
+        f"Carte des {dessines.height} départements (métropole, et les DROM "
+        f"en encarts à leur propre échelle) selon {_minuscule(ind.libelle)}, "
+        f"{len(couleurs.echelle.classes)} classes"
+        + (" centrées sur la référence 100" if couleurs.fragilite else " par quantiles")
+        + f". Valeurs les plus hautes : {couleurs.plus_hautes}. "
+        f"{dessines.height - connus} départements sans valeur (hachurés)."
+    )
+    svg = carte.carte_france(
+        dessins,
+        valeurs,
+        couleurs.echelle,
+        carte.Textes("carte-france", titre, description, ind.libelle),
+        couleurs.ecrire,
+    )
+    return Graphique("carte-france", titre, description, Markup(svg))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1129,7 +1194,7 @@ def build_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     chemin = out_dir / nom_page(departement, zonage)
     chemin.write_text(page, encoding="utf-8")
-    build_index(release, out_dir, schemas_dir, lu)
+    build_index(release, out_dir, schemas_dir, lu, contours)
     return chemin
 
 
@@ -1138,9 +1203,10 @@ def build_index(
     out_dir: Path,
     schemas_dir: Path = SCHEMAS_DIR,
     lu: Release | None = None,
+    contours: Path | None = None,
 ) -> Path:
-    """`out_dir/index.html`: the release, every département with its key figures and a link
-    to its page when it has been drawn in `out_dir`."""
+    """`out_dir/index.html`: the release, a map and every département with its key figures
+    and a link to its page when it has been drawn in `out_dir`."""
     lu = lu or ouvrir_release(release, schemas_dir)
     codes = [c for p in (LIEUX_10K, TAUX_BESOIN, FRAGILITE) if (c := lu.premier(p))]
     territoires = (
@@ -1153,6 +1219,7 @@ def build_index(
     codes = [c for c in codes if c in large.columns]
     large = large.select("niveau", "code", *codes)
     frame = territoires.join(large, on=["niveau", "code"], how="left").sort("code")
+    carte_france = carte_departements(lu, frame, codes, contours)
     pages = {p.name for p in out_dir.glob("departement_*.html")} if out_dir.is_dir() else set()
     lignes = []
     for row in frame.iter_rows(named=True):
@@ -1187,6 +1254,7 @@ def build_index(
             release=_release_infos(lu.manifest),
             colonnes=[lu.indicateur(c) for c in codes],
             lignes=lignes,
+            carte=carte_france,
             sources=_sources(lu.manifest),
         )
     )

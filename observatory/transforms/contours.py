@@ -29,7 +29,14 @@ ECHELLE = 100_000  # the bundled coordinates are degrees × ECHELLE
 TOLERANCE_KM = 1.0  # simplification moves borders by up to a few hundred metres
 KM_PAR_DEGRE = math.pi * RAYON_TERRE_KM / 180.0
 CELLULE_DEGRES = 0.2  # grid of the candidate search of `commune_du_point`
-COLONNES = ("code_commune", "partie", "anneau", "lon_e5", "lat_e5")
+# The layout of staged contours (and of groups dissolved from them).
+SCHEMA = {
+    "code_commune": pl.String,
+    "partie": pl.Int16,
+    "anneau": pl.Int16,
+    "lon_e5": pl.List(pl.Int32),
+    "lat_e5": pl.List(pl.Int32),
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -61,11 +68,7 @@ def stage_contours(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     ]
     quarantine = run_checks(frame, checks)
     kept = split_rejected(frame, quarantine).select(
-        "code_commune",
-        pl.col("partie").cast(pl.Int16),
-        pl.col("anneau").cast(pl.Int16),
-        pl.col("lon_e5").cast(pl.List(pl.Int32)),
-        pl.col("lat_e5").cast(pl.List(pl.Int32)),
+        pl.col(nom).cast(type_) for nom, type_ in SCHEMA.items()
     )
     return kept.sort("code_commune", "partie", "anneau"), quarantine
 
@@ -256,19 +259,25 @@ class Cadre:
     cos0: float
     largeur: float
     hauteur: float
+    decimales: int = 1  # of the drawing coordinates written
 
     def x(self, lon: pl.Expr) -> pl.Expr:
-        return ((lon * self.cos0 - self.x0) * self.echelle).round(1)
+        return ((lon * self.cos0 - self.x0) * self.echelle).round(self.decimales)
 
     def y(self, lat: pl.Expr) -> pl.Expr:
-        return ((self.y0 - lat) * self.echelle).round(1)
+        return ((self.y0 - lat) * self.echelle).round(self.decimales)
 
 
 def cadrage(
-    contours: pl.DataFrame, largeur: float, hauteur_max: float, marge: float = 4.0
+    contours: pl.DataFrame,
+    largeur: float,
+    hauteur_max: float,
+    marge: float = 4.0,
+    decimales: int = 1,
 ) -> Cadre:
     """The projection that fits the contours in `largeur` × at most `hauteur_max` (drawing
-    units), centred on their mean latitude, `marge` units around."""
+    units), centred on their mean latitude, `marge` units around; coordinates written with
+    `decimales` decimals (0 for a small-scale map: fewer, shorter vertices)."""
     bornes = contours.select(
         pl.col("lon_e5").list.min().min().alias("xmin"),
         pl.col("lon_e5").list.max().max().alias("xmax"),
@@ -285,7 +294,7 @@ def cadrage(
     largeur_utile = etendue_x * echelle + 2 * marge
     # centred horizontally when the height is what limits the scale
     x0 = xmin * cos0 - (marge + (largeur - largeur_utile) / 2) / echelle
-    return Cadre(x0, ymax + marge / echelle, echelle, cos0, largeur, hauteur)
+    return Cadre(x0, ymax + marge / echelle, echelle, cos0, largeur, hauteur, decimales)
 
 
 def _projection(cadre: Cadre) -> tuple[pl.Expr, pl.Expr]:
@@ -299,12 +308,14 @@ def _texte_coordonnees(x: pl.Expr, y: pl.Expr) -> pl.Expr:
 
 def chemins_svg(contours: pl.DataFrame, cadre: Cadre) -> pl.DataFrame:
     """Per commune, the `d` of its SVG path (every ring, `M … Z`; draw with
-    `fill-rule="evenodd"` so holes stay holes): `code_commune`, `d`."""
+    `fill-rule="evenodd"` so holes stay holes): `code_commune`, `d`. A vertex written at the
+    same place as the one before it is left out."""
     x, y = _projection(cadre)
     return (
         _sommets(contours)
         .explode(["lon_e5", "lat_e5"], empty_as_null=False)
         .with_columns(_texte_coordonnees(x, y).alias("_xy"))
+        .filter(pl.col("_xy") != pl.col("_xy").shift(1).over("_anneau").fill_null(""))
         .group_by("_anneau", maintain_order=True)
         .agg(
             pl.col("code_commune").first(),
@@ -332,6 +343,56 @@ def limites(contours: pl.DataFrame, groupes: pl.DataFrame) -> list[list[tuple[in
         .sort("ax", "ay", "bx", "by")
     )
     return chainer(((ax, ay), (bx, by)) for ax, ay, bx, by, _, _ in frontieres.iter_rows())
+
+
+def dissoudre(contours: pl.DataFrame, groupes: pl.DataFrame) -> pl.DataFrame:
+    """The polygons of groups of communes (e.g. départements), as rings of the same layout
+    as the contours (`code_commune` is the group's code).
+
+    An edge is kept when it bounds its group (no other ring of the group has it); the kept
+    edges are joined into closed rings. Holes and islands come out as rings too: draw with
+    `fill-rule="evenodd"`. Communes without a group are left out.
+    """
+    bords = aretes_non_orientees(aretes(contours).join(groupes, on="code_commune", how="inner"))
+    bords = (
+        bords.group_by("groupe", "ax", "ay", "bx", "by")
+        .len()
+        .filter(pl.col("len") % 2 == 1)
+        .sort("groupe", "ax", "ay", "bx", "by")
+    )
+    lignes: list[dict] = []
+    for (groupe,), partie in bords.group_by(["groupe"], maintain_order=True):
+        segments = [((ax, ay), (bx, by)) for _, ax, ay, bx, by, _ in partie.iter_rows()]
+        for i, boucle in enumerate(chainer(segments)):
+            sommets = boucle[:-1] if boucle[0] == boucle[-1] else boucle
+            lignes.append(
+                {
+                    "code_commune": groupe,
+                    "partie": i,
+                    "anneau": 0,
+                    "lon_e5": [p[0] for p in sommets],
+                    "lat_e5": [p[1] for p in sommets],
+                }
+            )
+    return pl.DataFrame(lignes, schema=SCHEMA)
+
+
+def departement_de(code_commune: pl.Expr) -> pl.Expr:
+    """The département of a commune code: its first three characters in the DROM (97x),
+    its first two elsewhere (2A, 2B in Corsica)."""
+    return (
+        pl.when(code_commune.str.starts_with("97"))
+        .then(code_commune.str.slice(0, 3))
+        .otherwise(code_commune.str.slice(0, 2))
+    )
+
+
+def departements(contours: pl.DataFrame) -> pl.DataFrame:
+    """The départements' polygons, dissolved from their communes' contours."""
+    groupes = contours.select(
+        "code_commune", departement_de(pl.col("code_commune")).alias("groupe")
+    ).unique()
+    return dissoudre(contours, groupes)
 
 
 def chainer(

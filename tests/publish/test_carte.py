@@ -21,6 +21,12 @@ NNBSP = "\u202f"
 CONTOURS = ASSETS / "ign_contours_communes/contours_communes_2025.parquet"
 
 
+def lire(svg: str) -> tuple[ET.Element, dict[str, ET.Element]]:
+    """The parsed SVG and its territories' paths by `data-code`, in drawing order."""
+    racine = ET.fromstring(svg)
+    return racine, {p.get("data-code"): p for p in racine.iter(f"{SVG}path") if p.get("data-code")}
+
+
 def ifn(valeur: float) -> str:
     return formater("ifn_score_global_fr", valeur)
 
@@ -89,13 +95,7 @@ def carre(code: str, x0: float) -> dict:
 def test_unknown_values_are_hatched_and_names_escaped() -> None:
     contours = pl.DataFrame(
         [carre("A", 0.0), carre("B", 0.1), carre("C", 0.2)],
-        schema={
-            "code_commune": pl.String,
-            "partie": pl.Int16,
-            "anneau": pl.Int16,
-            "lon_e5": pl.List(pl.Int32),
-            "lat_e5": pl.List(pl.Int32),
-        },
+        schema=ct.SCHEMA,
     )
     communes = pl.DataFrame(
         {
@@ -113,17 +113,13 @@ def test_unknown_values_are_hatched_and_names_escaped() -> None:
         contours,
         communes,
         echelle,
-        identifiant="c",
-        titre="Titre <x>",
-        description="Description",
-        titre_legende="Indice",
+        carte.Textes("c", "Titre <x>", "Description", "Indice"),
         formater=ifn,
         lieux=pl.DataFrame({"latitude": [45.02], "longitude": [0.12]}),
     )
-    racine = ET.fromstring(svg)  # well-formed XML: every data text escaped
+    racine, paths = lire(svg)  # well-formed XML: every data text escaped
     assert [e.tag for e in racine][:2] == [f"{SVG}title", f"{SVG}desc"]
     assert racine.find(f"{SVG}title").text == "Titre <x>"
-    paths = {p.get("data-code"): p for p in racine.iter(f"{SVG}path") if p.get("data-code")}
     assert list(paths) == ["A", "B", "C"]
     assert paths["B"].get("fill") == "url(#c-inconnu)"
     assert paths["B"].find(f"{SVG}title").text == "<b>Bé</b> & Cie : valeur inconnue"
@@ -175,22 +171,13 @@ def test_every_commune_of_charente_is_drawn_exactly_once(communes, coordonnees) 
     assert charente.height == 359
     contours = lire_contours(CONTOURS, charente["code_commune"].to_list())
     echelle = carte.echelle_sequentielle(charente["valeur"].to_numpy(), str)
-    svg = carte.carte_choroplethe(
-        contours,
-        charente,
-        echelle,
-        identifiant="carte",
-        titre="Charente",
-        description="Population",
-        titre_legende="Population (milliers)",
-        formater=str,
-    )
-    racine = ET.fromstring(svg)
-    codes = [p.get("data-code") for p in racine.iter(f"{SVG}path") if p.get("data-code")]
+    textes = carte.Textes("carte", "Charente", "Population", "Population (milliers)")
+    racine, paths = lire(carte.carte_choroplethe(contours, charente, echelle, textes, str))
+    codes = [p.get("data-code") for p in paths.values()]
     assert len(codes) == len(set(codes)) == 359
     assert set(codes) == set(charente["code_commune"])
     couleurs = {c.couleur for c in echelle.classes}
-    fills = [p.get("fill") for p in racine.iter(f"{SVG}path") if p.get("data-code")]
+    fills = [p.get("fill") for p in paths.values()]
     assert set(fills) == couleurs  # every class used, no commune unknown
     # 9 EPCI in Charente: their borders are the département's outline and more
     assert charente["groupe"].n_unique() == 9
@@ -207,3 +194,25 @@ def test_every_commune_of_charente_is_drawn_exactly_once(communes, coordonnees) 
 def test_names_that_would_overlap_are_left_out() -> None:
     noms = [("Grande", 100.0, 100.0), ("Voisine", 110.0, 104.0), ("Loin", 300.0, 100.0)]
     assert [n for n, _, _ in carte.sans_chevauchement(noms)] == ["Grande", "Loin"]
+
+
+@pytest.mark.real_data
+def test_france_map_draws_each_departement_once_with_the_drom_in_insets(communes) -> None:
+    contours = pl.read_parquet(CONTOURS).rename({"code_insee": "code_commune"})
+    departements = ct.departements(contours)
+    codes = sorted(communes["code_departement"].unique())
+    assert len(codes) == 101 and departements["code_commune"].unique().sort().to_list() == codes
+    valeurs = pl.DataFrame(
+        {"code_commune": ["16", "974"], "nom": ["Charente", "La Réunion"], "valeur": [109.0, 141.0]}
+    )
+    echelle = carte.echelle_divergente(valeurs["valeur"].to_numpy(), ifn, 100.0)
+    textes = carte.Textes("f", "France", "Départements", "Indice")
+    racine, paths = lire(carte.carte_france(departements, valeurs, echelle, textes, ifn))
+    assert sorted(paths) == codes
+    encarts = [g for g in racine.iter(f"{SVG}g") if g.get("class") == "encart"]
+    assert [g.find(f"{SVG}text").text for g in encarts] == [n for _, n in carte.DROM]
+    assert paths["974"] in list(encarts[3]) and paths["16"] not in list(encarts[3])
+    assert paths["16"].get("fill") == echelle.classes[echelle.indice(109.0)].couleur
+    assert sum(p.get("fill") == "url(#f-inconnu)" for p in paths.values()) == 99
+    legende = " ".join(t.text or "" for t in racine.iter(f"{SVG}text"))
+    assert "valeur inconnue (99)" in legende and "km (métropole)" in legende

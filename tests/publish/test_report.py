@@ -644,6 +644,13 @@ def test_index_lists_departements_and_links_drawn_pages(page_complete) -> None:
     liens = [a.attrs["href"] for a in racine.iter("a") if not a.attrs["href"].startswith("#")]
     assert liens == ["departement_16.html"]
     assert (chemin.parent / liens[0]).is_file()
+    # the national map: every département drawn, only Charente has a value in this release
+    (svg,) = list(racine.iter("svg"))
+    assert [c.tag for c in svg.children][:2] == ["title", "desc"]
+    departements = {e.attrs["data-code"]: e for e in svg.iter("path") if "data-code" in e.attrs}
+    assert len(departements) == 101 and "2A" in departements and "976" in departements
+    assert [c for c, e in departements.items() if not e.attrs["fill"].startswith("url(")] == ["16"]
+    assert "100 départements sans valeur" in par_id(racine, "carte-france-desc").texte()
 
 
 @pytest.mark.parametrize(
@@ -791,3 +798,13 @@ def test_orientation_without_the_procedures_criterion(tmp_path: Path) -> None:
     assert liste == [] and DEMARCHES in methode
     liste, _ = moins_desservies(communes(), ouvrir_release(release_charente(tmp_path / "b")))
     assert [c.code for c in liste][:3] == ["16999", "16264", "16306"]
+
+
+def test_without_the_contours_file_the_maps_are_announced_missing(tmp_path: Path) -> None:
+    release = release_charente(tmp_path, garder=("nb_lieux", "lieux_pour_10k_hab"))
+    chemin = build_report(release, "16", tmp_path / "rapports", contours=tmp_path / "absent")
+    racine = analyser(chemin.read_text(encoding="utf-8"))
+    assert "Contours des communes non disponibles" in par_id(racine, "carte").parent.texte()
+    assert not [s for s in racine.iter("svg") if s.attrs.get("class") == "carte"]
+    index = analyser((chemin.parent / "index.html").read_text(encoding="utf-8"))
+    assert not list(index.iter("svg"))

@@ -105,13 +105,7 @@ def carre(x0: float, y0: float, cote: float) -> list[tuple[float, float]]:
     return [(x0, y0), (x0 + cote, y0), (x0 + cote, y0 + cote), (x0, y0 + cote)]
 
 
-SCHEMA = {
-    "code_commune": pl.String,
-    "partie": pl.Int16,
-    "anneau": pl.Int16,
-    "lon_e5": pl.List(pl.Int32),
-    "lat_e5": pl.List(pl.Int32),
-}
+SCHEMA = ct.SCHEMA
 # Two communes side by side at latitude 45 (0.1 degree ≈ 7.9 km east-west, 11.1 km north-south):
 # A = [0, 0.1] × [45, 45.1] with a hole [0.04, 0.06]², B = [0.1, 0.2] × [45, 45.1], plus an
 # island of B further east.
@@ -239,3 +233,23 @@ def test_chemins_svg_one_path_per_commune_with_every_ring() -> None:
     assert_frame_equal(
         points.select("x", "y"), pl.DataFrame({"x": [0.0], "y": [0.0]}), check_exact=False
     )
+
+
+def test_dissoudre_joins_communes_into_their_group() -> None:
+    """A and B (with A's hole and B's island) in one group: the outline of the 0.2 × 0.1
+    rectangle, the hole and the island, as three closed rings."""
+    groupes = pl.DataFrame({"code_commune": ["A", "B"], "groupe": ["g", "g"]})
+    dissous = ct.dissoudre(CONTOURS, groupes)
+    assert dissous["code_commune"].unique().to_list() == ["g"]
+    assert dissous.height == 3
+    e = ct.ECHELLE
+    boites = sorted(
+        (min(x) / e, min(y) / e, max(x) / e, max(y) / e)
+        for x, y in zip(dissous["lon_e5"], dissous["lat_e5"], strict=True)
+    )
+    assert boites == [(0.0, 45.0, 0.2, 45.1), (0.04, 45.04, 0.06, 45.06), (0.3, 45.0, 0.32, 45.02)]
+    # the shared side x = 0.1 is gone: the outline's vertices at x = 0.1 are on its edges only
+    contour = dissous.filter(pl.col("lon_e5").list.max() == round(0.2 * e))
+    assert sorted(contour["lat_e5"].item().to_list()) == [4_500_000] * 3 + [4_510_000] * 3
+    codes = pl.DataFrame({"c": ["97411", "2A004", "16015"]}).select(ct.departement_de(pl.col("c")))
+    assert codes["c"].to_list() == ["974", "2A", "16"]
