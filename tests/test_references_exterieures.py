@@ -111,9 +111,28 @@ def test_charente_conseillers_numeriques_match_the_registry(pipeline_run, indica
         f"{perdus['nb_conseillers'].sum()} in quarantine"
     )
     assert publie == 74 - perdus["nb_conseillers"].sum()
-    national = _valeur(indicateurs, "france", "FR", "nb_conseillers_numeriques")["valeur"]
-    perdus_fr = source.join(rejets.select(pl.col("ligne").cast(pl.UInt32)).unique(), on="ligne")
-    assert national == source["nb_conseillers"].sum() - perdus_fr["nb_conseillers"].sum()
+    # every département: the registry's conseillers (by the département of their postal code)
+    # less those documented in quarantine
+    cp = pl.col("code_postal").str.zfill(5)
+    departement = (
+        pl.when(cp.str.starts_with("97"))
+        .then(cp.str.slice(0, 3))
+        .when(cp.str.starts_with("20"))
+        .then(pl.when(cp < "20200").then(pl.lit("2A")).otherwise(pl.lit("2B")))
+        .otherwise(cp.str.slice(0, 2))
+    )
+    attendus = (
+        source.join(rejets.select(pl.col("ligne").cast(pl.UInt32)).unique(), on="ligne", how="anti")
+        .group_by(departement.alias("code"))
+        .agg(pl.col("nb_conseillers").sum().cast(pl.Float64).alias("attendu"))
+    )
+    publies = indicateurs.filter(
+        pl.col("niveau") == "departement", pl.col("indicateur") == "nb_conseillers_numeriques"
+    ).select("code", "valeur")
+    ecarts = attendus.join(publies, on="code", how="full", coalesce=True).filter(
+        pl.col("attendu").fill_null(0) != pl.col("valeur").fill_null(0)
+    )
+    assert ecarts.is_empty(), ecarts
 
 
 def test_france_services_by_departement_match_the_national_list(pipeline_run, indicateurs) -> None:
