@@ -21,21 +21,6 @@ WITH communes AS (
     WHERE t.niveau = 'commune'
 ),
 
--- Les noms des indicateurs en toutes lettres, par cible.
-noms AS (
-    SELECT
-        'lieu_demarches' AS cible,
-        'distance_lieu_demarches_km' AS indicateur_distance,
-        'part_pop_lieu_demarches_plus_10km' AS indicateur_10km,
-        'part_pop_lieu_demarches_plus_20km' AS indicateur_20km
-    UNION ALL
-    SELECT
-        'france_services' AS cible,
-        'distance_france_services_km' AS indicateur_distance,
-        'part_pop_france_services_plus_10km' AS indicateur_10km,
-        'part_pop_france_services_plus_20km' AS indicateur_20km
-),
-
 sommes AS (
     SELECT
         p.niveau,
@@ -72,54 +57,60 @@ ponderees AS (
     FROM sommes AS s
 ),
 
+-- Trois mesures par cible : distance (communes dont elle est connue), parts au-delà de 10 et
+-- 20 km (aussi les communes sans lieu dans leur zone).
+mesures AS (
+    SELECT niveau, code, cible, annee, 'distance' AS mesure, num_distance AS num,
+        den_distance AS den, pop_distance AS pop_couverte, nb_distance AS nb_couvertes,
+        population, nb
+    FROM ponderees
+    UNION ALL
+    SELECT niveau, code, cible, annee, 'plus_10km' AS mesure, num_10 AS num, den_seuils AS den,
+        pop_seuils AS pop_couverte, nb_seuils AS nb_couvertes, population, nb
+    FROM ponderees
+    UNION ALL
+    SELECT niveau, code, cible, annee, 'plus_20km' AS mesure, num_20 AS num, den_seuils AS den,
+        pop_seuils AS pop_couverte, nb_seuils AS nb_couvertes, population, nb
+    FROM ponderees
+),
+
+-- Les noms des indicateurs en toutes lettres.
+noms AS (
+    SELECT 'lieu_demarches' AS cible, 'distance' AS mesure,
+        'distance_lieu_demarches_km' AS indicateur
+    UNION ALL
+    SELECT 'lieu_demarches' AS cible, 'plus_10km' AS mesure,
+        'part_pop_lieu_demarches_plus_10km' AS indicateur
+    UNION ALL
+    SELECT 'lieu_demarches' AS cible, 'plus_20km' AS mesure,
+        'part_pop_lieu_demarches_plus_20km' AS indicateur
+    UNION ALL
+    SELECT 'france_services' AS cible, 'distance' AS mesure,
+        'distance_france_services_km' AS indicateur
+    UNION ALL
+    SELECT 'france_services' AS cible, 'plus_10km' AS mesure,
+        'part_pop_france_services_plus_10km' AS indicateur
+    UNION ALL
+    SELECT 'france_services' AS cible, 'plus_20km' AS mesure,
+        'part_pop_france_services_plus_20km' AS indicateur
+),
+
 final AS (
     SELECT
-        p.niveau,
-        p.code,
-        n.indicateur_distance AS indicateur,
-        p.annee,
-        CASE WHEN p.den_distance > 0 THEN p.num_distance / p.den_distance END AS valeur,
+        m.niveau,
+        m.code,
+        n.indicateur,
+        m.annee,
+        CASE WHEN m.den > 0 THEN m.num / m.den END AS valeur,
         CAST(NULL AS DOUBLE) AS ic_bas,
         CAST(NULL AS DOUBLE) AS ic_haut,
         FALSE AS secret,
-        CAST(p.pop_distance AS DOUBLE) AS poids_couvert,
-        CAST(p.population AS DOUBLE) AS poids_total,
-        p.nb_distance AS nb_communes_couvertes,
-        p.nb AS nb_communes
-    FROM ponderees AS p
-    INNER JOIN noms AS n ON n.cible = p.cible
-    UNION ALL
-    SELECT
-        p.niveau,
-        p.code,
-        n.indicateur_10km AS indicateur,
-        p.annee,
-        CASE WHEN p.den_seuils > 0 THEN p.num_10 / p.den_seuils END AS valeur,
-        CAST(NULL AS DOUBLE) AS ic_bas,
-        CAST(NULL AS DOUBLE) AS ic_haut,
-        FALSE AS secret,
-        CAST(p.pop_seuils AS DOUBLE) AS poids_couvert,
-        CAST(p.population AS DOUBLE) AS poids_total,
-        p.nb_seuils AS nb_communes_couvertes,
-        p.nb AS nb_communes
-    FROM ponderees AS p
-    INNER JOIN noms AS n ON n.cible = p.cible
-    UNION ALL
-    SELECT
-        p.niveau,
-        p.code,
-        n.indicateur_20km AS indicateur,
-        p.annee,
-        CASE WHEN p.den_seuils > 0 THEN p.num_20 / p.den_seuils END AS valeur,
-        CAST(NULL AS DOUBLE) AS ic_bas,
-        CAST(NULL AS DOUBLE) AS ic_haut,
-        FALSE AS secret,
-        CAST(p.pop_seuils AS DOUBLE) AS poids_couvert,
-        CAST(p.population AS DOUBLE) AS poids_total,
-        p.nb_seuils AS nb_communes_couvertes,
-        p.nb AS nb_communes
-    FROM ponderees AS p
-    INNER JOIN noms AS n ON n.cible = p.cible
+        CAST(m.pop_couverte AS DOUBLE) AS poids_couvert,
+        CAST(m.population AS DOUBLE) AS poids_total,
+        m.nb_couvertes AS nb_communes_couvertes,
+        m.nb AS nb_communes
+    FROM mesures AS m
+    INNER JOIN noms AS n ON n.cible = m.cible AND n.mesure = m.mesure
 )
 
 SELECT * FROM final

@@ -433,6 +433,13 @@ def resolve_communes(
         else pl.lit(False)
     )
     itinerant_dehors = dehors & itinerant
+    hors_contour = pl.format(
+        "{},{} à {} km du contour de {}",
+        pl.col("latitude"),
+        pl.col("longitude"),
+        pl.col("distance_contour_km").round(1),
+        pl.col("code_commune"),
+    )
     checks = [
         Check(
             "code_insee",
@@ -454,26 +461,14 @@ def resolve_communes(
             "lieu_itinerant_hors_de_sa_commune",
             itinerant_dehors,
             VALEUR_ECARTEE,
-            pl.format(
-                "{},{} à {} km du contour de {}",
-                pl.col("latitude"),
-                pl.col("longitude"),
-                pl.col("distance_contour_km").round(1),
-                pl.col("code_commune"),
-            ),
+            hors_contour,
         ),
         Check(
             "latitude",
             "hors_du_contour_de_la_commune",
             dehors & ~itinerant_dehors,
             REJET,
-            pl.format(
-                "{},{} à {} km du contour de {}",
-                pl.col("latitude"),
-                pl.col("longitude"),
-                pl.col("distance_contour_km").round(1),
-                pl.col("code_commune"),
-            ),
+            hors_contour,
         ),
         Check(
             "latitude",

@@ -103,6 +103,19 @@ def erreur_type(taux: pl.Expr, arrondi: pl.Expr, effectif: pl.Expr, effet_plan: 
     return (effet_plan * taux * (1 - taux) / effectif + arrondi**2 / 3).sqrt()
 
 
+def erreur_type_retenue() -> pl.Expr:
+    """`_se`: the published standard error of a row of a rate table, else the assumed one."""
+    return pl.coalesce(
+        pl.col("erreur_type_publiee").cast(pl.Float64),
+        erreur_type(
+            pl.col("taux").cast(pl.Float64),
+            pl.col("arrondi").cast(pl.Float64),
+            pl.col("effectif_suppose").cast(pl.Float64),
+            pl.col("effet_plan_suppose").cast(pl.Float64),
+        ),
+    ).alias("_se")
+
+
 def taux_reference(
     table: pl.DataFrame, millesime_age: int = 2019, millesime_diplome: int = 2021
 ) -> TauxReference:
@@ -111,17 +124,7 @@ def taux_reference(
     A published standard error (`erreur_type_publiee`) wins over the assumed one. Raises if a
     rate the method needs is missing, so a replacement table cannot silently drop one.
     """
-    table = table.with_columns(
-        pl.coalesce(
-            pl.col("erreur_type_publiee").cast(pl.Float64),
-            erreur_type(
-                pl.col("taux").cast(pl.Float64),
-                pl.col("arrondi").cast(pl.Float64),
-                pl.col("effectif_suppose").cast(pl.Float64),
-                pl.col("effet_plan_suppose").cast(pl.Float64),
-            ),
-        ).alias("_se")
-    )
+    table = table.with_columns(erreur_type_retenue())
 
     def ligne(millesime: int, dimension: str, groupe: str) -> dict:
         rows = table.filter(
@@ -588,15 +591,7 @@ def taux_age_reference(table: pl.DataFrame, millesime: int) -> TauxAge:
     """Read the age rates (`usage` = `standardisation_age`) and the overall rate of a vintage;
     raises if either is missing or the bands do not tile 15+ without gap."""
     table = table.filter(pl.col("millesime").cast(pl.Int64) == millesime).with_columns(
-        pl.coalesce(
-            pl.col("erreur_type_publiee").cast(pl.Float64),
-            erreur_type(
-                pl.col("taux").cast(pl.Float64),
-                pl.col("arrondi").cast(pl.Float64),
-                pl.col("effectif_suppose").cast(pl.Float64),
-                pl.col("effet_plan_suppose").cast(pl.Float64),
-            ),
-        ).alias("_se")
+        erreur_type_retenue()
     )
     ages = table.filter(pl.col("usage") == "standardisation_age").sort(
         pl.col("age_min").cast(pl.Int64)
