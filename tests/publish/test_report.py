@@ -655,7 +655,9 @@ def test_index_lists_departements_and_links_drawn_pages(page_complete) -> None:
         ("lieux_pour_10k_hab", 5.472336, "5,5"),
         ("ifn_score_global_fr", 108.82, "109"),
         ("rang_priorite", 4.0, "4"),
-        ("illectronisme_par_lieu_demarches", 338.541, "338,54"),
+        ("illectronisme_par_lieu_demarches", 338.541, "339"),  # people: no decimals
+        ("illectronisme_par_conseiller_numerique", 7738.083, f"7{NNBSP}738"),
+        ("ifn_nb_variables_fr", 8.0, "8"),  # a count, not "8,00"
         ("nb_lieux", None, "inconnu"),
         ("nb_lieux", float("nan"), "inconnu"),
         ("nb_lieux", 0.0, "0"),  # a known zero stays zero
@@ -706,6 +708,22 @@ def test_real_charente_report(pipeline_run, tmp_path: Path) -> None:
     assert {h.attrs.get("id") for h in racine.iter("h2")} >= set(SECTIONS)
     assert len(list(racine.iter("svg"))) >= 1
     assert (tmp_path / "index.html").is_file()
+    # indicators defined for communes only say so at the département and France, never
+    # "inconnu / inconnu" (the release has no row for them at those levels)
+    par_code = {ligne[1]: ligne for ligne in lignes(par_id(racine, "tableau-indicateurs"))}
+    communales = [c for c in par_code if c.startswith("ifn_") and c.endswith("_dep")]
+    communales += ["rang_priorite", "priorite_decile_national"]
+    assert len(communales) == 8
+    for code in communales:
+        assert par_code[code][2:4] == ["sans objet à ce niveau"] * 2, code
+    assert not [c for c, ligne in par_code.items() if ligne[2:4] == ["inconnu", "inconnu"]]
+    assert par_code["ifn_nb_variables_fr"][2:4] == ["8", "8"]  # a count, not "8,00"
+    # supply: only Charente's registry of places is bundled, the national figure is a minimum
+    assert par_code["lieux_demarches_pour_10k_hab"][2] == "4,5"
+    assert par_code["lieux_demarches_pour_10k_hab"][3] == "0,5 (non comparable)"
+    assert par_code["nb_france_services"][3] == f"2{NNBSP}642"  # national list: comparable
+    note = par_id(racine, "note-non-comparable").texte()
+    assert "Lieux de médiation numérique de Charente" in note and "minimum" in note
 
 
 def test_page_renders_in_headless_chromium(page_complete, tmp_path: Path) -> None:
