@@ -75,6 +75,11 @@ def number(value: float | None, decimales: int = 0) -> str:
     return text.replace(",", NNBSP).replace(".", ",")
 
 
+def count(value: int | None) -> str:
+    """A count of rows, files, places: `34 875`."""
+    return number(value, 0)
+
+
 def format_value(value: float | None, rule: Precision) -> str:
     """A value with its precision: `18,6 %`, `13,1 km`, `54 167`; `inconnu` when missing."""
     if absent(value):
