@@ -94,7 +94,7 @@ def describe(rule: Precision) -> str:
     if rule.entier:
         return "entier"
     if rule.pourcentage:
-        step = 10.0 ** -rule.decimales_affichees
+        step = 10.0**-rule.decimales_affichees
         return f"{number(step, rule.decimales_affichees)}{NNBSP}%"
     if rule.decimales == 0:
         return "arrondi à l'unité"
