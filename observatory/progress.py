@@ -259,7 +259,7 @@ class RunDisplay:
                 TextColumn("{task.completed:>3.0f}/{task.total:<3.0f}"),
                 _Elapsed(),
                 TextColumn("[dim]{task.fields[etape]}", markup=True),
-                console=Console(file=self.stream, highlight=False),
+                console=Console(file=self.stream, highlight=False, force_terminal=True),
                 transient=False,
             )
             for layer, state in self.layers.items():
