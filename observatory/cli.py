@@ -183,7 +183,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             f"({reason}) ; choisissez-en un autre avec --data-dir ou OBSERVATORY_DATA_DIR"
         )
         return EXIT_DATA_DIR
-    display = RunDisplay(quiet=args.quiet)
+    # with Dagster's logs (--verbose), plain lines: live bars would be torn by them
+    display = RunDisplay(quiet=args.quiet, live=False if args.verbose else None)
     display.say(f"observatory run : données {settings.data_dir}, profil {settings.profile}")
     try:
         with run_lock(
