@@ -203,6 +203,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     except DefinitionsError as broken:
         error(f"les définitions n'ont pas pu être chargées : {broken}")
         return EXIT_DEFINITIONS
+    except Exception as unexpected:  # the Dagster instance (DAGSTER_HOME), the disk…
+        error(f"échec avant la fin du run : {type(unexpected).__name__}: {unexpected}")
+        return EXIT_FAILED
     finally:
         lines = display.finish() if display.layers else []
     if not outcome.success or outcome.release is None:
