@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 from observatory.settings import PROJECT_ROOT
 
@@ -144,7 +143,9 @@ class Precisions:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    from observatory.publish.schemas import read_yaml  # schemas imports this module
+
+    return read_yaml(path) if path.is_file() else {}
 
 
 @cache

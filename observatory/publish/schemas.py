@@ -33,7 +33,14 @@ TYPES: dict[str, tuple[type[pl.DataType], ...]] = {
 
 def load_dictionary(schemas_dir: Path) -> dict[str, dict[str, Any]]:
     """Indicator code → libelle, definition, unite, sens, modele, sources."""
-    return yaml.safe_load((schemas_dir / DICTIONARY_FILE).read_text(encoding="utf-8"))
+    return read_yaml(schemas_dir / DICTIONARY_FILE)
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file, parsed by libyaml when PyYAML has it (10× faster than pure Python: the
+    dictionary is read each time the definitions are built)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
 
 
 def load_table_schema(schemas_dir: Path, table: str) -> dict[str, Any]:
