@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.dependency import NodeHandle
-from dagster._core.events import DagsterEventType
+from dagster._core.definitions.dependency import NodeHandle  # no public name
 
 PROGRESS_LOGGER = "progression"
 LAYERS = ("raw", "staging", "intermediate", "indicators", "publish")
@@ -97,16 +96,16 @@ def translate(record: logging.LogRecord) -> StepEvent | None:
             return StepEvent(WARNING, step, str(meta.get("orig_message") or record.getMessage()))
         return None
     kind = event.event_type
-    if kind == DagsterEventType.STEP_START:
+    if kind == dg.DagsterEventType.STEP_START:
         return StepEvent(START, event.step_key)
-    if kind == DagsterEventType.STEP_SUCCESS:
+    if kind == dg.DagsterEventType.STEP_SUCCESS:
         return StepEvent(SUCCESS, event.step_key)
-    if kind == DagsterEventType.STEP_SKIPPED:
+    if kind == dg.DagsterEventType.STEP_SKIPPED:
         return StepEvent(SKIPPED, event.step_key)
-    if kind == DagsterEventType.STEP_FAILURE:
+    if kind == dg.DagsterEventType.STEP_FAILURE:
         error = event.step_failure_data.error if event.step_failure_data else None
         return StepEvent(FAILURE, event.step_key, _root_cause(error) if error else "")
-    if kind == DagsterEventType.ASSET_MATERIALIZATION:
+    if kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
         materialization = event.event_specific_data.materialization
         return StepEvent(
             MATERIALIZATION,
@@ -114,7 +113,7 @@ def translate(record: logging.LogRecord) -> StepEvent | None:
             materialization.asset_key.to_user_string(),
             _plain(materialization.metadata),
         )
-    if kind == DagsterEventType.ASSET_CHECK_EVALUATION:
+    if kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
         evaluation = event.event_specific_data
         if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
             return None
@@ -122,8 +121,9 @@ def translate(record: logging.LogRecord) -> StepEvent | None:
         text = " ".join(str(getattr(summary, "value", "")).split())[:300]
         name = f"{evaluation.asset_key.to_user_string()}/{evaluation.check_name}"
         return StepEvent(CHECK_FAILED, event.step_key, f"{name} : {text}".rstrip(" :"))
-    if kind in (DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE):
-        return StepEvent(RUN_END, None, metadata={"success": kind == DagsterEventType.RUN_SUCCESS})
+    if kind in (dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE):
+        success = kind == dg.DagsterEventType.RUN_SUCCESS
+        return StepEvent(RUN_END, None, metadata={"success": success})
     return None
 
 
