@@ -107,12 +107,15 @@ def test_worked_zoning_table_is_the_releases(pipeline_run) -> None:
         .select("code", "population")
         .iter_rows()
     )
+    # `nb_communes`: the communes of the territory, the same for every source
     communes = dict(
         read_table(outcome.release, "couverture_sources")
-        .filter(pl.col("niveau") == niveau, pl.col("source") == "cog__communes")
+        .filter(pl.col("niveau") == niveau)
         .select("code", "nb_communes")
+        .unique()
         .iter_rows()
     )
+    assert len(communes) == len(population)
     lignes = re.findall(r"^\| `(\w+)` \| [^|]+ \| (\d+) \| ([\d ]+) \|$", README, re.MULTILINE)
     assert {zone for zone, *_ in lignes} == set(population) == {"nord", "centre", "sud_ouest"}
     for zone, nb_communes, habitants in lignes:
