@@ -1,7 +1,8 @@
 """What `observatory run` shows while it runs, and the summary it ends with (in French).
 
 On a terminal: one line per layer (raw data, staging, intermediate tables, indicators,
-publication) with a live progress bar, the step running and the layer's elapsed time (rich).
+publication) with a live progress bar, the step running and the time spent in the layer's
+steps (rich; the layers overlap in time, the steps run one at a time).
 Elsewhere (cron, a pipe, CI logs): plain lines, one when a layer is done, no escape codes.
 Both end with the same summary: release, tables and rows, rows quarantined by source, partner
 files refused (with their feedback report), failures, duration. Everything goes to stderr:
@@ -171,18 +172,29 @@ class LayerState:
     skipped: int = 0
     started: float | None = None
     ended: float | None = None
-    current: str = ""
+    busy: float = 0.0  # time spent in the layer's finished steps
+    running: dict[str, float] = field(default_factory=dict)  # step → when it started
 
     @property
     def finished(self) -> bool:
         return self.total > 0 and self.done + self.failed + self.skipped >= self.total
 
+    def time_spent(self, now: float) -> float:
+        return self.busy + sum(now - since for since in self.running.values())
 
-class _Elapsed(ProgressColumn):
-    """A layer's elapsed time in French (`12,3 s`), frozen once the layer is done."""
+
+class _TimeSpent(ProgressColumn):
+    """Time spent in a layer's steps, in French (`12,3 s`), ticking while one runs."""
+
+    def __init__(self, display: RunDisplay) -> None:
+        super().__init__()
+        self.display = display
 
     def render(self, task: Task) -> Text:
-        return Text(seconds(task.elapsed) if task.elapsed is not None else "", style="cyan")
+        state = self.display.layers[task.fields["couche"]]
+        if state.started is None:
+            return Text("")
+        return Text(seconds(state.time_spent(self.display.clock())), style="cyan")
 
 
 class RunDisplay:
@@ -257,14 +269,18 @@ class RunDisplay:
                 TextColumn("{task.description:<28}"),
                 BarColumn(bar_width=30),
                 TextColumn("{task.completed:>3.0f}/{task.total:<3.0f}"),
-                _Elapsed(),
+                _TimeSpent(self),
                 TextColumn("[dim]{task.fields[etape]}", markup=True),
                 console=Console(file=self.stream, highlight=False, force_terminal=True),
                 transient=False,
             )
             for layer, state in self.layers.items():
                 self._tasks[layer] = self._progress.add_task(
-                    LAYER_LABELS.get(layer, layer), total=state.total, start=False, etape=""
+                    LAYER_LABELS.get(layer, layer),
+                    total=state.total,
+                    start=False,
+                    etape="",
+                    couche=layer,
                 )
             self._progress.start()
         else:
@@ -280,14 +296,17 @@ class RunDisplay:
                 state.started = now
                 if self._progress is not None:
                     self._progress.start_task(self._tasks[layer])
-            state.current = event.step or ""
-        elif event.kind == SUCCESS:
-            state.done += 1
-        elif event.kind == FAILURE:
-            state.failed += 1
-            self.say(f"Échec de {event.step} : {event.message}")
+            state.running[event.step or ""] = now
         else:
-            state.skipped += 1
+            since = state.running.pop(event.step or "", None)
+            state.busy += now - since if since is not None else 0.0
+            if event.kind == SUCCESS:
+                state.done += 1
+            elif event.kind == FAILURE:
+                state.failed += 1
+                self.say(f"Échec de {event.step} : {event.message}")
+            else:
+                state.skipped += 1
         if self._progress is not None:
             task = self._tasks[layer]
             self._progress.update(
@@ -313,7 +332,7 @@ class RunDisplay:
         return ", ".join(parts) or "terminé"
 
     def _layer_line(self, layer: str, state: LayerState) -> str:
-        took = seconds((state.ended or self.clock()) - (state.started or self.start))
+        took = seconds(state.time_spent(self.clock()))
         return (
             f"{LAYER_LABELS.get(layer, layer)} : {state.done}/{state.total} étapes "
             f"({self._outcome(state)}) en {took}"

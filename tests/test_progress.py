@@ -147,8 +147,9 @@ def test_plain_lines_per_layer_then_the_summary(tmp_path: Path) -> None:
     assert not ESCAPE.search(texte)  # not a terminal: no escape codes
     lignes = texte.splitlines()
     assert lignes[0] == "5 étapes en 3 couches."
-    # one event every 1.5 s: the raw layer starts at the 2nd event and ends at the 6th
-    assert lignes[1] == "[    9,0 s] Données brutes : 2/2 étapes (terminé) en 6,0 s"
+    # one event every 1.5 s: the raw layer ends at the 6th event (9 s after the display
+    # started); its steps took 1.5 s (2nd → 3rd event) and 3 s (4th → 6th)
+    assert lignes[1] == "[    9,0 s] Données brutes : 2/2 étapes (terminé) en 4,5 s"
     assert "Avertissement (stg_b) : page.csv : c'est une page web" in lignes
     assert "Mise en forme et contrôles : 2/2 étapes (terminé)" in texte
     assert resume == [
