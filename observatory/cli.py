@@ -10,16 +10,24 @@ from pathlib import Path
 
 from observatory.settings import PROFILES, Settings, load_settings
 
+EXIT_OK = 0  # published, or nothing changed since `latest`
+EXIT_FAILED = 1  # a step or a blocking check failed: `latest` unchanged
+EXIT_DEFINITIONS = 2  # the definitions (SQL models, mappings, schemas) could not load
+EXIT_LOCKED = 3  # another run holds the data directory's lock
+EXIT_DATA_DIR = 4  # the data directory cannot be written
+
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--data-dir", help="data directory (default: $OBSERVATORY_DATA_DIR or ./data)"
+        "--data-dir", help="dossier de données (défaut : $OBSERVATORY_DATA_DIR ou ./data)"
     )
 
 
 def _add_release(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--release", help="release folder (default: <data-dir>/published/latest)", type=Path
+        "--release",
+        help="dossier d'une release (défaut : <data-dir>/published/latest)",
+        type=Path,
     )
 
 
@@ -27,58 +35,76 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="observatory",
         description=(
-            "Observatoire de l'inclusion numérique: pull sources, validate them, compute "
-            "indicators by territory and publish a versioned release."
+            "Observatoire de l'inclusion numérique : récupère les sources, les vérifie, calcule "
+            "les indicateurs par territoire et publie une release versionnée."
         ),
     )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "run",
-        help="materialise every asset (in-process executor) and publish a release",
+        help="matérialise tous les assets (exécuteur in-process) et publie une release",
         description=(
-            "Materialise every asset with the in-process executor and print the path of the "
-            "published release. Reads the bundled snapshot in assets/ (profile offline). "
-            "Exits non-zero, with the failing steps, if anything fails; the previous release "
-            "stays `latest`. When nothing changed since `latest`, no new release is published "
-            "and the current one is printed."
+            "Matérialise tous les assets avec l'exécuteur in-process (in-process executor) et "
+            "écrit le chemin de la release publiée sur la sortie standard ; la progression et "
+            "le bilan s'affichent sur la sortie d'erreur. Lit l'instantané fourni dans assets/ "
+            "(profil offline). En cas d'échec, liste les étapes en échec et sort avec un code "
+            "non nul ; la release précédente reste `latest`. Si rien n'a changé depuis "
+            "`latest`, aucune release n'est publiée et la release courante est écrite. Codes de "
+            "sortie : 0 publiée (ou rien de changé), 1 une étape ou un contrôle bloquant a "
+            "échoué, 2 les définitions n'ont pas pu être chargées, 3 une autre exécution tient "
+            "le verrou, 4 le dossier de données n'est pas accessible en écriture."
         ),
     )
     _add_data_dir(run)
     run.add_argument(
-        "--profile", choices=PROFILES, help="offline (bundled snapshot, default) or live (download)"
+        "--profile",
+        choices=PROFILES,
+        help="offline (instantané fourni, défaut) ou live (téléchargement)",
     )
-    run.add_argument("--verbose", action="store_true", help="print every Dagster event")
+    bavardage = run.add_mutually_exclusive_group()
+    bavardage.add_argument(
+        "--quiet",
+        action="store_true",
+        help="ni progression ni bilan (cron) : seulement les erreurs, et le chemin de la release",
+    )
+    bavardage.add_argument(
+        "--verbose", action="store_true", help="affiche aussi tous les logs de Dagster"
+    )
     run.add_argument(
         "--wait",
         type=float,
         default=float(os.environ.get("OBSERVATORY_LOCK_TIMEOUT", "60")),
         help=(
-            "seconds to wait for another run on the same data directory before exiting with "
-            "code 3 (default: $OBSERVATORY_LOCK_TIMEOUT or 60)"
+            "secondes d'attente si une autre exécution tient le même dossier de données, avant "
+            "de sortir avec le code 3 (défaut : $OBSERVATORY_LOCK_TIMEOUT ou 60)"
         ),
     )
 
     export = commands.add_parser(
         "export",
-        help="CSV and XLSX of a département (its communes, EPCI and itself) for agents",
+        help="CSV et XLSX d'un département (ses communes, ses EPCI et lui-même) pour les agents",
         description=(
-            "Write, for each département given, an XLSX workbook and CSV files (`;`, UTF-8 with "
-            "BOM, decimal comma) with French column titles, from a release."
+            "Écrit, pour chaque département donné, un classeur XLSX et des fichiers CSV (`;`, "
+            "UTF-8 avec BOM, virgule décimale) aux titres de colonnes en français, depuis une "
+            "release."
         ),
     )
     _add_data_dir(export)
     _add_release(export)
     export.add_argument(
-        "--departement", action="append", required=True, help="code, e.g. 16 or 2A (repeatable)"
+        "--departement", action="append", required=True, help="code, p. ex. 16 ou 2A (répétable)"
     )
-    export.add_argument("--out", type=Path, help="output folder (default: <data-dir>/exports/<id>)")
+    export.add_argument(
+        "--out", type=Path, help="dossier de sortie (défaut : <data-dir>/exports/<release>)"
+    )
 
     sql = commands.add_parser(
         "publish-sql",
-        help="(re)publish a release to the SQL database of OBSERVATORY_DATABASE_URL",
+        help="(re)publie une release dans la base SQL de OBSERVATORY_DATABASE_URL",
         description=(
-            "Write a release's tables to OBSERVATORY_DATABASE_URL (default: a SQLite file under "
-            "<data-dir>/published) in one transaction; views point to the latest release."
+            "Écrit les tables d'une release dans OBSERVATORY_DATABASE_URL (défaut : un fichier "
+            "SQLite sous <data-dir>/published) en une transaction ; les vues pointent vers la "
+            "dernière release."
         ),
     )
     _add_data_dir(sql)
@@ -86,32 +112,35 @@ def _parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
-        help="static HTML report of a département (key figures, priorities, charts, map)",
-        description="Write the observatory's HTML page for a département from a release.",
+        help="rapport HTML statique d'un département (chiffres clés, priorités, graphiques, carte)",
+        description="Écrit la page HTML de l'observatoire pour un département, depuis une release.",
     )
     _add_data_dir(report)
     _add_release(report)
-    report.add_argument("--departement", required=True, help="code, e.g. 16 or 2A")
-    report.add_argument("--zonage", help="draw the page for a user zoning (its name)")
+    report.add_argument("--departement", required=True, help="code, p. ex. 16 ou 2A")
+    report.add_argument("--zonage", help="page dessinée pour un zonage d'utilisateur (son nom)")
     report.add_argument(
-        "--out", type=Path, help="output folder (default: <data-dir>/rapports/<id>)"
+        "--out", type=Path, help="dossier de sortie (défaut : <data-dir>/rapports/<release>)"
     )
 
     datagouv = commands.add_parser(
         "publish-datagouv",
-        help="upload a release's files to an existing data.gouv.fr dataset",
+        help="envoie les fichiers d'une release vers un jeu de données data.gouv.fr existant",
         description=(
-            "Upload every file of a release to a data.gouv.fr dataset through its API. The API "
-            "key is read from the DATAGOUV_API_KEY environment variable, never from arguments."
+            "Envoie chaque fichier d'une release vers un jeu de données data.gouv.fr par son "
+            "API. La clé d'API est lue dans la variable d'environnement DATAGOUV_API_KEY, "
+            "jamais dans les arguments."
         ),
     )
     _add_data_dir(datagouv)
     _add_release(datagouv)
-    datagouv.add_argument("--dataset", required=True, help="data.gouv.fr dataset id or slug")
+    datagouv.add_argument(
+        "--dataset", required=True, help="identifiant ou slug du jeu de données data.gouv.fr"
+    )
     datagouv.add_argument(
         "--api-url",
         default="https://www.data.gouv.fr/api/1",
-        help="API base URL (demo.data.gouv.fr for a trial)",
+        help="URL de base de l'API (demo.data.gouv.fr pour un essai)",
     )
 
     serve = commands.add_parser(
@@ -154,37 +183,74 @@ def _release(settings: Settings, given: Path | None) -> Path:
     release = given.resolve() if given else current_release(settings.published_dir)
     if release is None or not (release / "manifest.json").is_file():
         raise SystemExit(
-            f"no release found ({given or settings.published_dir / 'latest'}): "
-            "run `observatory run` first"
+            f"aucune release trouvée ({given or settings.published_dir / 'latest'}) : "
+            "lancez d'abord `observatory run`"
         )
     return release
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from observatory.defs.jobs import materialize_all  # Dagster import only when running
-    from observatory.locking import RunLockedError, run_lock
-
+def _unwritable(data_dir: Path) -> str | None:
+    """Why the data directory cannot be written (created if missing), or None."""
+    probe = data_dir / f".ecriture-{os.getpid()}"
     try:
-        with run_lock(settings.data_dir, timeout=args.wait):
-            outcome = materialize_all(settings, log_level="DEBUG" if args.verbose else "WARNING")
-    except RunLockedError as error:
-        print(f"observatory run not started: {error}", file=sys.stderr)
-        return 3
-    except Exception as error:  # a definitions or instance error: say it plainly
-        print(f"observatory run failed before any step ran: {error}", file=sys.stderr)
-        return 2
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        return error.strerror or type(error).__name__
+    return None
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from observatory.defs.jobs import DefinitionsError, materialize_all  # Dagster: when running
+    from observatory.locking import RunLockedError, run_lock
+    from observatory.progress import RunDisplay
+
+    def error(message: str) -> None:
+        print(f"observatory run : {message}", file=sys.stderr)
+
+    if reason := _unwritable(settings.data_dir):
+        error(
+            f"le dossier de données {settings.data_dir} n'est pas accessible en écriture "
+            f"({reason}) ; choisissez-en un autre avec --data-dir ou OBSERVATORY_DATA_DIR"
+        )
+        return EXIT_DATA_DIR
+    # with Dagster's logs (--verbose), plain lines: live bars would be torn by them
+    display = RunDisplay(quiet=args.quiet, live=False if args.verbose else None)
+    display.say(f"observatory run : données {settings.data_dir}, profil {settings.profile}")
+    try:
+        with run_lock(
+            settings.data_dir,
+            timeout=args.wait,
+            on_wait=lambda holder: display.waiting_for_lock(holder, args.wait),
+        ):
+            outcome = materialize_all(
+                settings,
+                log_level="DEBUG" if args.verbose else "CRITICAL",
+                listener=display.handle,
+            )
+    except RunLockedError as locked:
+        error(f"pas démarré : {locked}")
+        return EXIT_LOCKED
+    except DefinitionsError as broken:
+        error(f"les définitions n'ont pas pu être chargées : {broken}")
+        return EXIT_DEFINITIONS
+    except Exception as unexpected:  # the Dagster instance (DAGSTER_HOME), the disk…
+        error(f"échec avant la fin du run : {type(unexpected).__name__}: {unexpected}")
+        return EXIT_FAILED
+    finally:
+        lines = display.finish() if display.layers else []
     if not outcome.success or outcome.release is None:
-        print(f"observatory run failed (run {outcome.run_id}):", file=sys.stderr)
-        for line in outcome.errors or ["no release was published"]:
-            print(f"  - {line}", file=sys.stderr)
+        if args.quiet or not lines:  # the summary already lists the failures otherwise
+            error(f"échec (run {outcome.run_id}) :")
+            for line in outcome.errors or ["aucune release n'a été publiée"]:
+                print(f"  - {line}", file=sys.stderr)
         from observatory.defs.schedules import post_webhook, summarize_outcome
 
         post_webhook(summarize_outcome(outcome))  # only when OBSERVATORY_WEBHOOK_URL is set
-        return 1
-    if not outcome.new_release:
-        print("nothing changed since the latest release: no new release", file=sys.stderr)
+        return EXIT_FAILED
     print(outcome.release)
-    return 0
+    return EXIT_OK
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
@@ -198,13 +264,14 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
             for path in result.fichiers:
                 print(path)
     except ExportError as error:
-        print(f"observatory export: {error}", file=sys.stderr)
+        print(f"observatory export : {error}", file=sys.stderr)
         return 2
     return 0
 
 
 def _publish_sql(args: argparse.Namespace, settings: Settings) -> int:
     from observatory.publish import database
+    from observatory.publish.numbers import count
 
     release = _release(settings, args.release)
     outcome = database.publish_release(
@@ -213,8 +280,8 @@ def _publish_sql(args: argparse.Namespace, settings: Settings) -> int:
         settings.schemas_dir,
         keep=settings.keep_releases,
     )
-    state = "published" if outcome.nouvelle else "already published"
-    print(f"{outcome.release_id}: {state} ({sum(outcome.lignes.values())} rows)")
+    state = "publiée" if outcome.nouvelle else "déjà publiée"
+    print(f"{outcome.release_id} : {state} ({count(sum(outcome.lignes.values()))} lignes)")
     return 0
 
 
@@ -230,7 +297,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     except ValueError as error:
-        print(f"observatory report: {error}", file=sys.stderr)
+        print(f"observatory report : {error}", file=sys.stderr)
         return 2
     return 0
 
@@ -242,7 +309,7 @@ def _publish_datagouv(args: argparse.Namespace, settings: Settings) -> int:
     try:  # the key comes from DATAGOUV_API_KEY only, and is never printed
         print(publish_datagouv(release, args.dataset, base_url=args.api_url))
     except DatagouvError as error:
-        print(f"observatory publish-datagouv: {error}", file=sys.stderr)
+        print(f"observatory publish-datagouv : {error}", file=sys.stderr)
         return 1
     return 0
 

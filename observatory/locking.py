@@ -22,7 +22,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,13 +37,13 @@ class RunLockedError(RuntimeError):
 
     def __init__(self, path: Path, holder: dict[str, object], waited: float) -> None:
         pid = holder.get("pid")
-        who = f"pid {pid}" if pid is not None else "an unknown process"
+        who = f"pid {pid}" if pid is not None else "processus inconnu"
         if holder.get("host") and holder.get("host") != socket.gethostname():
-            who += f" on {holder['host']}"
-        since = f" since {holder['since']}" if holder.get("since") else ""
+            who += f" sur {holder['host']}"
+        since = f" depuis {holder['since']}" if holder.get("since") else ""
         super().__init__(
-            f"another observatory run ({who}{since}) holds {path}; waited {waited:.0f} s. "
-            "Wait for it to finish (or stop it), then run again."
+            f"une autre exécution d'observatory ({who}{since}) tient {path} ; attendu "
+            f"{waited:.0f} s. Attendez qu'elle se termine (ou arrêtez-la), puis relancez."
         )
         self.path = path
         self.pid = pid if isinstance(pid, int) else None
@@ -99,10 +99,12 @@ def run_lock(
     timeout: float = DEFAULT_TIMEOUT,
     poll: float = POLL_INTERVAL,
     label: str = "observatory run",
+    on_wait: Callable[[dict[str, object]], None] | None = None,
 ) -> Iterator[Path]:
     """Hold the data directory's run lock; wait up to `timeout` s, then `RunLockedError`.
 
-    `timeout=0` tries once. Yields the lock file's path.
+    `timeout=0` tries once. Yields the lock file's path. `on_wait` is called once, with what
+    the lock file says of its holder, when the lock is taken and this call starts waiting.
     """
     path = lock_path(Path(data_dir)).resolve()
     with _guard:
@@ -124,6 +126,9 @@ def run_lock(
             waited = time.monotonic() - start
             if waited >= timeout:
                 raise RunLockedError(path, read_holder(path), waited)
+            if on_wait is not None:
+                on_wait(read_holder(path))
+                on_wait = None
             time.sleep(min(poll, max(timeout - waited, 0.01)))
         _write_holder(fd, label)
     except BaseException:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import polars as pl
 import pytest
 
 from observatory.cli import main
+from observatory.publish.numbers import count
 from observatory.publish.release import read_table, verify_release
 from observatory.sources.catalogue import SOURCES
 from observatory.sources.raw import sha256_file
@@ -200,8 +202,29 @@ def test_cli_second_run_with_nothing_changed_publishes_nothing(
     monkeypatch.setenv("OBSERVATORY_ZONAGES_DIR", str(settings.zonages_dir))  # same settings
     sidecar = next(settings.raw_dir.glob("cog/2026/communes.csv.meta.json")).read_text()
     assert main(["run", "--data-dir", str(settings.data_dir)]) == 0
-    printed = Path(capsys.readouterr().out.strip())
+    captured = capsys.readouterr()
+    printed = Path(captured.out.strip())
     assert printed == release
+    # progress by layer then the summary, on stderr, as plain lines (not a terminal)
+    err = captured.err
+    assert "\x1b[" not in err
+    manifest = json.loads((release / "manifest.json").read_text())
+    steps = re.findall(r"\] (.+?) : (\d+)/(\d+) étapes \(terminé\) en ", err)
+    assert [layer for layer, *_ in steps] == [
+        "Données brutes",
+        "Mise en forme et contrôles",
+        "Tables intermédiaires",
+        "Indicateurs",
+        "Publication",
+    ]
+    assert all(done == total for _, done, total in steps)
+    assert f"Rien n'a changé depuis la dernière release : {release.name} reste la dernière" in err
+    for table, entry in manifest["tables"].items():
+        assert re.search(rf"\n  {table} +{count(entry['rows'])} lignes\n", err), table
+    # rows quarantined by source: the Charente place 52 km from its commune is one of them
+    quarantined = dict(re.findall(r"\n  (\w+__\w+) +(\d[\d\u202f]*)\n", err))
+    assert quarantined["mednum__lieux"] == "1"
+    assert "Durée : " in err
     assert (settings.published_dir / "latest").resolve() == release.resolve()
     assert [p.name for p in (settings.published_dir / "releases").iterdir()] == [release.name]
     # the raw layer is immutable: landing again did not rewrite the file or its sidecar
@@ -216,7 +239,8 @@ def test_cli_failure_is_clear_and_keeps_latest(
     monkeypatch.setenv("OBSERVATORY_ASSETS_DIR", str(tmp_path / "nothing"))
     assert main(["run", "--data-dir", str(tmp_path / "data")]) == 1
     err = capsys.readouterr().err
-    assert "observatory run failed" in err and "bundled file missing" in err
+    assert "Aucune release publiée : la précédente reste `latest`." in err
+    assert "Échecs : " in err and "bundled file missing" in err
     assert (settings.published_dir / "latest").resolve() == before
 
 

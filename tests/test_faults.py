@@ -23,6 +23,7 @@ import polars as pl
 import pytest
 import responses
 
+from observatory.cli import main
 from observatory.defs.schedules import network_retry_policy
 from observatory.locking import RunLockedError, lock_path, run_lock
 from observatory.partners.feedback import feedback_csv, feedback_html, feedback_table
@@ -368,6 +369,45 @@ def test_second_run_waits_for_the_first(tmp_path: Path) -> None:
         holder.wait(timeout=30)
         if holder.stdout:
             holder.stdout.close()
+
+
+def test_cli_waiting_for_the_lock_says_who_holds_it_then_exits_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Guarantee: `observatory run` started while another run holds the data directory says
+    at once that it waits, for whom (pid), then gives up with exit code 3, in French."""
+    data_dir = tmp_path / "data"
+    holder = _hold_lock(data_dir, 60)
+    try:
+        assert main(["run", "--data-dir", str(data_dir), "--wait", "0.5"]) == 3
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout:
+            holder.stdout.close()
+    err = capsys.readouterr().err
+    assert f"En attente du verrou du dossier de données, tenu par le pid {holder.pid}" in err
+    assert f"pas démarré : une autre exécution d'observatory (pid {holder.pid}" in err
+    assert "\x1b[" not in err  # not a terminal: plain lines
+
+
+@pytest.mark.parametrize("cas", ["sous_un_fichier", "lecture_seule"])
+def test_cli_unwritable_data_dir_exits_4_not_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cas: str
+) -> None:
+    """Guarantee: a data directory that cannot be written is said so, with exit code 4 (2 is
+    for definitions that cannot load), before any step runs."""
+    if cas == "sous_un_fichier":
+        (tmp_path / "fichier").write_text("x")
+        data_dir = tmp_path / "fichier" / "data"
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes in a read-only folder")
+        data_dir = tmp_path / "data"
+        data_dir.mkdir(mode=0o555)
+    assert main(["run", "--data-dir", str(data_dir)]) == 4
+    err = capsys.readouterr().err
+    assert f"le dossier de données {data_dir} n'est pas accessible en écriture" in err
 
 
 def test_run_lock_is_reentrant_within_a_process(tmp_path: Path) -> None:

@@ -21,8 +21,10 @@ import yaml
 
 from observatory.defs import build_definitions
 from observatory.defs.jobs import RunOutcome, materialize_all
+from observatory.defs.partners import SENSOR as PARTNER_SENSOR
 from observatory.defs.schedules import (
     FAILURE_SENSOR,
+    FRESHNESS_CHECK,
     FRESHNESS_SENSOR,
     PIPELINE_JOB,
     REGISTRIES_JOB,
@@ -67,20 +69,24 @@ def test_definitions_expose_schedules_sensors_and_freshness_checks(defs: dg.Defi
     assert schedules[f"{REGISTRIES_JOB}_schedule"].cron_schedule == "0 3 * * 1"
     assert schedules[f"{STATISTICS_JOB}_schedule"].cron_schedule == "0 4 1 7 *"
     assert {s.execution_timezone for s in schedules.values()} == {"Europe/Paris"}
-    assert {FAILURE_SENSOR, FRESHNESS_SENSOR} <= {s.name for s in repo.sensor_defs}
+    sensors = {s.name: s for s in repo.sensor_defs}
+    assert {FAILURE_SENSOR, FRESHNESS_SENSOR, PARTNER_SENSOR} <= set(sensors)
+    # `dagster dev` launches nothing by itself: the freshness sensor waits to be turned on,
+    # while dropped partner files are still picked up
+    assert sensors[FRESHNESS_SENSOR].default_status == dg.DefaultSensorStatus.STOPPED
+    assert sensors[PARTNER_SENSOR].default_status == dg.DefaultSensorStatus.RUNNING
 
     graph = defs.resolve_asset_graph()
     freshness = {
         key.asset_key.to_user_string(): graph.get_check_spec(key)
         for key in graph.asset_check_keys
-        if key.name == "freshness_check"
+        if key.name == FRESHNESS_CHECK
     }
     assert set(freshness) == {s.raw_asset for s in SOURCES}
     registries = {s.raw_asset for s in REGISTRES_LIEUX}
     for asset, spec in freshness.items():
-        bound = spec.metadata["dagster/freshness_params"].data["lower_bound_delta_seconds"]
         expected = REGISTRIES_MAX_AGE if asset in registries else STATISTICS_MAX_AGE
-        assert bound == expected.total_seconds(), asset
+        assert spec.metadata["age_max_jours"] == expected.days, asset
         policy = graph.get(dg.AssetKey(asset)).freshness_policy
         assert policy is not None, asset
         assert policy.warn_window.to_timedelta() == expected, asset
@@ -107,8 +113,16 @@ def test_schedule_selections(defs: dg.Definitions) -> None:
     assert not any(k.startswith(("raw_insee", "stg_insee", "raw_cog")) for k in weekly)
     assert {"raw_insee__filosofi_communes", "int__statistiques_communes", "release"} <= yearly
     assert "raw_mednum__lieux" not in yearly
-    for name in (PIPELINE_JOB, REGISTRIES_JOB, STATISTICS_JOB):  # the sensor evaluates them
-        assert not [n for n in defs.resolve_job_def(name).graph.node_dict if "freshness" in n]
+    # the freshness check runs in every job, after the raw assets it dates (its inputs)
+    pipeline = defs.resolve_job_def(PIPELINE_JOB)
+    inputs = pipeline.graph.dependency_structure.input_to_upstream_outputs_for_node(
+        "controle_fraicheur"
+    )
+    assert {o.node.name for outputs in inputs.values() for o in outputs} == {
+        s.raw_asset for s in SOURCES
+    }
+    for name in (REGISTRIES_JOB, STATISTICS_JOB):
+        assert "controle_fraicheur" in defs.resolve_job_def(name).graph.node_dict
     everything = defs.resolve_job_def(PIPELINE_JOB).asset_layer.executable_asset_keys
     assert (
         everything == defs.resolve_implicit_global_asset_job_def().asset_layer.executable_asset_keys
@@ -116,21 +130,30 @@ def test_schedule_selections(defs: dg.Definitions) -> None:
 
 
 def test_freshness_checks_flag_sources_older_than_their_cadence(tmp_path: Path) -> None:
-    """Guarantee: a registry whose data is 10 days old and a statistic 500 days old are
-    flagged (WARN); sources within their cadence pass. Age is the data's retrieval time
-    reported by the raw asset, not the time the asset ran."""
+    """Guarantee: in the live profile, a registry whose data is 10 days old and a statistic
+    500 days old are flagged (WARN); sources within their cadence pass. Age is the data's
+    retrieval time reported by the raw asset, not the time the asset ran. Offline, the
+    bundled snapshot is old by design: the check passes and says how old it is (no wall of
+    warnings on day one); a source never materialised is flagged."""
     ages = {s.raw_asset: 1 for s in SOURCES} | {
         "raw_mednum__lieux": 10,
         "raw_insee__rp2017_parts": 500,
         "raw_insee__filosofi_communes": 300,  # within 400 days
+        "raw_cog__communes": 900,  # offline: the snapshot, old by design
     }
+    offline = {"raw_cog__communes"}
+    never = {"raw_arcep__thd"}
     now = datetime.now(UTC)
 
     def stub(name: str) -> dg.AssetsDefinition:
         @dg.asset(name=name)
         def _raw() -> dg.MaterializeResult:
+            profil = "offline" if name in offline else "live"
             return dg.MaterializeResult(
-                metadata=last_updated_metadata(now - timedelta(days=ages[name]))
+                metadata={
+                    "profil": profil,
+                    **last_updated_metadata(now - timedelta(days=ages[name])),
+                }
             )
 
         return _raw
@@ -138,18 +161,29 @@ def test_freshness_checks_flag_sources_older_than_their_cadence(tmp_path: Path) 
     stubs = [stub(s.raw_asset) for s in SOURCES]
     checks = build_operations().asset_checks
     with dg.DagsterInstance.ephemeral() as instance:
-        dg.materialize(stubs, instance=instance, run_config=QUIET)
+        dg.materialize(
+            stubs,
+            instance=instance,
+            run_config=QUIET,
+            selection=[s.raw_asset for s in SOURCES if s.raw_asset not in never],
+        )
         result = dg.materialize(
             [*stubs, *checks],
             instance=instance,
             selection=dg.AssetSelection.all_asset_checks(),
             run_config=QUIET,
         )
-    evaluations = result.get_asset_check_evaluations()
+    evaluations = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
     assert len(evaluations) == len(SOURCES)
-    failed = {e.asset_key.to_user_string() for e in evaluations if not e.passed}
-    assert failed == {"raw_mednum__lieux", "raw_insee__rp2017_parts"}
-    assert {e.severity for e in evaluations} == {dg.AssetCheckSeverity.WARN}
+    failed = {name for name, e in evaluations.items() if not e.passed}
+    assert failed == {"raw_mednum__lieux", "raw_insee__rp2017_parts", "raw_arcep__thd"}
+    assert {evaluations[name].severity for name in failed} == {dg.AssetCheckSeverity.WARN}
+    assert "il y a 10 jours (au plus 8 attendus)" in evaluations["raw_mednum__lieux"].description
+    snapshot = evaluations["raw_cog__communes"]
+    assert snapshot.passed and "profil offline" in snapshot.description
+    assert "il y a 900 jours" in snapshot.description
+    assert snapshot.metadata["age_jours"].value == pytest.approx(900, abs=0.1)
+    assert "Jamais matérialisé" in evaluations["raw_arcep__thd"].description
 
 
 # --- the instance on PostgreSQL ------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 import dagster as dg
 
 from observatory.defs.activity import build_activity_assets, secret_statistique
+from observatory.defs.catalog import with_catalog
 from observatory.defs.checks import build_personal_data_checks, build_schema_checks
 from observatory.defs.indicators import intermediate_indicator_inputs, python_indicators
 from observatory.defs.intermediate import build_lieux_resolus, intermediate_assets
@@ -98,4 +99,4 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[*partner_sensors, *operations.sensors],
         resources=build_resources(settings),
     )
-    return with_freshness_policies(definitions)
+    return with_catalog(with_freshness_policies(definitions), settings)

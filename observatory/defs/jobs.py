@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,22 @@ import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
 from observatory.defs import build_definitions
+from observatory.defs.progress import (
+    PLAN,
+    PROGRESS_LOGGER,
+    Listener,
+    StepEvent,
+    listening,
+    progress_logger,
+    run_config_logger,
+    step_layers,
+)
 from observatory.defs.schedules import PIPELINE_JOB
 from observatory.settings import Settings
+
+
+class DefinitionsError(RuntimeError):
+    """The job could not be built (a SQL model, a mapping, a schema is broken)."""
 
 
 @dataclass(frozen=True)
@@ -46,12 +61,14 @@ def _failed_checks(result: dg.JobExecutionResult) -> list[dg.AssetCheckEvaluatio
 
 
 def _failed_check(evaluation: dg.AssetCheckEvaluation) -> str:
-    """`check pub_lieux/sans_donnees_personnelles failed: <what failed>` (blocking check)."""
+    """`pub_lieux/sans_donnees_personnelles: contrôle bloquant en échec…` (blocking check)."""
     summary = evaluation.metadata.get("resume")
     text = str(summary.value) if summary is not None else ""
-    detail = " ".join(text.split())[:500] or "see the check's metadata in the Dagster UI"
+    detail = " ".join(text.split())[:500] or "voir les métadonnées du contrôle dans Dagster"
     key = evaluation.asset_key.to_user_string()
-    return f"check {key}/{evaluation.check_name} failed (blocking, nothing published): {detail}"
+    return (
+        f"{key}/{evaluation.check_name}: contrôle bloquant en échec, rien n'est publié : {detail}"
+    )
 
 
 def settings_fields(settings: Settings) -> dict[str, str | int | None]:
@@ -68,28 +85,47 @@ def settings_fields(settings: Settings) -> dict[str, str | int | None]:
 
 
 def pipeline_job(**fields: str | int | None) -> dg.JobDefinition:
-    """The pipeline job for these settings (`settings_fields`): how Dagster rebuilds it."""
+    """The pipeline job for these settings (`settings_fields`): how Dagster rebuilds it; with
+    the terminal display's logger (`progression`), used only when the run config names it."""
     paths = ("data_dir", "assets_dir", "sql_dir", "schemas_dir", "zonages_dir")
     values = {k: Path(str(v)) if k in paths and v is not None else v for k, v in fields.items()}
-    return build_definitions(Settings(**values)).resolve_job_def(PIPELINE_JOB)  # type: ignore[arg-type]
+    job = build_definitions(Settings(**values)).resolve_job_def(PIPELINE_JOB)  # type: ignore[arg-type]
+    return job.with_logger_defs({**dg.default_loggers(), PROGRESS_LOGGER: progress_logger})
 
 
 def materialize_all(
-    settings: Settings, instance: dg.DagsterInstance | None = None, log_level: str = "WARNING"
+    settings: Settings,
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "WARNING",
+    listener: Listener | None = None,
 ) -> RunOutcome:
     """Run every asset with the in-process executor; failures are collected, not raised.
 
     `execute_job` on a job rebuilt by name rather than `execute_in_process`: the latter keeps
     every step's output in memory until the end of the run (to return them), which made a
-    national run hold ~0.6 GB of frames it never reads again.
+    national run hold ~0.6 GB of frames it never reads again. `listener` receives the run's
+    steps (a `PLAN` first), through the `progression` logger; a job that cannot be built
+    raises `DefinitionsError` before anything runs.
     """
     job = dg.build_reconstructable_job(
         "observatory.defs.jobs", "pipeline_job", reconstructable_kwargs=settings_fields(settings)
     )
-    run_config = {
-        "loggers": {"console": {"config": {"log_level": log_level}}},
-        "execution": {"config": {"in_process": {}}},
-    }
+    try:
+        definition = job.get_definition()  # cached: execute_job reuses it
+    except Exception as error:
+        raise DefinitionsError(f"{type(error).__name__}: {error}") from error
+    with contextlib.ExitStack() as stack:
+        loggers: dict[str, object] = {"console": {"config": {"log_level": log_level}}}
+        if listener is not None:
+            listener(StepEvent(PLAN, metadata={"steps": step_layers(definition)}))
+            loggers |= run_config_logger(stack.enter_context(listening(listener)))
+        run_config = {"loggers": loggers, "execution": {"config": {"in_process": {}}}}
+        return _execute(job, instance, run_config)
+
+
+def _execute(
+    job: dg.ReconstructableJob, instance: dg.DagsterInstance | None, run_config: dict
+) -> RunOutcome:
     with instance or _instance() as active:
         result = dg.execute_job(job, instance=active, raise_on_error=False, run_config=run_config)
         errors = [

@@ -78,6 +78,7 @@ def build_stg_partner_asset(mapping: PartnerMapping) -> dg.AssetsDefinition:
         standard = load_standard(settings.schemas_dir)
         reads: list[PartnerRead] = []
         illisibles: list[str] = []
+        retours_refus: list[str] = []  # the producer's report of each refused file
         retours = feedback_dir(settings, mapping.partenaire)
         for raw in landed_partner_files(settings, mapping.partenaire):
             recu = datetime.fromisoformat(raw.recupere_le).date()
@@ -94,9 +95,9 @@ def build_stg_partner_asset(mapping: PartnerMapping) -> dg.AssetsDefinition:
                 illisibles.append(str(error))
                 context.log.warning(str(error))
                 retours.mkdir(parents=True, exist_ok=True)
-                (retours / f"{raw.fichier}.retour.html").write_text(
-                    feedback_error_html(raw.fichier, error.detail), encoding="utf-8"
-                )
+                retour = retours / f"{raw.fichier}.retour.html"
+                retour.write_text(feedback_error_html(raw.fichier, error.detail), encoding="utf-8")
+                retours_refus.append(str(retour))
                 continue
             table = feedback_table(read.quarantine, read.format.ligne_entete, read.colonnes_fichier)
             write_feedback(retours, raw.fichier, table, read.comptes)
@@ -110,6 +111,7 @@ def build_stg_partner_asset(mapping: PartnerMapping) -> dg.AssetsDefinition:
                 "lignes_gardees": kept.height,
                 "fichiers_lus": [r.kept["fichier_origine"][0] for r in reads if r.kept.height],
                 "fichiers_illisibles": illisibles,
+                "retours_fichiers_refuses": retours_refus,
                 "quarantaine": str(path),
                 "retours": str(retours),
             },

@@ -10,6 +10,7 @@ from observatory.defs.resources import ObservatoryResource
 from observatory.locking import run_lock
 from observatory.publish import database, tables
 from observatory.publish.assembly import layouts, release_documents, release_sources
+from observatory.publish.numbers import load_precisions
 from observatory.publish.release import TablesOnDemand, current_release, write_release
 from observatory.publish.schemas import field_names, load_dictionary, load_table_schema
 from observatory.sources.catalogue import COG_COMMUNES, SOURCES
@@ -62,7 +63,8 @@ def pub_indicateurs_large(
 ) -> pl.DataFrame:
     """Published `indicateurs_large`: latest value of each indicator as a column."""
     codes = list(load_dictionary(observatory.settings.schemas_dir))
-    return tables.build_indicateurs_large(pub_indicateurs, pub_territoires, codes)
+    entiers = load_precisions(observatory.settings.schemas_dir).integers()
+    return tables.build_indicateurs_large(pub_indicateurs, pub_territoires, codes, entiers)
 
 
 @dg.asset(group_name=GROUP)

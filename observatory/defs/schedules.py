@@ -10,11 +10,13 @@
   intermediate asset and map partitions into the unpartitioned indicators, for no gain while
   one vintage of each source is published. The cron runs on 1 July, after INSEE's June census
   release; the COG of the year is out by then too.
-- **Freshness.** One last-update check per raw source: warn when a registry's data is older
-  than 8 days, a yearly source's older than 400. The raw assets report the retrieval time of
-  the files they serve as `dagster/last_updated_timestamp` (`last_updated_metadata`), so a
-  source kept on its last good snapshot after a failed download (`sources.fallback`) is
-  flagged by its data's age, not by the time the asset last ran.
+- **Freshness.** One check per raw source, run after the raw assets in every job and hourly
+  by the sensor `fraicheur_des_sources` (stopped by default): in the live profile, warn when a
+  registry's data is older than 8 days, a yearly source's older than 400. The raw assets
+  report the retrieval time of the files they serve as `dagster/last_updated_timestamp`
+  (`last_updated_metadata`), so a source kept on its last good snapshot after a failed
+  download (`sources.fallback`) is flagged by its data's age, not by the time the asset last
+  ran. Offline, the bundled snapshot is old by design: the check passes and says its age.
 - **Retries.** `network_retry_policy` for the raw assets that download (live profile): three
   more attempts, 60 s, 120 s, 240 s apart (± jitter), on top of `fetch_url`'s quick retries,
   to ride out an outage of minutes. Offline, nothing downloads and a failure will not heal:
@@ -32,9 +34,9 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import dagster as dg
@@ -55,7 +57,7 @@ STATISTICS_CRON = "0 4 1 7 *"  # 1 July 04:00
 REGISTRIES_MAX_AGE = timedelta(days=8)
 STATISTICS_MAX_AGE = timedelta(days=400)
 FRESHNESS_SENSOR = "fraicheur_des_sources"
-FRESHNESS_CHECK = "freshness_check"  # the name Dagster gives every last-update check
+FRESHNESS_CHECK = "fraicheur"
 FAILURE_SENSOR = "echec_de_run"
 WEBHOOK_ENV = "OBSERVATORY_WEBHOOK_URL"
 WEBHOOK_TIMEOUT = 10.0  # seconds; a notifier must not hang the sensor daemon
@@ -82,31 +84,21 @@ def _raw_keys(sources: Sequence[Source]) -> list[dg.AssetKey]:
     return [dg.AssetKey(s.raw_asset) for s in sources]
 
 
-def freshness_check_keys() -> list[dg.AssetCheckKey]:
-    return [dg.AssetCheckKey(key, FRESHNESS_CHECK) for key in _raw_keys(SOURCES)]
-
-
-def without_freshness_checks(selection: dg.AssetSelection) -> dg.AssetSelection:
-    """`selection` minus the freshness checks, which a job would otherwise run as steps
-    (possibly before the raw assets they judge); the freshness sensor evaluates them."""
-    return selection - dg.AssetSelection.checks(*freshness_check_keys())
-
-
 def pipeline_selection() -> dg.AssetSelection:
-    """Every asset and its checks, freshness checks aside: what `observatory run` runs."""
-    return without_freshness_checks(dg.AssetSelection.all())
+    """Every asset and its checks: what `observatory run` runs."""
+    return dg.AssetSelection.all()
 
 
 def registry_selection() -> dg.AssetSelection:
     """The registries' raw assets and everything downstream (their staging … the release)."""
     raw = dg.AssetSelection.assets(*_raw_keys(registry_sources()))
-    return without_freshness_checks(raw.downstream())
+    return raw.downstream()
 
 
 def statistics_selection() -> dg.AssetSelection:
     """The yearly sources' raw assets and everything downstream."""
     raw = dg.AssetSelection.assets(*_raw_keys(yearly_sources()))
-    return without_freshness_checks(raw.downstream())
+    return raw.downstream()
 
 
 def build_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
@@ -161,44 +153,127 @@ def build_schedules(
 # --- freshness ----------------------------------------------------------------------------
 
 
-def build_freshness_checks() -> list[dg.AssetChecksDefinition]:
-    """Warn when a raw source's data is older than its cadence (8 days / 400 days).
+def max_age(source: Source) -> timedelta:
+    """How old a source's data may be: its cadence (8 days for a registry, 400 otherwise)."""
+    return REGISTRIES_MAX_AGE if source in registry_sources() else STATISTICS_MAX_AGE
 
-    Dagster 1.12+ calls these checks superseded by `FreshnessPolicy` (see
-    `with_freshness_policies`), but the policies are a preview that the instance must enable
-    and they date an asset by its last run only; the checks read the data's own date
-    (`dagster/last_updated_timestamp`) and show as checks in `dagster dev`. Both are kept.
+
+def freshness_result(
+    source: Source, metadata: Mapping[str, Any] | None, now: datetime
+) -> dg.AssetCheckResult:
+    """The freshness of a raw source from its latest materialisation's metadata.
+
+    The age is the data's retrieval time (`dagster/last_updated_timestamp`). In the live
+    profile, data older than its cadence is flagged (WARN: a download keeps failing and the
+    last good copy is served). Offline, the sources are the snapshot bundled in assets/: old by
+    design, so the check passes and says how old the snapshot is, rather than alarming.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=dg.SupersessionWarning)
-        return [
-            *dg.build_last_update_freshness_checks(
-                assets=_raw_keys(registry_sources()),
-                lower_bound_delta=REGISTRIES_MAX_AGE,
-                timezone=TIMEZONE,
-                severity=dg.AssetCheckSeverity.WARN,
+    key, limit = dg.AssetKey(source.raw_asset), max_age(source)
+    facts: dict[str, Any] = {"age_max_jours": limit.days, "millesime": source.vintage}
+    if metadata is None:
+        return dg.AssetCheckResult(
+            asset_key=key,
+            check_name=FRESHNESS_CHECK,
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="Jamais matérialisé : lancez `observatory run` (ou « Materialize all »).",
+            metadata=facts,
+        )
+    profile = str(metadata.get("profil") or "")
+    facts["profil"] = profile
+    stamp = metadata.get(LAST_UPDATED)
+    if stamp is None:
+        description = "Aucun fichier à dater dans ce profil (source téléchargée en live seulement)."
+        return dg.AssetCheckResult(
+            asset_key=key, check_name=FRESHNESS_CHECK, passed=True, description=description,
+            metadata=facts,
+        )  # fmt: skip
+    days = (now - datetime.fromtimestamp(float(stamp), tz=now.tzinfo)).total_seconds() / 86400
+    facts["age_jours"] = round(days, 1)
+    if profile != "live":
+        description = (
+            f"Instantané fourni dans assets/ (millésime {source.vintage}), déposé il y a "
+            f"{days:.0f} jours : en profil offline, son âge est attendu et sans conséquence. En "
+            f"profil live, la source doit dater de moins de {limit.days} jours."
+        )
+        return dg.AssetCheckResult(
+            asset_key=key, check_name=FRESHNESS_CHECK, passed=True, description=description,
+            metadata=facts,
+        )  # fmt: skip
+    passed = days <= limit.total_seconds() / 86400
+    description = f"Données récupérées il y a {days:.0f} jours (au plus {limit.days} attendus)."
+    if metadata.get("perimee"):
+        description += (
+            " Le dernier téléchargement a échoué : la dernière copie valide est servie et la "
+            "release marque la source `perimee`."
+        )
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=FRESHNESS_CHECK,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=description,
+        metadata=facts,
+    )
+
+
+def build_freshness_checks() -> list[dg.AssetChecksDefinition]:
+    """One freshness check per raw source (8 days / 400 days in the live profile), in one op
+    that reads the sources' latest materialisations: it runs after the raw assets in the
+    pipeline, and the sensor `fraicheur_des_sources` can evaluate it between runs.
+
+    Dagster's `build_last_update_freshness_checks` warns on the bundled snapshot whatever the
+    profile; these say what the age means in each profile.
+    """
+    by_key = {dg.AssetKey(s.raw_asset): s for s in SOURCES}
+    specs = [
+        dg.AssetCheckSpec(
+            FRESHNESS_CHECK,
+            asset=key,
+            description=(
+                f"Âge des données : au plus {max_age(source).days} jours en profil live ; en "
+                "profil offline, l'âge de l'instantané fourni, sans alerte."
             ),
-            *dg.build_last_update_freshness_checks(
-                assets=_raw_keys(yearly_sources()),
-                lower_bound_delta=STATISTICS_MAX_AGE,
-                timezone=TIMEZONE,
-                severity=dg.AssetCheckSeverity.WARN,
-            ),
-        ]
+            metadata={"age_max_jours": max_age(source).days},
+        )
+        for key, source in by_key.items()
+    ]
+
+    @dg.multi_asset_check(specs=specs, can_subset=True, name="controle_fraicheur")
+    def _freshness(context) -> Iterator[dg.AssetCheckResult]:  # type: ignore[no-untyped-def]
+        now = datetime.now(UTC)
+        for check_key in context.selected_asset_check_keys:
+            event = context.instance.get_latest_materialization_event(check_key.asset_key)
+            materialization = event.asset_materialization if event is not None else None
+            metadata = (
+                {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+                if materialization is not None
+                else None
+            )
+            yield freshness_result(by_key[check_key.asset_key], metadata, now)
+
+    return [_freshness]
 
 
 def build_freshness_sensor(
     checks: Sequence[dg.AssetChecksDefinition],
 ) -> dg.SensorDefinition:
-    """Evaluates the freshness checks between runs (they read the event log, not the data)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=dg.SupersessionWarning)
-        return dg.build_sensor_for_freshness_checks(
-            freshness_checks=checks,
-            name=FRESHNESS_SENSOR,
-            minimum_interval_seconds=3600,
-            default_status=dg.DefaultSensorStatus.RUNNING,
-        )
+    """Evaluates the freshness checks every hour between runs. Stopped by default: a
+    developer's `dagster dev` launches nothing by itself; turned on where runs are scheduled."""
+    keys = [key for check in checks for key in check.check_keys]
+
+    @dg.sensor(
+        name=FRESHNESS_SENSOR,
+        minimum_interval_seconds=3600,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        asset_selection=dg.AssetSelection.checks(*keys),
+        description="Évalue chaque heure la fraîcheur des sources (contrôles `fraicheur`).",
+    )
+    def _sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest:
+        hour = datetime.now(UTC).strftime("%Y-%m-%dT%H")
+        return dg.RunRequest(run_key=f"fraicheur:{hour}", asset_check_keys=keys)
+
+    return _sensor
 
 
 def with_freshness_policies(defs: dg.Definitions) -> dg.Definitions:

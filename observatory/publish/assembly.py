@@ -20,6 +20,7 @@ from observatory.publish.documentation import (
     render_methodology,
     to_html,
 )
+from observatory.publish.numbers import load_precisions
 from observatory.publish.release import Documents, TableLayout, TablesOnDemand, read_table
 from observatory.settings import Settings, bundled
 from observatory.sources.catalogue import SOURCES
@@ -105,7 +106,9 @@ def release_documents(
             "datapackage.json": json.dumps(
                 build_datapackage(manifest, schemas), ensure_ascii=False, indent=2, default=str
             ),
-            "dictionnaire.md": render_dictionary(manifest, schemas, dictionary),
+            "dictionnaire.md": render_dictionary(
+                manifest, schemas, dictionary, load_precisions(settings.schemas_dir).units
+            ),
             "methodologie.md": render_methodology(
                 manifest,
                 dictionary,

@@ -11,15 +11,20 @@ from typing import Any
 
 import polars as pl
 
+from observatory.publish import numbers
+
 EPSILON = 1e-9
 TOP_TERRITOIRES = 20
 NIVEAUX_SUIVIS = ("departement", "epci")
+PART = numbers.Precision(3, signe="%")  # a relative change, shown as a percentage
 
 
-def _fmt(value: float | None) -> str:
+def _fmt(code: str, value: float | None, signe: bool = False) -> str:
+    """A value of indicator `code` at its precision (the report's format), `—` if missing."""
     if value is None:
         return "—"
-    return f"{value:,.6g}".replace(",", " ").replace(".", ",")
+    text = numbers.format_indicator(code, value)
+    return f"+{text}" if signe and value > 0 and text.strip("0,\u202f%km") else text
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -148,7 +153,9 @@ def build_changelog(
     if previous_manifest is None or previous is None:
         lines += ["Première publication : pas de publication précédente à comparer.", ""]
         lines += ["## Tables", ""]
-        lines += _table(["Table", "Lignes"], [[n, f.height] for n, f in sorted(current.items())])
+        lines += _table(
+            ["Table", "Lignes"], [[n, numbers.count(f.height)] for n, f in sorted(current.items())]
+        )
         return "\n".join(lines) + "\n"
     lines += [
         f"Comparée à la publication précédente **{previous_manifest['release_id']}** "
@@ -168,7 +175,10 @@ def build_changelog(
     tables = compare_tables(current, previous, keys)
     lines += _table(
         ["Table", "Lignes avant", "Lignes", "Clés ajoutées", "Clés retirées"],
-        [[("—" if c is None else c) for c in row] for row in tables.rows()],
+        [
+            [("—" if c is None else numbers.count(c) if isinstance(c, int) else c) for c in row]
+            for row in tables.rows()
+        ],
     )
     if "indicateurs" in current and "indicateurs" in previous:
         changes = compare_indicators(current["indicateurs"], previous["indicateurs"])
@@ -183,9 +193,9 @@ def build_changelog(
                     [
                         r["indicateur"],
                         r["annee"],
-                        _fmt(r["valeur_avant"]),
-                        _fmt(r["valeur"]),
-                        _fmt(r["variation"]),
+                        _fmt(r["indicateur"], r["valeur_avant"]),
+                        _fmt(r["indicateur"], r["valeur"]),
+                        _fmt(r["indicateur"], r["variation"], signe=True),
                     ]
                     for r in national.iter_rows(named=True)
                 ],
@@ -208,9 +218,10 @@ def build_changelog(
                         r["niveau"],
                         r["code"],
                         r["indicateur"],
-                        _fmt(r["valeur_avant"]),
-                        _fmt(r["valeur"]),
-                        f"{100 * r['variation_relative']:+.1f} %".replace(".", ","),
+                        _fmt(r["indicateur"], r["valeur_avant"]),
+                        _fmt(r["indicateur"], r["valeur"]),
+                        ("+" if r["variation_relative"] > 0 else "")
+                        + numbers.format_value(r["variation_relative"], PART),
                     ]
                     for r in top.iter_rows(named=True)
                 ],

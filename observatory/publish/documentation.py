@@ -14,6 +14,8 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
+from observatory.publish import numbers
+
 SENS = {
     "hausse_favorable": "une hausse est favorable",
     "baisse_favorable": "une baisse est favorable",
@@ -54,9 +56,14 @@ def render_dictionary(
     manifest: Mapping[str, Any],
     schemas: Mapping[str, Mapping[str, Any]],
     dictionary: Mapping[str, Mapping[str, Any]],
+    units: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
-    """Markdown: every published table with its columns, then every indicator code."""
+    """Markdown: every published table with its columns, then every indicator code with its
+    precision (`units`: `schemas/unites.yaml`, the bundled one by default)."""
     vintages = _vintages(manifest)
+    precisions = numbers.Precisions(
+        dictionary, numbers.load_precisions().units if units is None else units
+    )
     lines = [
         f"# Dictionnaire des données — publication {manifest['release_id']}",
         "",
@@ -72,7 +79,7 @@ def render_dictionary(
             schema.get("description", ""),
         ]
         key = schema.get("primaryKey")
-        lines += ["", f"{table['rows']} lignes."]
+        lines += ["", f"{numbers.count(table['rows'])} lignes."]
         if key:
             lines.append(f"Clé : {', '.join(f'`{k}`' for k in key)}.")
         if table.get("partition_by"):
@@ -88,13 +95,14 @@ def render_dictionary(
         lines.append("")
     lines += ["## Indicateurs (`indicateurs.indicateur`)", ""]
     lines += _md_table(
-        ["Code", "Libellé", "Définition", "Unité", "Sens", "Sources (millésimes)"],
+        ["Code", "Libellé", "Définition", "Unité", "Précision", "Sens", "Sources (millésimes)"],
         [
             [
                 f"`{code}`",
                 entry.get("libelle", ""),
                 entry.get("definition", ""),
                 entry.get("unite", ""),
+                numbers.describe(precisions.of(code)),
                 SENS.get(entry.get("sens", ""), entry.get("sens", "")),
                 ", ".join(f"{s} ({vintages.get(s, '?')})" for s in entry.get("sources", [])),
             ]

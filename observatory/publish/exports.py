@@ -4,7 +4,10 @@ Agents open spreadsheets, so each département gets an XLSX workbook (one sheet 
 an `Informations` sheet: release, vintages, licence, column dictionary) and, for tools that
 want text, one CSV per level as French spreadsheets expect it: `;` separator, decimal comma,
 UTF-8 with a BOM (so Excel detects the encoding). Column headers are the French titles of the
-Table Schemas and of the indicator dictionary, never written twice.
+Table Schemas and of the indicator dictionary, never written twice. Indicator values are
+rounded to the precision the dictionary declares (`observatory.publish.numbers`): 54 167
+people, not 54166.581141; counts are whole numbers. The workbook shows them with the same
+number of decimals (shares as percentages).
 
 Text that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
 carriage return) is prefixed with `'` in the CSV and written as plain strings in the XLSX.
@@ -23,6 +26,7 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
+from observatory.publish import numbers
 from observatory.publish.schemas import load_dictionary, load_table_schema
 from observatory.settings import SCHEMAS_DIR
 
@@ -74,6 +78,7 @@ class Colonne:
     titre: str
     description: str = ""
     unite: str = ""
+    precision: numbers.Precision | None = None  # indicators: how values are rounded
 
 
 @dataclass(frozen=True)
@@ -89,14 +94,17 @@ def colonnes(schemas_dir: Path = SCHEMAS_DIR) -> dict[str, Colonne]:
     """Column name → title, description, unit: territoires and indicateurs_large schemas (the
     latter adds one field per indicator from the dictionary), then the derived columns."""
     result: dict[str, Colonne] = {}
+    precisions = numbers.load_precisions(schemas_dir)
     for table in ("territoires", "indicateurs_large"):
         for spec in load_table_schema(schemas_dir, table)["fields"]:
+            name = spec["name"]
             result.setdefault(
-                spec["name"],
+                name,
                 Colonne(
-                    _QUALIFICATIF.sub("", spec.get("title", spec["name"])),
+                    _QUALIFICATIF.sub("", spec.get("title", name)),
                     spec.get("description", ""),
                     spec.get("unit", ""),
+                    precisions.of(name) if name in precisions.dictionary else None,
                 ),
             )
     for name, (titre, description) in COLONNES_DERIVEES.items():
@@ -118,10 +126,10 @@ def departement_frames(
     whole EPCI. Rows are sorted by code; columns follow `COLONNES` then `indicateurs`.
     """
     if not DEPARTEMENT.match(code):
-        raise ExportError(f"{code!r} is not a département code (01…95, 2A, 2B, 971…976)")
+        raise ExportError(f"{code!r} n'est pas un code de département (01…95, 2A, 2B, 971…976)")
     departement = territoires.filter(pl.col("niveau") == "departement", pl.col("code") == code)
     if departement.is_empty():
-        raise ExportError(f"département {code} is not in the release's territoires")
+        raise ExportError(f"le département {code} n'est pas dans la release")
     epci_names = territoires.filter(pl.col("niveau") == "epci").select(
         pl.col("code").alias("code_epci"), pl.col("nom").alias("nom_epci")
     )
@@ -151,10 +159,10 @@ def departement_frames(
 def _titles(frame: pl.DataFrame, dictionary: Mapping[str, Colonne]) -> list[str]:
     missing = [c for c in frame.columns if c not in dictionary]
     if missing:
-        raise ExportError(f"no title for columns {missing}")
+        raise ExportError(f"colonnes sans titre : {missing}")
     titles = [dictionary[c].titre for c in frame.columns]
     if len(set(titles)) != len(titles):
-        raise ExportError(f"duplicate column titles: {titles}")
+        raise ExportError(f"titres de colonnes en double : {titles}")
     return titles
 
 
@@ -178,6 +186,17 @@ def _width(title: str, values: pl.Series) -> float:
     return min(max(len(title), int(longest or 0)) + 2, 60)
 
 
+def _num_format(colonne: Colonne, series: pl.Series) -> str | None:
+    """Excel number format of a column: the indicator's precision, thousands for integers."""
+    rule = colonne.precision
+    if rule is None:
+        return "#,##0" if series.dtype.is_integer() else None
+    if rule.pourcentage:
+        decimales = max(rule.decimales - 2, 0)
+        return ("0." + "0" * decimales if decimales else "0") + "%"
+    return "#,##0" + ("." + "0" * rule.decimales if rule.decimales else "")
+
+
 def write_xlsx(
     frames: Mapping[str, pl.DataFrame],
     path: Path,
@@ -192,14 +211,16 @@ def write_xlsx(
     options = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
     with xlsxwriter.Workbook(path, options) as workbook:
         bold = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"})
-        integer = workbook.add_format({"num_format": "#,##0"})
+        formats: dict[str, Any] = {}
         for niveau, frame in frames.items():
             sheet = workbook.add_worksheet(NIVEAUX_EXPORT[niveau])
             titles = _titles(frame, dictionary)
             for col, (title, series) in enumerate(zip(titles, frame.iter_columns(), strict=True)):
                 sheet.write_string(0, col, title, bold)
-                is_integer = series.dtype.is_integer()
-                sheet.set_column(col, col, _width(title, series), integer if is_integer else None)
+                num_format = _num_format(dictionary[series.name], series)
+                if num_format is not None and num_format not in formats:
+                    formats[num_format] = workbook.add_format({"num_format": num_format})
+                sheet.set_column(col, col, _width(title, series), formats.get(num_format or ""))
                 if series.dtype == pl.String:
                     write = sheet.write_string
                 elif series.dtype == pl.Boolean:
@@ -222,7 +243,8 @@ def write_xlsx(
             sheet.write_string(row, 1, value)
             row += 1
         row += 1
-        for col, header in enumerate(("Colonne", "Nom technique", "Description", "Unité")):
+        headers = ("Colonne", "Nom technique", "Description", "Unité", "Précision")
+        for col, header in enumerate(headers):
             sheet.write_string(row, col, header, bold)
         seen: set[str] = set()
         for frame in frames.values():
@@ -232,7 +254,9 @@ def write_xlsx(
                 seen.add(name)
                 row += 1
                 entry = dictionary[name]
-                for col, text in enumerate((entry.titre, name, entry.description, entry.unite)):
+                precision = numbers.describe(entry.precision) if entry.precision else ""
+                texts = (entry.titre, name, entry.description, entry.unite, precision)
+                for col, text in enumerate(texts):
                     sheet.write_string(row, col, text)
     return path
 
@@ -242,7 +266,7 @@ def _read_table(release: Path, manifest: Mapping[str, Any], name: str) -> pl.Dat
     root = release.resolve()
     paths = [(root / entry["path"]).resolve() for entry in manifest["tables"][name]["files"]]
     if any(not path.is_relative_to(root) for path in paths):
-        raise ExportError(f"{name}: a file of the manifest is outside the release")
+        raise ExportError(f"{name} : un fichier du manifeste est hors de la release")
     return pl.read_parquet(paths, hive_partitioning=False)
 
 
@@ -260,6 +284,8 @@ def export_departement(
     frames = departement_frames(
         _read_table(release, manifest, "territoires"), large, code, indicateurs
     )
+    precisions = numbers.load_precisions(schemas_dir)
+    frames = {niveau: precisions.round(frame) for niveau, frame in frames.items()}
     dictionary = colonnes(schemas_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     nom = frames["departement"]["nom"].item()
@@ -271,7 +297,9 @@ def export_departement(
         ("Licence", LICENCE),
         (
             "Lecture",
-            "Cellule vide : valeur inconnue (source ne couvrant pas le territoire), jamais 0.",
+            "Cellule vide : valeur inconnue (source ne couvrant pas le territoire), jamais 0, "
+            "ou indicateur sans objet à ce niveau (rang dans le département : communes "
+            "seulement). Valeurs arrondies à la précision du dictionnaire (colonne Précision).",
         ),
     ]
     files = [write_xlsx(frames, out_dir / f"departement_{code}.xlsx", dictionary, informations)]

@@ -38,10 +38,10 @@ import polars as pl
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
-from observatory.publish import carte
+from observatory.publish import carte, numbers
 from observatory.publish.schemas import load_dictionary
 from observatory.settings import SCHEMAS_DIR, load_settings
-from observatory.sources.catalogue import IGN_CONTOURS_COMMUNES
+from observatory.sources.catalogue import IGN_CONTOURS_COMMUNES, SOURCES
 from observatory.transforms import contours as contours_communes
 
 DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])$")
@@ -121,6 +121,13 @@ class Release:
     manifest: dict[str, Any]
     dictionnaire: dict[str, dict[str, Any]]
     disponibles: tuple[str, ...] = field(default=())
+    # indicator → the levels `indicateurs` has rows at (empty without that table)
+    niveaux: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def sans_objet(self, code: str, niveau: str) -> bool:
+        """The indicator is not defined at `niveau` (no row at all there, e.g. a rank within
+        the département): the page says so rather than "inconnu"."""
+        return code in self.niveaux and niveau not in self.niveaux[code]
 
     def a_table(self, nom: str) -> bool:
         return nom in self.manifest.get("tables", {})
@@ -185,13 +192,14 @@ def ouvrir_release(release: Path, schemas_dir: Path = SCHEMAS_DIR) -> Release:
     )
     lu = Release(release, manifest, dictionnaire or {})
     if lu.a_table("indicateurs"):
-        codes = (
+        presents = (
             lu.scan("indicateurs")
-            .filter(pl.col("valeur").is_not_null())
-            .select(pl.col("indicateur").unique())
-            .collect()["indicateur"]
-            .to_list()
+            .group_by("indicateur")
+            .agg(pl.col("niveau").unique(), pl.col("valeur").is_not_null().any().alias("_connu"))
+            .collect()
         )
+        codes = presents.filter("_connu")["indicateur"].to_list()
+        lu.niveaux = {c: frozenset(n) for c, n in presents.select("indicateur", "niveau").rows()}
     else:
         base = {"niveau", "code", "nom", "population"}
         colonnes = lu.scan("indicateurs_large").collect_schema().names()
@@ -204,44 +212,18 @@ def ouvrir_release(release: Path, schemas_dir: Path = SCHEMAS_DIR) -> Release:
 
 
 # ---------------------------------------------------------------------------------------------
-# Formatting (French conventions: narrow no-break space for thousands, decimal comma)
+# Formatting: one module for every number a person reads (`observatory.publish.numbers`)
 # ---------------------------------------------------------------------------------------------
 
-INCONNU = "inconnu"
-
-
-def _absent(valeur: Any) -> bool:
-    return valeur is None or (isinstance(valeur, float) and math.isnan(valeur))
-
-
-def nombre(valeur: float | int | None, decimales: int = 0) -> str:
-    """`12 345,6` (narrow no-break space, decimal comma); `inconnu` for a missing value."""
-    if _absent(valeur):
-        return INCONNU
-    texte = f"{float(valeur):,.{decimales}f}"
-    return texte.replace(",", "\u202f").replace(".", ",")
-
-
-def est_taux(code: str) -> bool:
-    """Rates are fractions in [0, 1] named `taux_*` or `part_*` (project convention)."""
-    return code.startswith(("taux_", "part_"))
+INCONNU = numbers.UNKNOWN
+SANS_OBJET = numbers.NOT_APPLICABLE
+_absent = numbers.absent
+nombre = numbers.number
 
 
 def formater(code: str, valeur: float | None) -> str:
-    """A value of indicator `code` as a French reader expects it."""
-    if _absent(valeur):
-        return INCONNU
-    if est_taux(code):
-        return f"{nombre(100 * valeur, 1)}\u202f%"
-    if code.startswith(("nb_", "rang_")) or code == "population":
-        return nombre(valeur, 0)
-    if code.startswith("distance_"):
-        return f"{nombre(valeur, 1)}\u202fkm"
-    if code.startswith("ifn_score"):
-        return nombre(valeur, 0)
-    if code.endswith("_pour_10k_hab"):
-        return nombre(valeur, 1)
-    return nombre(valeur, 2)
+    """A value of indicator `code` as a French reader expects it (its dictionary precision)."""
+    return numbers.format_indicator(code, valeur)
 
 
 _JOURS = {
@@ -414,6 +396,42 @@ def _intervalles(
         .collect()
     )
     return {(n, c, i): (b, h) for n, c, i, b, h in rows.iter_rows()}
+
+
+def sources_partielles(release: Release, departement: str) -> dict[str, str]:
+    """Sources bundled for a few territories only (their catalogue coverage lists them) that
+    cover this département but not France (`couverture_sources`), key → title. A national
+    figure built on one of them counts, outside the territories it covers, only the other
+    sources (the offline snapshot has the lieux of Charente only): it is not comparable with
+    the département's figure. Statistics missing for some communes are not meant here."""
+    if not release.a_table("couverture_sources"):
+        return {}
+    profil = str(release.manifest.get("profil") or "offline")
+    perimetres = {
+        source.key
+        for source in SOURCES
+        if source.couverture_pour(profil).codes is not None
+        and not source.couverture_pour(profil).presence
+    }
+    couverture = (
+        release.scan("couverture_sources", ["departement", "france"])
+        .filter((pl.col("niveau") == "france") | (pl.col("code") == departement))
+        .select("source", "niveau", "couvert")
+        .collect()
+    )
+    locales = couverture.filter(pl.col("niveau") == "departement", pl.col("couvert"))
+    partielles = couverture.filter(pl.col("niveau") == "france", ~pl.col("couvert"))
+    titres = {
+        str(s.get("source")): str(s.get("titre") or s.get("source"))
+        for s in release.manifest.get("sources", [])
+    }
+    cles = set(locales["source"]) & set(partielles["source"]) & perimetres
+    return {cle: titres.get(cle, cle) for cle in sorted(cles)}
+
+
+def non_comparable(release: Release, code: str, partielles: Mapping[str, str]) -> list[str]:
+    """Titles of the partial sources indicator `code` is built on (its dictionary sources)."""
+    return [titre for cle, titre in partielles.items() if cle in release.indicateur(code).sources]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -972,6 +990,7 @@ class ChiffreCle:
     intervalle: str | None = None
     france: str | None = None
     disponible: bool = True
+    france_non_comparable: bool = False
 
 
 def _intervalle(code: str, bornes: tuple[float | None, float | None] | None) -> str | None:
@@ -980,7 +999,19 @@ def _intervalle(code: str, bornes: tuple[float | None, float | None] | None) -> 
     return f"{formater(code, bornes[0])} à {formater(code, bornes[1])}"
 
 
-def chiffres_cles(donnees: Donnees, release: Release, code_dep: str) -> list[ChiffreCle]:
+def _valeur(release: Release, code: str, niveau: str, ligne: Mapping[str, Any] | None) -> str:
+    """A territory's value, "sans objet à ce niveau" where the indicator is not defined."""
+    if release.sans_objet(code, niveau):
+        return SANS_OBJET
+    return formater(code, (ligne or {}).get(code))
+
+
+def chiffres_cles(
+    donnees: Donnees,
+    release: Release,
+    code_dep: str,
+    partielles: Mapping[str, str] | None = None,
+) -> list[ChiffreCle]:
     resultat = [
         ChiffreCle(
             Indicateur("population", "Population municipale", "habitants"),
@@ -993,12 +1024,15 @@ def chiffres_cles(donnees: Donnees, release: Release, code_dep: str) -> list[Chi
         if code is None:
             resultat.append(ChiffreCle(release.indicateur(preferes[0]), None, disponible=False))
             continue
+        france = _valeur(release, code, "france", donnees.france) if donnees.france else None
         resultat.append(
             ChiffreCle(
                 release.indicateur(code),
-                formater(code, donnees.departement.get(code)),
+                _valeur(release, code, "departement", donnees.departement),
                 _intervalle(code, donnees.intervalles.get(("departement", code_dep, code))),
-                formater(code, (donnees.france or {}).get(code)) if donnees.france else None,
+                france,
+                france_non_comparable=france not in (None, INCONNU, SANS_OBJET)
+                and bool(non_comparable(release, code, partielles or {})),
             )
         )
     return resultat
@@ -1148,16 +1182,22 @@ def build_report(
         indicateur_carte,
         "d'EPCI" if zonage is None else "de zones",
     )
-    indicateurs = [
-        {
-            "indicateur": lu.indicateur(code),
-            "departement": formater(code, donnees.departement.get(code)),
-            "france": formater(code, (donnees.france or {}).get(code)) if donnees.france else "",
-            "sources": lu.millesimes(lu.indicateur(code)),
-        }
-        for code in lu.disponibles
-        if code in donnees.departement
-    ]
+    partielles = sources_partielles(lu, departement)
+    indicateurs = []
+    for code in lu.disponibles:
+        if code not in donnees.departement:
+            continue
+        france = _valeur(lu, code, "france", donnees.france) if donnees.france else ""
+        indicateurs.append(
+            {
+                "indicateur": lu.indicateur(code),
+                "departement": _valeur(lu, code, "departement", donnees.departement),
+                "france": france,
+                "france_non_comparable": france not in ("", INCONNU, SANS_OBJET)
+                and bool(non_comparable(lu, code, partielles)),
+                "sources": lu.millesimes(lu.indicateur(code)),
+            }
+        )
     page = (
         _environnement()
         .get_template("rapport_departement.html.j2")
@@ -1166,7 +1206,8 @@ def build_report(
             code=departement,
             zonage=zonage,
             release=_release_infos(lu.manifest),
-            chiffres=chiffres_cles(donnees, lu, departement),
+            chiffres=chiffres_cles(donnees, lu, departement, partielles),
+            partielles=list(partielles.values()),
             libelle_groupes=libelle_groupes,
             groupes_filtres=donnees.groupes_filtres,
             groupes=classement_groupes,

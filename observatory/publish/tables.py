@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import polars as pl
@@ -96,15 +97,27 @@ def build_indicateurs(models: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def build_indicateurs_large(
-    indicateurs: pl.DataFrame, territoires: pl.DataFrame, codes: list[str]
+    indicateurs: pl.DataFrame,
+    territoires: pl.DataFrame,
+    codes: list[str],
+    entiers: Collection[str] = (),
 ) -> pl.DataFrame:
-    """One row per territory, the latest value of each indicator (in `codes` order) as a column."""
+    """One row per territory, the latest value of each indicator (in `codes` order) as a column;
+    the counts of things in `entiers` as integers (a fractional value there is an error)."""
     latest = indicateurs.filter(
         pl.col("annee") == pl.col("annee").max().over("niveau", "code", "indicateur")
     )
     wide = latest.pivot(on="indicateur", index=["niveau", "code"], values="valeur")
     absent = [c for c in codes if c not in wide.columns]
     wide = wide.with_columns(pl.lit(None, pl.Float64).alias(c) for c in absent)
+    fractional = [
+        c for c in entiers if c in wide.columns and (wide[c] != wide[c].round()).any()
+    ]
+    if fractional:
+        raise PublicationCheckError(
+            f"indicateurs_large: {fractional} are counts (integers) but have fractional values"
+        )
+    wide = wide.with_columns(pl.col(c).cast(pl.Int64) for c in entiers if c in wide.columns)
     base = territoires.select("niveau", "code", "nom", "population")
     return (
         base.join(wide, on=["niveau", "code"], how="left")

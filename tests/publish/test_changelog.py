@@ -106,7 +106,7 @@ def test_changelog_against_previous_and_first_release() -> None:
         manifest, {"indicateurs": AFTER}, previous, {"indicateurs": BEFORE}, keys
     )
     assert "publication précédente **R1**" in text
-    assert "| nb_lieux | 2024 | 100 | 110 | 10 |" in text
+    assert "| nb_lieux | 2024 | 100 | 110 | +10 |" in text  # signed change, French format
     assert "lieux_pour_10k_hab" not in text  # did not move
     top = text.split("le plus changé")[1]
     assert top.index("| departement | 16 |") < top.index("| departement | 17 |")  # +50 % > +5 %

@@ -34,6 +34,7 @@ from observatory.publish.database import (
 from observatory.publish.schemas import load_table_schema
 from observatory.sources.raw import sha256_file
 from tests.conftest import report
+from tests.test_readme import example
 
 POSTGRES_URL = os.environ.get(
     "OBSERVATORY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -469,6 +470,17 @@ def test_real_release_row_counts_match_the_manifest(
             f"JOIN {prefix}indicateurs_large i USING (niveau, code) "
             "WHERE t.niveau = 'departement' AND t.code = '16'"
         ).one()
+        # the README's SQL example as written (names prefixed on PostgreSQL, as it says): the
+        # farthest EPCI first, unknown distances last on both databases, counts as integers
+        readme = (
+            example("sql")
+            .replace("FROM territoires", f"FROM {prefix}territoires")
+            .replace("JOIN indicateurs_large", f"JOIN {prefix}indicateurs_large")
+        )
+        rows = connection.exec_driver_sql(readme.strip().rstrip(";")).all()
+    assert len(rows) == 10 and all(isinstance(lieux, int) for _, _, lieux, _ in rows)
+    distances = [distance for *_, distance in rows]
+    assert None not in distances and distances == sorted(distances, reverse=True)
     files = manifest["tables"]["indicateurs_large"]["files"]
     large = pl.read_parquet([outcome.release / f["path"] for f in files]).filter(
         pl.col("niveau") == "departement", pl.col("code") == "16"

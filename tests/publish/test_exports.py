@@ -177,8 +177,12 @@ def test_csv_reads_back_in_french_format(tmp_path: Path) -> None:
         "L'Abergement-Clémenciat",
         '\'=HYPERLINK("http://x","clic")',
     ]
-    assert back[rate].to_list() == pytest.approx([2.0 * 10_000 / 776, 2.0 * 10_000 / 248])
-    assert "25,773195876288" in raw.decode("utf-8-sig")  # decimal comma, no exponent
+    # rounded to the dictionary's precision: 1 decimal for places per 10 000 inhabitants
+    # (2 × 10 000 / 776 = 25.77…), counts as whole numbers
+    assert back[rate].to_list() == [25.8, 80.6]
+    text = raw.decode("utf-8-sig")
+    assert "25,8\r\n" in text and "25,77" not in text  # decimal comma, no exponent
+    assert back["Nombre de lieux de médiation numérique"].to_list() == ["2", "2"]
 
 
 def test_csv_keeps_corsican_codes_and_unknown_values_empty(tmp_path: Path) -> None:
@@ -214,6 +218,16 @@ def test_xlsx_sheets_text_cells_and_blanks(tmp_path: Path) -> None:
     info = {row[0]: row[1] for row in workbook["Informations"].iter_rows(values_only=True)}
     assert info["Release de l'observatoire"] == "20260101T000000Z-aaaaaaaaaa"
     assert info["Colonne"] == "Nom technique"
+    # numbers shown with the dictionary's precision: counts with thousands, rates 1 decimal
+    communes = workbook["Communes"]
+    titres = {cell.value: cell.column_letter for cell in communes[1]}
+    nb_lieux = titres["Nombre de lieux de médiation numérique"]
+    taux = titres["Lieux de médiation numérique pour 10 000 habitants"]
+    assert communes[f"{nb_lieux}2"].value == 2 and communes[f"{nb_lieux}2"].number_format == "#,##0"
+    assert communes[f"{taux}2"].value == 0.5  # 2 × 10 000 / 41 711 = 0.479…
+    assert communes[f"{taux}2"].number_format == "#,##0.0"
+    precision = {row[1]: row[4] for row in workbook["Informations"].iter_rows(values_only=True)}
+    assert precision["nb_lieux"] == "entier" and precision["lieux_pour_10k_hab"] == "1 décimale"
 
 
 def test_xlsx_formula_like_names_stay_text(tmp_path: Path) -> None:

@@ -663,7 +663,9 @@ def test_index_lists_departements_and_links_drawn_pages(page_complete) -> None:
         ("lieux_pour_10k_hab", 5.472336, "5,5"),
         ("ifn_score_global_fr", 108.82, "109"),
         ("rang_priorite", 4.0, "4"),
-        ("illectronisme_par_lieu_demarches", 338.541, "338,54"),
+        ("illectronisme_par_lieu_demarches", 338.541, "339"),  # people: no decimals
+        ("illectronisme_par_conseiller_numerique", 7738.083, f"7{NNBSP}738"),
+        ("ifn_nb_variables_fr", 8.0, "8"),  # a count, not "8,00"
         ("nb_lieux", None, "inconnu"),
         ("nb_lieux", float("nan"), "inconnu"),
         ("nb_lieux", 0.0, "0"),  # a known zero stays zero
@@ -718,6 +720,28 @@ def test_real_charente_report(pipeline_run, tmp_path: Path) -> None:
     dessinees = [e.attrs["data-code"] for e in racine.iter("path") if "data-code" in e.attrs]
     assert len(dessinees) == 359
     assert sorted(dessinees) == sorted(communes_16["code"].to_list())
+    # indicators defined for communes only say so at the département and France, never
+    # "inconnu / inconnu" (the release has no row for them at those levels)
+    par_code = {ligne[1]: ligne for ligne in lignes(par_id(racine, "tableau-indicateurs"))}
+    communales = [c for c in par_code if c.startswith("ifn_") and c.endswith("_dep")]
+    communales += ["ifn_nb_variables_imputees", "rang_priorite", "priorite_decile_national"]
+    assert len(communales) == 8
+    for code in communales:
+        assert par_code[code][2:4] == ["sans objet à ce niveau"] * 2, code
+    assert not [c for c, ligne in par_code.items() if ligne[2:4] == ["inconnu", "inconnu"]]
+    # supply: only Charente's registry of places is bundled, its national figure is unknown
+    # (coverage rule) or marked not comparable; the national France Services list is comparable
+    indicateurs = pl.concat(
+        [pl.read_parquet(release / f["path"]) for f in manifest["tables"]["indicateurs"]["files"]],
+        how="diagonal_relaxed",
+    )
+    fs = indicateurs.filter(
+        pl.col("niveau") == "france",
+        pl.col("indicateur") == "nb_france_services",
+        pl.col("annee") == 2022,
+    )["valeur"].item()
+    assert par_code["nb_france_services"][3] == f"{int(fs):,}".replace(",", NNBSP)  # a count
+    assert par_code["lieux_demarches_pour_10k_hab"][2] == "4,5"
 
 
 def chromium_ou_saut() -> str:

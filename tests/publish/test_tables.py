@@ -4,6 +4,7 @@ from polars.testing import assert_frame_equal
 
 from observatory.publish.schemas import field_names, load_table_schema
 from observatory.publish.tables import (
+    PublicationCheckError,
     build_indicateurs,
     build_indicateurs_large,
     build_lieux,
@@ -64,6 +65,21 @@ def test_indicateurs_large_takes_latest_year_and_keeps_every_territory() -> None
         ("departement", "16", 2.0),
         ("france", "FR", None),
     ]
+
+
+def test_counts_of_things_are_integer_columns_of_indicateurs_large() -> None:
+    """`nb_lieux` (unit `lieux`, `entier` in schemas/unites.yaml) is published as an integer,
+    so SQL databases type it INTEGER; a fractional count is refused, never truncated."""
+    large = build_indicateurs_large(INDICATEURS, TERRITOIRES, ["nb_lieux"], ["nb_lieux"])
+    assert large.schema["nb_lieux"] == pl.Int64
+    assert large["nb_lieux"].to_list() == [2, None, 2, None]
+    schema = load_table_schema(PROJECT_ROOT / "schemas", "indicateurs_large")
+    types = {f["name"]: f["type"] for f in schema["fields"]}
+    assert types["nb_lieux_demarches"] == "integer" and types["rang_priorite"] == "integer"
+    assert types["nb_illectronisme"] == "number"  # an estimate, not whole people
+    fractional = INDICATEURS.with_columns(pl.col("valeur") + 0.5)
+    with pytest.raises(PublicationCheckError, match="nb_lieux"):
+        build_indicateurs_large(fractional, TERRITOIRES, ["nb_lieux"], ["nb_lieux"])
 
 
 def test_checks_pass_on_consistent_tables() -> None:

@@ -1,0 +1,150 @@
+"""Dagster's event stream, simplified for `observatory run`'s terminal display.
+
+`observatory run` executes the job in-process; a Dagster logger (`progression`) added to that
+job only receives every log record of the run, each carrying its `DagsterEvent` (step
+started, succeeded, failed, asset materialised with its metadata, check evaluated). It turns
+them into `StepEvent`s and hands them to the listener the CLI registered under a token
+(passed in the run config: a logger is built by Dagster, from config). Runs launched from the
+UI, schedules or sensors never configure this logger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+from dagster._core.definitions.dependency import NodeHandle  # no public name
+
+PROGRESS_LOGGER = "progression"
+LAYERS = ("raw", "staging", "intermediate", "indicators", "publish")
+
+# StepEvent kinds
+PLAN = "plan"  # metadata: {"steps": {step_key: layer}}
+START = "start"
+SUCCESS = "success"
+FAILURE = "failure"  # message: the root cause
+SKIPPED = "skipped"
+MATERIALIZATION = "materialization"  # metadata: the asset's metadata, plain values
+CHECK_FAILED = "check_failed"  # a blocking check did not pass; message: its summary
+WARNING = "warning"  # a warning logged by an asset (a partner file refused…)
+RUN_END = "run_end"  # metadata: {"success": bool}
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    kind: str
+    step: str | None = None
+    message: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+Listener = Callable[[StepEvent], None]
+_listeners: dict[str, Listener] = {}
+
+
+@contextlib.contextmanager
+def listening(listener: Listener) -> Iterator[str]:
+    """Register `listener` for the run configured with the yielded token."""
+    token = uuid.uuid4().hex
+    _listeners[token] = listener
+    try:
+        yield token
+    finally:
+        _listeners.pop(token, None)
+
+
+def run_config_logger(token: str) -> dict[str, Any]:
+    """The `loggers` entry of a run config that sends the run's events to the listener."""
+    return {PROGRESS_LOGGER: {"config": {"jeton": token}}}
+
+
+def step_layers(job: dg.JobDefinition) -> dict[str, str]:
+    """Step key → layer (asset group) of every step of an asset job; a check step belongs to
+    the layer of the asset it checks."""
+    layer = job.asset_layer
+    result = {}
+    for node in job.nodes:
+        for key in layer.get_selected_entity_keys_for_node(NodeHandle(node.name, None)):
+            asset = key.asset_key if isinstance(key, dg.AssetCheckKey) else key
+            result[node.name] = layer.asset_graph.get(asset).group_name or "default"
+    return result
+
+
+def _root_cause(error: Any) -> str:
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    message = " ".join(str(getattr(error, "message", error)).split())
+    return message[:500]
+
+
+def _plain(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: getattr(v, "value", v) for k, v in metadata.items()}
+
+
+def translate(record: logging.LogRecord) -> StepEvent | None:
+    """The `StepEvent` a Dagster log record stands for, if the display cares about it."""
+    meta = getattr(record, "dagster_meta", None) or {}
+    event = meta.get("dagster_event")
+    step = meta.get("step_key")
+    if event is None:
+        if record.levelno == logging.WARNING and step:
+            return StepEvent(WARNING, step, str(meta.get("orig_message") or record.getMessage()))
+        return None
+    kind = event.event_type
+    if kind == dg.DagsterEventType.STEP_START:
+        return StepEvent(START, event.step_key)
+    if kind == dg.DagsterEventType.STEP_SUCCESS:
+        return StepEvent(SUCCESS, event.step_key)
+    if kind == dg.DagsterEventType.STEP_SKIPPED:
+        return StepEvent(SKIPPED, event.step_key)
+    if kind == dg.DagsterEventType.STEP_FAILURE:
+        error = event.step_failure_data.error if event.step_failure_data else None
+        return StepEvent(FAILURE, event.step_key, _root_cause(error) if error else "")
+    if kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+        materialization = event.event_specific_data.materialization
+        return StepEvent(
+            MATERIALIZATION,
+            event.step_key,
+            materialization.asset_key.to_user_string(),
+            _plain(materialization.metadata),
+        )
+    if kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+        evaluation = event.event_specific_data
+        if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
+            return None
+        summary = evaluation.metadata.get("resume")
+        text = " ".join(str(getattr(summary, "value", "")).split())[:300]
+        name = f"{evaluation.asset_key.to_user_string()}/{evaluation.check_name}"
+        return StepEvent(CHECK_FAILED, event.step_key, f"{name} : {text}".rstrip(" :"))
+    if kind in (dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE):
+        success = kind == dg.DagsterEventType.RUN_SUCCESS
+        return StepEvent(RUN_END, None, metadata={"success": success})
+    return None
+
+
+class _Handler(logging.Handler):
+    def __init__(self, listener: Listener) -> None:
+        super().__init__(logging.DEBUG)
+        self.listener = listener
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = translate(record)
+        if event is not None:
+            self.listener(event)
+
+
+@dg.logger(
+    config_schema={"jeton": dg.Field(str, description="listener of `observatory run`")},
+    description="Progression d'`observatory run` (écran du terminal).",
+)
+def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
+    logger = logging.Logger("observatory.progression", logging.DEBUG)
+    listener = _listeners.get(init_context.logger_config["jeton"])
+    if listener is not None:
+        logger.addHandler(_Handler(listener))
+    return logger
