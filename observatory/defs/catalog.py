@@ -27,6 +27,18 @@ OWNER = "team:observatoire"
 LAYER_TAG = "observatoire/couche"
 # French descriptions of the assets whose code documents them in English (their docstrings).
 DESCRIPTIONS = {
+    "int__contours_communes": (
+        "Contours des communes du COG (simplifiés) : carte des rapports, contrôle qu'un lieu est "
+        "dans sa commune."
+    ),
+    "int__difficulte_numerique_communes": (
+        "Personnes de 15 ans ou plus en difficulté avec le numérique par commune (estimation par "
+        "âge, intervalle, composantes des sommes)."
+    ),
+    "int__fragilite_bornes": (
+        "Bornes nationales (1er et 99e centiles des communes) des scores de l'indice de "
+        "fragilité, et nombre de communes bornées."
+    ),
     "stg_cog__communes": "Communes du COG dans le périmètre (métropole et DROM), typées.",
     "stg_cog__communes_deleguees": (
         "Noms des communes déléguées et associées, pour trouver la commune d'un lieu."

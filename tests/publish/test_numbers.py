@@ -29,7 +29,7 @@ SCHEMAS = PROJECT_ROOT / "schemas"
         ("distance_france_services_km", 2.161252, f"2,2{NNBSP}km"),
         ("lieux_demarches_pour_10k_hab", 4.536652, "4,5"),
         ("nb_lieux_demarches", 3695.0, f"3{NNBSP}695"),
-        ("ifn_nb_variables_fr", 8.0, "8"),  # a count: never "8,00"
+        ("ifn_nb_variables_imputees", 1.0, "1"),  # a count: never "1,00"
         ("ifn_score_global_fr", 108.822614, "109"),
         ("illectronisme_par_conseiller_numerique", 7738.08302, f"7{NNBSP}738"),
         ("rang_priorite", 887.0, "887"),
@@ -79,7 +79,7 @@ def test_precision_in_words_and_counts_as_integers() -> None:
     assert describe(precisions.of("nb_illectronisme")) == "arrondi à l'unité"
     assert describe(Precision(2)) == "2 décimales"
     integers = set(precisions.integers())
-    assert {"nb_lieux_demarches", "ifn_nb_variables_fr", "rang_priorite"} <= integers
+    assert {"nb_lieux_demarches", "ifn_nb_variables_imputees", "rang_priorite"} <= integers
     assert "nb_illectronisme" not in integers and "taux_illectronisme" not in integers
 
 
