@@ -1,7 +1,7 @@
 """Series over vintages: earlier vintages of a source, staged and resolved like the current one.
 
 Thin: the 2020 France Services list is staged with the registries' mapping and resolved to
-COG 2026 communes by the same function as the places; `ind_france_services` (SQL) counts both
+COG 2026 communes by the same function as the places; `ind_offre` (SQL) counts both
 vintages, and the published `indicateurs` carries each year with its change since the previous
 one (`observatory.publish.tables.build_indicateurs`).
 """

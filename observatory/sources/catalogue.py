@@ -286,7 +286,7 @@ REGISTRES_LIEUX: tuple[Source, ...] = (
     AIDANTS_CONNECT,
 )
 
-# The previous vintage of the national list, for the series of `ind_france_services`; not merged
+# The previous vintage of the national list, for the series of `ind_offre`; not merged
 # into the places (`lieux` is the current offer). No live file: an archived vintage.
 FRANCE_SERVICES_2020 = Source(
     provider="france_services",

@@ -3,7 +3,7 @@
 The 2020 export ("cget-carto", first labelling wave) names its columns differently and leaves
 `ITINERANCE` empty for fixed sites; renamed to the 2022 list's layout, it goes through the same
 mapping to La Mednum's standard (`registries.parse_france_services`), so both vintages are
-counted the same way in the series of `ind_france_services`.
+counted the same way in the series of `ind_offre`.
 """
 
 from __future__ import annotations

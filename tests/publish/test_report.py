@@ -665,7 +665,7 @@ def test_index_lists_departements_and_links_drawn_pages(page_complete) -> None:
         ("rang_priorite", 4.0, "4"),
         ("illectronisme_par_lieu_demarches", 338.541, "339"),  # people: no decimals
         ("illectronisme_par_conseiller_numerique", 7738.083, f"7{NNBSP}738"),
-        ("ifn_nb_variables_fr", 8.0, "8"),  # a count, not "8,00"
+        ("ifn_nb_variables_imputees", 1.0, "1"),  # a count, not "1,00"
         ("nb_lieux", None, "inconnu"),
         ("nb_lieux", float("nan"), "inconnu"),
         ("nb_lieux", 0.0, "0"),  # a known zero stays zero
