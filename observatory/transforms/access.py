@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 from scipy.spatial import cKDTree
 
-from observatory.transforms.geo import RAYON_TERRE_KM, haversine_km
+from observatory.geo import RAYON_TERRE_KM, haversine_km
 
 SERVICE_DEMARCHES = "Aide aux démarches administratives"
 PROGRAMME_FRANCE_SERVICES = "France Services"

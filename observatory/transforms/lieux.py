@@ -11,9 +11,9 @@ from datetime import date
 
 import polars as pl
 
+from observatory.geo import haversine_km, in_france
 from observatory.sources.mednum import Standard
 from observatory.transforms.contours import dans_sa_commune
-from observatory.transforms.geo import haversine_km, in_france
 from observatory.transforms.names import normalise_nom
 from observatory.transforms.territories import normalise_codes_communes
 from observatory.validation.quarantine import (

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import polars as pl
+
+from observatory.settings import CODES_SYNTHETIQUES, SUFFIXE_SYNTHETIQUE
 
 NIVEAUX = ("commune", "epci", "bassin_de_vie", "departement", "region", "france")
 CODE_FRANCE = "FR"
@@ -13,14 +13,6 @@ ZONES_EN_PERIMETRE = ("metro", "drom")
 # Département part of a commune code: 01–19, 21–95, 2A, 2B, then 971–976 (DROM) and 975/977/978/98x
 # (overseas collectivities, well-formed but out of scope, filtered later against the COG).
 _CODE_COMMUNE = r"^(?:0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5])\d{3}$|^9[78]\d{3}$"
-
-# Benchmark only: `bench/generate.py --scale 10` copies every commune, EPCI and IRIS nine
-# times under the real code followed by `S1`…`S9` (no real code has an `S`). Such codes are
-# accepted only when OBSERVATORY_BENCH_CODES_SYNTHETIQUES=1 is set before the package is
-# imported; never set it for real data.
-CODES_SYNTHETIQUES = os.environ.get("OBSERVATORY_BENCH_CODES_SYNTHETIQUES") == "1"
-SUFFIXE_SYNTHETIQUE = r"S[1-9]"
-COPIES_SYNTHETIQUES_MAX = 10  # the real territory and its copies S1…S9
 
 
 def motif_code(motif: str) -> str:

@@ -33,7 +33,7 @@ R = 6371.0088
 
 
 def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Written again here, independently of observatory.transforms.geo."""
+    """Written again here, independently of observatory.geo."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
