@@ -21,7 +21,7 @@ from observatory.sources.mednum import load_standard
 from observatory.sqlmodels.loader import parse_model
 from observatory.sqlmodels.runner import run_model
 from observatory.transforms import access, dedup
-from observatory.transforms.cog import stage_communes, stage_communes_deleguees
+from observatory.transforms.cog import stage_communes, stage_communes_deleguees, stage_coordonnees
 from observatory.transforms.couverture import COUVERTURE_MODELE, applique_regle_couverture
 from observatory.transforms.lieux import resolve_communes, stage_lieux
 from observatory.transforms.registries import (
@@ -405,9 +405,9 @@ def donnees_nationales() -> tuple[pl.DataFrame, pl.DataFrame]:
             infer_schema=False,
         )
     )
-    coordonnees = pl.read_parquet(
-        ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet"
-    ).select(pl.col("code_insee").alias("code_commune"), "latitude", "longitude")
+    coordonnees = stage_coordonnees(
+        pl.read_parquet(ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet")
+    ).drop("coord_source")
     cnfs = ASSETS / "conseillers_numeriques/lieux_cnfs_20221202_national.parquet"
     bus = ASSETS / "mednum_lieux/bus_france_services_charente_16_standard_v0_20231003.csv"
     registres = [
@@ -486,7 +486,10 @@ def test_real_charente_distances_agree_with_a_full_haversine_scan(
     lieux = lieux.rename({"code_insee": "code_commune"})
     charente = communes.filter(pl.col("code_departement") == "16")
     assert charente.height == 359 and charente["latitude"].null_count() == 0
-    points = {c: (la, lo) for c, _, _, la, lo in communes.iter_rows()}
+    points = {
+        c: (la, lo)
+        for c, la, lo in communes.select("code_commune", "latitude", "longitude").iter_rows()
+    }
     for cible, critere in access.CIBLES_ACCES.items():
         # Mainland places; one without coordinates stands at its commune's point.
         places = [
