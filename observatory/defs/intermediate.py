@@ -9,9 +9,9 @@ import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
 from observatory.defs.staging import staged
-from observatory.defs.statistics import REBASAGES
 from observatory.sources import catalogue as cat
 from observatory.transforms import context, contours, dedup, lieux, rebasing, territories, zonings
+from observatory.transforms.rebasages import REBASAGES, lignes_et_millesimes
 from observatory.zonings import load_zonages
 
 GROUP = "intermediate"
@@ -136,42 +136,20 @@ def int__couverture_sources(
     Registries: declared coverage, rows = places resolved to the commune. Statistics: the
     communes they have a row for (after rebasing), rows = the source rows merged into it.
     """
-    rows = {
+    lignes, annees = lignes_et_millesimes(
+        {spec.source.key: statistiques[spec.name] for spec in REBASAGES}
+    )
+    lignes |= {
         source.key: int__lieux_resolus.filter(pl.col("jeu_de_donnees") == source.key)
         for source in cat.REGISTRES_LIEUX
     }
-    rows[cat.FRANCE_SERVICES_2020.key] = int__france_services_millesimes.filter(
+    lignes[cat.FRANCE_SERVICES_2020.key] = int__france_services_millesimes.filter(
         pl.col("source_millesime") == cat.FRANCE_SERVICES_2020.key
     )
-    rows |= {
-        spec.source.key: statistiques[spec.name]
-        .select("code_commune", "codes_commune_source")
-        .explode("codes_commune_source", empty_as_null=True)
-        for spec in REBASAGES
-    }
-    # a statistic's vintage is its rows' (a live file states its own year), else the catalogue's
-    annees = {
-        spec.source.key: int(annee)
-        for spec in REBASAGES
-        if "annee" in statistiques[spec.name].columns
-        and (annee := statistiques[spec.name]["annee"].max()) is not None
-    }
-    frames = []
     sources = (*cat.REGISTRES_LIEUX, cat.FRANCE_SERVICES_2020, *(s.source for s in REBASAGES))
-    for source in sources:
-        couverture = source.couverture_pour(observatory.profile)
-        frames.append(
-            territories.build_couverture(
-                stg_cog__communes,
-                source.key,
-                annees.get(source.key, source.annee),
-                couverture.niveau,
-                couverture.codes,
-                lignes=rows[source.key],
-                presence=couverture.presence,
-            )
-        )
-    return pl.concat(frames)
+    return territories.couverture_des_sources(
+        stg_cog__communes, sources, lignes, annees, observatory.profile
+    )
 
 
 REGISTRES = [f"stg_{source.key}" for source in cat.REGISTRES_LIEUX]

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from observatory.settings import CODES_SYNTHETIQUES, SUFFIXE_SYNTHETIQUE
+
+if TYPE_CHECKING:
+    from observatory.sources.catalogue import Source
 
 NIVEAUX = ("commune", "epci", "bassin_de_vie", "departement", "region", "france")
 CODE_FRANCE = "FR"
@@ -227,3 +233,30 @@ def build_couverture(
         "nb_lignes",
         pl.lit(annee, pl.Int32).alias("annee"),
     )
+
+
+def couverture_des_sources(
+    communes: pl.DataFrame,
+    sources: Sequence[Source],
+    lignes: Mapping[str, pl.DataFrame],
+    annees: Mapping[str, int],
+    profile: str,
+) -> pl.DataFrame:
+    """`build_couverture` of every source, with its coverage in this profile (a live national
+    export covers more than the bundled extract) and its vintage (`annees`, else the
+    catalogue's)."""
+    frames = []
+    for source in sources:
+        couverture = source.couverture_pour(profile)
+        frames.append(
+            build_couverture(
+                communes,
+                source.key,
+                annees.get(source.key, source.annee),
+                couverture.niveau,
+                couverture.codes,
+                lignes=lignes[source.key],
+                presence=couverture.presence,
+            )
+        )
+    return pl.concat(frames)
