@@ -5,7 +5,7 @@ and unit from the dictionary (`schemas/indicateurs.yaml`, which the release publ
 code files from the assets' `dagster/code_references` (`observatory.defs.code_references`),
 the steps and raw sources from the asset graph, each source's vintage, producer and licence
 from the catalogue (`observatory.sources.catalogue`, which the manifest publishes) and its
-address from the live catalogue (`observatory.sources.live`).
+address from the live catalogue (`schemas/sources/live.yaml`).
 """
 
 from __future__ import annotations
