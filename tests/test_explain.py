@@ -66,9 +66,11 @@ def test_need_is_traced_to_insee_rates_and_census(
     definitions: dg.Definitions, settings: Settings
 ) -> None:
     e = explique("nb_illectronisme", definitions, settings.schemas_dir)
+    # ind_besoin computes both measures of need: the asset, the estimate, its by-age variant
     assert [f.split(":")[0] for f in e.fichiers_code] == [
         "observatory/defs/indicators.py",
         "observatory/transforms/need.py",
+        "observatory/transforms/need_age.py",
     ]
     raws = {s.cle: s for s in e.sources}
     assert {"insee__taux_illectronisme", "insee__rp2017_parts", "insee__rp2018_effectifs"} <= set(

@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 
 from observatory.sources import catalogue as cat
-from observatory.transforms import access, fragility, need
+from observatory.transforms import access, fragility, need, need_age
 
 INTERMEDIATE = "intermediate"
 INDICATORS = "indicators"
@@ -59,10 +59,10 @@ def int__difficulte_numerique_communes(
     stg_insee__taux_difficulte_numerique: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """People aged 15+ en difficulté avec le numérique per commune (age standardisation)."""
-    taux = need.taux_age_reference(
+    taux = need_age.taux_age_reference(
         stg_insee__taux_difficulte_numerique, cat.INSEE_TAUX_DIFFICULTE.annee
     )
-    frame = need.estime_par_age(
+    frame = need_age.estime_par_age(
         int__statistiques_communes,
         _population_communes(int__territoires),
         taux,
@@ -107,7 +107,7 @@ def ind_besoin(
     """Need at every level with its 95 % interval: illectronisme and, broader, people en
     difficulté avec le numérique."""
     illectronisme = need.taux_reference(stg_insee__taux_illectronisme)
-    difficulte = need.taux_age_reference(
+    difficulte = need_age.taux_age_reference(
         stg_insee__taux_difficulte_numerique, cat.INSEE_TAUX_DIFFICULTE.annee
     )
     frame = pl.concat(
