@@ -260,3 +260,22 @@ def couverture_des_sources(
             )
         )
     return pl.concat(frames)
+
+
+def reference_majoritaire(
+    appartenances: pl.DataFrame, population: pl.DataFrame, niveau_reference: str
+) -> pl.DataFrame:
+    """(`niveau`, `code`) → `code_reference`: the territory of `niveau_reference` holding most
+    of its population (an EPCI or a zoning across départements takes its main one)."""
+    reference = appartenances.filter(pl.col("niveau") == niveau_reference).select(
+        "code_commune", pl.col("code").alias("code_reference")
+    )
+    return (
+        appartenances.join(reference, on="code_commune")
+        .join(population.select("code_commune", "population"), on="code_commune", how="left")
+        .group_by("niveau", "code", "code_reference")
+        .agg(pl.col("population").fill_null(0).sum().alias("_pop"))
+        .sort("niveau", "code", "_pop", "code_reference", descending=[False, False, True, False])
+        .unique(["niveau", "code"], keep="first", maintain_order=True)
+        .select("niveau", "code", "code_reference")
+    )
