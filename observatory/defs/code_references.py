@@ -20,6 +20,8 @@ from pathlib import Path
 import dagster as dg
 
 CODE_REFERENCES = "dagster/code_references"
+# Modules an asset body calls to describe its output (metadata), not to compute it.
+DESCRIPTIFS = ("observatory.transforms.resume",)
 _PROJECT = Path(__file__).resolve().parents[2]
 
 
@@ -64,7 +66,9 @@ def _pure_modules(function: Callable) -> list[types.ModuleType]:
             continue
         module = inspect.getmodule(value)
         name = getattr(module, "__name__", "")
-        if name.startswith("observatory.") and not name.startswith("observatory.defs"):
+        if name.startswith("observatory.") and not name.startswith(
+            ("observatory.defs", *DESCRIPTIFS)
+        ):
             modules[name] = module  # type: ignore[assignment]
     return [modules[name] for name in sorted(modules)]
 

@@ -8,6 +8,7 @@ import polars as pl
 from observatory.defs.resources import ObservatoryResource
 from observatory.transforms import statistics
 from observatory.transforms.rebasages import REBASAGES, Rebasage, rebase_source
+from observatory.transforms.resume import effectifs
 from observatory.validation.store import write_quarantine
 
 GROUP = "intermediate"
@@ -53,9 +54,9 @@ def int__statistiques_communes(
         stg_cog__communes, {name.removeprefix("int__"): f for name, f in rebased.items()}
     )
     gaps = {
-        f"{column}:{value}": n
+        k: n
         for column in ("statut_structure_age", "statut_pauvrete", "statut_arcep")
-        for value, n in frame.group_by(column).len().iter_rows()
+        for k, n in effectifs(frame, column, prefixe=f"{column}:").items()
     }
     return dg.Output(frame, metadata={"communes": frame.height, **gaps})
 

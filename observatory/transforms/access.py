@@ -24,6 +24,7 @@ import polars as pl
 from scipy.spatial import cKDTree
 
 from observatory.geo import RAYON_TERRE_KM, haversine_km
+from observatory.transforms.territories import population_communes
 
 SERVICE_DEMARCHES = "Aide aux démarches administratives"
 PROGRAMME_FRANCE_SERVICES = "France Services"
@@ -340,3 +341,10 @@ def distances_acces(
             )
         )
     return pl.concat(frames).sort("code_commune", "cible")
+
+
+def acces_communes(territoires: pl.DataFrame, lieux: pl.DataFrame, annee: int) -> pl.DataFrame:
+    """`distances_acces` of every commune of the territory reference (its point), stamped
+    with the year of the places' list."""
+    points = population_communes(territoires).select("code_commune", "latitude", "longitude")
+    return distances_acces(points, lieux).with_columns(pl.lit(annee, pl.Int32).alias("annee"))

@@ -688,3 +688,28 @@ def tableau_bornes(bornes: pl.DataFrame) -> str:
             f"| `{ligne['variable']}` | {basse} | {haute} | {ligne['nb_communes_bornees']} |"
         )
     return "\n".join(lignes) + "\n"
+
+
+def filosofi_territoires(filosofi: pl.DataFrame) -> pl.DataFrame:
+    """INSEE's own Filosofi figures for EPCI, départements, régions and France."""
+    return filosofi.filter(pl.col("niveau").is_in(NIVEAUX_FILOSOFI_INSEE)).select(
+        "niveau", "code", "annee", *COLONNES_FILOSOFI
+    )
+
+
+def calcule_ifn(
+    statistiques: pl.DataFrame,
+    territoires: pl.DataFrame,
+    appartenances: pl.DataFrame,
+    filosofi: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """The IFN of every territory from the communes' statistics: (indicator rows, caps,
+    number of communes with an imputed variable)."""
+    population = territories.population_communes(territoires)
+    communes = entrees_communes_imputees(
+        entrees_ifn_communes(statistiques, population), appartenances, filosofi
+    )
+    entrees = entrees_par_niveau(communes, appartenances, filosofi)
+    frame, bornes = indicateurs_fragilite(entrees, appartenances, population)
+    imputees = communes.filter(pl.col("imputee")).select("code").n_unique()
+    return frame, bornes, imputees

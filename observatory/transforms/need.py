@@ -45,6 +45,8 @@ from functools import reduce
 
 import polars as pl
 
+from observatory.transforms.territories import population_communes
+
 ILLECTRONISME = "illectronisme"
 DIFFICULTE = "difficulte_numerique"
 EFFECTIFS_RP2018 = "effectifs_rp2018"
@@ -683,3 +685,22 @@ def indicateurs_besoin(
                 )
             )
     return pl.concat(parties).sort("niveau", "code", "indicateur")
+
+
+def besoin_communes(
+    statistiques: pl.DataFrame, territoires: pl.DataFrame, table_taux: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """People aged 15+ in illectronisme per commune from the national rates' table and the
+    communes' statistics: (estimates, the 2018/2017 structure gaps the model error uses)."""
+    taux = taux_reference(table_taux)
+    structure = structure_nationale(statistiques)
+    ecarts = ecart_structures(statistiques, taux, structure)
+    frame = estime_illectronisme(
+        statistiques,
+        population_communes(territoires),
+        taux,
+        structure,
+        tau_modele(ecarts),
+        biais_modele(ecarts),
+    )
+    return frame, ecarts

@@ -15,15 +15,20 @@ import polars as pl
 from observatory.transforms.need import (
     DIFFICULTE,
     EFFECTIFS_RP2018,
+    ILLECTRONISME,
     PARTS_RP2017,
     StructureNationale,
+    TauxReference,
     _effectifs,
     _intervalles,
     _somme,
     _var_echantillonnage,
     _var_modele,
     erreur_type_retenue,
+    indicateurs_besoin,
+    structure_nationale,
 )
+from observatory.transforms.territories import population_communes
 
 
 @dataclass(frozen=True)
@@ -208,3 +213,51 @@ def estime_par_age(
 # The second estimate each point estimate averages with the age-standardised one: diploma-
 # standardised for illectronisme; for the broader measure (INSEE publishes it by age only) the
 # age-standardised one calibrated on INSEE's national rate.
+
+
+def indicateurs_besoin_mesures(
+    besoin: pl.DataFrame,
+    difficulte: pl.DataFrame,
+    appartenances: pl.DataFrame,
+    illectronisme: TauxReference,
+    taux_difficulte: TauxAge,
+) -> pl.DataFrame:
+    """Need at every level with its interval, for both measures: illectronisme and, broader,
+    people en difficulté avec le numérique."""
+    return pl.concat(
+        [
+            indicateurs_besoin(
+                besoin,
+                appartenances,
+                illectronisme.erreur_type_age,
+                illectronisme.millesime_age,
+                ILLECTRONISME,
+            ),
+            indicateurs_besoin(
+                difficulte,
+                appartenances,
+                taux_difficulte.erreur_type,
+                taux_difficulte.millesime,
+                DIFFICULTE,
+            ),
+        ]
+    )
+
+
+def difficulte_communes(
+    statistiques: pl.DataFrame,
+    territoires: pl.DataFrame,
+    besoin: pl.DataFrame,
+    table_taux: pl.DataFrame,
+    millesime: int,
+) -> pl.DataFrame:
+    """People aged 15+ en difficulté avec le numérique per commune (age standardisation), with
+    the model error measured for illectronisme (`besoin`: `besoin_communes`)."""
+    return estime_par_age(
+        statistiques,
+        population_communes(territoires),
+        taux_age_reference(table_taux, millesime),
+        structure_nationale(statistiques),
+        besoin["tau_modele"].drop_nulls().first(),
+        besoin["biais_structure"].drop_nulls().first(),
+    )

@@ -279,3 +279,19 @@ def reference_majoritaire(
         .unique(["niveau", "code"], keep="first", maintain_order=True)
         .select("niveau", "code", "code_reference")
     )
+
+
+def population_communes(territoires: pl.DataFrame) -> pl.DataFrame:
+    """The communes of the territory reference with their population and point."""
+    return territoires.filter(pl.col("niveau") == "commune").select(
+        pl.col("code").alias("code_commune"), "population", "latitude", "longitude"
+    )
+
+
+def appartenances_avec_zonages(
+    territoires: pl.DataFrame, zonages_appartenances: pl.DataFrame
+) -> pl.DataFrame:
+    """Each commune with every territory it belongs to, users' zonings included: the key of
+    every aggregation."""
+    base = build_appartenances(territoires)
+    return pl.concat([base, zonages_appartenances.select(base.columns)])
