@@ -77,23 +77,12 @@ def sites_des_millesimes(listes: list[tuple[pl.DataFrame, str, int, str]]) -> li
 
 
 def resout_sites_millesimes(
-    listes: list[tuple[pl.DataFrame, str, int, str]],
-    communes: pl.DataFrame,
-    communes_deleguees: pl.DataFrame,
-    coordonnees: pl.DataFrame,
-    mouvements: pl.DataFrame,
-    contours: pl.DataFrame | None = None,
+    listes: list[tuple[pl.DataFrame, str, int, str]], *referentiel: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """Every site of every vintage with its COG 2026 commune (as the places are resolved),
-    its year, source and definition: (sites, quarantine, rows in)."""
-    kept, quarantine, lignes = lieux.resout_lieux(
-        sites_des_millesimes(listes),
-        communes,
-        communes_deleguees,
-        coordonnees,
-        mouvements,
-        contours,
-    )
+    """Every site of every vintage with its COG 2026 commune, resolved as the places are
+    (`referentiel`: the arguments of `lieux.resout_lieux` after the lists), with its year,
+    source and definition: (sites, quarantine, rows in)."""
+    kept, quarantine, lignes = lieux.resout_lieux(sites_des_millesimes(listes), *referentiel)
     return kept.select(COLONNES_SITES), quarantine, lignes
 
 
