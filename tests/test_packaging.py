@@ -174,6 +174,9 @@ def test_installed_wheel_runs_the_pipeline_from_elsewhere(venv: Path, tmp_path: 
     # docs/ would be skipped silently)
     methodologie = (release / "methodologie.md").read_text(encoding="utf-8")
     assert "### `ind_acces`" in methodologie
-    for note in (PROJECT_ROOT / "docs").glob("*.md"):
+    notes = sorted((PROJECT_ROOT / "docs").glob("methodologie_*.md"))
+    assert len(notes) == 3  # need, fragility, partner activity (architecture.md is not one)
+    for note in notes:
         assert note.read_text(encoding="utf-8").splitlines()[0] in methodologie, note.name
+    assert "# Architecture" not in methodologie  # a developers' note stays out of releases
     shutil.rmtree(elsewhere / "data" / "warehouse", ignore_errors=True)
