@@ -55,6 +55,12 @@ class InboxOutcome:
     sha256: str | None = None
     raw: RawFile | None = None
     raison: str | None = None
+    retour: str = ""  # the name its feedback report is written under (`nom_depose`)
+
+
+def _nom_refus(name: str) -> str:
+    """The report name of a dropped entry refused before its bytes are read."""
+    return nom_depose(name, sha256_bytes(os.fsencode(name)))
 
 
 def inbox_dir(settings: Settings, partenaire: str | None = None) -> Path:
@@ -214,10 +220,14 @@ def land_inbox_file(
     digest = sha256_bytes(content)
     for raw in landed_partner_files(settings, partenaire):
         if raw.sha256 == digest:
-            return InboxOutcome(partenaire, raw.fichier, DEJA_RECU, digest, raw)
+            return InboxOutcome(
+                partenaire, lisible(name), DEJA_RECU, digest, raw, retour=nom_depose(name, digest)
+            )
     for raw in refused_partner_files(settings, partenaire):
         if raw.sha256 == digest:
-            return InboxOutcome(partenaire, raw.fichier, DEJA_REFUSE, digest, raw)
+            return InboxOutcome(
+                partenaire, lisible(name), DEJA_REFUSE, digest, raw, retour=nom_depose(name, digest)
+            )
     now = now or datetime.now(UTC)
     vintage = now.strftime("%Y%m%dT%H%M%SZ")
     landed_name = nom_depose(name, digest)
@@ -238,7 +248,8 @@ def land_inbox_file(
         recupere_le=now.isoformat(timespec="seconds"),
         profil=PROFIL_INBOX,
     )
-    return InboxOutcome(partenaire, landed_name, RECU, digest, _write_raw(target, content, raw))
+    raw = _write_raw(target, content, raw)
+    return InboxOutcome(partenaire, landed_name, RECU, digest, raw, retour=landed_name)
 
 
 def land_inbox(
@@ -263,13 +274,29 @@ def land_inbox(
                 )
             )
         except InboxError as error:
-            outcomes.append(InboxOutcome(partenaire, lisible(path.name), REFUSE, raison=str(error)))
+            outcomes.append(
+                InboxOutcome(
+                    partenaire,
+                    lisible(path.name),
+                    REFUSE,
+                    raison=str(error),
+                    retour=_nom_refus(path.name),
+                )
+            )
         except Exception as error:
             raison = (
                 f"{lisible(path.name)} : le fichier n'a pas pu être reçu "
                 f"({type(error).__name__}) ; déposez-le à nouveau ou contactez l'observatoire"
             )
-            outcomes.append(InboxOutcome(partenaire, lisible(path.name), REFUSE, raison=raison))
+            outcomes.append(
+                InboxOutcome(
+                    partenaire,
+                    lisible(path.name),
+                    REFUSE,
+                    raison=raison,
+                    retour=_nom_refus(path.name),
+                )
+            )
     return outcomes
 
 

@@ -24,6 +24,7 @@ import polars as pl
 
 from observatory.partners.feedback import feedback_error_html, feedback_table, write_feedback
 from observatory.partners.inbox import (
+    DEJA_REFUSE,
     REFUSE,
     InboxOutcome,
     is_pending,
@@ -92,12 +93,19 @@ def land_partner(settings: Settings, mapping: PartnerMapping) -> Depot:
     depot = Depot(outcomes)
     retours = feedback_dir(settings, mapping.partenaire)
     for outcome in outcomes:
-        if outcome.statut != REFUSE:
-            continue
-        raison = outcome.raison or "fichier refusé"
-        nom = nom_depose(outcome.fichier, sha256_bytes(os.fsencode(outcome.fichier)))
-        refuse_dropped(settings, mapping.partenaire, outcome.fichier, raison)
-        depot.retours.append(str(report_refusal(retours, nom, raison)))
+        if outcome.statut == REFUSE:
+            raison = outcome.raison or "fichier refusé"
+            refuse_dropped(settings, mapping.partenaire, outcome.retour, raison)
+            depot.retours.append(str(report_refusal(retours, outcome.retour, raison)))
+        elif outcome.raw is not None and outcome.retour != outcome.raw.fichier:
+            # the same bytes as a file already received under another name: said once here
+            deja = "refusé" if outcome.statut == DEJA_REFUSE else "reçu"
+            raison = (
+                f"contenu identique au fichier « {outcome.raw.fichier} » déjà {deja} le "
+                f"{outcome.raw.recupere_le[:10]} : ce dépôt n'est pas relu, voyez le retour de "
+                "ce fichier."
+            )
+            depot.retours.append(str(report_refusal(retours, outcome.retour, raison)))
     return depot
 
 
