@@ -13,7 +13,13 @@ vocabularies) then typed and checked by `lieux.stage_lieux`, like every registry
 partner's format cannot convert is passed as written, for the standard's checks to report.
 Activity files (`mappings.TYPES_ACTIVITE`) are typed and checked here. Personal data (a
 person's e-mail or mobile) is taken out of a `lieux` file before staging, like every registry
-(`personal_data.ecarter_donnees_personnelles`).
+(`personal_data.ecarter_donnees_personnelles`). A structure's own mobile number is treated as
+a person's: a mobile (06, 07, +33 6, +33 7), even in the telephone field of a place or of an
+itinerant structure (the Charente bus), is the line of the person who carries the phone (the
+advisor on board, a volunteer) and reaches them outside any opening hours; nothing in the
+number tells a "service" mobile from a private one. It is removed (counted, masked, in the
+quarantine and the producer's report); a structure that wants a number published gives a
+landline or a switchboard (01–05, 09).
 
 Values a file cannot mean are quarantined, never summed: a period that starts after the file
 was received (`periode_future`), a count above `NOMBRE_MAX` or above the population of its
