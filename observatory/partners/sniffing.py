@@ -44,6 +44,7 @@ PROFONDEUR_JSON_MAX = 64  # nesting of a JSON document: records are objects of v
 CHIFFRES_ENTIER_MAX = 30  # digits of a JSON integer converted (longer ones stay text)
 TAILLE_CHAMP_CSV = 1 << 24  # one CSV field (csv's own limit, 131072, failed in English)
 PART_NUL_BINAIRE = 0.01  # share of NUL bytes above which a file (not UTF-16) is binary
+NULS_ISOLES_MAX = 8  # a few NUL bytes in a small file are damage in rows, not a binary file
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0"  # XLS 97-2003, old Word files
 _BOMS_UTF16 = (b"\xff\xfe", b"\xfe\xff")
@@ -173,7 +174,7 @@ def _decode(content: bytes, fichier: str, encodage: str | None) -> tuple[str, st
         text = content.decode(encodage)
     except (UnicodeDecodeError, LookupError) as error:
         raise PartnerFileError(fichier, f"illisible en {encodage} ({error}).") from None
-    if text.count("\x00") > PART_NUL_BINAIRE * max(len(text), 1):
+    if text.count("\x00") > max(NULS_ISOLES_MAX, PART_NUL_BINAIRE * len(text)):
         raise PartnerFileError(
             fichier, "fichier binaire (ni CSV, ni XLSX, ni JSON) : format non reconnu."
         )
