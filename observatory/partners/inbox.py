@@ -218,12 +218,14 @@ def land_inbox_file(
     """Copy one dropped file into the raw layer, unless the same bytes are already there."""
     content = _read_dropped(inbox_dir(settings, partenaire), name, taille_max)
     digest = sha256_bytes(content)
-    for raw in landed_partner_files(settings, partenaire):
+    landed = landed_partner_files(settings, partenaire)
+    refused = refused_partner_files(settings, partenaire)
+    for raw in landed:
         if raw.sha256 == digest:
             return InboxOutcome(
                 partenaire, lisible(name), DEJA_RECU, digest, raw, retour=nom_depose(name, digest)
             )
-    for raw in refused_partner_files(settings, partenaire):
+    for raw in refused:
         if raw.sha256 == digest:
             return InboxOutcome(
                 partenaire, lisible(name), DEJA_REFUSE, digest, raw, retour=nom_depose(name, digest)
@@ -231,6 +233,11 @@ def land_inbox_file(
     now = now or datetime.now(UTC)
     vintage = now.strftime("%Y%m%dT%H%M%SZ")
     landed_name = nom_depose(name, digest)
+    if landed_name in {r.fichier for r in (*landed, *refused)}:
+        # another version under the same name: a row is known by (file, line), so each
+        # landed file of a partner has its own name
+        stem, dot, ext = landed_name.rpartition(".")
+        landed_name = f"{stem}-{digest[:8]}.{ext}" if dot else f"{landed_name}-{digest[:8]}"
     target = raw_partner_dir(settings, partenaire) / vintage / landed_name
     if target.exists():
         raise InboxError(f"{target} existe déjà avec d'autres octets ; déposez-le à nouveau")

@@ -36,7 +36,13 @@ from observatory.partners.inbox import (
     refuse_landed,
 )
 from observatory.partners.mappings import TYPES_ACTIVITE, PartnerMapping
-from observatory.partners.reading import PartnerRead, Referentiel, combine_reads, read_partner
+from observatory.partners.reading import (
+    PartnerRead,
+    Referentiel,
+    combine_reads,
+    empty_kept,
+    read_partner,
+)
 from observatory.partners.sniffing import PartnerFileError
 from observatory.settings import Settings
 from observatory.sources import catalogue as cat
@@ -238,10 +244,19 @@ def stage_partner(
             result.illisibles.append(f"{raw.fichier} : {detail}")
             refuse_landed(settings, raw, detail)
             result.retours_refus.append(str(report_refusal(retours, raw.fichier, detail)))
-    kept, quarantine, rows_in = combine_reads(reads, mapping, standard)
+    try:
+        kept, quarantine, rows_in = combine_reads(reads, mapping, standard)
+        result.retours = _write_reports(retours, reads, kept, quarantine)
+    except Exception as error:
+        # a fault of the observatory, not of a file: no file is refused for it, the partner's
+        # rows wait for the next run, and the run (the national release) goes on
+        result.illisibles.append(
+            f"{mapping.partenaire} : fichiers non combinés ({type(error).__name__}: {error}) ; "
+            "aucune ligne reprise pour ce partenaire dans cette publication."
+        )
+        kept, quarantine, rows_in = empty_kept(mapping, standard), empty_quarantine(), 0
     result.kept, result.quarantine, result.rows_in = kept, quarantine, rows_in
     result.lus = [r.fichier for r in reads]
-    result.retours = _write_reports(retours, reads, kept, quarantine)
     return result
 
 

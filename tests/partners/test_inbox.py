@@ -137,3 +137,17 @@ def test_a_refused_landed_file_is_never_landed_or_read_again(settings: Settings)
     assert (moved.path.parent / "f.csv.raison.txt").read_text() == "illisible\n"
     (again,) = land_inbox(settings, "p_test")
     assert again.statut == DEJA_REFUSE and new_files(settings, "p_test") == []
+
+
+def test_a_new_version_under_the_same_name_lands_under_its_own_name(settings: Settings) -> None:
+    """Rows are known by (file, line): two landed versions of `export.csv` never share a name."""
+    dropped = drop(settings, "export.csv", b"a\n1\n")
+    land_inbox(settings, "p_test", now=T1)
+    os.chmod(dropped, 0o644)
+    dropped.write_bytes(b"a\n2\n")
+    (outcome,) = land_inbox(settings, "p_test", now=T2)
+    digest = outcome.sha256 or ""
+    assert [r.fichier for r in landed_partner_files(settings, "p_test")] == [
+        "export.csv",
+        f"export-{digest[:8]}.csv",
+    ]
