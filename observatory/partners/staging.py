@@ -89,7 +89,8 @@ class Depot:
     """What landing a partner's inbox did: outcomes and the reports of refused entries."""
 
     outcomes: list[InboxOutcome]
-    retours: list[str] = field(default_factory=list)
+    retours: list[str] = field(default_factory=list)  # of the refused, in their order
+    retours_copies: list[str] = field(default_factory=list)  # of copies of a received file
 
 
 def land_partner(settings: Settings, mapping: PartnerMapping) -> Depot:
@@ -111,7 +112,7 @@ def land_partner(settings: Settings, mapping: PartnerMapping) -> Depot:
                 f"{outcome.raw.recupere_le[:10]} : ce dépôt n'est pas relu, voyez le retour de "
                 "ce fichier."
             )
-            depot.retours.append(str(report_refusal(retours, outcome.retour, raison)))
+            depot.retours_copies.append(str(report_refusal(retours, outcome.retour, raison)))
     return depot
 
 
