@@ -93,8 +93,10 @@ class RunSummary:
             }
         if metadata.get("quarantaine"):
             self.quarantine_files.append(Path(str(metadata["quarantaine"])))
-        for reason in metadata.get("refuses") or []:  # refused by the inbox: never landed
-            self.refused.append((str(reason), None))
+        refuses = metadata.get("refuses") or []  # refused by the inbox: never landed
+        retours = metadata.get("retours_refuses") or [None] * len(refuses)
+        for reason, report in zip(refuses, retours, strict=False):
+            self.refused.append((str(reason), str(report) if report else None))
         reasons = metadata.get("fichiers_illisibles") or []
         reports = metadata.get("retours_fichiers_refuses") or [None] * len(reasons)
         for reason, report in zip(reasons, reports, strict=False):

@@ -12,7 +12,11 @@ from observatory.defs.checks import build_personal_data_checks, build_schema_che
 from observatory.defs.code_references import code_references
 from observatory.defs.indicators import intermediate_indicator_inputs, python_indicators
 from observatory.defs.intermediate import build_lieux_resolus, intermediate_assets
-from observatory.defs.partners import build_partner_definitions, stg_key
+from observatory.defs.partners import (
+    build_inbox_orphans_asset,
+    build_partner_definitions,
+    stg_key,
+)
 from observatory.defs.publish import (
     TABLES,
     build_pub_indicateurs,
@@ -50,6 +54,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     python_assets = [
         *build_raw_assets(settings),
         *partner_assets,
+        build_inbox_orphans_asset(mappings),
         build_lieux_resolus(partner_places),
         *staging_assets,
         *intermediate_assets,

@@ -1,26 +1,29 @@
 """Partner files: one raw and one staging asset per partner mapping, and the inbox sensor.
 
-Thin: the work is in `observatory.partners` (pure reading, the inbox's landing). A partner is
+Thin: the work is in `observatory.partners` (`staging`: landing, reading, refusing and
+reporting one file at a time; a file that fails is refused alone, the run goes on). A partner is
 a file `schemas/partners/<partner>.yaml`; its assets are `raw_partenaire__<partner>` (land the
 files dropped in `<data_dir>/inbox/<partner>/`) and `stg_partenaire__<partner>` (read every
 landed file through the mapping, quarantine, feedback report per file for the producer).
 """
 
 import hashlib
-from datetime import datetime
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
-from observatory.partners.feedback import feedback_error_html, feedback_table, write_feedback
-from observatory.partners.inbox import RECU, REFUSE, land_inbox, landed_partner_files, new_files
-from observatory.partners.mappings import PartnerMapping, load_mappings
-from observatory.partners.reading import PartnerRead, combine_reads, read_partner
-from observatory.partners.sniffing import PartnerFileError
+from observatory.partners.inbox import RECU, REFUSE, new_files
+from observatory.partners.mappings import TYPES_ACTIVITE, PartnerMapping, load_mappings
+from observatory.partners.staging import (
+    feedback_dir,
+    land_partner,
+    orphan_entries,
+    referentiel_landed,
+    stage_partner,
+)
 from observatory.settings import Settings
-from observatory.sources.mednum import load_standard
+from observatory.sources.catalogue import COG_COMMUNES
 from observatory.validation.store import write_quarantine
 
 SENSOR = "inbox_partenaires"
@@ -34,11 +37,6 @@ def stg_key(mapping: PartnerMapping) -> dg.AssetKey:
     return dg.AssetKey(f"stg_{mapping.source}")
 
 
-def feedback_dir(settings: Settings, partenaire: str) -> Path:
-    """Where the producer's feedback reports are written: `<data_dir>/retours/<partner>/`."""
-    return settings.data_dir / "retours" / partenaire
-
-
 def build_raw_partner_asset(mapping: PartnerMapping) -> dg.AssetsDefinition:
     @dg.asset(
         key=raw_key(mapping),
@@ -48,7 +46,8 @@ def build_raw_partner_asset(mapping: PartnerMapping) -> dg.AssetsDefinition:
         metadata={"partenaire": mapping.partenaire, "type_fichier": mapping.type_fichier},
     )
     def _raw(context: dg.AssetExecutionContext, observatory: ObservatoryResource):
-        outcomes = land_inbox(observatory.settings, mapping.partenaire, licence=mapping.licence)
+        depot = land_partner(observatory.settings, mapping)
+        outcomes = depot.outcomes
         for refused in (o for o in outcomes if o.statut == REFUSE):
             context.log.warning(refused.raison)
         return dg.MaterializeResult(
@@ -56,6 +55,7 @@ def build_raw_partner_asset(mapping: PartnerMapping) -> dg.AssetsDefinition:
                 "recus": [o.fichier for o in outcomes if o.statut == RECU],
                 "deja_recus": [o.fichier for o in outcomes if o.statut not in (RECU, REFUSE)],
                 "refuses": [str(o.raison) for o in outcomes if o.statut == REFUSE],
+                "retours_refuses": depot.retours,
             }
         )
 
@@ -64,60 +64,62 @@ def build_raw_partner_asset(mapping: PartnerMapping) -> dg.AssetsDefinition:
 
 def build_stg_partner_asset(mapping: PartnerMapping) -> dg.AssetsDefinition:
     name = stg_key(mapping).to_user_string()
+    # the COG of the raw layer: activity codes are checked (and rebased) while staging
+    deps = [raw_key(mapping)]
+    if mapping.type_fichier in TYPES_ACTIVITE:
+        deps.append(COG_COMMUNES.raw_asset)
 
     @dg.asset(
         key=stg_key(mapping),
         group_name="staging",
-        deps=[raw_key(mapping)],
+        deps=deps,
         description=f"{mapping.titre} — lignes typées et vérifiées ({mapping.type_fichier}).",
     )
     def _stg(
         context: dg.AssetExecutionContext, observatory: ObservatoryResource
     ) -> dg.Output[pl.DataFrame]:
         settings = observatory.settings
-        standard = load_standard(settings.schemas_dir)
-        reads: list[PartnerRead] = []
-        illisibles: list[str] = []
-        retours_refus: list[str] = []  # the producer's report of each refused file
-        retours = feedback_dir(settings, mapping.partenaire)
-        for raw in landed_partner_files(settings, mapping.partenaire):
-            recu = datetime.fromisoformat(raw.recupere_le).date()
-            try:
-                read = read_partner(
-                    raw.path.read_bytes(),
-                    raw.fichier,
-                    mapping,
-                    sha256=raw.sha256,
-                    standard=standard,
-                    date_reception=recu,
-                )
-            except PartnerFileError as error:
-                illisibles.append(str(error))
-                context.log.warning(str(error))
-                retours.mkdir(parents=True, exist_ok=True)
-                retour = retours / f"{raw.fichier}.retour.html"
-                retour.write_text(feedback_error_html(raw.fichier, error.detail), encoding="utf-8")
-                retours_refus.append(str(retour))
-                continue
-            table = feedback_table(read.quarantine, read.format.ligne_entete, read.colonnes_fichier)
-            write_feedback(retours, raw.fichier, table, read.comptes)
-            reads.append(read)
-        kept, quarantine, rows_in = combine_reads(reads, mapping, standard)
-        path = write_quarantine(settings, name, quarantine)
+        referentiel = (
+            referentiel_landed(settings) if mapping.type_fichier in TYPES_ACTIVITE else None
+        )
+        staged = stage_partner(settings, mapping, referentiel=referentiel)
+        for message in staged.illisibles:
+            context.log.warning(message)
+        path = write_quarantine(settings, name, staged.quarantine)
         return dg.Output(
-            kept,
+            staged.kept,
             metadata={
-                "lignes_entree": rows_in,
-                "lignes_gardees": kept.height,
-                "fichiers_lus": [r.kept["fichier_origine"][0] for r in reads if r.kept.height],
-                "fichiers_illisibles": illisibles,
-                "retours_fichiers_refuses": retours_refus,
+                **staged.metadata(),
                 "quarantaine": str(path),
-                "retours": str(retours),
+                "retours": str(feedback_dir(settings, mapping.partenaire)),
             },
         )
 
     return _stg
+
+
+def build_inbox_orphans_asset(mappings: dict[str, PartnerMapping]) -> dg.AssetsDefinition:
+    """Entries of the inbox no mapping reads (a folder without a format, a file at its root):
+    a report each, so a producer who dropped in the wrong place is told."""
+
+    @dg.asset(
+        name="raw_partenaires__sans_format",
+        group_name="raw",
+        description="Dépôts sans format d'échange (dossier inconnu, racine de l'inbox) : "
+        "un retour pour chacun, rien n'est lu.",
+        kinds={"file"},
+    )
+    def _orphans(
+        context: dg.AssetExecutionContext, observatory: ObservatoryResource
+    ) -> dg.MaterializeResult:
+        found = orphan_entries(observatory.settings, set(mappings))
+        for _, _, raison in found:
+            context.log.warning(raison)
+        return dg.MaterializeResult(
+            metadata={"refuses": [f"{d}/{n} : {r}" if d else f"{n} : {r}" for d, n, r in found]}
+        )
+
+    return _orphans
 
 
 def build_partner_sensor(mappings: dict[str, PartnerMapping]) -> dg.SensorDefinition:

@@ -58,6 +58,29 @@ EXPLICATIONS: dict[str, str] = {
     "texte_trop_long_280": "texte de plus de 280 caractères",
     "telephone_invalide": "numéro de téléphone illisible",
     "horaires_non_convertibles": "horaires illisibles",
+    "periode_future": "période postérieure à la date de réception du fichier",
+    "nombre_invraisemblable": (
+        "nombre impossible : supérieur à la population du territoire ou au milliard"
+    ),
+    "periodes_chevauchantes": (
+        "une ligne annuelle et des lignes mensuelles ou trimestrielles de la même année pour "
+        "le même territoire : les deux seraient additionnées, envoyez l'un ou l'autre"
+    ),
+    "code_hors_cog": "code absent du Code officiel géographique en vigueur",
+    "code_commune_ancien_rebase": (
+        "ancien code de commune (fusion) : compté dans la commune actuelle indiquée"
+    ),
+    "caractere_nul": "la ligne contient un octet nul (fichier abîmé ?)",
+    "cellule_trop_longue": "une cellule dépasse 32 767 caractères",
+    "remplace_par_fichier_plus_recent": "remplacée par la même ligne d'un fichier plus récent",
+    "id_duplique_entre_fichiers": (
+        "identifiant déjà utilisé par un autre fichier du même dépôt : suffixé pour rester unique"
+    ),
+    "courriel_personnel": "adresse électronique d'une personne : retirée, jamais publiée",
+    "telephone_mobile": (
+        "numéro de mobile : retiré, jamais publié (un mobile est la ligne d'une personne)"
+    ),
+    "donnee_personnelle_colonne": "colonne de données personnelles : retirée, jamais publiée",
 }
 ACTIONS: dict[str, str] = {
     REJET: "ligne écartée",

@@ -4,14 +4,24 @@ A file is identified by its sha256: dropping the same bytes again (under any nam
 A new file is copied, never moved or modified, to
 `<data_dir>/raw/partenaires/<partner>/<reception time>/<file>` with its sidecar, like every raw
 input (`observatory.sources.raw`): read-only, written atomically, never overwritten. Names
-that could escape the folder (`../x`, absolute paths), symbolic links and files over the size
-limit are refused; hidden and temporary files (an upload in progress) are left alone.
+that could escape the folder (`../x`, absolute paths), symbolic links, sub-folders and files
+over the size limit are refused; hidden and temporary files (an upload in progress) are left
+alone. Any other failure while landing one file refuses that file only (`land_inbox`).
+
+A name the file system or the JSON sidecar cannot hold (bytes that are not UTF-8, over
+`NOM_OCTETS_MAX` bytes, control characters) is landed under a safe name: its readable part
+and the start of its sha256 (`nom_depose`). A file refused once it is landed (it cannot be
+read) is moved to `raw/_refuses/<partner>/` with its reason (`refuse_landed`): it is never
+read again, and the same bytes dropped again are `deja_refuse`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -23,9 +33,12 @@ PROFIL_INBOX = "inbox"
 _PARTENAIRE = re.compile(r"^[a-z0-9][a-z0-9_]{1,62}$")
 _TEMPORAIRES = (".part", ".tmp", ".crdownload", ".partial", ".swp")
 
+NOM_OCTETS_MAX = 150  # a landed name, leaving room for `.meta.json` and `.retour.html`
 RECU = "recu"
 DEJA_RECU = "deja_recu"
+DEJA_REFUSE = "deja_refuse"
 REFUSE = "refuse"
+DOSSIER_REFUS = "_refuses"
 
 
 class InboxError(ValueError):
@@ -42,6 +55,12 @@ class InboxOutcome:
     sha256: str | None = None
     raw: RawFile | None = None
     raison: str | None = None
+    retour: str = ""  # the name its feedback report is written under (`nom_depose`)
+
+
+def _nom_refus(name: str) -> str:
+    """The report name of a dropped entry refused before its bytes are read."""
+    return nom_depose(name, sha256_bytes(os.fsencode(name)))
 
 
 def inbox_dir(settings: Settings, partenaire: str | None = None) -> Path:
@@ -51,6 +70,37 @@ def inbox_dir(settings: Settings, partenaire: str | None = None) -> Path:
 
 def raw_partner_dir(settings: Settings, partenaire: str) -> Path:
     return settings.raw_dir / "partenaires" / check_partner(partenaire)
+
+
+def refuses_dir(settings: Settings, partenaire: str) -> Path:
+    """Where files refused after landing are kept: `raw/_refuses/<partner>/`."""
+    return settings.raw_dir / DOSSIER_REFUS / check_partner(partenaire)
+
+
+def lisible(name: str) -> str:
+    """A name as text that can be written anywhere: bytes that are not UTF-8 as `\\xNN`."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def nom_depose(name: str, digest: str) -> str:
+    """The name a dropped file is landed (and reported) under.
+
+    Its own when the file system, the sidecar and the feedback report can hold it; else its
+    readable part (at most 80 characters, other characters as `_`), a `-` and the first 8
+    characters of its sha256, and its extension: two such files never share a name.
+    """
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        size = NOM_OCTETS_MAX + 1
+    if size <= NOM_OCTETS_MAX and name.isprintable():
+        return name
+    text = os.fsencode(name).decode("utf-8", "replace")
+    stem, dot, ext = text.rpartition(".")
+    if not dot or not re.fullmatch(r"\w{1,10}", ext, re.ASCII):
+        stem, ext = text, ""
+    propre = re.sub(r"[^\w.\-]+", "_", stem).strip("._")[:80] or "fichier"
+    return f"{propre}-{digest[:8]}" + (f".{ext.lower()}" if ext else "")
 
 
 def check_partner(partenaire: str) -> str:
@@ -79,31 +129,78 @@ def is_pending(path: Path) -> bool:
     )
 
 
-def landed_partner_files(settings: Settings, partenaire: str) -> list[RawFile]:
-    """Sidecars of every file landed for a partner, oldest first."""
-    folder = raw_partner_dir(settings, partenaire)
+def _sidecars(folder: Path) -> list[RawFile]:
     sidecars = [read_sidecar(p) for p in folder.glob("*/*.meta.json")] if folder.is_dir() else []
     return sorted(sidecars, key=lambda raw: (raw.recupere_le, raw.vintage, raw.fichier))
 
 
+def landed_partner_files(settings: Settings, partenaire: str) -> list[RawFile]:
+    """Sidecars of every file landed for a partner and not refused, oldest first."""
+    return _sidecars(raw_partner_dir(settings, partenaire))
+
+
+def refused_partner_files(settings: Settings, partenaire: str) -> list[RawFile]:
+    """Sidecars of the files refused after landing, oldest first (never read again)."""
+    return _sidecars(refuses_dir(settings, partenaire))
+
+
+def refuse_landed(settings: Settings, raw: RawFile, raison: str) -> RawFile:
+    """Move a landed file and its sidecar to `raw/_refuses/<partner>/<vintage>/`, with its
+    reason beside it (`<file>.raison.txt`); returns its sidecar there."""
+    target = refuses_dir(settings, raw.provider) / raw.vintage / raw.fichier
+    target.parent.mkdir(parents=True, exist_ok=True)
+    (target.parent / f"{raw.fichier}.raison.txt").write_text(raison + "\n", encoding="utf-8")
+    moved = replace(raw, chemin=str(target))
+    if raw.path.exists():
+        os.replace(raw.path, target)
+    sidecar = raw.path.with_name(raw.path.name + ".meta.json")
+    _write_raw_sidecar(target, moved)
+    sidecar.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # the landing's folder, when it held only this file
+        raw.path.parent.rmdir()
+    return moved
+
+
+def _write_raw_sidecar(target: Path, raw: RawFile) -> None:
+    sidecar = target.with_name(target.name + ".meta.json")
+    tmp = sidecar.with_name(f".{sidecar.name}.tmp")
+    tmp.write_text(json.dumps(asdict(raw), ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, sidecar)
+
+
+def refuse_dropped(settings: Settings, partenaire: str, name: str, raison: str) -> Path:
+    """Record why a dropped file was refused before landing (its bytes are not kept):
+    `raw/_refuses/<partner>/inbox/<name>.raison.txt`, rewritten while it stays dropped."""
+    folder = refuses_dir(settings, partenaire) / "inbox"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{nom_depose(name, sha256_bytes(os.fsencode(name)))}.raison.txt"
+    path.write_text(raison + "\n", encoding="utf-8")
+    return path
+
+
 def pending_files(settings: Settings, partenaire: str) -> list[Path]:
-    """The files waiting in a partner's inbox folder, by name."""
+    """The entries waiting in a partner's inbox folder, by name: files, links, sub-folders."""
     folder = inbox_dir(settings, partenaire)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if is_pending(p) and (p.is_file() or p.is_symlink()))
+    return sorted(p for p in folder.iterdir() if is_pending(p))
 
 
 def _read_dropped(folder: Path, name: str, taille_max: int) -> bytes:
     path = folder / safe_name(name)
     if path.is_symlink():
-        raise InboxError(f"{name} : lien symbolique refusé, déposez le fichier lui-même")
+        raise InboxError(f"{lisible(name)} : lien symbolique refusé, déposez le fichier lui-même")
+    if path.is_dir():
+        raise InboxError(
+            f"{lisible(name)} : sous-dossier refusé, déposez les fichiers eux-mêmes directement "
+            "dans le dossier du partenaire (pas de dossier ni d'archive)"
+        )
     if not path.is_file():
-        raise InboxError(f"{name} : absent du dossier de dépôt")
+        raise InboxError(f"{lisible(name)} : absent du dossier de dépôt (ou fichier spécial)")
     size = path.stat().st_size
     if size > taille_max:
         raise InboxError(
-            f"{name} : {size} octets, au-delà de la limite de {taille_max} octets ; "
+            f"{lisible(name)} : {size} octets, au-delà de la limite de {taille_max} octets ; "
             "découpez le fichier ou contactez l'observatoire"
         )
     return path.read_bytes()
@@ -121,21 +218,36 @@ def land_inbox_file(
     """Copy one dropped file into the raw layer, unless the same bytes are already there."""
     content = _read_dropped(inbox_dir(settings, partenaire), name, taille_max)
     digest = sha256_bytes(content)
-    for raw in landed_partner_files(settings, partenaire):
+    landed = landed_partner_files(settings, partenaire)
+    refused = refused_partner_files(settings, partenaire)
+    for raw in landed:
         if raw.sha256 == digest:
-            return InboxOutcome(partenaire, name, DEJA_RECU, digest, raw)
+            return InboxOutcome(
+                partenaire, lisible(name), DEJA_RECU, digest, raw, retour=nom_depose(name, digest)
+            )
+    for raw in refused:
+        if raw.sha256 == digest:
+            return InboxOutcome(
+                partenaire, lisible(name), DEJA_REFUSE, digest, raw, retour=nom_depose(name, digest)
+            )
     now = now or datetime.now(UTC)
     vintage = now.strftime("%Y%m%dT%H%M%SZ")
-    target = raw_partner_dir(settings, partenaire) / vintage / name
+    landed_name = nom_depose(name, digest)
+    if landed_name in {r.fichier for r in (*landed, *refused)}:
+        # another version under the same name: a row is known by (file, line), so each
+        # landed file of a partner has its own name
+        stem, dot, ext = landed_name.rpartition(".")
+        landed_name = f"{stem}-{digest[:8]}.{ext}" if dot else f"{landed_name}-{digest[:8]}"
+    target = raw_partner_dir(settings, partenaire) / vintage / landed_name
     if target.exists():
         raise InboxError(f"{target} existe déjà avec d'autres octets ; déposez-le à nouveau")
     raw = RawFile(
         source=f"partenaire__{partenaire}",
         provider=partenaire,
         vintage=vintage,
-        fichier=name,
+        fichier=landed_name,
         chemin=str(target),
-        origine=f"inbox/{partenaire}/{name}",
+        origine=f"inbox/{partenaire}/{lisible(name)[:300]}",
         url=None,
         licence=licence,
         sha256=digest,
@@ -143,7 +255,8 @@ def land_inbox_file(
         recupere_le=now.isoformat(timespec="seconds"),
         profil=PROFIL_INBOX,
     )
-    return InboxOutcome(partenaire, name, RECU, digest, _write_raw(target, content, raw))
+    raw = _write_raw(target, content, raw)
+    return InboxOutcome(partenaire, landed_name, RECU, digest, raw, retour=landed_name)
 
 
 def land_inbox(
@@ -154,7 +267,11 @@ def land_inbox(
     taille_max: int = TAILLE_MAX_OCTETS,
     now: datetime | None = None,
 ) -> list[InboxOutcome]:
-    """Land every pending file of a partner; a refused file does not stop the others."""
+    """Land every pending file of a partner; a refused file does not stop the others.
+
+    Whatever goes wrong with one file (a refusal, a name or an entry the file system cannot
+    take, an I/O error) refuses that file, with a French reason, and the next is landed.
+    """
     outcomes = []
     for path in pending_files(settings, partenaire):
         try:
@@ -164,7 +281,29 @@ def land_inbox(
                 )
             )
         except InboxError as error:
-            outcomes.append(InboxOutcome(partenaire, path.name, REFUSE, raison=str(error)))
+            outcomes.append(
+                InboxOutcome(
+                    partenaire,
+                    lisible(path.name),
+                    REFUSE,
+                    raison=str(error),
+                    retour=_nom_refus(path.name),
+                )
+            )
+        except Exception as error:
+            raison = (
+                f"{lisible(path.name)} : le fichier n'a pas pu être reçu "
+                f"({type(error).__name__}) ; déposez-le à nouveau ou contactez l'observatoire"
+            )
+            outcomes.append(
+                InboxOutcome(
+                    partenaire,
+                    lisible(path.name),
+                    REFUSE,
+                    raison=raison,
+                    retour=_nom_refus(path.name),
+                )
+            )
     return outcomes
 
 
@@ -173,12 +312,13 @@ def new_files(
 ) -> list[str]:
     """sha256 of the pending files not yet landed (what a sensor asks a run for), sorted."""
     landed = {raw.sha256 for raw in landed_partner_files(settings, partenaire)}
+    landed |= {raw.sha256 for raw in refused_partner_files(settings, partenaire)}
     digests = set()
     folder = inbox_dir(settings, partenaire)
     for path in pending_files(settings, partenaire):
         try:
             digest = sha256_bytes(_read_dropped(folder, path.name, taille_max))
-        except InboxError:
+        except (InboxError, OSError):
             continue  # refused when landed, and reported then
         if digest not in landed:
             digests.add(digest)

@@ -11,12 +11,31 @@ the file holds the formula, not its result).
 `lieux` files are mapped to La Mednum's standard v1 (`registries.map_v0_to_v1` for leftover v0
 vocabularies) then typed and checked by `lieux.stage_lieux`, like every registry: a value the
 partner's format cannot convert is passed as written, for the standard's checks to report.
-Activity files (`mappings.TYPES_ACTIVITE`) are typed and checked here.
+Activity files (`mappings.TYPES_ACTIVITE`) are typed and checked here. Personal data (a
+person's e-mail or mobile) is taken out of a `lieux` file before staging, like every registry
+(`personal_data.ecarter_donnees_personnelles`). A structure's own mobile number is treated as
+a person's: a mobile (06, 07, +33 6, +33 7), even in the telephone field of a place or of an
+itinerant structure (the Charente bus), is the line of the person who carries the phone (the
+advisor on board, a volunteer) and reaches them outside any opening hours; nothing in the
+number tells a "service" mobile from a private one. It is removed (counted, masked, in the
+quarantine and the producer's report); a structure that wants a number published gives a
+landline or a switchboard (01–05, 09).
+
+Values a file cannot mean are quarantined, never summed: a period that starts after the file
+was received (`periode_future`), a count above `NOMBRE_MAX` or above the population of its
+territory (`nombre_invraisemblable`, which also keeps every sum far from Int64's limit), an
+annual row and monthly or quarterly rows of the same year for the same key
+(`periodes_chevauchantes`: which one to count is the producer's call), a row holding a NUL
+character (`caractere_nul`) or a cell over `CELLULE_MAX` characters (`cellule_trop_longue`).
+With the COG (`Referentiel`), a former commune code is rebased on its current commune
+(`code_commune_ancien_rebase`, like the statistics) and a code absent from it is rejected
+here (`code_hors_cog`), so the producer's report says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -40,6 +59,7 @@ from observatory.settings import bundled
 from observatory.sources.mednum import Standard, load_standard
 from observatory.sources.raw import sha256_bytes
 from observatory.transforms.lieux import stage_lieux
+from observatory.transforms.personal_data import ecarter_donnees_personnelles
 from observatory.transforms.registries import map_v0_to_v1
 
 # Territory-code normalisers by level (commune: `1001` → `01001`, `2A` kept; EPCI SIREN;
@@ -71,6 +91,15 @@ _MOIS_ISO = r"^(\d{4})[-/.](\d{1,2})$"
 _MOIS_FR = r"^(\d{1,2})[-/.](\d{4})$"
 _TRIMESTRE_AVANT = r"^[Tt]([1-4])[\s-]*(\d{4})$"
 _TRIMESTRE_APRES = r"^(\d{4})[\s-]*[Tt]([1-4])$"
+# A month a spreadsheet turned into a date: 2024-03-01 (ISO, or with a time), 01/03/2024, or
+# the date's serial number (days since 1899-12-30: 45352 is 2024-03-01).
+_DATE_ISO = r"^(\d{4})-(\d{2})-\d{2}(?:[ T]00:00(?::00)?)?$"
+_DATE_FR = r"^\d{1,2}/(\d{1,2})/(\d{4})$"
+_SERIE_EXCEL = r"^(\d{5})(?:\.0+)?$"
+_EPOQUE_EXCEL = date(1899, 12, 30)
+NOMBRE_MAX = 1_000_000_000  # a count of people or actions above a billion is an error
+CELLULE_MAX = 32_767  # characters in a cell, Excel's own limit
+NUL = "\x00"
 
 
 @dataclass(frozen=True)
@@ -88,16 +117,28 @@ class PartnerRead:
     lignes_vides: int
     comptes: dict[str, int]
     colonnes_fichier: dict[str, str]
+    lot: str = ""  # the landing it came with (its raw vintage): files dropped together
+    fichier: str = ""
+    sha256: str = ""
 
 
-def resolve_columns(mapping: PartnerMapping, entete: list[str], fichier: str) -> dict[str, str]:
+def resolve_columns(
+    mapping: PartnerMapping, entete: list[str], fichier: str, doublons: Collection[str] = ()
+) -> dict[str, str]:
     """Observatory column → the file's column, through names and aliases.
 
     A required column found under none of its names fails, listing expected and found columns.
+    A column the mapping reads that the file names twice (`doublons`, or two names written
+    differently but read alike: `Code commune` and `code_commune`) fails too: which one holds
+    the values is the producer's to say, never the first silently.
     """
-    par_nom = {}
+    par_nom: dict[str, str] = {}
+    vus: dict[str, list[str]] = {}
     for name in entete:
         par_nom.setdefault(normalise_nom_colonne(name), name)
+        vus.setdefault(normalise_nom_colonne(name), []).append(name)
+    for name in doublons:
+        vus.setdefault(normalise_nom_colonne(name), []).append(name)
     resolved: dict[str, str] = {}
     missing: list[ColumnRule] = []
     for rule in mapping.colonnes:
@@ -106,6 +147,14 @@ def resolve_columns(mapping: PartnerMapping, entete: list[str], fichier: str) ->
             None,
         )
         if found is not None:
+            memes = vus[normalise_nom_colonne(found)]
+            if len(memes) > 1:
+                raise PartnerFileError(
+                    fichier,
+                    f"la colonne « {found} » apparaît {len(memes)} fois dans l'en-tête "
+                    f"({' ; '.join(f'« {m} »' for m in dict.fromkeys(memes))}) : laissez-en une "
+                    "seule, l'observatoire ne choisit pas à votre place.",
+                )
             resolved[rule.nom] = found
         elif rule.obligatoire and rule.si_absent is None and rule.nom not in mapping.constantes:
             missing.append(rule)
@@ -159,15 +208,28 @@ def _date(value: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
 def periode(value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(first day, last day) of a period written as a year, a month or a quarter; else nulls."""
     v = value.str.replace_all(r"\s+", " ").str.strip_chars()
+    serie = v.str.extract(_SERIE_EXCEL, 1).cast(pl.Int64, strict=False)
+    jour_excel = (
+        pl.when(serie.is_between(20_000, 80_000))
+        .then(pl.lit(_EPOQUE_EXCEL) + pl.duration(days=serie))
+        .cast(pl.Date)
+    )
     annee = pl.coalesce(
-        v.str.extract(_ANNEE, 1),
-        v.str.extract(_MOIS_ISO, 1),
-        v.str.extract(_MOIS_FR, 2),
-        v.str.extract(_TRIMESTRE_AVANT, 2),
-        v.str.extract(_TRIMESTRE_APRES, 1),
-    ).cast(pl.Int32, strict=False)
-    mois = pl.coalesce(v.str.extract(_MOIS_ISO, 2), v.str.extract(_MOIS_FR, 1)).cast(
-        pl.Int32, strict=False
+        v.str.extract(_ANNEE, 1).cast(pl.Int32, strict=False),
+        v.str.extract(_MOIS_ISO, 1).cast(pl.Int32, strict=False),
+        v.str.extract(_MOIS_FR, 2).cast(pl.Int32, strict=False),
+        v.str.extract(_TRIMESTRE_AVANT, 2).cast(pl.Int32, strict=False),
+        v.str.extract(_TRIMESTRE_APRES, 1).cast(pl.Int32, strict=False),
+        v.str.extract(_DATE_ISO, 1).cast(pl.Int32, strict=False),
+        v.str.extract(_DATE_FR, 2).cast(pl.Int32, strict=False),
+        jour_excel.dt.year().cast(pl.Int32),
+    )
+    mois = pl.coalesce(
+        v.str.extract(_MOIS_ISO, 2).cast(pl.Int32, strict=False),
+        v.str.extract(_MOIS_FR, 1).cast(pl.Int32, strict=False),
+        v.str.extract(_DATE_ISO, 2).cast(pl.Int32, strict=False),
+        v.str.extract(_DATE_FR, 1).cast(pl.Int32, strict=False),
+        jour_excel.dt.month().cast(pl.Int32),
     )
     trimestre = pl.coalesce(
         v.str.extract(_TRIMESTRE_AVANT, 1), v.str.extract(_TRIMESTRE_APRES, 2)
@@ -207,7 +269,7 @@ class _Typed:
     colonnes: tuple[pl.Expr, ...] = ()
 
 
-def _type_column(rule: ColumnRule, decimale: str) -> _Typed:
+def _type_column(rule: ColumnRule, decimale: str, date_reception: date | None = None) -> _Typed:
     """How a column of the mapping is read; failures are reported by the caller."""
     s = pl.col(rule.nom)
     present = s.is_not_null()
@@ -221,6 +283,7 @@ def _type_column(rule: ColumnRule, decimale: str) -> _Typed:
         ]
         if rule.type in ("entier", "nombre"):
             failures.append(("nombre_negatif", v < 0))
+            failures.append(("nombre_invraisemblable", v > NOMBRE_MAX))
         if rule.type == "entier":
             failures.append(("nombre_non_entier", v != v.round()))
         return _Typed(v, tuple(failures), (nombre(s, decimale).alias(nom_type),))
@@ -243,6 +306,11 @@ def _type_column(rule: ColumnRule, decimale: str) -> _Typed:
                 ("periode_invalide", present & ~formule & v.is_null()),
                 ("date_epoch_1970", annee <= 1970),
                 ("periode_invalide", annee > ANNEE_MAX),
+                *(
+                    [("periode_future", v > pl.lit(date_reception))]
+                    if date_reception is not None
+                    else []
+                ),
             ),
             (periode(s)[0].alias(nom_type),),
         )
@@ -334,7 +402,11 @@ def _vocabulary(
 
 
 def _type_all(
-    frame: pl.DataFrame, mapping: PartnerMapping, decimale: str, lieux: bool
+    frame: pl.DataFrame,
+    mapping: PartnerMapping,
+    decimale: str,
+    lieux: bool,
+    date_reception: date | None = None,
 ) -> tuple[pl.DataFrame, list[Check]]:
     """Typed values in `_v_<column>` and the checks of each column's failures.
 
@@ -343,7 +415,9 @@ def _type_all(
     """
     checks: list[Check] = []
     values = []
-    typed_rules = [(rule, _type_column(rule, decimale)) for rule in mapping.colonnes]
+    typed_rules = [
+        (rule, _type_column(rule, decimale, date_reception)) for rule in mapping.colonnes
+    ]
     frame = frame.with_columns(c for _, typed in typed_rules for c in typed.colonnes)
     for rule, typed in typed_rules:
         value = typed.value
@@ -417,6 +491,29 @@ def _ragged(frame: pl.DataFrame, largeur: int) -> Check:
     )
 
 
+def _row_checks(raw: pl.DataFrame, colonnes: list[str]) -> list[Check]:
+    """A row holding a NUL character or a cell longer than `CELLULE_MAX`: the row is rejected
+    (a NUL byte is damage; such a cell is no value the observatory publishes)."""
+    if not colonnes:
+        return []
+    cells = [pl.col(c) for c in colonnes]
+    nul = pl.any_horizontal(c.str.contains(NUL, literal=True) for c in cells)
+    longue = pl.any_horizontal(c.str.len_chars() > CELLULE_MAX for c in cells)
+    return [
+        Check(COLONNE_LIGNE, "caractere_nul", nul, REJET, pl.lit("caractère NUL (octet 0)")),
+        Check(
+            COLONNE_LIGNE,
+            "cellule_trop_longue",
+            longue,
+            REJET,
+            pl.format(
+                "{} caractères",
+                pl.max_horizontal(c.str.len_chars() for c in cells).cast(pl.String),
+            ),
+        ),
+    ]
+
+
 def _stage_lieux(
     frame: pl.DataFrame,
     mapping: PartnerMapping,
@@ -430,14 +527,121 @@ def _stage_lieux(
         *(k for k in mapping.constantes if mapping.regle(k) is None),
     )
     v1, ecarts = map_v0_to_v1(v0)
+    # the same filter as every registry's (`defs.staging`): a person's e-mail or mobile, a
+    # referent's name never reach staging, whoever sends the list
+    v1, personnelles = ecarter_donnees_personnelles(v1)
     kept, quarantine = stage_lieux(v1, standard, date_reception)
-    return kept, pl.concat([ecarts, quarantine], how="vertical_relaxed")
+    return kept, pl.concat([ecarts, personnelles, quarantine], how="vertical_relaxed")
+
+
+@dataclass(frozen=True)
+class Referentiel:
+    """The COG that activity files' codes are checked against.
+
+    `territoires`: (niveau, code, population) of every current territory; `anciens_codes`:
+    (code_ancien, code) of former commune codes and the current commune each is in now.
+    """
+
+    territoires: pl.DataFrame
+    anciens_codes: pl.DataFrame
+
+
+def _cle_texte(cle: list[str]) -> pl.Expr:
+    return pl.concat_str([pl.col(c).cast(pl.String) for c in cle], separator=" ", ignore_nulls=True)
+
+
+def chevauchements(frame: pl.DataFrame, cle_sans_periode: list[str]) -> pl.DataFrame:
+    """(fichier_origine, ligne) of rows whose period overlaps another row's of the same key
+    (an annual row and monthly rows of that year) without being the same period."""
+    rows = frame.select(
+        "fichier_origine",
+        ROW,
+        *cle_sans_periode,
+        "periode_debut",
+        "periode_fin",
+        pl.col("periode_debut").dt.year().alias("_annee"),
+    ).filter(pl.col("periode_debut").is_not_null() & pl.col("periode_fin").is_not_null())
+    on = [*cle_sans_periode, "_annee"]
+    pairs = rows.join(rows, on=on, how="inner", suffix="_b", nulls_equal=True).filter(
+        (
+            (pl.col("fichier_origine") != pl.col("fichier_origine_b"))
+            | (pl.col(ROW) != pl.col(f"{ROW}_b"))
+        )
+        & (pl.col("periode_debut") <= pl.col("periode_fin_b"))
+        & (pl.col("periode_debut_b") <= pl.col("periode_fin"))
+        & (
+            (pl.col("periode_debut") != pl.col("periode_debut_b"))
+            | (pl.col("periode_fin") != pl.col("periode_fin_b"))
+        )
+    )
+    return pairs.select("fichier_origine", ROW).unique()
+
+
+def _chevauche(frame: pl.DataFrame, cle_sans_periode: list[str]) -> pl.Expr:
+    hits = chevauchements(frame, cle_sans_periode)
+    marque = pl.concat_str(
+        [pl.col("fichier_origine"), pl.col(ROW).cast(pl.String)], separator="\x1f"
+    )
+    cles = hits.select(marque.alias("k"))["k"]
+    return marque.is_in(cles.implode())
+
+
+CHEVAUCHEMENT = "periodes_chevauchantes"
+
+
+def _codes(
+    frame: pl.DataFrame, referentiel: Referentiel | None
+) -> tuple[pl.DataFrame, list[Check]]:
+    """Former commune codes rebased on their current commune; codes absent from the COG and
+    counts above their territory's population rejected."""
+    if referentiel is None:
+        return frame, []
+    anciens = referentiel.anciens_codes.select(
+        pl.lit("commune").alias("niveau"),
+        pl.col("code_ancien").alias("code"),
+        pl.col("code").alias("_code_actuel"),
+    ).unique(["niveau", "code"])
+    actuels = referentiel.territoires.select(
+        "niveau", "code", pl.lit(True).alias("_connu"), pl.col("population").alias("_population")
+    )
+    frame = (
+        frame.join(actuels.select("niveau", "code", "_connu"), on=["niveau", "code"], how="left")
+        .join(anciens, on=["niveau", "code"], how="left")
+        .with_columns(
+            (pl.col("_connu").is_null() & pl.col("_code_actuel").is_not_null()).alias("_rebase"),
+            pl.col("code").alias("_code_ecrit"),
+        )
+        .with_columns(
+            pl.when("_rebase").then(pl.col("_code_actuel")).otherwise(pl.col("code")).alias("code")
+        )
+        .drop("_connu", "_code_actuel")
+        .join(actuels, on=["niveau", "code"], how="left")
+    )
+    checks = [
+        Check(
+            "code",
+            "code_commune_ancien_rebase",
+            pl.col("_rebase"),
+            VALEUR_CORRIGEE,
+            pl.format("{} → {}", pl.col("_code_ecrit"), pl.col("code")),
+        ),
+        Check(
+            "code",
+            "code_hors_cog",
+            pl.col("code").is_not_null() & pl.col("_connu").is_null(),
+            REJET,
+            pl.col("_code_ecrit"),
+        ),
+    ]
+    return frame, checks
 
 
 def _stage_activite(
-    frame: pl.DataFrame, mapping: PartnerMapping
+    frame: pl.DataFrame, mapping: PartnerMapping, referentiel: Referentiel | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Activity rows: key (niveau, code, period, dimensions) unique, categories within total."""
+    """Activity rows: key (niveau, code, period, dimensions) unique, categories within total,
+    codes in the COG (former ones rebased), counts within the population, no overlapping
+    periods."""
     kind = TYPES_ACTIVITE[mapping.type_fichier]
     code_rule = mapping.regle("code")
     assert code_rule is not None  # checked when the mapping was loaded
@@ -457,19 +661,38 @@ def _stage_activite(
             for m in kind.mesures
         ),
     )
+    frame, code_checks = _codes(frame, referentiel)
     cle = ["niveau", "code", "periode_debut", "periode_fin", *kind.dimensions]
     complete = pl.all_horizontal(pl.col(c).is_not_null() for c in cle if c not in kind.dimensions)
+    entiers = [m for m in kind.mesures if m.startswith("nb_")]
     checks = [
+        *code_checks,
         Check(
             "code",
             "cle_dupliquee",
             complete & ~pl.struct(cle).is_first_distinct(),
             REJET,
-            pl.concat_str(
-                [pl.col(c).cast(pl.String) for c in cle], separator=" ", ignore_nulls=True
-            ),
-        )
+            _cle_texte(cle),
+        ),
+        Check(
+            "periode",
+            CHEVAUCHEMENT,
+            _chevauche(frame, ["niveau", "code", *kind.dimensions]),
+            REJET,
+            _cle_texte(cle),
+        ),
     ]
+    if "_population" in frame.columns:
+        checks += [
+            Check(
+                m,
+                "nombre_invraisemblable",
+                pl.col(m) > pl.col("_population"),
+                REJET,
+                pl.format("{} pour {} habitants", pl.col(m).cast(pl.Int64), pl.col("_population")),
+            )
+            for m in entiers
+        ]
     for dimension, allowed in kind.vocabulaires.items():
         checks.append(
             Check(
@@ -490,7 +713,6 @@ def _stage_activite(
             )
         )
     entries = run_checks(frame, checks)
-    entiers = [m for m in kind.mesures if m.startswith("nb_")]
     kept = split_rejected(frame, entries).select(
         *IDENTITE_LIGNE,
         *cle,
@@ -511,20 +733,25 @@ def read_partner(
     sha256: str | None = None,
     standard: Standard | None = None,
     date_reception: date | None = None,
+    referentiel: Referentiel | None = None,
 ) -> PartnerRead:
     """Read a partner file's bytes through its mapping; raises only `PartnerFileError`.
 
     `date_reception`: when the file was received, the date a place without a valid update date
-    is given (flagged `date_maj_estimee`), an upper bound of its real date.
+    is given (flagged `date_maj_estimee`), an upper bound of its real date, and the day after
+    which a period is in the future. `referentiel`: the COG activity codes are checked against.
     """
     sha256 = sha256 or sha256_bytes(content)
     table = sniff_table(content, fichier, mapping.colonnes_connues, dict(mapping.format))
-    resolved = resolve_columns(mapping, table.entete, fichier)
+    table = _sans_noms_reserves(table)
+    resolved = resolve_columns(mapping, table.entete, fichier, table.doublons)
     lieux = mapping.type_fichier == LIEUX
-    frame = _prepare(_frame(table, mapping, fichier, sha256), mapping, resolved)
+    brut = _frame(table, mapping, fichier, sha256)
+    abimees = run_checks(brut, _row_checks(brut, table.entete))
+    frame = _prepare(split_rejected(brut, abimees), mapping, resolved)
     ragged = run_checks(frame, [_ragged(frame, len(table.entete))])
     frame = split_rejected(frame, ragged)
-    frame, checks = _type_all(frame, mapping, table.format.decimale, lieux)
+    frame, checks = _type_all(frame, mapping, table.format.decimale, lieux, date_reception)
     frame, swap_checks = _swap(frame, lieux)
     typed_entries = run_checks(frame, [*checks, *swap_checks])
     if lieux:
@@ -532,9 +759,9 @@ def read_partner(
             frame, mapping, standard or load_standard(bundled("schemas")), date_reception
         )
     else:
-        kept, entries = _stage_activite(split_rejected(frame, typed_entries), mapping)
+        kept, entries = _stage_activite(split_rejected(frame, typed_entries), mapping, referentiel)
     quarantine = pl.concat(
-        [empty_quarantine(), ragged, typed_entries, entries], how="vertical_relaxed"
+        [empty_quarantine(), abimees, ragged, typed_entries, entries], how="vertical_relaxed"
     )
     comptes = account(len(table.lignes), kept, quarantine)
     return PartnerRead(
@@ -545,7 +772,21 @@ def read_partner(
         lignes_vides=table.lignes_vides,
         comptes=comptes,
         colonnes_fichier=resolved,
+        fichier=fichier,
+        sha256=sha256,
     )
+
+
+_RESERVES = {*IDENTITE_LIGNE, "_largeur"}
+
+
+def _sans_noms_reserves(table: Table) -> Table:
+    """A column named like one the reading adds (`ligne`, `fichier_origine`…) renamed
+    `<nom>_fichier`, so it cannot overwrite where a row came from."""
+    if not _RESERVES & set(table.entete):
+        return table
+    entete = [f"{n}_fichier" if n in _RESERVES else n for n in table.entete]
+    return replace(table, entete=entete)
 
 
 def read_partner_file(
@@ -586,20 +827,61 @@ def empty_kept(mapping: PartnerMapping, standard: Standard | None = None) -> pl.
     return pl.DataFrame(schema=schema)
 
 
+def _lieux_du_dernier_lot(
+    reads: list[PartnerRead],
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Places of a partner: the files of its latest landing, together (two lists dropped at
+    once are both used); each older file's kept rows are reported replaced. An id that an
+    earlier file of the same landing already uses gets the file's sha256 prefix."""
+    dernier = reads[-1].lot
+    lot = [r for r in reads if r.lot == dernier]
+    anciens = [r for r in reads if r.lot != dernier]
+    remplaces = [
+        run_checks(r.kept, [Check("id", REMPLACE, pl.lit(True), REJET, pl.col("id"))])
+        for r in anciens
+    ]
+    kept_parts, entries = [], []
+    vus: set[str] = set()
+    for read in lot:
+        frame = read.kept
+        doublon = pl.col("id").is_in(pl.Series(sorted(vus), dtype=pl.String).implode())
+        entries.append(
+            run_checks(frame, [Check("id", "id_duplique_entre_fichiers", doublon, VALEUR_CORRIGEE)])
+        )
+        frame = frame.with_columns(
+            pl.when(doublon)
+            .then(pl.format("{}-{}", pl.col("id"), pl.col("sha256_origine").str.slice(0, 8)))
+            .otherwise(pl.col("id"))
+            .alias("id")
+        )
+        vus |= set(frame["id"].drop_nulls().to_list())
+        kept_parts.append(frame)
+    kept = pl.concat(kept_parts, how="vertical_relaxed")
+    quarantine = pl.concat(
+        [empty_quarantine(), *(r.quarantine for r in reads), *remplaces, *entries],
+        how="vertical_relaxed",
+    )
+    rows_in = sum(r.lignes_entree for r in reads)
+    account(rows_in, kept, quarantine)
+    return kept, quarantine, rows_in
+
+
 def combine_reads(
     reads: list[PartnerRead], mapping: PartnerMapping, standard: Standard | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """(kept, quarantine, rows in) of a partner's files, oldest first.
 
-    A list of places is a snapshot: only the newest readable file counts. Activity files add
-    up; a row whose key (territory, period, dimensions) a newer file gives again is replaced
-    by it (`remplace_par_fichier_plus_recent`), so a corrected file supersedes the old one.
+    A list of places is a snapshot: the files of the newest landing count (several files
+    dropped together are all used). Activity files add up; a row whose key (territory,
+    period, dimensions) a newer file gives again is replaced by it
+    (`remplace_par_fichier_plus_recent`), so a corrected file supersedes the old one; rows of
+    different files whose periods overlap (an annual file and a monthly one) are rejected
+    (`periodes_chevauchantes`), never summed.
     """
     if not reads:
         return empty_kept(mapping, standard), empty_quarantine(), 0
     if mapping.type_fichier == LIEUX:
-        last = reads[-1]
-        return last.kept, last.quarantine, last.lignes_entree
+        return _lieux_du_dernier_lot(reads)
     kind = TYPES_ACTIVITE[mapping.type_fichier]
     cle = ["niveau", "code", "periode_debut", "periode_fin", *kind.dimensions]
     kept = pl.concat(
@@ -611,11 +893,26 @@ def combine_reads(
         REMPLACE,
         pl.col("_ordre") < pl.col("_ordre").max().over(cle),
         REJET,
-        pl.concat_str([pl.col(c).cast(pl.String) for c in cle], separator=" ", ignore_nulls=True),
+        _cle_texte(cle),
     )
     entries = run_checks(kept, [superseded])
-    quarantine = pl.concat([*(r.quarantine for r in reads), entries], how="vertical_relaxed")
+    restants = split_rejected(kept, entries)
+    overlap = run_checks(
+        restants,
+        [
+            Check(
+                "periode",
+                CHEVAUCHEMENT,
+                _chevauche(restants, ["niveau", "code", *kind.dimensions]),
+                REJET,
+                _cle_texte(cle),
+            )
+        ],
+    )
+    quarantine = pl.concat(
+        [*(r.quarantine for r in reads), entries, overlap], how="vertical_relaxed"
+    )
     rows_in = sum(r.lignes_entree for r in reads)
-    kept = split_rejected(kept, entries).drop("_ordre")
+    kept = split_rejected(restants, overlap).drop("_ordre")
     account(rows_in, kept, quarantine)
     return kept, quarantine, rows_in

@@ -8,6 +8,13 @@ a message, in French, naming the file and what is wrong with it: the producer re
 Encoding: strict UTF-8 first (a BOM is dropped), else charset-normalizer among the encodings
 French office software writes; a Western single-byte guess is read as cp1252, which is latin-1
 plus the typographic apostrophe, `œ` and `€` that latin-1 turns into control characters.
+UTF-16 without a BOM is recognised by its NUL bytes on every other position; a few stray NUL
+bytes in a text file are kept in their cells (the reading rejects those rows), only a file
+made mostly of them is binary.
+
+What one file may cost is bounded before it is held as a table (`CELLULES_MAX` cells,
+`PROFONDEUR_JSON_MAX` levels of JSON nesting, a workbook's declared sheet dimension and
+inflated size): a file beyond is refused with a French message, never read into memory.
 """
 
 from __future__ import annotations
@@ -33,6 +40,12 @@ SEPARATEURS = (";", ",", "\t", "|")
 ENCODAGES_CANDIDATS = ("utf_8", "cp1252", "latin_1", "iso8859_15", "mac_roman", "utf_16")
 ENCODAGES_OCCIDENTAUX = {"cp1252", "latin_1", "iso8859_1", "iso8859_15", "cp1250", "mac_roman"}
 LIGNES_EXAMINEES = 20  # rows searched for the header
+CELLULES_MAX = 5_000_000  # cells of one file (rows × columns): beyond, refused before reading
+PROFONDEUR_JSON_MAX = 64  # nesting of a JSON document: records are objects of values
+CHIFFRES_ENTIER_MAX = 30  # digits of a JSON integer converted (longer ones stay text)
+TAILLE_CHAMP_CSV = 1 << 24  # one CSV field (csv's own limit, 131072, failed in English)
+PART_NUL_BINAIRE = 0.01  # share of NUL bytes above which a file (not UTF-16) is binary
+NULS_ISOLES_MAX = 8  # a few NUL bytes in a small file are damage in rows, not a binary file
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0"  # XLS 97-2003, old Word files
 _BOMS_UTF16 = (b"\xff\xfe", b"\xfe\xff")
@@ -77,6 +90,7 @@ class Table:
     numeros: list[int]
     largeurs: list[int] = field(default_factory=list)
     lignes_vides: int = 0
+    doublons: tuple[str, ...] = ()  # header names written more than once (renamed `<nom>_2`)
 
 
 def detect_type(content: bytes, fichier: str) -> str:
@@ -94,12 +108,40 @@ def detect_type(content: bytes, fichier: str) -> str:
     return CSV  # text: JSON and HTML are told apart once decoded
 
 
+def utf16_sans_bom(content: bytes) -> str | None:
+    """`utf-16-le` or `utf-16-be` for UTF-16 text without a BOM, else None.
+
+    Latin text in UTF-16 has a NUL byte in (nearly) every pair, always on the same side: odd
+    positions for little-endian, even for big-endian.
+    """
+    sample = content[:20_000]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    pairs_sample = sample[: 2 * pairs]
+    impairs = pairs_sample[1::2].count(0)
+    pairs_nuls = pairs_sample[0::2].count(0)
+    for nuls, autres, encodage in (
+        (impairs, pairs_nuls, "utf-16-le"),
+        (pairs_nuls, impairs, "utf-16-be"),
+    ):
+        if nuls >= 0.6 * pairs and autres <= 0.05 * pairs:
+            try:
+                content[: 2 * (len(content) // 2)].decode(encodage)
+            except UnicodeDecodeError:
+                return None
+            return encodage
+    return None
+
+
 def detect_encoding(content: bytes, fichier: str) -> str:
     """The encoding of a text file; cp1252 rather than latin-1, UTF-8 with its BOM dropped."""
     if content.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if content.startswith(_BOMS_UTF16):
         return "utf-16"
+    if b"\x00" in content[:20_000] and (encodage := utf16_sans_bom(content)):
+        return encodage
     try:
         content.decode("utf-8")
         return "utf-8"
@@ -126,7 +168,7 @@ def _decode(content: bytes, fichier: str, encodage: str | None) -> tuple[str, st
         text = content.decode(encodage)
     except (UnicodeDecodeError, LookupError) as error:
         raise PartnerFileError(fichier, f"illisible en {encodage} ({error}).") from None
-    if "\x00" in text:
+    if text.count("\x00") > max(NULS_ISOLES_MAX, PART_NUL_BINAIRE * len(text)):
         raise PartnerFileError(
             fichier, "fichier binaire (ni CSV, ni XLSX, ni JSON) : format non reconnu."
         )
@@ -147,16 +189,27 @@ def _refuse_html(text: str, fichier: str) -> None:
 
 def _parse_csv(text: str, separateur: str, fichier: str, limite: int | None = None) -> list[list]:
     """Records of a CSV text; an unterminated quoted field at the end means a truncated file."""
+    csv.field_size_limit(TAILLE_CHAMP_CSV)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separateur, strict=True)
     rows: list[list[str]] = []
+    cellules = 0
     try:
         for row in reader:
             rows.append(row)
+            cellules += len(row)
             if limite is not None and len(rows) >= limite:
                 break
+            if cellules > CELLULES_MAX:
+                raise PartnerFileError(fichier, _trop_de_cellules(f"plus de {CELLULES_MAX}"))
     except csv.Error as error:
         if limite is not None:  # only sniffing: this separator reads badly
             return rows
+        if "field larger" in str(error):
+            raise PartnerFileError(
+                fichier,
+                f"une cellule de la ligne {reader.line_num} dépasse {TAILLE_CHAMP_CSV} "
+                "caractères (guillemet jamais refermé ?) : corrigez cette cellule.",
+            ) from None
         if "end of data" in str(error) or "EOF" in str(error):
             raise PartnerFileError(
                 fichier,
@@ -167,6 +220,13 @@ def _parse_csv(text: str, separateur: str, fichier: str, limite: int | None = No
             fichier, f"CSV mal formé à la ligne {reader.line_num} : {error}."
         ) from None
     return rows
+
+
+def _trop_de_cellules(combien: str) -> str:
+    return (
+        f"{combien} cellules (lignes × colonnes), au-delà de la limite de {CELLULES_MAX} : "
+        "découpez le fichier ou contactez l'observatoire."
+    )
 
 
 def _score_entete(row: list, connues: set[str]) -> int:
@@ -277,6 +337,8 @@ def _table(
     entete = _names(rows[header_index])
     while len(entete) > 1 and entete[-1].startswith("colonne_"):  # trailing separators
         entete.pop()
+    ecrits = [(_cell(c) or "").strip() for c in rows[header_index][: len(entete)]]
+    doublons = tuple(sorted({n for n in ecrits if n and ecrits.count(n) > 1}))
     lignes, numeros, largeurs, vides = [], [], [], 0
     for numero, row in enumerate(rows[header_index + 1 :], start=1):
         # `_cell` inlined for text and empty cells (every cell of a CSV): a national file has
@@ -310,7 +372,7 @@ def _table(
     fmt = FileFormat(**{**fmt.__dict__, "ligne_entete": header_index})
     decimale = detect_decimal([c for row in lignes[:500] for c in row])
     fmt = FileFormat(**{**fmt.__dict__, "decimale": decimale})
-    return Table(fmt, entete, lignes, numeros, largeurs, vides)
+    return Table(fmt, entete, lignes, numeros, largeurs, vides, doublons)
 
 
 def _sniff_csv(
@@ -334,9 +396,52 @@ def _records(data: object) -> list | None:
     return None
 
 
+def profondeur_json(text: str) -> int:
+    """The deepest nesting of `[` and `{` in a JSON text (brackets inside strings ignored)."""
+    depth = deepest = 0
+    for match in _JETONS_JSON.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
+_JETONS_JSON = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _entier_json(digits: str) -> int | str:
+    """A JSON integer; one too long to be a count stays text (Python refuses > 4300 digits)."""
+    return int(digits) if len(digits) <= CHIFFRES_ENTIER_MAX else digits
+
+
+def _objet_json(paires: list[tuple[str, object]], doublons: list[str]) -> dict:
+    """A JSON object; a key given twice is recorded (json keeps the last one silently)."""
+    objet = dict(paires)
+    if len(objet) < len(paires):
+        vues: set[str] = set()
+        doublons += [k for k, _ in paires if k in vues or vues.add(k)]
+    return objet
+
+
 def _sniff_json(text: str, fichier: str, encodage: str, connues: Collection[str]) -> Table:
+    if (profondeur := profondeur_json(text)) > PROFONDEUR_JSON_MAX:
+        raise PartnerFileError(
+            fichier,
+            f"JSON imbriqué sur {profondeur} niveaux, au-delà de {PROFONDEUR_JSON_MAX} : un "
+            "export de données est une liste d'objets (un objet par ligne).",
+        )
+    doublons: list[str] = []
     try:
-        data = json.loads(text)
+        data = json.loads(
+            text, parse_int=_entier_json, object_pairs_hook=lambda p: _objet_json(p, doublons)
+        )
+    except RecursionError:
+        raise PartnerFileError(
+            fichier, "JSON imbriqué trop profondément : une liste d'objets est attendue."
+        ) from None
     except json.JSONDecodeError as error:
         if error.pos >= len(text.rstrip()) - 1:
             raise PartnerFileError(
@@ -347,6 +452,13 @@ def _sniff_json(text: str, fichier: str, encodage: str, connues: Collection[str]
         raise PartnerFileError(
             fichier, f"JSON invalide ligne {error.lineno}, colonne {error.colno} : {error.msg}."
         ) from None
+    if doublons:
+        raise PartnerFileError(
+            fichier,
+            "deux champs portent le même nom dans un objet "
+            f"({', '.join(sorted(set(doublons))[:5])}) : une seule valeur serait lue, renommez "
+            "ou supprimez l'un des deux.",
+        )
     records = _records(data)
     if records is None or not all(isinstance(r, dict) for r in records):
         raise PartnerFileError(
@@ -360,6 +472,8 @@ def _sniff_json(text: str, fichier: str, encodage: str, connues: Collection[str]
     for record in records:
         keys.update(dict.fromkeys(record))
     entete = list(keys)
+    if len(entete) * len(records) > CELLULES_MAX:
+        raise PartnerFileError(fichier, _trop_de_cellules(str(len(entete) * len(records))))
     connues_n = {normalise_nom_colonne(c) for c in connues}
     if connues_n and not _score_entete(entete, connues_n):
         raise PartnerFileError(
@@ -381,6 +495,35 @@ class _TropGros(Exception):
     """A workbook whose declared inflated size is over the limit (raised before inflating)."""
 
 
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+
+
+def _colonne(lettres: bytes) -> int:
+    n = 0
+    for c in lettres.decode():
+        n = n * 26 + ord(c) - 64
+    return n
+
+
+def dimension_declaree(archive: zipfile.ZipFile) -> int:
+    """The most cells a sheet of the workbook declares (`<dimension ref="A1:XFD1048576">`).
+
+    Read from the first bytes of each sheet part, before openpyxl pads every row to it.
+    """
+    most = 0
+    for info in archive.infolist():
+        if not info.filename.startswith("xl/worksheets/") or not info.filename.endswith(".xml"):
+            continue
+        with archive.open(info) as part:
+            head = part.read(4096)
+        found = _DIMENSION.search(head)
+        if found and found.group(3):
+            rows = int(found.group(4)) - int(found.group(2)) + 1
+            cols = _colonne(found.group(3)) - _colonne(found.group(1)) + 1
+            most = max(most, rows * cols)
+    return most
+
+
 def _sheets(content: bytes, fichier: str) -> dict[str, list[list]]:
     """Every sheet of a workbook as rows of raw cell values (formulas as their text)."""
     import openpyxl  # imported here: only workbooks need it
@@ -393,9 +536,15 @@ def _sheets(content: bytes, fichier: str) -> dict[str, list[list]]:
                 raise _TropGros(inflated)
             bad = archive.testzip()
             names = set(archive.namelist())
+            if (cellules := dimension_declaree(archive)) > CELLULES_MAX:
+                raise PartnerFileError(
+                    fichier, _trop_de_cellules(f"une feuille déclare {cellules}")
+                )
         if bad is not None or "xl/workbook.xml" not in names:
             raise zipfile.BadZipFile(bad or "not a workbook")
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+    except PartnerFileError:
+        raise
     except _TropGros as error:
         raise PartnerFileError(
             fichier,
@@ -409,10 +558,22 @@ def _sheets(content: bytes, fichier: str) -> dict[str, list[list]]:
             "un classeur ; enregistrez-le à nouveau.",
         ) from None
     try:
-        return {
-            sheet.title: [list(row) for row in sheet.iter_rows(values_only=True)]
-            for sheet in book.worksheets
-        }
+        sheets: dict[str, list[list]] = {}
+        cellules = 0
+        for sheet in book.worksheets:
+            if hasattr(sheet, "reset_dimensions"):
+                sheet.reset_dimensions()  # rows as written, not padded to a declared size
+            rows = sheets.setdefault(sheet.title, [])
+            for row in sheet.iter_rows(values_only=True):
+                cellules += len(row)
+                if cellules > CELLULES_MAX:
+                    raise PartnerFileError(fichier, _trop_de_cellules(f"plus de {CELLULES_MAX}"))
+                rows.append(list(row))
+            largeur = max(map(len, rows), default=0)  # as openpyxl did from the dimension
+            if largeur * len(rows) > CELLULES_MAX:
+                raise PartnerFileError(fichier, _trop_de_cellules(str(largeur * len(rows))))
+            sheets[sheet.title] = [r + [None] * (largeur - len(r)) for r in rows]
+        return sheets
     finally:
         book.close()
 

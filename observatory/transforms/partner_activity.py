@@ -21,6 +21,7 @@ from observatory.transforms.couverture import applique_regle_couverture
 from observatory.validation.quarantine import QUARANTINE_SCHEMA, REJET, empty_quarantine
 
 SEUIL_SECRET = 5
+SOMME_MAX = 2**62  # a total of counts above it is set aside (`somme_hors_limite`), never wrapped
 NIVEAUX_EMBOITES = ("commune", "epci", "departement", "region", "france")
 # parent level → child level, the nested hierarchies within which a cell could be recovered
 ARETES_NIVEAUX = (
@@ -55,7 +56,9 @@ def compte_activite(
 
     Periods are summed by calendar year of their start. A code absent from COG 2026 at its
     level is quarantined (`code_hors_cog`), never dropped. Diagnostic rows without a total get
-    the sum of their categories. `codes_cog` has `niveau`, `code`.
+    the sum of their categories. `codes_cog` has `niveau`, `code`. The rows of a total that
+    would exceed `SOMME_MAX` (Int64 would wrap it negative) are quarantined
+    (`somme_hors_limite`), never summed.
     """
     counts: list[pl.DataFrame] = []
     quarantines: list[pl.DataFrame] = []
@@ -81,19 +84,38 @@ def compte_activite(
                 pl.lit(REJET).alias("action"),
             )
         )
-        counts.append(
-            known.unpivot(
-                on=list(mesures),
-                index=["jeu_de_donnees", "niveau", "code", "periode_debut"],
-                variable_name="mesure",
-                value_name="nb",
-            )
-            .group_by(
-                pl.col("niveau").alias("niveau_source"),
+        cellules = known.unpivot(
+            on=list(mesures),
+            index=[
+                "jeu_de_donnees",
+                "fichier_origine",
+                "sha256_origine",
+                "ligne",
+                "niveau",
                 "code",
-                pl.col("periode_debut").dt.year().cast(pl.Int32).alias("annee"),
-                "mesure",
+                "periode_debut",
+            ],
+            variable_name="mesure",
+            value_name="nb",
+        ).with_columns(pl.col("periode_debut").dt.year().cast(pl.Int32).alias("annee"))
+        # a total beyond Int64 would wrap to a negative count: its rows are set aside instead
+        somme = pl.col("nb").cast(pl.Float64).sum().over("niveau", "code", "annee", "mesure")
+        cellules = cellules.with_columns((somme > SOMME_MAX).alias("_deborde"))
+        quarantines.append(
+            cellules.filter("_deborde").select(
+                pl.col("jeu_de_donnees").alias("source"),
+                pl.col("fichier_origine").alias("fichier"),
+                pl.col("sha256_origine").alias("sha256"),
+                "ligne",
+                pl.col("mesure").alias("colonne"),
+                pl.lit("somme_hors_limite").alias("code_raison"),
+                pl.col("nb").cast(pl.String).alias("valeur_brute"),
+                pl.lit(REJET).alias("action"),
             )
+        )
+        counts.append(
+            cellules.filter(~pl.col("_deborde"))
+            .group_by(pl.col("niveau").alias("niveau_source"), "code", "annee", "mesure")
             .agg(
                 pl.col("nb").sum().cast(pl.Int64),
                 pl.col("jeu_de_donnees").unique().sort().str.join("|").alias("jeux_de_donnees"),

@@ -12,6 +12,7 @@ import pytest
 
 from observatory.partners.inbox import (
     DEJA_RECU,
+    DEJA_REFUSE,
     RECU,
     REFUSE,
     InboxError,
@@ -19,6 +20,9 @@ from observatory.partners.inbox import (
     land_inbox_file,
     landed_partner_files,
     new_files,
+    nom_depose,
+    refuse_landed,
+    refused_partner_files,
     safe_name,
 )
 from observatory.settings import Settings
@@ -108,3 +112,42 @@ def test_oversize_links_and_temporary_files(settings: Settings, tmp_path: Path) 
 def test_bad_partner_names_are_refused(settings: Settings, partner: str) -> None:
     with pytest.raises(InboxError):
         land_inbox(settings, partner)
+
+
+@pytest.mark.parametrize(
+    ("name", "landed"),
+    [
+        ("export.csv", "export.csv"),
+        (os.fsdecode(b"caf\xe9.csv"), "caf-5a9e5e7e.csv"),
+        ("a\nb.csv", "a_b-5a9e5e7e.csv"),
+        ("x" * 200 + ".json", "x" * 80 + "-5a9e5e7e.json"),
+    ],
+)
+def test_names_the_sidecar_cannot_hold_get_a_safe_name(name: str, landed: str) -> None:
+    assert nom_depose(name, "5a9e5e7e" + "0" * 56) == landed
+
+
+def test_a_refused_landed_file_is_never_landed_or_read_again(settings: Settings) -> None:
+    drop(settings, "f.csv", b"periode\n2024\n")
+    (outcome,) = land_inbox(settings, "p_test")
+    moved = refuse_landed(settings, outcome.raw, "illisible")
+    assert landed_partner_files(settings, "p_test") == []
+    assert refused_partner_files(settings, "p_test") == [moved]
+    assert moved.path.read_bytes() == b"periode\n2024\n"
+    assert (moved.path.parent / "f.csv.raison.txt").read_text() == "illisible\n"
+    (again,) = land_inbox(settings, "p_test")
+    assert again.statut == DEJA_REFUSE and new_files(settings, "p_test") == []
+
+
+def test_a_new_version_under_the_same_name_lands_under_its_own_name(settings: Settings) -> None:
+    """Rows are known by (file, line): two landed versions of `export.csv` never share a name."""
+    dropped = drop(settings, "export.csv", b"a\n1\n")
+    land_inbox(settings, "p_test", now=T1)
+    os.chmod(dropped, 0o644)
+    dropped.write_bytes(b"a\n2\n")
+    (outcome,) = land_inbox(settings, "p_test", now=T2)
+    digest = outcome.sha256 or ""
+    assert [r.fichier for r in landed_partner_files(settings, "p_test")] == [
+        "export.csv",
+        f"export-{digest[:8]}.csv",
+    ]

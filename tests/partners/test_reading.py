@@ -50,6 +50,13 @@ def test_nombre(decimale: str, values: list, expected: list) -> None:
         ("T4 2023", date(2023, 10, 1), date(2023, 12, 31)),
         ("2023-T2", date(2023, 4, 1), date(2023, 6, 30)),
         ("2023 t3", date(2023, 7, 1), date(2023, 9, 30)),
+        # a month a spreadsheet turned into a date, or the date's serial number
+        ("2024-03-01", date(2024, 3, 1), date(2024, 3, 31)),
+        ("2024-03-01 00:00:00", date(2024, 3, 1), date(2024, 3, 31)),
+        ("01/03/2024", date(2024, 3, 1), date(2024, 3, 31)),
+        ("45352", date(2024, 3, 1), date(2024, 3, 31)),
+        ("45352.0", date(2024, 3, 1), date(2024, 3, 31)),
+        ("12345", None, None),  # 1933: no serial a partner writes
         ("2024-13", None, None),
         ("T5 2024", None, None),
         ("janvier", None, None),

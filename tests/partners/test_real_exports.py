@@ -114,9 +114,66 @@ def test_real_values_are_read_as_written(standard: Standard) -> None:
         standard=standard,
     )
     first = bus.kept.row(0, named=True)
+    # the bus's number, stored as a number (33630392518), is read as +33 6 30 39 25 18: a
+    # mobile, so taken out before staging (issue 16: a structure's mobile is a person's line)
     assert (first["pivot"], first["code_insee"], first["telephone"]) == (
         "40109226700020",
         "16317",
-        "+33630392518",
+        None,
     )
+    mobile = bus.quarantine.filter(
+        (pl.col("ligne") == first["ligne"]) & (pl.col("code_raison") == "telephone_mobile")
+    )
+    assert mobile.select("colonne", "valeur_brute", "action").rows() == [
+        ("telephone", "06 ** ** ** 18", "valeur_ecartee")
+    ]
     assert bus.kept["itinerance"].unique().to_list() == ["Itinérant"]
+
+
+# file, partner, personal values taken out before staging, by reason
+PERSONNELLES = [
+    (
+        "raw_hub_hubik_gironde_33_2020.csv",
+        "departement_gironde",
+        {"courriel_personnel": 10, "telephone_mobile": 12},
+    ),
+    (
+        "raw_partner_gironde_33.json",
+        "departement_gironde",
+        {"courriel_personnel": 24, "telephone_mobile": 43},
+    ),
+    (
+        "raw_hub_hubik_pyrenees_atlantiques_64_2020.csv",
+        "hubik_pyrenees_atlantiques",
+        {"courriel_personnel": 1, "telephone_mobile": 26},
+    ),
+    # the bus's own number is a mobile: a person's line (see `partners.reading`)
+    (
+        "raw_partner_bus_france_services_charente_16.json",
+        "bus_france_services_charente",
+        {"telephone_mobile": 12},
+    ),
+]
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize(
+    ("fichier", "partenaire", "retirees"), PERSONNELLES, ids=[e[0] for e in PERSONNELLES]
+)
+def test_real_places_lose_their_personal_data_before_staging(
+    standard: Standard, fichier: str, partenaire: str, retirees: dict[str, int]
+) -> None:
+    """Issue 16: partner places went to staging unfiltered, and the publication's blocking
+    check found the real exports' e-mails and mobiles. The registries' filter now runs on
+    them: the staged rows pass the same scan, every value taken out counted and masked."""
+    from observatory.transforms.personal_data import scan_personal_data
+
+    mapping = load_mappings(PROJECT_ROOT / "schemas/partners")[partenaire]
+    read = read_partner((REAL / fichier).read_bytes(), fichier, mapping, standard=standard)
+    assert scan_personal_data(read.kept).is_empty()
+    personnelles = read.quarantine.filter(
+        pl.col("code_raison").is_in(["courriel_personnel", "telephone_mobile"])
+    )
+    assert dict(personnelles.group_by("code_raison").len().iter_rows()) == retirees
+    assert (personnelles["action"] == "valeur_ecartee").all()
+    assert personnelles["valeur_brute"].str.contains(r"\*\*\*|\*\* \*\*").all()  # masked

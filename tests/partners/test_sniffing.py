@@ -10,6 +10,7 @@ from observatory.partners.sniffing import (
     detect_decimal,
     detect_encoding,
     normalise_nom_colonne,
+    profondeur_json,
     sniff_table,
 )
 
@@ -24,6 +25,8 @@ TEXTE = "Période;Besoin d’aide;Commentaire\n2024-01;3;Cœur de l’Œuvre à 
         (TEXTE.encode("cp1252"), "cp1252"),  # charset-normalizer alone says cp1250 here
         ("Période;Ville\n1;Évry\n".encode("latin-1"), "cp1252"),  # latin-1 is read as cp1252
         (TEXTE.encode("utf-16"), "utf-16"),
+        (TEXTE.encode("utf-16-le"), "utf-16-le"),  # no BOM: NUL on every odd byte
+        (TEXTE.encode("utf-16-be"), "utf-16-be"),
     ],
 )
 def test_detect_encoding(content: bytes, encodage: str) -> None:
@@ -101,3 +104,28 @@ def test_error_names_the_file() -> None:
     with pytest.raises(PartnerFileError, match=r"^mon fichier\.csv : le fichier est vide") as err:
         sniff_table(b"", "mon fichier.csv")
     assert err.value.fichier == "mon fichier.csv"
+
+
+def test_a_stray_nul_stays_in_its_cell_a_binary_file_is_refused() -> None:
+    """One NUL byte is damage in one row (the reading rejects that row), not a binary file."""
+    table = sniff_table(b"periode;nb\n2024;3\n2025;\x004\n", "f.csv", ["periode"])
+    assert table.lignes == [["2024", "3"], ["2025", "\x004"]]
+    with pytest.raises(PartnerFileError, match="fichier binaire"):
+        sniff_table(b"periode;nb\n" + b"\x00\x01\x02" * 100, "f.csv", ["periode"])
+
+
+@pytest.mark.parametrize(
+    ("text", "profondeur"),
+    [("[]", 1), ('[{"a": [1, {"b": 2}]}]', 4), ('[{"a": "[[[[{{"}]', 2), ("42", 0)],
+)
+def test_profondeur_json_ignores_brackets_in_strings(text: str, profondeur: int) -> None:
+    assert profondeur_json(text) == profondeur
+
+
+def test_json_bounds_refuse_in_french() -> None:
+    with pytest.raises(PartnerFileError, match="imbriqué sur 1000 niveaux"):
+        sniff_table(b"[" * 1000 + b"]" * 1000, "f.json", ["periode"])
+    entier = sniff_table(b'[{"periode": 2024, "nb": ' + b"9" * 5000 + b"}]", "f.json", ["periode"])
+    assert entier.lignes == [["2024", "9" * 5000]]  # text: Python refuses > 4300 digits
+    with pytest.raises(PartnerFileError, match="même nom"):
+        sniff_table(b'[{"periode": 2024, "periode": 2025}]', "f.json", ["periode"])

@@ -6,6 +6,8 @@ tests/fixtures/partners/activite/PROVENANCE.md); territories and their nesting a
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import pytest
 
@@ -258,6 +260,39 @@ def test_without_partner_files_no_rows(appartenances) -> None:
         }
     )
     assert pa.indicateurs_activite(cellules, besoin).is_empty() and quarantaine.is_empty()
+
+
+def test_a_total_beyond_int64_is_set_aside_never_wrapped() -> None:
+    """Three counts of 4·10^18 for one EPCI and year add up past Int64 (a wrapped, negative
+    total was published): those rows are quarantined, the other EPCI's total is kept."""
+    n = 4_000_000_000_000_000_000
+    staged = pl.DataFrame(
+        {
+            "jeu_de_donnees": ["partenaire__pass"] * 4,
+            "fichier_origine": ["pass.csv"] * 4,
+            "sha256_origine": ["abc"] * 4,
+            "ligne": [1, 2, 3, 4],
+            "niveau": ["epci"] * 4,
+            "code": ["200071827", "200071827", "200071827", "200070514"],
+            "periode_debut": [date(2023, m, 1) for m in (1, 2, 3, 1)],
+            "periode_fin": [date(2023, m, 28) for m in (1, 2, 3, 1)],
+            "nb_pass_emis": [n, n, n, 40],
+            "nb_pass_utilises": [1, 1, 1, 12],
+        }
+    )
+    codes = pl.DataFrame({"niveau": ["epci", "epci"], "code": ["200071827", "200070514"]})
+    comptes, quarantaine = pa.compte_activite([("pass_numerique", staged)], codes)
+    assert (comptes["nb"] >= 0).all()
+    assert comptes.select("code", "mesure", "nb").sort("code", "mesure").rows() == [
+        ("200070514", "nb_pass_emis", 40),
+        ("200070514", "nb_pass_utilises", 12),
+        ("200071827", "nb_pass_utilises", 3),
+    ]
+    assert quarantaine.select("ligne", "colonne", "code_raison").rows() == [
+        (1, "nb_pass_emis", "somme_hors_limite"),
+        (2, "nb_pass_emis", "somme_hors_limite"),
+        (3, "nb_pass_emis", "somme_hors_limite"),
+    ]
 
 
 def test_the_publication_check_finds_what_would_break_secrecy(indicateurs) -> None:
