@@ -125,15 +125,20 @@ def test_every_row_is_counted_or_quarantined(staged, comptes) -> None:
         # its smallest other category (22 autonomous), or 75 − 38 would give the 15 back
         ("commune", "16015", "part_jamais_en_ligne_diagnostic", (None, True, True)),
         ("commune", "16015", "part_autonomes_diagnostic", (None, True, True)),
-        ("commune", "16102", "part_besoin_aide_diagnostic", (6 / 14, False, True)),
         # primary: 3 never online in Cognac; secondary: its smallest published sibling (5)
         ("commune", "16102", "part_jamais_en_ligne_diagnostic", (None, True, True)),
         ("commune", "16102", "part_autonomes_diagnostic", (None, True, True)),
+        # the two hierarchies linked: with Cognac's 6 people needing help published, the
+        # département (56) minus Angoulême (38), Cognac (6) and the rest of the CA du Grand
+        # Angoulême (46 − 38) gave the CC du Rouillacais' 4 back; the audit hides Cognac's 6 too
+        ("commune", "16102", "part_besoin_aide_diagnostic", (None, True, True)),
         # primary: 3 people diagnosed in Genac-Bignac; secondary: Rouillac (6), the only other
         # non-zero commune of the CC du Rouillacais, else EPCI − Rouillac would give it away
         ("commune", "16148", "nb_diagnostics_autonomie", (None, True, True)),
         ("commune", "16286", "nb_diagnostics_autonomie", (None, True, True)),
-        ("epci", "241600303", "nb_diagnostics_autonomie", (9.0, False, True)),
+        # ... and the CC's total (9), which the département minus its published communes gave
+        # exactly: a suppressed cell is never known to within fewer than 5
+        ("epci", "241600303", "nb_diagnostics_autonomie", (None, True, True)),
         # a zero describes nobody: published
         ("commune", "16339", "nb_diagnostics_autonomie", (0.0, False, True)),
         ("departement", "16", "nb_diagnostics_autonomie", (119.0, False, True)),
