@@ -49,8 +49,10 @@ def est_protege(borne_min: float, borne_max: float, seuil: int) -> bool:
     return math.floor(borne_max + TOLERANCE) - math.ceil(borne_min - TOLERANCE) >= seuil
 
 
-def _bornes(a_eq, b_eq: np.ndarray, n: int, cible: int) -> tuple[float, float]:
-    """[min, max] of variable `cible` over {x >= 0, a_eq x = b_eq}."""
+def _bornes(
+    a_eq, b_eq: np.ndarray | None, n: int, cible: int
+) -> tuple[float, float, list[np.ndarray]]:
+    """[min, max] of variable `cible` over {x >= 0, a_eq x = b_eq}, and the solutions found."""
     c = np.zeros(n)
     c[cible] = 1.0
     bas = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
@@ -60,30 +62,43 @@ def _bornes(a_eq, b_eq: np.ndarray, n: int, cible: int) -> tuple[float, float]:
             "(sommes ou ratios incohérents)."
         )
     haut = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-    if haut.status == 3:
-        return float(bas.fun), math.inf
-    if bas.status != 0 or haut.status != 0:
+    if bas.status != 0 or haut.status not in (0, 3):
         raise RuntimeError(f"Audit du secret : programme linéaire non résolu ({haut.message}).")
-    return float(bas.fun), float(-haut.fun)
+    if haut.status == 3:
+        return float(bas.fun), math.inf, [bas.x]
+    return float(bas.fun), float(-haut.fun), [bas.x, haut.x]
 
 
-def intervalles_secret(cellules: pl.DataFrame, relations: pl.DataFrame, seuil: int) -> pl.DataFrame:
+def intervalles_secret(
+    cellules: pl.DataFrame, relations: pl.DataFrame, seuil: int, exactes: bool = False
+) -> pl.DataFrame:
     """The interval of every cell to protect, given what is published.
 
     `cellules`: `id`, `nb` (true value), `connu` (published, or derivable exactly from what is
     published), `a_proteger`. `relations`: `relation`, `id`, `coef`, meaning
     sum(coef * value) = 0 for each relation; an `id` absent from `cellules` is a hidden
     variable (unknown to everyone but non-negative, e.g. people diagnosed without a category).
-    Returns `id`, `nb`, `borne_min`, `borne_max` (inf when unbounded), `protege`.
+    Returns `id`, `nb`, `borne_min`, `borne_max` (inf when unbounded), `protege`; a cell to
+    protect that is known gets [nb, nb] and is not protected. The bounds of an unprotected
+    cell are exact; a protected one may get only a range of values it was seen to take in
+    feasible solutions (enough to prove the rule, and much faster), unless `exactes`.
     """
     cellules = cellules.with_columns(pl.col("id").cast(pl.Int64))
     relations = relations.with_columns(pl.col("id").cast(pl.Int64), pl.col("coef").cast(pl.Float64))
     connus = cellules.filter(pl.col("connu")).select("id", pl.col("nb").cast(pl.Float64))
+    # a cell to protect that is published (or derivable exactly) is known to the unit
+    exposees = cellules.filter(pl.col("a_proteger") & pl.col("connu")).select(
+        "id",
+        pl.col("nb").cast(pl.Float64),
+        pl.col("nb").cast(pl.Float64).alias("borne_min"),
+        pl.col("nb").cast(pl.Float64).alias("borne_max"),
+        pl.lit(False).alias("protege"),
+    )
     cibles = cellules.filter(pl.col("a_proteger") & ~pl.col("connu")).select(
         "id", pl.col("nb").cast(pl.Float64)
     )
     if cibles.is_empty():
-        return pl.DataFrame(schema=BORNES_SCHEMA)
+        return exposees.cast(BORNES_SCHEMA)
     membres = relations.join(connus, on="id", how="left")
     # the published members move to the right-hand side: b = -sum(coef * known value)
     seconds = membres.group_by("relation").agg(
@@ -128,7 +143,23 @@ def intervalles_secret(cellules: pl.DataFrame, relations: pl.DataFrame, seuil: i
             ).tocsr()
             b_eq = lignes_c["b"].fill_null(0.0).to_numpy()
         locaux = dict(zip(vars_c["id"].to_list(), vars_c["local"].to_list(), strict=True))
+        # values each variable is seen to take in feasible solutions (the true ones first): a
+        # cell already seen across the threshold needs no programme of its own
+        vu_min = np.full(n, math.inf)
+        vu_max = np.full(n, -math.inf)
         for ident, nb in groupe.select("id", "nb").iter_rows():
-            bas, haut = _bornes(a_eq, b_eq, n, locaux[ident])
+            vu_min[locaux[ident]] = vu_max[locaux[ident]] = nb
+        for ident, nb in groupe.select("id", "nb").iter_rows():
+            k = locaux[ident]
+            if not exactes and est_protege(vu_min[k], vu_max[k], seuil):
+                resultats.append((ident, nb, vu_min[k], vu_max[k], True))
+                continue
+            bas, haut, solutions = _bornes(a_eq, b_eq, n, k)
+            for x in solutions:
+                np.minimum(vu_min, x, out=vu_min)
+                np.maximum(vu_max, x, out=vu_max)
+            vu_max[k] = haut
             resultats.append((ident, nb, bas, haut, est_protege(bas, haut, seuil)))
-    return pl.DataFrame(resultats, schema=BORNES_SCHEMA, orient="row")
+    return pl.concat(
+        [exposees.cast(BORNES_SCHEMA), pl.DataFrame(resultats, schema=BORNES_SCHEMA, orient="row")]
+    )
