@@ -278,3 +278,42 @@ def test_the_publication_check_finds_what_would_break_secrecy(indicateurs) -> No
         .alias("valeur")
     )
     assert pa.violations_secret(small)["code"].to_list() == ["16015", "16015"]  # 2023, 2024
+
+
+def test_the_audit_proves_the_publication_safe(cellules, appartenances, indicateurs) -> None:
+    comptes = cellules.drop("secret")
+    assert pa.audit_publication(comptes, appartenances, indicateurs).is_empty()
+
+
+def test_the_audit_finds_the_leak_of_the_linked_hierarchies(
+    cellules, appartenances, indicateurs
+) -> None:
+    """What the single-pool suppression published in 2024, on top of today's: Cognac's (and
+    so the CA du Grand Cognac's) 14 diagnosed, 6 of whom need help, and the CC du Rouillacais'
+    9. Then the département's 56 needing help minus Angoulême (38), Cognac (6) and the rest
+    of the CA du Grand Angoulême (46 − 38) gives the CC's 4, and its two communes within 0–4."""
+    ancien = {
+        ("commune", "16102", "nb_diagnostics_autonomie"): 14.0,
+        ("epci", "200070514", "nb_diagnostics_autonomie"): 14.0,
+        ("commune", "16102", "part_besoin_aide_diagnostic"): 6 / 14,
+        ("epci", "241600303", "nb_diagnostics_autonomie"): 9.0,
+    }
+    publie = indicateurs
+    for (niveau, code, indicateur), v in ancien.items():
+        ligne = (
+            (pl.col("niveau") == niveau)
+            & (pl.col("code") == code)
+            & (pl.col("indicateur") == indicateur)
+            & (pl.col("annee") == 2024)
+        )
+        publie = publie.with_columns(
+            pl.when(ligne).then(v).otherwise(pl.col("valeur")).alias("valeur"),
+            pl.when(ligne).then(False).otherwise(pl.col("secret")).alias("secret"),
+        )
+    assert pa.violations_secret(publie).is_empty()  # row by row, nothing shows
+    etroites = pa.audit_publication(cellules.drop("secret"), appartenances, publie)
+    assert etroites.select("niveau", "code", "mesure", "nb", "borne_min", "borne_max").rows() == [
+        ("commune", "16148", "nb_besoin_aide", 1, 0.0, 4.0),
+        ("commune", "16286", "nb_besoin_aide", 3, 0.0, 4.0),
+        ("epci", "241600303", "nb_besoin_aide", 4, 4.0, 4.0),
+    ]
