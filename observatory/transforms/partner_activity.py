@@ -3,12 +3,17 @@
 Partners send counts of people (diagnosed, accompanied, pass numérique issued and used). A
 count below `SEUIL_SECRET` (1 to 4 people) could identify a person, so it is suppressed
 (primary secrecy); and
-because higher levels are sums of lower ones, a second cell is suppressed wherever a suppressed
-one could be recovered by subtraction (secondary secrecy), within each nested hierarchy
-(commune → EPCI; commune → département → région → France) and within a territory between the
-diagnostic categories and their total. Partner-derived indicators are published only at levels
-that nest (never at bassin de vie or users' zonings, where a zone cut across the hierarchy would
-let a suppressed cell be rebuilt by differencing).
+because higher levels are sums of lower ones, more cells are suppressed wherever a suppressed
+one could be recovered by subtraction (secondary secrecy): each additive relation apart (in
+each hierarchy, commune → EPCI and commune → département → région → France, and within a
+territory between the diagnostic categories and their total), then all of them at once, since
+EPCI cross départements and the two hierarchies share their communes: a linear-programming
+audit (`secret_audit`) bounds every suppressed cell given every published one, and the
+suppression goes on until none is known to within fewer than `SEUIL_SECRET`. The blocking
+check on the published table runs the same audit on what it actually reveals.
+Partner-derived indicators are published only at levels that nest (never at bassin de vie or
+users' zonings, where a zone cut across the hierarchy would let a suppressed cell be rebuilt by
+differencing).
 """
 
 from __future__ import annotations
@@ -403,6 +408,9 @@ def applique_secret(
         .alias("secret")
     )
     relations = relations_lineaires(cellules, appartenances)
+    # hiding more only widens intervals: a cell proven protected stays so, and is not audited
+    # again
+    prouvees = pl.Series("id", [], pl.Int64)
     while True:
         cellules = _secret_local(cellules, relations, seuil)
         bornes = secret_audit.intervalles_secret(
@@ -410,11 +418,16 @@ def applique_secret(
                 "id",
                 "nb",
                 (pl.col("couverture") & ~pl.col("secret")).alias("connu"),
-                (pl.col("couverture") & pl.col("secret")).alias("a_proteger"),
+                (
+                    pl.col("couverture")
+                    & pl.col("secret")
+                    & ~pl.col("id").cast(pl.Int64).is_in(prouvees.implode())
+                ).alias("a_proteger"),
             ),
             relations,
             seuil,
         )
+        prouvees = pl.concat([prouvees, bornes.filter(pl.col("protege"))["id"]])
         etroites = bornes.filter(~pl.col("protege"))["id"]
         if etroites.is_empty():
             return cellules.drop("id")

@@ -33,6 +33,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 TOLERANCE = 1e-6
+ESSAIS_GROUPES = 4  # programmes on all unproven cells at once before one per cell
 BORNES_SCHEMA = {
     "id": pl.Int64(),
     "nb": pl.Float64(),
@@ -67,6 +68,41 @@ def _bornes(
     if haut.status == 3:
         return float(bas.fun), math.inf, [bas.x]
     return float(bas.fun), float(-haut.fun), [bas.x, haut.x]
+
+
+def _eprouve(
+    a_eq,
+    b_eq: np.ndarray | None,
+    n: int,
+    ks: np.ndarray,
+    vu_min: np.ndarray,
+    vu_max: np.ndarray,
+    seuil: int,
+    plafond: float,
+) -> None:
+    """Widen the seen ranges with a few programmes pushing all unproven cells up, then down.
+
+    Every point found is feasible (the cap only restricts the set), so a cell seen across the
+    threshold is proven protected; the rest get their own two programmes afterwards.
+    """
+    rng = np.random.default_rng(0)
+    restantes = ks
+    for _ in range(ESSAIS_GROUPES):
+        largeur = np.floor(vu_max[restantes] + TOLERANCE) - np.ceil(vu_min[restantes] - TOLERANCE)
+        restantes = restantes[largeur < seuil]
+        if restantes.size == 0:
+            return
+        avant = restantes.size
+        for signe in (-1.0, 1.0):
+            c = np.zeros(n)
+            c[restantes] = signe * rng.uniform(0.5, 1.5, restantes.size)
+            res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, plafond), method="highs")
+            if res.status == 0:
+                np.minimum(vu_min, res.x, out=vu_min)
+                np.maximum(vu_max, res.x, out=vu_max)
+        largeur = np.floor(vu_max[restantes] + TOLERANCE) - np.ceil(vu_min[restantes] - TOLERANCE)
+        if (largeur < seuil).sum() == avant:
+            return
 
 
 def intervalles_secret(
@@ -125,12 +161,12 @@ def intervalles_secret(
         pl.Series("composante", etiquettes[nv:])
     )
     cibles = cibles.join(variables, on="id")
+    par_variable = variables.partition_by("composante", as_dict=True)
+    par_ligne = lignes.partition_by("composante", as_dict=True)
     resultats: list[tuple[int, float, float, float, bool]] = []
     for (composante,), groupe in cibles.group_by("composante", maintain_order=True):
-        vars_c = variables.filter(pl.col("composante") == composante).with_row_index("local")
-        lignes_c = (
-            lignes.filter(pl.col("composante") == composante).drop("composante").with_row_index("l")
-        )
+        vars_c = par_variable[(composante,)].with_row_index("local")
+        lignes_c = par_ligne.get((composante,), lignes.clear()).with_row_index("l")
         termes = inconnus.join(vars_c.select("var", "local"), on="var").join(
             lignes_c.select("ligne", "l"), on="ligne"
         )
@@ -143,14 +179,17 @@ def intervalles_secret(
             ).tocsr()
             b_eq = lignes_c["b"].fill_null(0.0).to_numpy()
         locaux = dict(zip(vars_c["id"].to_list(), vars_c["local"].to_list(), strict=True))
-        # values each variable is seen to take in feasible solutions (the true ones first): a
+        ks = np.array([locaux[i] for i in groupe["id"].to_list()], dtype=np.int64)
+        nbs = groupe["nb"].to_numpy()
+        # values each variable is seen to take in feasible solutions, the true ones first: a
         # cell already seen across the threshold needs no programme of its own
         vu_min = np.full(n, math.inf)
         vu_max = np.full(n, -math.inf)
-        for ident, nb in groupe.select("id", "nb").iter_rows():
-            vu_min[locaux[ident]] = vu_max[locaux[ident]] = nb
-        for ident, nb in groupe.select("id", "nb").iter_rows():
-            k = locaux[ident]
+        vu_min[ks] = vu_max[ks] = nbs
+        if not exactes:
+            plafond = 2.0 * (float(np.abs(b_eq).sum()) if b_eq is not None else 0.0)
+            _eprouve(a_eq, b_eq, n, ks, vu_min, vu_max, seuil, plafond + 1000.0 + nbs.sum())
+        for ident, nb, k in zip(groupe["id"].to_list(), nbs.tolist(), ks.tolist(), strict=True):
             if not exactes and est_protege(vu_min[k], vu_max[k], seuil):
                 resultats.append((ident, nb, vu_min[k], vu_max[k], True))
                 continue
