@@ -262,7 +262,10 @@ def test_without_partner_files_no_rows(appartenances) -> None:
             "nb_communes": pl.Int64,
         }
     )
-    assert pa.indicateurs_activite(cellules, besoin).is_empty() and quarantaine.is_empty()
+    indicateurs = pa.indicateurs_activite(cellules, besoin)
+    assert indicateurs.is_empty() and quarantaine.is_empty()
+    agreges = pa.agrege_comptes(comptes, appartenances)
+    assert pa.audit_publication(agreges, appartenances, indicateurs).is_empty()
 
 
 def test_the_publication_check_finds_what_would_break_secrecy(indicateurs) -> None:
