@@ -64,7 +64,8 @@ def _bornes(
         )
     haut = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
     if bas.status != 0 or haut.status not in (0, 3):
-        raise RuntimeError(f"Audit du secret : programme linéaire non résolu ({haut.message}).")
+        message = bas.message if bas.status != 0 else haut.message
+        raise RuntimeError(f"Audit du secret : programme linéaire non résolu ({message}).")
     if haut.status == 3:
         return float(bas.fun), math.inf, [bas.x]
     return float(bas.fun), float(-haut.fun), [bas.x, haut.x]
@@ -181,8 +182,9 @@ def intervalles_secret(
         locaux = dict(zip(vars_c["id"].to_list(), vars_c["local"].to_list(), strict=True))
         ks = np.array([locaux[i] for i in groupe["id"].to_list()], dtype=np.int64)
         nbs = groupe["nb"].to_numpy()
-        # values each variable is seen to take in feasible solutions, the true ones first: a
-        # cell already seen across the threshold needs no programme of its own
+        # values each variable is seen to take in feasible solutions, the true ones first (the
+        # published values are computed from them, so they satisfy every relation): a cell
+        # already seen across the threshold needs no programme of its own
         vu_min = np.full(n, math.inf)
         vu_max = np.full(n, -math.inf)
         vu_min[ks] = vu_max[ks] = nbs
