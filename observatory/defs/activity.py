@@ -73,16 +73,33 @@ def build_activity_assets(mappings: dict[str, PartnerMapping]) -> list[dg.Assets
     asset="pub_indicateurs",
     name="secret_statistique",
     blocking=True,
-    description="Aucune valeur sur une ligne secrète, aucun compte de partenaire de 1 à 4.",
+    additional_ins={
+        "int__activite_partenaires": dg.AssetIn(INT_ACTIVITE),
+        "int__appartenances": dg.AssetIn("int__appartenances"),
+    },
+    description=(
+        "Aucune valeur sur une ligne secrète, aucun compte de partenaire de 1 à 4, et aucun "
+        "compte masqué que les valeurs publiées encadrent à moins de 5 près (audit par "
+        "programmation linéaire)."
+    ),
 )
-def secret_statistique(pub_indicateurs: pl.DataFrame) -> dg.AssetCheckResult:
-    """Blocking: the published table carries no count small enough to identify a person."""
+def secret_statistique(
+    pub_indicateurs: pl.DataFrame,
+    int__activite_partenaires: pl.DataFrame,
+    int__appartenances: pl.DataFrame,
+) -> dg.AssetCheckResult:
+    """Blocking: no published count, direct or by subtraction, small enough to identify a person."""
     found = partner_activity.violations_secret(pub_indicateurs)
+    etroites = partner_activity.audit_publication(
+        int__activite_partenaires, int__appartenances, pub_indicateurs
+    )
     return dg.AssetCheckResult(
-        passed=found.is_empty(),
+        passed=found.is_empty() and etroites.is_empty(),
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
             "nb_lignes": found.height,
             "exemples": dg.MetadataValue.json(found.head(5).to_dicts()),
+            "nb_cellules_etroites": etroites.height,
+            "cellules_etroites": dg.MetadataValue.json(etroites.head(5).to_dicts()),
         },
     )

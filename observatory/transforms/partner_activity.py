@@ -3,12 +3,17 @@
 Partners send counts of people (diagnosed, accompanied, pass numérique issued and used). A
 count below `SEUIL_SECRET` (1 to 4 people) could identify a person, so it is suppressed
 (primary secrecy); and
-because higher levels are sums of lower ones, a second cell is suppressed wherever a suppressed
-one could be recovered by subtraction (secondary secrecy), within each nested hierarchy
-(commune → EPCI; commune → département → région → France) and within a territory between the
-diagnostic categories and their total. Partner-derived indicators are published only at levels
-that nest (never at bassin de vie or users' zonings, where a zone cut across the hierarchy would
-let a suppressed cell be rebuilt by differencing).
+because higher levels are sums of lower ones, more cells are suppressed wherever a suppressed
+one could be recovered by subtraction (secondary secrecy): each additive relation apart (in
+each hierarchy, commune → EPCI and commune → département → région → France, and within a
+territory between the diagnostic categories and their total), then all of them at once, since
+EPCI cross départements and the two hierarchies share their communes: a linear-programming
+audit (`secret_audit`) bounds every suppressed cell given every published one, and the
+suppression goes on until none is known to within fewer than `SEUIL_SECRET`. The blocking
+check on the published table runs the same audit on what it actually reveals.
+Partner-derived indicators are published only at levels that nest (never at bassin de vie or
+users' zonings, where a zone cut across the hierarchy would let a suppressed cell be rebuilt by
+differencing).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from observatory.transforms import secret_audit
 from observatory.transforms.couverture import applique_regle_couverture
 from observatory.validation.quarantine import QUARANTINE_SCHEMA, REJET, empty_quarantine
 
@@ -216,8 +222,8 @@ def agrege_comptes(comptes: pl.DataFrame, appartenances: pl.DataFrame) -> pl.Dat
     )
 
 
-def _aretes(cellules: pl.DataFrame, appartenances: pl.DataFrame) -> pl.DataFrame:
-    """(parent cell id, child cell id) of every additive relation between published cells."""
+def _liens_emboites(appartenances: pl.DataFrame) -> pl.DataFrame:
+    """(niveau_enfant, code_enfant, niveau_parent, code_parent) of every nesting edge."""
     emboitees = appartenances_emboitees(appartenances)
     paires = []
     for enfant, parent in ARETES_NIVEAUX:
@@ -238,32 +244,168 @@ def _aretes(cellules: pl.DataFrame, appartenances: pl.DataFrame) -> pl.DataFrame
             )
             .unique()
         )
-    liens = pl.concat(paires)
+    return pl.concat(paires)
+
+
+RELATIONS_SCHEMA = {"relation": pl.Int64(), "id": pl.Int64(), "coef": pl.Float64()}
+
+
+def relations_lineaires(cellules: pl.DataFrame, appartenances: pl.DataFrame) -> pl.DataFrame:
+    """Every additive relation between cells, one row per member: sum(coef * nb) = 0.
+
+    One relation per parent cell and child level (an EPCI is the sum of its communes; a
+    département, of its communes; a région, of its départements; France, of its régions): the
+    two hierarchies over the same communes are separate relations sharing their members, so an
+    EPCI across départements links them. One relation per diagnosed territory: its total is the
+    sum of its categories, plus a hidden remainder (a non-negative variable with an id beyond
+    the cells') where the partner left some people without a category. A relation whose total
+    is not covered says nothing (the total is unknown to everyone) and is left out; where the
+    categories add up to more than the total, the file is inconsistent and no category
+    relation is assumed. `cellules` has `id`, the agrege_comptes columns.
+    """
+    liens = _liens_emboites(appartenances)
     cle = ["annee", "type_fichier", "mesure"]
-    ids = cellules.select(*cle, "niveau", "code", "id")
-    hierarchie = (
+    ids = cellules.select(*cle, "niveau", "code", pl.col("id").cast(pl.Int64), "couverture")
+    enfants = (
         ids.join(liens, left_on=["niveau", "code"], right_on=["niveau_enfant", "code_enfant"])
-        .rename({"id": "enfant"})
+        .rename({"id": "enfant", "niveau": "niveau_enfant"})
         .join(
-            ids.rename({"niveau": "niveau_parent", "code": "code_parent", "id": "parent"}),
+            ids.filter(pl.col("couverture")).select(
+                *cle,
+                pl.col("niveau").alias("niveau_parent"),
+                pl.col("code").alias("code_parent"),
+                pl.col("id").alias("parent"),
+            ),
             on=[*cle, "niveau_parent", "code_parent"],
         )
-        .select("parent", "enfant")
+        .select("parent", "niveau_enfant", "enfant")
     )
-    # within a territory, the diagnostic categories add up to (at most) the total
-    diag = cellules.filter(pl.col("type_fichier") == "diagnostics_autonomie")
-    categories = (
-        diag.filter(pl.col("mesure").is_in(CATEGORIES_DIAGNOSTIC))
-        .select("annee", "type_fichier", "niveau", "code", pl.col("id").alias("enfant"))
-        .join(
-            diag.filter(pl.col("mesure") == TOTAL_DIAGNOSTIC).select(
-                "annee", "type_fichier", "niveau", "code", pl.col("id").alias("parent")
+    hierarchie = pl.concat(
+        [
+            enfants.select("parent", "niveau_enfant", pl.col("enfant").alias("id"), coef=1.0),
+            enfants.select("parent", "niveau_enfant")
+            .unique()
+            .select("parent", "niveau_enfant", pl.col("parent").alias("id"), coef=-1.0),
+        ]
+    )
+    diag = cellules.filter(
+        (pl.col("type_fichier") == "diagnostics_autonomie") & pl.col("couverture")
+    )
+    territoire = ["annee", "niveau", "code"]
+    totaux = diag.filter(pl.col("mesure") == TOTAL_DIAGNOSTIC).select(
+        *territoire, pl.col("id").cast(pl.Int64).alias("parent"), pl.col("nb").alias("total")
+    )
+    parts = diag.filter(pl.col("mesure").is_in(CATEGORIES_DIAGNOSTIC)).select(
+        *territoire, pl.col("id").cast(pl.Int64), "nb"
+    )
+    restes = (
+        totaux.join(parts.group_by(territoire).agg(pl.col("nb").sum()), on=territoire)
+        .with_columns((pl.col("total") - pl.col("nb")).alias("reste"))
+        .filter(pl.col("reste") >= 0)
+        .with_row_index("rang")
+        .with_columns((pl.col("rang").cast(pl.Int64) + cellules.height).alias("cache"))
+    )
+    categories = pl.concat(
+        [
+            restes.select("parent", pl.col("parent").alias("id"), coef=-1.0),
+            parts.join(restes.select(*territoire, "parent"), on=territoire).select(
+                "parent", "id", coef=1.0
             ),
-            on=["annee", "type_fichier", "niveau", "code"],
-        )
-        .select("parent", "enfant")
+            restes.filter(pl.col("reste") > 0).select(
+                "parent", pl.col("cache").alias("id"), coef=1.0
+            ),
+        ]
+    ).select("parent", pl.lit("categorie").alias("niveau_enfant"), "id", "coef")
+    toutes = pl.concat([hierarchie, categories])
+    numeros = (
+        toutes.select("parent", "niveau_enfant")
+        .unique()
+        .sort("parent", "niveau_enfant")
+        .with_row_index("relation")
     )
-    return pl.concat([hierarchie, categories]).unique()
+    return (
+        toutes.join(numeros, on=["parent", "niveau_enfant"])
+        .select(pl.col("relation").cast(pl.Int64), "id", "coef")
+        .sort("relation", "id")
+        .cast(RELATIONS_SCHEMA)
+    )
+
+
+def _secret_local(cellules: pl.DataFrame, relations: pl.DataFrame, seuil: int) -> pl.DataFrame:
+    """Secondary suppression relation by relation, to a fixed point over all of them jointly.
+
+    A relation with exactly one suppressed cell gives it back by subtraction; one whose
+    suppressed cells are all parts (its total published) and add up to less than `seuil`
+    narrows each to less than `seuil`. Either way its smallest published non-zero cell (a zero
+    protects nothing; ties broken by id) is suppressed too, and everything is checked again.
+    """
+    structure = relations.join(
+        cellules.select(pl.col("id").cast(pl.Int64), "nb", "couverture"), on="id"
+    )
+    while True:
+        membres = structure.join(
+            cellules.select(pl.col("id").cast(pl.Int64), "secret"), on="id"
+        ).sort("nb", "id")
+        publiable = ~pl.col("secret") & (pl.col("nb") > 0)
+        exposes = (
+            membres.group_by("relation")
+            .agg(
+                pl.col("couverture").all().alias("couverte"),
+                pl.col("secret").sum().alias("nb_secrets"),
+                (pl.col("coef") > 0).filter(pl.col("secret")).all().alias("parts_seules"),
+                pl.col("nb").filter(pl.col("secret")).sum().alias("somme_secrets"),
+                pl.col("id").filter(publiable).first().alias("complement"),
+            )
+            .filter(
+                pl.col("couverte")
+                & pl.col("complement").is_not_null()
+                & (
+                    (pl.col("nb_secrets") == 1)
+                    | (
+                        (pl.col("nb_secrets") > 1)
+                        & pl.col("parts_seules")
+                        & (pl.col("somme_secrets") < seuil)
+                    )
+                )
+            )
+        )
+        if exposes.is_empty():
+            return cellules
+        cellules = cellules.with_columns(
+            pl.col("secret") | pl.col("id").cast(pl.Int64).is_in(exposes["complement"].implode())
+        )
+
+
+def _complements(etroites: pl.Series, cellules: pl.DataFrame, relations: pl.DataFrame) -> pl.Series:
+    """For each cell the audit finds too narrow, the nearest published non-zero cell to hide.
+
+    Nearest: in a relation of the cell; else in a relation of a suppressed cell of those; and so
+    on. Among equally near ones, the smallest (then the lowest id).
+    """
+    candidats = cellules.filter(pl.col("couverture") & ~pl.col("secret") & (pl.col("nb") > 0))
+    candidats = candidats.select(pl.col("id").cast(pl.Int64), "nb")
+    liens = relations.select("relation", "id")
+    frontiere = pl.DataFrame({"cible": etroites, "id": etroites}).cast(pl.Int64)
+    vus = frontiere
+    choix: list[pl.DataFrame] = []
+    while not frontiere.is_empty():
+        voisins = (
+            frontiere.join(liens, on="id")
+            .select("cible", "relation")
+            .unique()
+            .join(liens, on="relation")
+            .select("cible", "id")
+            .unique()
+        )
+        trouves = voisins.join(candidats, on="id").sort("nb", "id").group_by("cible").first()
+        choix.append(trouves.select("id"))
+        frontiere = (
+            voisins.join(trouves, on="cible", how="anti")
+            .join(candidats, on="id", how="anti")
+            .join(vus, on=["cible", "id"], how="anti")
+        )
+        vus = pl.concat([vus, frontiere])
+    return pl.concat([pl.DataFrame(schema={"id": pl.Int64}), *choix])["id"].unique()
 
 
 def applique_secret(
@@ -274,46 +416,52 @@ def applique_secret(
     A zero is not secret: it describes nobody (INSEE's practice for counts); suppressing zeros
     would also force the suppression of the one commune that has activity in an EPCI.
 
-    Secondary suppression, repeated until nothing changes: a published total whose suppressed
-    parts are exactly one, or add up to less than `seuil`, would give them away by subtraction;
-    its smallest published non-zero part is suppressed too (or, if none, the total itself).
-    Prefers suppressing small cells, which keeps the published information loss low.
+    Secondary suppression protects every linear relation (`relations_lineaires`: both
+    hierarchies, categories and their total) relation by relation (`_secret_local`), then
+    proves the result: the linear-programming audit (`secret_audit`) bounds every suppressed
+    cell given all published ones at once; a cell it finds narrower than the rule allows gets
+    its nearest published non-zero cell suppressed, and both steps run again until the audit
+    passes. The audit assumes every unsuppressed covered cell is known (more than the
+    indicators publish), so the publication is at least as safe.
     """
     cellules = comptes.with_row_index("id").with_columns(
         (pl.col("couverture") & pl.col("nb").is_between(1, seuil - 1))
         .fill_null(False)
         .alias("secret")
     )
-    aretes = _aretes(cellules, appartenances)
+    relations = relations_lineaires(cellules, appartenances)
+    # hiding more only widens intervals: a cell proven protected stays so, and is not audited
+    # again
+    prouvees = pl.Series("id", [], pl.Int64)
     while True:
-        etat = cellules.select("id", "nb", "secret", "couverture")
-        enfants = aretes.join(etat.rename({"id": "enfant"}), on="enfant")
-        parents = etat.filter(pl.col("couverture") & ~pl.col("secret")).rename({"id": "parent"})
-        exposes = (
-            enfants.group_by("parent")
-            .agg(
-                pl.col("secret").sum().alias("nb_secrets"),
-                pl.col("nb").filter(pl.col("secret")).sum().alias("somme_secrets"),
-                # a zero protects nothing: the complement is the smallest non-zero part
-                pl.col("enfant")
-                .filter(~pl.col("secret") & (pl.col("nb") > 0))
-                .sort_by(pl.col("nb").filter(~pl.col("secret") & (pl.col("nb") > 0)))
-                .first()
-                .alias("plus_petit"),
-            )
-            .join(parents.select("parent"), on="parent", how="semi")
-            .filter(
-                (pl.col("nb_secrets") == 1)
-                | ((pl.col("nb_secrets") > 0) & (pl.col("somme_secrets") < seuil))
-            )
+        cellules = _secret_local(cellules, relations, seuil)
+        bornes = secret_audit.intervalles_secret(
+            cellules.select(
+                "id",
+                "nb",
+                (pl.col("couverture") & ~pl.col("secret")).alias("connu"),
+                (
+                    pl.col("couverture")
+                    & pl.col("secret")
+                    & ~pl.col("id").cast(pl.Int64).is_in(prouvees.implode())
+                ).alias("a_proteger"),
+            ),
+            relations,
+            seuil,
         )
-        if exposes.is_empty():
-            break
-        a_masquer = exposes.select(pl.coalesce("plus_petit", "parent").alias("id")).to_series()
+        prouvees = pl.concat([prouvees, bornes.filter(pl.col("protege"))["id"]])
+        etroites = bornes.filter(~pl.col("protege"))["id"]
+        if etroites.is_empty():
+            return cellules.drop("id")
+        ajouts = _complements(etroites, cellules, relations)
+        if ajouts.is_empty():
+            raise RuntimeError(
+                f"Secret statistique : {etroites.len()} cellule(s) restent trop étroites et "
+                "aucune cellule publiée ne peut plus être masquée."
+            )
         cellules = cellules.with_columns(
-            (pl.col("secret") | pl.col("id").is_in(a_masquer.implode())).alias("secret")
+            pl.col("secret") | pl.col("id").cast(pl.Int64).is_in(ajouts.implode())
         )
-    return cellules.drop("id")
 
 
 def _ratio(
@@ -442,3 +590,114 @@ def violations_secret(indicateurs: pl.DataFrame) -> pl.DataFrame:
             & pl.col("valeur").is_between(1, SEUIL_SECRET - 1)
         )
     ).select("niveau", "code", "indicateur", "annee", "valeur", "secret")
+
+
+# published indicator → (type_fichier, numerator, denominator): what its value tells of the
+# counts. Without a denominator the value gives the numerator itself: a count, or a ratio to a
+# denominator published elsewhere (the need estimate of `ind_besoin`). With one, it ties the two
+# counts (numerator = value × denominator) even when neither is published.
+REVELATIONS = {
+    "nb_diagnostics_autonomie": ("diagnostics_autonomie", TOTAL_DIAGNOSTIC, None),
+    **{
+        f"part_{mesure.removeprefix('nb_')}_diagnostic": (
+            "diagnostics_autonomie",
+            mesure,
+            TOTAL_DIAGNOSTIC,
+        )
+        for mesure in CATEGORIES_DIAGNOSTIC
+    },
+    "ratio_pass_utilises_emis": ("pass_numerique", "nb_pass_utilises", "nb_pass_emis"),
+    "accompagnements_pour_1000_illectronisme": ("accompagnements", "nb_accompagnements", None),
+}
+AUDIT_SCHEMA = {
+    "niveau": pl.String(),
+    "code": pl.String(),
+    "annee": pl.Int32(),
+    "type_fichier": pl.String(),
+    "mesure": pl.String(),
+    "nb": pl.Int64(),
+    "borne_min": pl.Float64(),
+    "borne_max": pl.Float64(),
+}
+
+
+def audit_publication(
+    comptes: pl.DataFrame,
+    appartenances: pl.DataFrame,
+    indicateurs: pl.DataFrame,
+    seuil: int = SEUIL_SECRET,
+) -> pl.DataFrame:
+    """Counts the published indicators pin down too tightly; empty when the release is safe.
+
+    The attacker's knowledge is read from the published rows (`REVELATIONS`), not from the
+    suppression's flags: a count published or derivable from a ratio to a published
+    denominator is known, a ratio between two counts is one more linear relation, on top of
+    both hierarchies and the category totals. Protected: every covered count of 1 to
+    `seuil` - 1, and every count whose own published row is secret (a protected count that is
+    published or derivable is reported with its exact value). Each gets its interval by
+    linear programming (`secret_audit`); those narrower than the rule are returned with it.
+    `comptes` is `agrege_comptes`' output (the true counts), `indicateurs` the published long
+    table (rows of other indicators are ignored).
+    """
+    cellules = comptes.with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
+    relations = relations_lineaires(cellules, appartenances)
+    revelations = pl.DataFrame(
+        [(nom, *sens) for nom, sens in REVELATIONS.items()],
+        schema=["indicateur", "type_fichier", "mesure", "mesure_den"],
+        orient="row",
+    )
+    cle = ["niveau", "code", "annee", "type_fichier"]
+    ids = cellules.select(*cle, "mesure", "id")
+    lignes = indicateurs.select(
+        "niveau", "code", "annee", "indicateur", pl.col("valeur").cast(pl.Float64), "secret"
+    ).join(revelations, on="indicateur")
+    publiees = lignes.filter(pl.col("valeur").is_not_null())
+    connus = publiees.filter(pl.col("mesure_den").is_null()).join(ids, on=[*cle, "mesure"])
+    secrets = (
+        lignes.filter(pl.col("mesure_den").is_null() & pl.col("secret"))
+        .join(ids, on=[*cle, "mesure"])
+        .select("id")
+    )
+    ratios = (
+        publiees.filter(pl.col("mesure_den").is_not_null())
+        .join(ids, on=[*cle, "mesure"])
+        .join(ids.rename({"mesure": "mesure_den", "id": "id_den"}), on=[*cle, "mesure_den"])
+        .with_row_index("rang")
+        .with_columns(
+            (pl.col("rang").cast(pl.Int64) + (relations["relation"].max() or 0) + 1).alias(
+                "relation"
+            )
+        )
+    )
+    relations = pl.concat(
+        [
+            relations,
+            ratios.select("relation", "id", coef=pl.lit(1.0)),
+            ratios.select("relation", pl.col("id_den").alias("id"), coef=-pl.col("valeur")),
+        ]
+    ).cast(RELATIONS_SCHEMA)
+    connu = pl.col("id").is_in(connus["id"].implode())
+    bornes = secret_audit.intervalles_secret(
+        cellules.select(
+            "id",
+            "nb",
+            (pl.col("couverture") & connu).alias("connu"),
+            (
+                pl.col("couverture")
+                & (
+                    pl.col("nb").is_between(1, seuil - 1)
+                    | pl.col("id").is_in(secrets["id"].implode())
+                )
+            ).alias("a_proteger"),
+        ),
+        relations,
+        seuil,
+    )
+    return (
+        bornes.filter(~pl.col("protege"))
+        .drop("nb")
+        .join(cellules.select("id", *cle, "mesure", "nb"), on="id")
+        .select(list(AUDIT_SCHEMA))
+        .cast(AUDIT_SCHEMA)
+        .sort("type_fichier", "mesure", "annee", "niveau", "code")
+    )

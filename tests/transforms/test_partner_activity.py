@@ -127,15 +127,20 @@ def test_every_row_is_counted_or_quarantined(staged, comptes) -> None:
         # its smallest other category (22 autonomous), or 75 − 38 would give the 15 back
         ("commune", "16015", "part_jamais_en_ligne_diagnostic", (None, True, True)),
         ("commune", "16015", "part_autonomes_diagnostic", (None, True, True)),
-        ("commune", "16102", "part_besoin_aide_diagnostic", (6 / 14, False, True)),
         # primary: 3 never online in Cognac; secondary: its smallest published sibling (5)
         ("commune", "16102", "part_jamais_en_ligne_diagnostic", (None, True, True)),
         ("commune", "16102", "part_autonomes_diagnostic", (None, True, True)),
+        # the two hierarchies linked: with Cognac's 6 people needing help published, the
+        # département (56) minus Angoulême (38), Cognac (6) and the rest of the CA du Grand
+        # Angoulême (46 − 38) gave the CC du Rouillacais' 4 back; the audit hides Cognac's 6 too
+        ("commune", "16102", "part_besoin_aide_diagnostic", (None, True, True)),
         # primary: 3 people diagnosed in Genac-Bignac; secondary: Rouillac (6), the only other
         # non-zero commune of the CC du Rouillacais, else EPCI − Rouillac would give it away
         ("commune", "16148", "nb_diagnostics_autonomie", (None, True, True)),
         ("commune", "16286", "nb_diagnostics_autonomie", (None, True, True)),
-        ("epci", "241600303", "nb_diagnostics_autonomie", (9.0, False, True)),
+        # ... and the CC's total (9), which the département minus its published communes gave
+        # exactly: a suppressed cell is never known to within fewer than 5
+        ("epci", "241600303", "nb_diagnostics_autonomie", (None, True, True)),
         # a zero describes nobody: published
         ("commune", "16339", "nb_diagnostics_autonomie", (0.0, False, True)),
         ("departement", "16", "nb_diagnostics_autonomie", (119.0, False, True)),
@@ -259,7 +264,10 @@ def test_without_partner_files_no_rows(appartenances) -> None:
             "nb_communes": pl.Int64,
         }
     )
-    assert pa.indicateurs_activite(cellules, besoin).is_empty() and quarantaine.is_empty()
+    indicateurs = pa.indicateurs_activite(cellules, besoin)
+    assert indicateurs.is_empty() and quarantaine.is_empty()
+    agreges = pa.agrege_comptes(comptes, appartenances)
+    assert pa.audit_publication(agreges, appartenances, indicateurs).is_empty()
 
 
 def test_a_total_beyond_int64_is_set_aside_never_wrapped() -> None:
@@ -308,3 +316,42 @@ def test_the_publication_check_finds_what_would_break_secrecy(indicateurs) -> No
         .alias("valeur")
     )
     assert pa.violations_secret(small)["code"].to_list() == ["16015", "16015"]  # 2023, 2024
+
+
+def test_the_audit_proves_the_publication_safe(cellules, appartenances, indicateurs) -> None:
+    comptes = cellules.drop("secret")
+    assert pa.audit_publication(comptes, appartenances, indicateurs).is_empty()
+
+
+def test_the_audit_finds_the_leak_of_the_linked_hierarchies(
+    cellules, appartenances, indicateurs
+) -> None:
+    """What the single-pool suppression published in 2024, on top of today's: Cognac's (and
+    so the CA du Grand Cognac's) 14 diagnosed, 6 of whom need help, and the CC du Rouillacais'
+    9. Then the département's 56 needing help minus Angoulême (38), Cognac (6) and the rest
+    of the CA du Grand Angoulême (46 − 38) gives the CC's 4, and its two communes within 0–4."""
+    ancien = {
+        ("commune", "16102", "nb_diagnostics_autonomie"): 14.0,
+        ("epci", "200070514", "nb_diagnostics_autonomie"): 14.0,
+        ("commune", "16102", "part_besoin_aide_diagnostic"): 6 / 14,
+        ("epci", "241600303", "nb_diagnostics_autonomie"): 9.0,
+    }
+    publie = indicateurs
+    for (niveau, code, indicateur), v in ancien.items():
+        ligne = (
+            (pl.col("niveau") == niveau)
+            & (pl.col("code") == code)
+            & (pl.col("indicateur") == indicateur)
+            & (pl.col("annee") == 2024)
+        )
+        publie = publie.with_columns(
+            pl.when(ligne).then(v).otherwise(pl.col("valeur")).alias("valeur"),
+            pl.when(ligne).then(False).otherwise(pl.col("secret")).alias("secret"),
+        )
+    assert pa.violations_secret(publie).is_empty()  # row by row, nothing shows
+    etroites = pa.audit_publication(cellules.drop("secret"), appartenances, publie)
+    assert etroites.select("niveau", "code", "mesure", "nb", "borne_min", "borne_max").rows() == [
+        ("commune", "16148", "nb_besoin_aide", 1, 0.0, 4.0),
+        ("commune", "16286", "nb_besoin_aide", 3, 0.0, 4.0),
+        ("epci", "241600303", "nb_besoin_aide", 4, 4.0, 4.0),
+    ]

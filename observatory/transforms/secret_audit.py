@@ -1,0 +1,206 @@
+"""Audit of statistical secrecy by linear programming: how tightly is each suppressed cell known?
+
+Checking that no single relation has exactly one suppressed cell is not enough once tables are
+linked (two hierarchies over the same communes, categories and their total, ratios): a cell can
+be pinned down by combining several relations. The audit plays the attacker. They know every
+published cell, every linear relation between cells (a parent is the sum of its children in
+each hierarchy, a total the sum of its categories, a published ratio ties its numerator to its
+denominator) and that counts are non-negative. The values a suppressed cell can still take form
+an interval [min, max], found exactly by two linear programmes (HiGHS) per cell.
+
+Protection rule (`protege`): counts are integers, so the attacker rounds the bounds inward;
+a suppressed cell is protected when `floor(max) - ceil(min) >= seuil`. Since `min >= 0`, this
+also means `max >= seuil`: nobody can prove that a count of 1 to `seuil - 1` is below the
+threshold, and it cannot be narrowed to fewer than `seuil + 1` possible values. The rule is
+applied to every suppressed cell, primary or secondary (a secondary cell known to within a few
+units would act as a published one). Integer programming could tighten an interval a little
+further than the linear relaxation; the rule on the rounded LP bounds is the audit used by
+statistical offices (τ-ARGUS), and the suppression keeps a margin through it.
+
+Relations only link cells of one connected component (a département's communes, its EPCI and
+the départements those EPCI reach, for one year and one partner file type): each component is
+solved alone, so the audit stays fast at national scale.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+TOLERANCE = 1e-6
+ESSAIS_GROUPES = 4  # programmes on all unproven cells at once before one per cell
+BORNES_SCHEMA = {
+    "id": pl.Int64(),
+    "nb": pl.Float64(),
+    "borne_min": pl.Float64(),
+    "borne_max": pl.Float64(),
+    "protege": pl.Boolean(),
+}
+
+
+def est_protege(borne_min: float, borne_max: float, seuil: int) -> bool:
+    """The rule above: the integer values the cell may take span at least `seuil`."""
+    if math.isinf(borne_max):
+        return True
+    return math.floor(borne_max + TOLERANCE) - math.ceil(borne_min - TOLERANCE) >= seuil
+
+
+def _bornes(
+    a_eq, b_eq: np.ndarray | None, n: int, cible: int
+) -> tuple[float, float, list[np.ndarray]]:
+    """[min, max] of variable `cible` over {x >= 0, a_eq x = b_eq}, and the solutions found."""
+    c = np.zeros(n)
+    c[cible] = 1.0
+    bas = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    if bas.status == 2:
+        raise ValueError(
+            "Audit du secret : les valeurs publiées contredisent les relations entre cellules "
+            "(sommes ou ratios incohérents)."
+        )
+    haut = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    if bas.status != 0 or haut.status not in (0, 3):
+        message = bas.message if bas.status != 0 else haut.message
+        raise RuntimeError(f"Audit du secret : programme linéaire non résolu ({message}).")
+    if haut.status == 3:
+        return float(bas.fun), math.inf, [bas.x]
+    return float(bas.fun), float(-haut.fun), [bas.x, haut.x]
+
+
+def _eprouve(
+    a_eq,
+    b_eq: np.ndarray | None,
+    n: int,
+    ks: np.ndarray,
+    vu_min: np.ndarray,
+    vu_max: np.ndarray,
+    seuil: int,
+    plafond: float,
+) -> None:
+    """Widen the seen ranges with a few programmes pushing all unproven cells up, then down.
+
+    Every point found is feasible (the cap only restricts the set), so a cell seen across the
+    threshold is proven protected; the rest get their own two programmes afterwards.
+    """
+    rng = np.random.default_rng(0)
+    restantes = ks
+    for _ in range(ESSAIS_GROUPES):
+        largeur = np.floor(vu_max[restantes] + TOLERANCE) - np.ceil(vu_min[restantes] - TOLERANCE)
+        restantes = restantes[largeur < seuil]
+        if restantes.size == 0:
+            return
+        avant = restantes.size
+        for signe in (-1.0, 1.0):
+            c = np.zeros(n)
+            c[restantes] = signe * rng.uniform(0.5, 1.5, restantes.size)
+            res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, plafond), method="highs")
+            if res.status == 0:
+                np.minimum(vu_min, res.x, out=vu_min)
+                np.maximum(vu_max, res.x, out=vu_max)
+        largeur = np.floor(vu_max[restantes] + TOLERANCE) - np.ceil(vu_min[restantes] - TOLERANCE)
+        if (largeur < seuil).sum() == avant:
+            return
+
+
+def intervalles_secret(
+    cellules: pl.DataFrame, relations: pl.DataFrame, seuil: int, exactes: bool = False
+) -> pl.DataFrame:
+    """The interval of every cell to protect, given what is published.
+
+    `cellules`: `id`, `nb` (true value), `connu` (published, or derivable exactly from what is
+    published), `a_proteger`. `relations`: `relation`, `id`, `coef`, meaning
+    sum(coef * value) = 0 for each relation; an `id` absent from `cellules` is a hidden
+    variable (unknown to everyone but non-negative, e.g. people diagnosed without a category).
+    Returns `id`, `nb`, `borne_min`, `borne_max` (inf when unbounded), `protege`; a cell to
+    protect that is known gets [nb, nb] and is not protected. The bounds of an unprotected
+    cell are exact; a protected one may get only a range of values it was seen to take in
+    feasible solutions (enough to prove the rule, and much faster), unless `exactes`.
+    """
+    cellules = cellules.with_columns(pl.col("id").cast(pl.Int64))
+    relations = relations.with_columns(pl.col("id").cast(pl.Int64), pl.col("coef").cast(pl.Float64))
+    connus = cellules.filter(pl.col("connu")).select("id", pl.col("nb").cast(pl.Float64))
+    # a cell to protect that is published (or derivable exactly) is known to the unit
+    exposees = cellules.filter(pl.col("a_proteger") & pl.col("connu")).select(
+        "id",
+        pl.col("nb").cast(pl.Float64),
+        pl.col("nb").cast(pl.Float64).alias("borne_min"),
+        pl.col("nb").cast(pl.Float64).alias("borne_max"),
+        pl.lit(False).alias("protege"),
+    )
+    cibles = cellules.filter(pl.col("a_proteger") & ~pl.col("connu")).select(
+        "id", pl.col("nb").cast(pl.Float64)
+    )
+    if cibles.is_empty():
+        return exposees.cast(BORNES_SCHEMA)
+    membres = relations.join(connus, on="id", how="left")
+    # the published members move to the right-hand side: b = -sum(coef * known value)
+    seconds = membres.group_by("relation").agg(
+        (-(pl.col("coef") * pl.col("nb")).filter(pl.col("nb").is_not_null()).sum()).alias("b")
+    )
+    inconnus = membres.filter(pl.col("nb").is_null()).select("relation", "id", "coef")
+    variables = (
+        pl.concat([inconnus.select("id"), cibles.select("id")]).unique().sort("id")
+    ).with_row_index("var")
+    lignes = inconnus.select("relation").unique().sort("relation").with_row_index("ligne")
+    inconnus = inconnus.join(variables, on="id").join(lignes, on="relation")
+    nv, nr = variables.height, lignes.height
+    # components of the bipartite graph variables–relations
+    graphe = coo_matrix(
+        (
+            np.ones(inconnus.height),
+            (inconnus["var"].to_numpy(), nv + inconnus["ligne"].to_numpy()),
+        ),
+        shape=(nv + nr, nv + nr),
+    )
+    _, etiquettes = connected_components(graphe, directed=False)
+    variables = variables.with_columns(pl.Series("composante", etiquettes[:nv]))
+    lignes = lignes.join(seconds, on="relation", how="left").with_columns(
+        pl.Series("composante", etiquettes[nv:])
+    )
+    cibles = cibles.join(variables, on="id")
+    par_variable = variables.partition_by("composante", as_dict=True)
+    par_ligne = lignes.partition_by("composante", as_dict=True)
+    resultats: list[tuple[int, float, float, float, bool]] = []
+    for (composante,), groupe in cibles.group_by("composante", maintain_order=True):
+        vars_c = par_variable[(composante,)].with_row_index("local")
+        lignes_c = par_ligne.get((composante,), lignes.clear()).with_row_index("l")
+        termes = inconnus.join(vars_c.select("var", "local"), on="var").join(
+            lignes_c.select("ligne", "l"), on="ligne"
+        )
+        n = vars_c.height
+        a_eq = b_eq = None
+        if lignes_c.height:
+            a_eq = coo_matrix(
+                (termes["coef"].to_numpy(), (termes["l"].to_numpy(), termes["local"].to_numpy())),
+                shape=(lignes_c.height, n),
+            ).tocsr()
+            b_eq = lignes_c["b"].fill_null(0.0).to_numpy()
+        locaux = dict(zip(vars_c["id"].to_list(), vars_c["local"].to_list(), strict=True))
+        ks = np.array([locaux[i] for i in groupe["id"].to_list()], dtype=np.int64)
+        nbs = groupe["nb"].to_numpy()
+        # values each variable is seen to take in feasible solutions, the true ones first (the
+        # published values are computed from them, so they satisfy every relation): a cell
+        # already seen across the threshold needs no programme of its own
+        vu_min = np.full(n, math.inf)
+        vu_max = np.full(n, -math.inf)
+        vu_min[ks] = vu_max[ks] = nbs
+        if not exactes:
+            plafond = 2.0 * (float(np.abs(b_eq).sum()) if b_eq is not None else 0.0)
+            _eprouve(a_eq, b_eq, n, ks, vu_min, vu_max, seuil, plafond + 1000.0 + nbs.sum())
+        for ident, nb, k in zip(groupe["id"].to_list(), nbs.tolist(), ks.tolist(), strict=True):
+            if not exactes and est_protege(vu_min[k], vu_max[k], seuil):
+                resultats.append((ident, nb, vu_min[k], vu_max[k], True))
+                continue
+            bas, haut, solutions = _bornes(a_eq, b_eq, n, k)
+            for x in solutions:
+                np.minimum(vu_min, x, out=vu_min)
+                np.maximum(vu_max, x, out=vu_max)
+            vu_max[k] = haut
+            resultats.append((ident, nb, bas, haut, est_protege(bas, haut, seuil)))
+    return pl.concat(
+        [exposees.cast(BORNES_SCHEMA), pl.DataFrame(resultats, schema=BORNES_SCHEMA, orient="row")]
+    )

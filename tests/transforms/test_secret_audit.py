@@ -1,0 +1,273 @@
+"""Provable secrecy: the linear-programming audit and the suppression it certifies.
+
+Small linked tables (two départements, EPCI across them, diagnostic categories) built by hand
+for the counterexample of issue 16, then random ones (hypothesis) for the properties.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from observatory.transforms import partner_activity as pa
+from observatory.transforms import secret_audit
+
+ANNEE = 2024
+DIAG = "diagnostics_autonomie"
+BESOIN_VIDE = pl.DataFrame(
+    schema={
+        "niveau": pl.String,
+        "code": pl.String,
+        "indicateur": pl.String,
+        "valeur": pl.Float64,
+        "poids_couvert": pl.Float64,
+        "poids_total": pl.Float64,
+        "nb_communes_couvertes": pl.Int64,
+        "nb_communes": pl.Int64,
+    }
+)
+
+# (commune, département, EPCI, (autonomes, besoin d'aide, jamais en ligne)): one small commune
+# (3 people) and two large ones in 16; the EPCI E1 reaches into 17
+CONTRE_EXEMPLE = [
+    ("c1", "16", "E1", (1, 1, 1)),
+    ("c2", "16", "E1", (20, 20, 10)),
+    ("c3", "16", "E2", (25, 25, 10)),
+    ("c4", "17", "E1", (10, 20, 10)),
+    ("c5", "17", "E2", (10, 10, 10)),
+]
+
+
+def appartenances(communes) -> pl.DataFrame:
+    """Memberships: commune → EPCI, commune → département → région R → France."""
+    rows = []
+    for commune, dep, epci, *_ in communes:
+        rows += [
+            (commune, "commune", commune),
+            (commune, "epci", epci),
+            (commune, "departement", dep),
+            (commune, "region", "R"),
+            (commune, "france", "FR"),
+        ]
+    return pl.DataFrame(rows, schema=["code_commune", "niveau", "code"], orient="row")
+
+
+def comptes(communes, sans_categorie: dict[str, int] | None = None) -> pl.DataFrame:
+    """Commune rows of a diagnostics file (the total: the categories, plus people without one)
+    aggregated to every level as the pipeline does; a commune with `None` counts has no row."""
+    sans_categorie = sans_categorie or {}
+    rows = []
+    for commune, _, _, categories in communes:
+        if categories is None:
+            continue
+        total = sum(categories) + sans_categorie.get(commune, 0)
+        for mesure, nb in zip(
+            (*pa.CATEGORIES_DIAGNOSTIC, pa.TOTAL_DIAGNOSTIC), (*categories, total), strict=True
+        ):
+            rows.append(("commune", commune, ANNEE, mesure, nb, "diagnostics_autonomie", "test"))
+    brut = pl.DataFrame(rows, schema=pa.COMPTES_SCHEMA, orient="row")
+    return pa.agrege_comptes(brut, appartenances(communes))
+
+
+def marque(agreges: pl.DataFrame, secrets: list[tuple[str, str, str]]) -> pl.DataFrame:
+    """Cells flagged secret by hand: (niveau, code, mesure)."""
+    cle = pl.concat_str("niveau", "code", "mesure", separator="/")
+    return agreges.with_columns(
+        cle.is_in(["/".join(s) for s in secrets]).alias("secret") & pl.col("couverture")
+    )
+
+
+def c1(mesure: str) -> tuple[str, str, str]:
+    return ("commune", "c1", mesure)
+
+
+# What the old single-pool suppression flagged on this table (its output, copied): c1's four
+# cells are primary; the département's total had one suppressed part and drew its complement
+# from the pool where communes and categories were mixed: a category cell (its 21 never online)
+# was hidden, the cascade then hid categories everywhere, and never a second commune total:
+# c1's 3 is the département's total minus c2 and c3.
+AUT, AIDE, JAMAIS = pa.CATEGORIES_DIAGNOSTIC
+ANCIENNE = [
+    ("commune", "c1", pa.TOTAL_DIAGNOSTIC),
+    *(("commune", c, m) for c in ("c1", "c2", "c3", "c5") for m in (AUT, AIDE, JAMAIS)),
+    ("commune", "c4", AUT),
+    ("commune", "c4", AIDE),
+    *(("departement", d, m) for d in ("16", "17") for m in (AUT, JAMAIS)),
+    ("epci", "E1", JAMAIS),
+]
+
+
+@pytest.mark.parametrize(
+    ("secrets", "attendu"),
+    [
+        # old pool: c1's total is known exactly, its categories within [0, 3]
+        (
+            ANCIENNE,
+            {
+                ("c1", "nb_diagnostics"): (3.0, 3.0),
+                ("c1", "nb_autonomes"): (0.0, 3.0),
+                ("c1", "nb_besoin_aide"): (0.0, 3.0),
+                ("c1", "nb_jamais_en_ligne"): (0.0, 3.0),
+            },
+        ),
+        # hand-made complements in both hierarchies, c2 with c1 in 16 and c4 in E1: c1 is
+        # safe, but c4 is 17's total minus c5, a suppressed cell known exactly
+        (
+            [
+                *(("commune", c, m) for c in ("c1", "c2") for m in pa.MESURES[DIAG]),
+                ("commune", "c4", pa.TOTAL_DIAGNOSTIC),
+            ],
+            {("c4", "nb_diagnostics"): (40.0, 40.0)},
+        ),
+        # every commune total hidden (c1's and c2's categories too): only sums remain
+        (
+            [
+                *(("commune", c, m) for c in ("c1", "c2") for m in pa.MESURES[DIAG]),
+                *(("commune", c, pa.TOTAL_DIAGNOSTIC) for c in ("c3", "c4", "c5")),
+            ],
+            {},
+        ),
+    ],
+)
+def test_the_audit_finds_what_the_old_suppression_let_through(secrets, attendu) -> None:
+    agreges = comptes(CONTRE_EXEMPLE)
+    publies = pa.indicateurs_activite(marque(agreges, secrets), BESOIN_VIDE)
+    # nothing wrong row by row: the leak is only visible across relations
+    assert pa.violations_secret(publies).is_empty()
+    etroites = pa.audit_publication(agreges, appartenances(CONTRE_EXEMPLE), publies)
+    got = {
+        (r["code"], r["mesure"]): (round(r["borne_min"], 6), round(r["borne_max"], 6))
+        for r in etroites.iter_rows(named=True)
+    }
+    assert got == attendu
+
+
+def test_the_new_suppression_protects_the_small_commune() -> None:
+    agreges = comptes(CONTRE_EXEMPLE)
+    app = appartenances(CONTRE_EXEMPLE)
+    cellules = pa.applique_secret(agreges, app)
+    publies = pa.indicateurs_activite(cellules, BESOIN_VIDE)
+    assert pa.audit_publication(agreges, app, publies).is_empty()
+    # every suppressed cell, with what the suppression assumes known (all unsuppressed cells)
+    bornes = _bornes_suppression(cellules, app, exactes=True)
+    assert bornes["protege"].all()
+    total_c1 = bornes.join(
+        cellules.with_row_index("id")
+        .filter((pl.col("code") == "c1") & (pl.col("mesure") == "nb_diagnostics"))
+        .select(pl.col("id").cast(pl.Int64)),
+        on="id",
+    )
+    assert total_c1["borne_min"].item() == 0.0
+    assert total_c1["borne_max"].item() >= pa.SEUIL_SECRET
+
+
+def _bornes_suppression(
+    cellules: pl.DataFrame, app: pl.DataFrame, exactes: bool = False
+) -> pl.DataFrame:
+    cellules = cellules.with_row_index("id")
+    return secret_audit.intervalles_secret(
+        cellules.select(
+            "id",
+            "nb",
+            (pl.col("couverture") & ~pl.col("secret")).alias("connu"),
+            (pl.col("couverture") & pl.col("secret")).alias("a_proteger"),
+        ),
+        pa.relations_lineaires(cellules, app),
+        pa.SEUIL_SECRET,
+        exactes,
+    )
+
+
+@pytest.mark.parametrize(
+    ("borne_min", "borne_max", "protege"),
+    [
+        (0.0, 5.0, True),  # 0..5: six values, one of them at the threshold
+        (0.0, 4.999, False),  # counts are integers: 0..4
+        (0.4, 5.0, False),  # 1..5
+        (2.0, math.inf, True),
+        (3.0, 3.0, False),
+        (0.0, 4.9999999, True),  # solver noise is not a bound
+    ],
+)
+def test_protection_rule(borne_min, borne_max, protege) -> None:
+    assert secret_audit.est_protege(borne_min, borne_max, 5) is protege
+
+
+def test_a_ratio_to_a_published_denominator_publishes_its_numerator() -> None:
+    """3 accompaniments per 1 000 people in need, with the need published: 3 is known."""
+    agreges = pa.agrege_comptes(
+        pl.DataFrame(
+            [("departement", "16", ANNEE, "nb_accompagnements", 3, "accompagnements", "t")],
+            schema=pa.COMPTES_SCHEMA,
+            orient="row",
+        ),
+        appartenances(CONTRE_EXEMPLE),
+    )
+    publies = pl.DataFrame(
+        {
+            "niveau": ["departement"],
+            "code": ["16"],
+            "annee": [ANNEE],
+            "indicateur": ["accompagnements_pour_1000_illectronisme"],
+            "valeur": [3 / 1000 * 1000],
+            "secret": [False],
+        },
+        schema_overrides={"annee": pl.Int32},
+    )
+    etroites = pa.audit_publication(agreges, appartenances(CONTRE_EXEMPLE), publies)
+    assert etroites.select("code", "mesure", "borne_min", "borne_max").rows() == [
+        ("16", "nb_accompagnements", 3.0, 3.0)
+    ]
+    assert pa.audit_publication(
+        agreges, appartenances(CONTRE_EXEMPLE), publies.with_columns(valeur=None, secret=True)
+    ).is_empty()
+
+
+@st.composite
+def tables_liees(draw):
+    """2–3 départements of 2–6 communes, EPCI drawn across them, counts often below 5; some
+    people without a category; sometimes a département the partner does not cover."""
+    nb_deps = draw(st.integers(2, 3))
+    nb_epci = draw(st.integers(1, 4))
+    petit = st.integers(0, 4)
+    compte = st.one_of(petit, petit, st.integers(0, 40))
+    non_couvert = draw(st.sampled_from([None, *range(nb_deps)]))
+    communes, sans_categorie = [], {}
+    for d in range(nb_deps):
+        for i in range(draw(st.integers(2, 6))):
+            code = f"{d}{i:02d}"
+            epci = f"E{draw(st.integers(0, nb_epci - 1))}"
+            categories = (draw(compte), draw(compte), draw(compte))
+            communes.append((code, f"D{d}", epci, None if d == non_couvert else categories))
+            if draw(st.integers(0, 5)) == 0:
+                sans_categorie[code] = draw(st.integers(1, 3))
+    return communes, sans_categorie
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables_liees())
+def test_random_linked_tables_are_protected(table) -> None:
+    communes, sans_categorie = table
+    agreges = comptes(communes, sans_categorie)
+    app = appartenances(communes)
+    cellules = pa.applique_secret(agreges, app)
+    # the counts themselves are never altered, only flagged
+    cle = ["niveau", "code", "annee", "type_fichier", "mesure"]
+    assert cellules.drop("secret").sort(cle).equals(agreges.sort(cle))
+    publies_cellules = cellules.filter(pl.col("couverture") & ~pl.col("secret"))
+    assert publies_cellules.filter(pl.col("nb").is_between(1, pa.SEUIL_SECRET - 1)).is_empty()
+    # every suppressed cell spans the threshold given every unsuppressed one
+    assert _bornes_suppression(cellules, app)["protege"].all()
+    # and given what the indicators actually publish
+    indicateurs = pa.indicateurs_activite(cellules, BESOIN_VIDE)
+    assert pa.violations_secret(indicateurs).is_empty()
+    assert pa.audit_publication(agreges, app, indicateurs).is_empty()
+    # published counts are the true ones
+    totaux = indicateurs.filter(
+        (pl.col("indicateur") == "nb_diagnostics_autonomie") & pl.col("valeur").is_not_null()
+    ).join(agreges.filter(pl.col("mesure") == pa.TOTAL_DIAGNOSTIC), on=["niveau", "code", "annee"])
+    assert (totaux["valeur"] == totaux["nb"].cast(pl.Float64)).all()
