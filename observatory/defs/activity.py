@@ -39,7 +39,7 @@ def build_activity_assets(mappings: dict[str, PartnerMapping]) -> list[dg.Assets
     ) -> dg.Output[pl.DataFrame]:
         comptes, quarantaine = partner_activity.compte_activite(
             [(sources[name], frame) for name, frame in sorted(staged.items())],
-            int__territoires.select("niveau", "code"),
+            int__territoires,
         )
         path = write_quarantine(observatory.settings, INT_ACTIVITE, quarantaine)
         frame = partner_activity.agrege_comptes(comptes, int__appartenances)

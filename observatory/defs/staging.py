@@ -21,7 +21,6 @@ from observatory.transforms import (
     context,
     contours,
     lieux,
-    personal_data,
     registries,
     statistics,
 )
@@ -135,21 +134,9 @@ def build_lieux_asset(
     def _lieux(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
         settings = observatory.settings
         raw = read_landed(settings, source)
-        v1, ecarts = parse(raw)
-        # personal data (a referent's name, person-like e-mails, mobiles) never reaches staging
-        v1, personnelles = personal_data.ecarter_donnees_personnelles(v1)
-        ecarts = pl.concat([ecarts, personnelles], how="vertical_relaxed")
-        kept, quarantine = lieux.stage_lieux(
-            v1, load_standard(settings.schemas_dir), date_export(settings, source), requis
+        kept, quarantine = lieux.stage_registre(
+            raw, parse, load_standard(settings.schemas_dir), date_export(settings, source), requis
         )
-        extra = [c for c in v1.columns if c not in kept.columns]  # e.g. nb_conseillers
-        if extra:
-            kept = kept.join(
-                v1.select("fichier_origine", "ligne", *extra),
-                on=["fichier_origine", "ligne"],
-                how="left",
-            )
-        quarantine = pl.concat([ecarts, quarantine], how="vertical_relaxed")
         return staged(observatory, name, raw.height, kept, quarantine)
 
     return _lieux

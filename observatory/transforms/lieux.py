@@ -7,6 +7,7 @@ from its code, postal code and name against the COG, and sets aside places too f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
@@ -15,6 +16,7 @@ from observatory.geo import haversine_km, in_france
 from observatory.sources.mednum import Standard
 from observatory.transforms.contours import dans_sa_commune
 from observatory.transforms.names import normalise_nom
+from observatory.transforms.personal_data import ecarter_donnees_personnelles
 from observatory.transforms.rebasing import former_commune_names
 from observatory.transforms.territories import normalise_codes_communes
 from observatory.validation.quarantine import (
@@ -545,3 +547,28 @@ def resout_lieux(
 def lignes_par_jeu_de_donnees(lieux: pl.DataFrame, cles: list[str]) -> dict[str, pl.DataFrame]:
     """The resolved places of each source (`jeu_de_donnees`), for its coverage."""
     return {cle: lieux.filter(pl.col("jeu_de_donnees") == cle) for cle in cles}
+
+
+def stage_registre(
+    raw: pl.DataFrame,
+    parse: Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]],
+    standard: Standard,
+    date_export: date | None,
+    requis: tuple[str, ...] = IDENTITE,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A registry of places from its own format (`parse` → standard v1) to typed, checked rows.
+
+    Personal data (a referent's name, person-like e-mails, mobiles) is taken out before
+    anything else, so it never reaches staging; columns beyond the standard that the parser
+    gives (e.g. `nb_conseillers`) are kept beside the standard's."""
+    v1, ecarts = parse(raw)
+    v1, personnelles = ecarter_donnees_personnelles(v1)
+    kept, quarantine = stage_lieux(v1, standard, date_export, requis)
+    extra = [c for c in v1.columns if c not in kept.columns]
+    if extra:
+        kept = kept.join(
+            v1.select("fichier_origine", "ligne", *extra),
+            on=["fichier_origine", "ligne"],
+            how="left",
+        )
+    return kept, pl.concat([ecarts, personnelles, quarantine], how="vertical_relaxed")

@@ -62,9 +62,9 @@ def compte_activite(
 
     Periods are summed by calendar year of their start. A code absent from COG 2026 at its
     level is quarantined (`code_hors_cog`), never dropped. Diagnostic rows without a total get
-    the sum of their categories. `codes_cog` has `niveau`, `code`. The rows of a total that
-    would exceed `SOMME_MAX` (Int64 would wrap it negative) are quarantined
-    (`somme_hors_limite`), never summed.
+    the sum of their categories. `codes_cog` has `niveau`, `code` (other columns ignored).
+    The rows of a total that would exceed `SOMME_MAX` (Int64 would wrap it negative) are
+    quarantined (`somme_hors_limite`), never summed.
     """
     counts: list[pl.DataFrame] = []
     quarantines: list[pl.DataFrame] = []
