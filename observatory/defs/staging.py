@@ -15,7 +15,7 @@ from observatory.sources import catalogue as cat
 from observatory.sources.insee_live import NIVEAU_FILOSOFI
 from observatory.sources.mednum import load_standard
 from observatory.sources.raw import landed
-from observatory.sources.readers import read_landed, read_landed_typed
+from observatory.sources.readers import read_landed, read_landed_typed, read_reference_table
 from observatory.transforms import (
     cog,
     context,
@@ -24,7 +24,7 @@ from observatory.transforms import (
     registries,
     statistics,
 )
-from observatory.validation.quarantine import IDENTITE_LIGNE, account, empty_quarantine
+from observatory.validation.quarantine import account, empty_quarantine
 from observatory.validation.store import write_quarantine
 
 GROUP = "staging"
@@ -168,7 +168,7 @@ def build_reference_table_asset(source: cat.Source) -> dg.AssetsDefinition:
 
     @staging_asset(source)
     def _table(observatory: ObservatoryResource) -> pl.DataFrame:
-        return read_landed(observatory.settings, source).drop(IDENTITE_LIGNE)
+        return read_reference_table(observatory.settings, source)
 
     return _table
 

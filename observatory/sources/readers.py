@@ -72,3 +72,9 @@ def read_landed_typed(settings: Settings, source: Source) -> pl.DataFrame:
         ],
         how="vertical",
     )
+
+
+def read_reference_table(settings: Settings, source: Source) -> pl.DataFrame:
+    """A reference table used as it is published: every column a string, no row identity
+    (nothing is quarantined from it)."""
+    return read_landed(settings, source).drop(IDENTITE_LIGNE)
