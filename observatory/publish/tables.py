@@ -110,9 +110,7 @@ def build_indicateurs_large(
     wide = latest.pivot(on="indicateur", index=["niveau", "code"], values="valeur")
     absent = [c for c in codes if c not in wide.columns]
     wide = wide.with_columns(pl.lit(None, pl.Float64).alias(c) for c in absent)
-    fractional = [
-        c for c in entiers if c in wide.columns and (wide[c] != wide[c].round()).any()
-    ]
+    fractional = [c for c in entiers if c in wide.columns and (wide[c] != wide[c].round()).any()]
     if fractional:
         raise PublicationCheckError(
             f"indicateurs_large: {fractional} are counts (integers) but have fractional values"
