@@ -36,16 +36,26 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
 def compare_sources(
     current: Sequence[Mapping[str, Any]], previous: Sequence[Mapping[str, Any]]
 ) -> pl.DataFrame:
-    """One row per source file added, removed or changed (other sha256)."""
+    """One row per source file added, removed, changed (other sha256) or found altered.
+
+    A partner's file is identified by its reception time and name (a partner may drop two
+    files of the same name); a file altered since landing (`alteration`, refused) is reported
+    as such, with the bytes found (`sha256_constate`) telling one alteration from the next.
+    """
 
     def frame(sources: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
         return pl.DataFrame(
             [
                 {
                     "source": s.get("source"),
-                    "fichier": s.get("fichier"),
+                    "fichier": (
+                        f"{s.get('millesime')}/{s.get('fichier')}"
+                        if s.get("partenaire")
+                        else s.get("fichier")
+                    ),
                     "millesime": str(s.get("millesime")),
-                    "sha256": s.get("sha256"),
+                    "sha256": s.get("sha256_constate") or s.get("sha256"),
+                    "alteree": bool(s.get("alteration")),
                 }
                 for s in sources
             ],
@@ -54,6 +64,7 @@ def compare_sources(
                 "fichier": pl.String,
                 "millesime": pl.String,
                 "sha256": pl.String,
+                "alteree": pl.Boolean,
             },
         )
 
@@ -66,6 +77,8 @@ def compare_sources(
             .then(pl.lit("ajoutée"))
             .when(pl.col("sha256").is_null())
             .then(pl.lit("retirée"))
+            .when(pl.col("alteree") & (pl.col("sha256") != pl.col("sha256_avant")))
+            .then(pl.lit("altérée depuis sa réception : refusée"))
             .when(pl.col("sha256") != pl.col("sha256_avant"))
             .then(pl.lit("modifiée"))
             .alias("changement")
@@ -169,7 +182,8 @@ def build_changelog(
         lines.append("Aucune source ajoutée, retirée ou modifiée.")
     else:
         lines += _table(
-            ["Source", "Fichier", "Millésime avant", "Millésime", "Changement"], sources.rows()
+            ["Source", "Fichier", "Millésime avant", "Millésime", "Changement"],
+            [["—" if cell is None else cell for cell in row] for row in sources.rows()],
         )
     lines += ["", "## Tables", ""]
     tables = compare_tables(current, previous, keys)
