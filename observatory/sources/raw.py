@@ -11,6 +11,7 @@ temporary file naming its pid, removed by the next run (`nettoie_temporaires`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -120,6 +121,8 @@ def nettoie_temporaires(root: Path) -> list[Path]:
         if match and path.is_file() and not processus_vivant(int(match.group(1))):
             path.unlink(missing_ok=True)
             removed.append(path)
+            with contextlib.suppress(OSError):  # a partner's reception folder left empty
+                path.parent.rmdir()
     return removed
 
 
