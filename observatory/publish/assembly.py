@@ -131,7 +131,8 @@ def partner_sources(settings: Settings) -> list[dict[str, Any]]:
             "millesime": raw.vintage,
             "annee": None,
             "licence": raw.licence,
-            "fichier": raw.fichier,
+            # one partner may drop two files of the same name: the reception time tells them apart
+            "fichier": f"{raw.vintage}/{raw.fichier}",
             "origine": raw.origine,
             "url": raw.url,
             "sha256": raw.sha256,

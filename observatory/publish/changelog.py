@@ -38,8 +38,8 @@ def compare_sources(
 ) -> pl.DataFrame:
     """One row per source file added, removed, changed (other sha256) or found altered.
 
-    A partner's file is identified by its reception time and name (a partner may drop two
-    files of the same name); a file altered since landing (`alteration`, refused) is reported
+    A partner's file is named `<reception time>/<name>` in the manifest (a partner may drop
+    two files of the same name); a file altered since landing (`alteration`, refused) is reported
     as such, with the bytes found (`sha256_constate`) telling one alteration from the next.
     """
 
@@ -48,11 +48,7 @@ def compare_sources(
             [
                 {
                     "source": s.get("source"),
-                    "fichier": (
-                        f"{s.get('millesime')}/{s.get('fichier')}"
-                        if s.get("partenaire")
-                        else s.get("fichier")
-                    ),
+                    "fichier": s.get("fichier"),
                     "millesime": str(s.get("millesime")),
                     "sha256": s.get("sha256_constate") or s.get("sha256"),
                     "alteree": bool(s.get("alteration")),

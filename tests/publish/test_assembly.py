@@ -45,7 +45,8 @@ def test_partner_files_are_listed_and_an_altered_one_is_named(tmp_path: Path) ->
     path = _drop(settings)
     (entry,) = partner_sources(settings)
     assert entry["source"] == f"partenaire__{PARTENAIRE}"
-    assert entry["partenaire"] == PARTENAIRE and entry["fichier"] == FICHIER
+    assert entry["partenaire"] == PARTENAIRE
+    assert entry["fichier"] == f"20260301T000000Z/{FICHIER}"
     assert entry["chemin"] == f"raw/partenaires/{PARTENAIRE}/20260301T000000Z/{FICHIER}"
     assert entry["producteur"] and entry["titre"] != entry["source"]  # from the mapping
     assert "alteration" not in entry
