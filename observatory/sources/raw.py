@@ -116,13 +116,14 @@ def nettoie_temporaires(root: Path) -> list[Path]:
     removed: list[Path] = []
     if not root.is_dir():
         return removed
-    for path in root.rglob(".*.ecriture-*"):
+    for path in list(root.rglob(".*.ecriture-*")):
         match = TEMPORAIRE.match(path.name)
         if match and path.is_file() and not processus_vivant(int(match.group(1))):
             path.unlink(missing_ok=True)
             removed.append(path)
-            with contextlib.suppress(OSError):  # a partner's reception folder left empty
-                path.parent.rmdir()
+            if path.parent != root:  # a partner's reception folder left empty
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()
     return removed
 
 

@@ -111,3 +111,9 @@ def test_temporary_files_of_dead_writers_are_removed(tmp_path: Path) -> None:
     assert nettoie_temporaires(tmp_path / "raw") == [stale]
     assert not stale.exists() and running.exists() and all(p.exists() for p in kept)
     assert nettoie_temporaires(tmp_path / "absent") == []
+    alone = folder.parent / "20260102T000000Z"  # a landing killed before anything was renamed
+    alone.mkdir()
+    (alone / f".export.csv.ecriture-{dead.pid}.ij90kl12").write_bytes(b"16;2024\n")
+    (tmp_path / "raw" / f".a.ecriture-{dead.pid}.mn34op56").write_bytes(b"")
+    assert len(nettoie_temporaires(tmp_path / "raw")) == 2
+    assert not alone.exists() and (tmp_path / "raw").is_dir()  # the root itself stays
