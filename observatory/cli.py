@@ -293,12 +293,20 @@ def _publish_sql(args: argparse.Namespace, settings: Settings) -> int:
     from observatory.publish.numbers import count
 
     release = _release(settings, args.release)
-    outcome = database.publish_release(
-        release,
-        database.database_url(settings.data_dir),
-        settings.schemas_dir,
-        keep=settings.keep_releases,
-    )
+    try:
+        outcome = database.publish_release(
+            release,
+            database.database_url(settings.data_dir),
+            settings.schemas_dir,
+            keep=settings.keep_releases,
+        )
+    except Exception as error:  # disk full, database unreachable, release altered…
+        print(
+            f"observatory publish-sql : copie SQL de {release.name} non faite, la base garde sa "
+            f"release précédente : {type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
+        return 1
     state = "publiée" if outcome.nouvelle else "déjà publiée"
     print(f"{outcome.release_id} : {state} ({count(sum(outcome.lignes.values()))} lignes)")
     return 0
