@@ -109,20 +109,37 @@ def nettoie_interrompus(settings: Settings) -> list[Path]:
     return removed + nettoie_publication(settings.published_dir)
 
 
-def partner_files(settings: Settings) -> list[RawFile]:
-    """Sidecars of every partner file landed under `raw/partenaires/<partner>/<time>/`."""
-    root = settings.raw_dir / "partenaires"
-    if not root.is_dir():
-        return []
-    files = [read_sidecar(p) for p in sorted(root.glob("*/*/*.meta.json")) if p.is_file()]
-    return sorted(files, key=lambda raw: (raw.source, raw.recupere_le, raw.vintage, raw.fichier))
+REFUSES = "_refuses"  # raw/_refuses/<partner>/<time>/: files refused after landing
+
+
+def partner_files(settings: Settings) -> list[tuple[RawFile, str | None]]:
+    """Sidecars of every partner file landed under `raw/partenaires/<partner>/<time>/`, and of
+    those refused after landing (`raw/_refuses/<partner>/<time>/`, with their reason)."""
+    found = []
+    for root, refused in (
+        (settings.raw_dir / "partenaires", False),
+        (settings.raw_dir / REFUSES, True),
+    ):
+        for sidecar in sorted(root.glob("*/*/*.meta.json")) if root.is_dir() else ():
+            if not sidecar.is_file():
+                continue
+            raw = read_sidecar(sidecar)
+            raison = None
+            if refused:
+                why = sidecar.with_name(f"{raw.fichier}.raison.txt")
+                raison = why.read_text(encoding="utf-8").strip() if why.is_file() else "refusé"
+            found.append((raw, raison))
+    return sorted(found, key=lambda f: (f[0].source, f[0].recupere_le, f[0].vintage, f[0].fichier))
 
 
 def partner_sources(settings: Settings) -> list[dict[str, Any]]:
-    """The manifest's entries of the partner files, each re-hashed against its sidecar."""
+    """The manifest's entries of the partner files, each re-hashed against its sidecar.
+
+    An altered file carries `alteration` (why) and `sha256_constate` (the bytes found); a file
+    refused after landing carries `refus` (its reason): the CHANGELOG reports both."""
     mappings = load_mappings(settings.schemas_dir / "partners")
     entries = []
-    for raw in partner_files(settings):
+    for raw, refus in partner_files(settings):
         mapping = mappings.get(raw.provider)
         entry: dict[str, Any] = {
             "source": raw.source,
@@ -141,6 +158,8 @@ def partner_sources(settings: Settings) -> list[dict[str, Any]]:
             "perimee": False,
             "partenaire": raw.provider,
         }
+        if refus is not None:
+            entry["refus"] = refus
         if probleme := verifie_empreinte(raw):
             entry["alteration"] = probleme
             entry["sha256_constate"] = sha256_file(raw.path) if raw.path.is_file() else None

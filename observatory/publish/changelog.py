@@ -39,8 +39,9 @@ def compare_sources(
     """One row per source file added, removed, changed (other sha256) or found altered.
 
     A partner's file is named `<reception time>/<name>` in the manifest (a partner may drop
-    two files of the same name); a file altered since landing (`alteration`, refused) is reported
-    as such, with the bytes found (`sha256_constate`) telling one alteration from the next.
+    two files of the same name); a file altered since landing (`alteration`) or refused after
+    landing (`refus`, with its reason) is reported as such; the bytes found
+    (`sha256_constate`) tell one alteration from the next.
     """
 
     def frame(sources: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
@@ -52,6 +53,7 @@ def compare_sources(
                     "millesime": str(s.get("millesime")),
                     "sha256": s.get("sha256_constate") or s.get("sha256"),
                     "alteree": bool(s.get("alteration")),
+                    "refus": s.get("refus"),
                 }
                 for s in sources
             ],
@@ -61,6 +63,7 @@ def compare_sources(
                 "millesime": pl.String,
                 "sha256": pl.String,
                 "alteree": pl.Boolean,
+                "refus": pl.String,
             },
         )
 
@@ -75,6 +78,8 @@ def compare_sources(
             .then(pl.lit("retirée"))
             .when(pl.col("alteree") & (pl.col("sha256") != pl.col("sha256_avant")))
             .then(pl.lit("altérée depuis sa réception : refusée"))
+            .when(pl.col("refus").is_not_null() & pl.col("refus_avant").is_null())
+            .then(pl.lit("refusée : ") + pl.col("refus").str.slice(0, 200))
             .when(pl.col("sha256") != pl.col("sha256_avant"))
             .then(pl.lit("modifiée"))
             .alias("changement")

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from observatory.partners.inbox import inbox_dir, land_inbox
+from observatory.partners.inbox import inbox_dir, land_inbox, landed_partner_files
 from observatory.publish.assembly import partner_sources, release_sources
 from observatory.publish.changelog import build_changelog
 from observatory.settings import PROJECT_ROOT, Settings
 from observatory.sources.catalogue import MEDNUM_LIEUX, SOURCES
-from observatory.sources.raw import RawLayerError, land_source, landed
+from observatory.sources.raw import RawLayerError, land_source, landed, verifie_empreinte
 
 ACTIVITE = PROJECT_ROOT / "tests/fixtures/partners/activite"
 PARTENAIRE = "exemple_diagnostics_autonomie"
@@ -105,3 +106,48 @@ def test_an_altered_national_file_stops_the_release_naming_it(tmp_path: Path) ->
         release_sources(settings)
     assert str(lieux.path) in str(raised.value)
     assert str(raised.value).endswith("rien n'est publié")
+
+
+def _refuse(settings: Settings, path: Path, raison: str) -> None:
+    """What the partner reader does with a file it refuses after landing: file and sidecar
+    moved to `raw/_refuses/<partner>/<time>/`, the reason beside them."""
+    target = settings.raw_dir / "_refuses" / PARTENAIRE / path.parent.name / path.name
+    target.parent.mkdir(parents=True)
+    sidecar = path.with_name(path.name + ".meta.json")
+    meta = json.loads(sidecar.read_text())
+    path.rename(target)
+    sidecar.unlink()
+    target.with_name(target.name + ".meta.json").write_text(
+        json.dumps({**meta, "chemin": str(target)})
+    )
+    target.with_name(target.name + ".raison.txt").write_text(raison + "\n")
+
+
+@pytest.mark.parametrize("altere", [False, True])
+def test_a_partner_file_refused_after_landing_stays_listed_with_its_reason(
+    tmp_path: Path, altere: bool
+) -> None:
+    """Guarantee: a partner file the reader refused (moved to `raw/_refuses/`) stays in the
+    manifest's sources with its reason, and the CHANGELOG says it was refused, or altered
+    then refused, instead of "retirée" or nothing."""
+    settings = Settings(data_dir=tmp_path / "data")
+    path = _drop(settings)
+    (before,) = partner_sources(settings)
+    raison = "tableau vide : aucune ligne de données"
+    if altere:
+        _alter(path)
+        raison = verifie_empreinte(landed_partner_files(settings, PARTENAIRE)[0]) or ""
+    _refuse(settings, path, raison)
+    (after,) = partner_sources(settings)
+    assert after["fichier"] == before["fichier"] and after["refus"] == raison
+    assert after["chemin"].startswith(f"raw/_refuses/{PARTENAIRE}/20260301T000000Z/")
+    assert ("alteration" in after) is altere
+    changelog = build_changelog(
+        {"release_id": "R2", "sources": [after]},
+        {},
+        {"release_id": "R1", "sources": [before]},
+        {},
+        {},
+    )
+    expected = "altérée depuis sa réception : refusée" if altere else f"refusée : {raison}"
+    assert f"| 20260301T000000Z | 20260301T000000Z | {expected} |" in changelog
