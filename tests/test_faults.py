@@ -23,7 +23,7 @@ import polars as pl
 import pytest
 import responses
 
-from observatory.cli import main
+from observatory.cli import EXIT_FAILED, EXIT_OK, EXIT_SQL, main
 from observatory.defs.schedules import network_retry_policy
 from observatory.locking import RunLockedError, lock_path, run_lock
 from observatory.partners.feedback import feedback_csv, feedback_html, feedback_table
@@ -312,10 +312,11 @@ def test_sigkill_during_publication_leaves_latest_on_the_previous_release(
 
 # `observatory run` in a child process, stopped (marker file, then a long sleep) at one write:
 # landing a partner file, writing a staged asset, writing the release, right after the
-# `latest` switch, inside the SQL transaction; "aucun" runs to the end.
+# `latest` switch, inside the SQL transaction; "aucun" runs to the end, "disque_plein_parquet"
+# and "disque_plein_sql" fill the disk (ENOSPC) in the release's writer or the SQL copy's.
 _RUN_CHILD = textwrap.dedent(
     """
-    import os, sys, time
+    import errno, os, sys, time
     from pathlib import Path
 
     data_dir, point, marker = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
@@ -351,6 +352,23 @@ _RUN_CHILD = textwrap.dedent(
             return real_write(*args, **kwargs)
 
         release._write_file = write_file
+    if point == "disque_plein_parquet":
+        real_write_full, written_full = release._write_file, []
+
+        def write_file_full(*args, **kwargs):
+            if len(written_full) == 3:  # the disk fills up mid-release
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(args[1]))
+            written_full.append(args)
+            return real_write_full(*args, **kwargs)
+
+        release._write_file = write_file_full
+    if point == "disque_plein_sql":
+
+        def stage_full(scratch, *args, **kwargs):
+            scratch.write_bytes(bytes(1 << 16))  # the scratch file half written
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(scratch))
+
+        database._stage_sqlite = stage_full
     if point == "bascule":
         real_switch = release._switch_latest
 
@@ -368,17 +386,20 @@ _RUN_CHILD = textwrap.dedent(
             return rows
 
         database._publish_table = publish_table
-    from observatory.cli import main
+    from observatory.cli import EXIT_FAILED, EXIT_OK, EXIT_SQL, main
 
     sys.exit(main(["run", "--data-dir", str(data_dir), "--quiet"]))
     """
 )
 
 
-def _run_child(data_dir: Path, point: str, marker: Path) -> int:
-    """Run `observatory run` in a child; SIGKILL its whole process group at `point`.
+def _run_child(
+    data_dir: Path, point: str, marker: Path, expected: int = -signal.SIGKILL
+) -> tuple[str, str]:
+    """Run `observatory run` in a child; SIGKILL its whole process group at `point` (a kill
+    point), or let it end (`aucun`, `disque_plein_*`) with exit status `expected`.
 
-    Returns the child's exit status (-9 when killed)."""
+    Returns its standard output and error."""
     env = _child_env()
     env.pop("DAGSTER_HOME", None)  # an ephemeral instance, as in CI
     marker.unlink(missing_ok=True)
@@ -394,7 +415,7 @@ def _run_child(data_dir: Path, point: str, marker: Path) -> int:
     try:
         deadline = time.monotonic() + 1800
         while time.monotonic() < deadline:
-            if point != "aucun" and marker.exists():
+            if marker.exists():
                 os.killpg(child.pid, signal.SIGKILL)
                 break
             if child.poll() is not None:
@@ -407,14 +428,9 @@ def _run_child(data_dir: Path, point: str, marker: Path) -> int:
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
-    err = err_path.read_text(errors="replace")
-    if point != "aucun":
-        assert child.returncode == -signal.SIGKILL, f"{point}: exited {child.returncode}\n{err}"
-    else:
-        assert child.returncode == 0, err
-        out = out_path.read_text().strip()
-        assert Path(out) == current_release(data_dir / "published")
-    return child.returncode
+    out, err = out_path.read_text().strip(), err_path.read_text(errors="replace")
+    assert child.returncode == expected, f"{point}: exited {child.returncode}\n{err}"
+    return out, err
 
 
 def _latest_readable(data_dir: Path) -> str | None:
@@ -474,7 +490,7 @@ def _manifest_rows(data_dir: Path) -> dict[str, int]:
     return {name: table["rows"] for name, table in manifest["tables"].items()}
 
 
-@pytest.mark.slow  # five runs of the whole pipeline, each killed at one write, then one whole
+@pytest.mark.slow  # seven runs of the whole pipeline: five killed, two on a full disk, one whole
 @pytest.mark.real_data
 def test_kill_9_at_every_write_leaves_latest_readable_and_the_next_run_cleans_up(
     tmp_path: Path,
@@ -483,7 +499,9 @@ def test_kill_9_at_every_write_leaves_latest_readable_and_the_next_run_cleans_up
     writing the release, right after the `latest` switch or inside the SQL transaction
     leaves `latest` readable (every file matches its manifest) and the SQL copy on a whole
     release; the next run completes, removes what the killed one left and brings the SQL
-    copy up to `latest`. One data directory for all, so each run resumes the last's state."""
+    copy up to `latest`. A full disk in the release's writer exits 1, `latest` unmoved; in
+    the SQL copy, after `latest` moved, exits 5 saying only the copy failed. One data
+    directory for all, so each run resumes the last's state."""
     data_dir = tmp_path / "data"
     marker = tmp_path / "marqueur"
     published = data_dir / "published"
@@ -518,6 +536,12 @@ def test_kill_9_at_every_write_leaves_latest_readable_and_the_next_run_cleans_up
     assert [p.name for p in landed_partner] == [source.name]
     assert not list(partner_raw.rglob(".*.ecriture-*"))
 
+    _, err = _run_child(data_dir, "disque_plein_parquet", marker, expected=EXIT_FAILED)
+    assert "No space left on device" in err
+    assert f"aucune release Parquet publiée : `latest` reste {first}" in err
+    assert _latest_readable(data_dir) == first
+    assert not (published / ".staging").exists()  # the incomplete release is gone
+
     _run_child(data_dir, "sql", marker)
     second = _latest_readable(data_dir)
     assert second not in (None, first)  # the partner's rows made a new release
@@ -531,7 +555,16 @@ def test_kill_9_at_every_write_leaves_latest_readable_and_the_next_run_cleans_up
         {name: table["rows"] for name, table in previous_rows.items()},
     )  # the transaction rolled back: the copy is still the whole first release
 
-    _run_child(data_dir, "aucun", marker)
+    out, err = _run_child(data_dir, "disque_plein_sql", marker, expected=EXIT_SQL)
+    assert out == str(published / "releases" / second)  # the contract is out
+    assert f"release Parquet publiée ({published / 'releases' / second}, `latest`)" in err
+    assert "seule la copie SQL a échoué" in err and "No space left on device" in err
+    assert _latest_readable(data_dir) == second
+    assert _sql_state(data_dir)[0] == [first]
+    assert not list(published.glob(".observatory.sqlite.chargement-*"))  # both scratch files
+
+    out, _ = _run_child(data_dir, "aucun", marker, expected=EXIT_OK)
+    assert out == str(published / "releases" / second)
     assert _latest_readable(data_dir) == second  # nothing changed: no new release
     assert _sql_state(data_dir) == ([first, second], _manifest_rows(data_dir))
     assert _leftovers(data_dir) == []
