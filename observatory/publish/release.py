@@ -372,8 +372,10 @@ def write_release(
         os.rename(staging, final)
         with contextlib.suppress(OSError):
             staging_root.rmdir()
-    except BaseException:
+    except BaseException:  # a full disk, a failed check: nothing of this release is left
         shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            staging_root.rmdir()
         raise
     _switch_latest(published_dir, release_id)
     pruned = prune_releases(published_dir, keep) if keep else ()
