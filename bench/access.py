@@ -22,7 +22,7 @@ import polars as pl
 from observatory.settings import PROJECT_ROOT
 from observatory.sources.mednum import load_standard
 from observatory.transforms import access, dedup, orientation
-from observatory.transforms.cog import stage_communes, stage_communes_deleguees
+from observatory.transforms.cog import stage_communes, stage_communes_deleguees, stage_coordonnees
 from observatory.transforms.lieux import resolve_communes, stage_lieux
 from observatory.transforms.registries import (
     map_v0_to_v1,
@@ -49,9 +49,9 @@ def depuis_les_assets() -> tuple[pl.DataFrame, pl.DataFrame]:
             infer_schema=False,
         )
     )
-    points = pl.read_parquet(
-        ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet"
-    ).select(pl.col("code_insee").alias("code_commune"), "latitude", "longitude")
+    points = stage_coordonnees(
+        pl.read_parquet(ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet")
+    ).drop("coord_source")
     cnfs = ASSETS / "conseillers_numeriques/lieux_cnfs_20221202_national.parquet"
     mednum = ASSETS / "mednum_lieux"
     registres = [

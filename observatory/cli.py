@@ -177,6 +177,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--cache-dir", type=Path, help="where the SQLite files go (default <data-dir>/serve)"
     )
+    explain = commands.add_parser(
+        "explain",
+        help="print where an indicator comes from: definition, code files, steps, raw sources",
+        description=(
+            "Print an indicator's French label, definition and unit (schemas/indicateurs.yaml), "
+            "the code files that compute it, the steps and raw sources upstream of it with their "
+            "vintages, licences and addresses, and the published tables that carry it — read "
+            "off the asset graph the run uses. Without a name: the list of indicators."
+        ),
+    )
+    _add_data_dir(explain)
+    explain.add_argument("indicateur", nargs="?", help="an indicator code, e.g. nb_illectronisme")
     return parser
 
 
@@ -357,6 +369,24 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def _explain(args: argparse.Namespace, settings: Settings) -> int:
+    from observatory.defs import build_definitions
+    from observatory.explain import IndicateurInconnu, explique, texte
+    from observatory.publish.schemas import load_dictionary
+
+    if args.indicateur is None:
+        for code, entree in load_dictionary(settings.schemas_dir).items():
+            print(f"{code:<45} {entree['libelle']}")
+        return 0
+    try:
+        explication = explique(args.indicateur, build_definitions(settings), settings.schemas_dir)
+    except IndicateurInconnu as error:
+        print(f"observatory explain : {error.args[0]}", file=sys.stderr)
+        return 2
+    print(texte(explication))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "run": _run,
     "export": _export,
@@ -364,6 +394,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "report": _report,
     "publish-datagouv": _publish_datagouv,
     "serve": _serve,
+    "explain": _explain,
 }
 
 

@@ -13,6 +13,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+# Benchmark only: `bench/generate.py --scale 10` copies every commune, EPCI and IRIS nine
+# times under the real code followed by `S1`…`S9` (no real code has an `S`). Such codes are
+# accepted only when OBSERVATORY_BENCH_CODES_SYNTHETIQUES=1 is set before the package is
+# imported; never set it for real data.
+CODES_SYNTHETIQUES = os.environ.get("OBSERVATORY_BENCH_CODES_SYNTHETIQUES") == "1"
+SUFFIXE_SYNTHETIQUE = r"S[1-9]"
+COPIES_SYNTHETIQUES_MAX = 10  # the real territory and its copies S1…S9
+
 PROFILES = ("offline", "live")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout (meaningless once installed)
 # The folders read at run time. The repository keeps them at its top level; a wheel carries them

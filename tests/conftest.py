@@ -10,7 +10,7 @@ import pytest
 
 from observatory.settings import PROJECT_ROOT, Settings
 from observatory.sources.mednum import Standard, load_standard
-from observatory.transforms.cog import stage_communes, stage_communes_deleguees
+from observatory.transforms.cog import stage_communes, stage_communes_deleguees, stage_coordonnees
 from observatory.validation.quarantine import number_rows
 
 ASSETS = PROJECT_ROOT / "assets"
@@ -51,9 +51,10 @@ def communes_deleguees() -> pl.DataFrame:
 
 @pytest.fixture(scope="session")
 def coordonnees() -> pl.DataFrame:
-    return pl.read_parquet(
-        ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet"
-    ).select(pl.col("code_insee").alias("code_commune"), "latitude", "longitude")
+    staged = stage_coordonnees(
+        pl.read_parquet(ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet")
+    )
+    return staged.drop("coord_source")  # the point only
 
 
 @pytest.fixture(scope="session")

@@ -233,7 +233,7 @@ def test_cli_second_run_with_nothing_changed_publishes_nothing(
     for table, entry in manifest["tables"].items():
         assert re.search(rf"\n  {table} +{count(entry['rows'])} lignes\n", err), table
     # rows quarantined by source: the Charente place 52 km from its commune is one of them
-    quarantined = dict(re.findall(r"\n  (\w+__\w+) +(\d[\d\u202f]*)\n", err))
+    quarantined = dict(re.findall(r"(?m)^  (\w+__\w+) +(\d[\d\u202f]*)$", err))
     assert quarantined["mednum__lieux"] == "1"
     assert "Durée : " in err
     assert (settings.published_dir / "latest").resolve() == release.resolve()

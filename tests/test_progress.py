@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
 
 from observatory.defs.progress import (
     CHECK_FAILED,
@@ -266,3 +267,31 @@ def test_summary_when_only_the_sql_copy_failed_says_the_release_is_out() -> None
     )
     assert "  - pub_sql : DatabasePublicationError: copie SQL en échec : disque plein" in lines
     assert not any(line.startswith("Aucune release publiée") for line in lines)
+
+
+@pytest.mark.parametrize("ordre", [("indicateur", "bornes"), ("bornes", "indicateur")])
+def test_a_step_making_assets_of_two_layers_counts_in_the_highest(ordre) -> None:
+    """`ind_fragilite` also makes its caps (intermediate): it is an indicator step, whatever
+    order Dagster lists the two assets in (a set: it changed from one run to the next)."""
+    outs = {
+        "indicateur": dg.AssetOut(key="ind_x", group_name="indicators"),
+        "bornes": dg.AssetOut(key="int__x_bornes", group_name="intermediate"),
+    }
+
+    @dg.multi_asset(outs={k: outs[k] for k in ordre}, name="ind_x")
+    def ind_x():
+        return 1, 2
+
+    job = dg.Definitions(assets=[ind_x]).resolve_implicit_global_asset_job_def()
+    assert step_layers(job) == {"ind_x": "indicators"}
+
+
+def test_the_pipeline_counts_the_fragility_index_among_the_indicators(tmp_path: Path) -> None:
+    from observatory.defs import build_definitions
+    from observatory.defs.schedules import PIPELINE_JOB
+    from observatory.settings import Settings
+
+    job = build_definitions(Settings(data_dir=tmp_path)).resolve_job_def(PIPELINE_JOB)
+    layers = step_layers(job)
+    assert layers["ind_fragilite"] == "indicators"
+    assert layers["ind_besoin"] == "indicators" and layers["int__territoires"] == "intermediate"

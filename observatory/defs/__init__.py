@@ -9,6 +9,7 @@ import dagster as dg
 from observatory.defs.activity import build_activity_assets, secret_statistique
 from observatory.defs.catalog import with_catalog
 from observatory.defs.checks import build_personal_data_checks, build_schema_checks
+from observatory.defs.code_references import code_references
 from observatory.defs.indicators import intermediate_indicator_inputs, python_indicators
 from observatory.defs.intermediate import build_lieux_resolus, intermediate_assets
 from observatory.defs.partners import build_partner_definitions, stg_key
@@ -91,12 +92,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *build_schema_checks(staged_registries, blocking=False),
     ]
     operations = build_operations()
+    assets = [*assets, build_release(table_lineage(assets)), pub_sql]
     definitions = dg.Definitions(
-        assets=[*assets, build_release(table_lineage(assets)), pub_sql],
+        assets=assets,
         asset_checks=[*checks, *operations.asset_checks],
         jobs=operations.jobs,
         schedules=operations.schedules,
         sensors=[*partner_sensors, *operations.sensors],
         resources=build_resources(settings),
     )
-    return with_catalog(with_freshness_policies(definitions), settings)
+    return with_catalog(with_freshness_policies(definitions), settings, code_references(assets))

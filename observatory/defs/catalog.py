@@ -19,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 
+from observatory.defs.code_references import CODE_REFERENCES, metadata_value
 from observatory.defs.publish import TABLES
 from observatory.publish.schemas import load_table_schema
 from observatory.settings import Settings
@@ -156,8 +157,13 @@ def _kinds(spec: dg.AssetSpec, table: bool) -> set[str]:
     return {"polars", "parquet"} if table else {"polars"}
 
 
-def with_catalog(defs: dg.Definitions, settings: Settings) -> dg.Definitions:
-    """`defs` with French descriptions, column schemas, owner, layer tag and kinds."""
+def with_catalog(
+    defs: dg.Definitions,
+    settings: Settings,
+    references: Mapping[str, list[dg.LocalFileCodeReference]] | None = None,
+) -> dg.Definitions:
+    """`defs` with French descriptions, column schemas, owner, layer tag, kinds and the code
+    references of each asset (`observatory.defs.code_references`)."""
     schemas = {f"pub_{t}": load_table_schema(settings.schemas_dir, t) for t in TABLES}
 
     def apply(spec: dg.AssetSpec) -> dg.AssetSpec:
@@ -170,6 +176,8 @@ def with_catalog(defs: dg.Definitions, settings: Settings) -> dg.Definitions:
                 schema.get("description", "").split()
             )
             metadata["dagster/column_schema"] = column_schema(schema)
+        if references and name in references:
+            metadata[CODE_REFERENCES] = metadata_value(references[name])
         tags = {LAYER_TAG: spec.group_name or "default"}
         return spec.replace_attributes(description=description).merge_attributes(
             owners=[OWNER], tags=tags, metadata=metadata, kinds=_kinds(spec, schema is not None)
@@ -177,4 +185,5 @@ def with_catalog(defs: dg.Definitions, settings: Settings) -> dg.Definitions:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=dg.PreviewWarning)
+        warnings.simplefilter("ignore", category=dg.BetaWarning)
         return defs.map_asset_specs(func=apply)

@@ -9,9 +9,19 @@ import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
 from observatory.defs.staging import staged
-from observatory.defs.statistics import REBASAGES
 from observatory.sources import catalogue as cat
-from observatory.transforms import context, contours, dedup, lieux, rebasing, territories, zonings
+from observatory.transforms import (
+    context,
+    contours,
+    dedup,
+    france_services,
+    lieux,
+    rebasing,
+    territories,
+    zonings,
+)
+from observatory.transforms.rebasages import REBASAGES, lignes_et_millesimes
+from observatory.transforms.resume import effectifs
 from observatory.zonings import load_zonages
 
 GROUP = "intermediate"
@@ -73,8 +83,7 @@ def int__territoires(
         millesime_cog=cat.COG_COMMUNES.annee,
         contexte=int__contexte_communes,
     )
-    counts = frame.group_by("niveau").len()
-    return dg.Output(frame, metadata={f"nb_{n}": c for n, c in counts.iter_rows()})
+    return dg.Output(frame, metadata=effectifs(frame, "niveau", prefixe="nb_"))
 
 
 @dg.multi_asset(
@@ -119,8 +128,7 @@ def int__appartenances(
     int__territoires: pl.DataFrame, int__zonages_appartenances: pl.DataFrame
 ) -> pl.DataFrame:
     """Each commune with every territory it belongs to: the key of every aggregation."""
-    base = territories.build_appartenances(int__territoires)
-    return pl.concat([base, int__zonages_appartenances.select(base.columns)])
+    return territories.appartenances_avec_zonages(int__territoires, int__zonages_appartenances)
 
 
 @dg.asset(group_name=GROUP, ins={spec.name: dg.AssetIn(spec.name) for spec in REBASAGES})
@@ -136,42 +144,19 @@ def int__couverture_sources(
     Registries: declared coverage, rows = places resolved to the commune. Statistics: the
     communes they have a row for (after rebasing), rows = the source rows merged into it.
     """
-    rows = {
-        source.key: int__lieux_resolus.filter(pl.col("jeu_de_donnees") == source.key)
-        for source in cat.REGISTRES_LIEUX
-    }
-    rows[cat.FRANCE_SERVICES_2020.key] = int__france_services_millesimes.filter(
-        pl.col("source_millesime") == cat.FRANCE_SERVICES_2020.key
+    lignes, annees = lignes_et_millesimes(
+        {spec.source.key: statistiques[spec.name] for spec in REBASAGES}
     )
-    rows |= {
-        spec.source.key: statistiques[spec.name]
-        .select("code_commune", "codes_commune_source")
-        .explode("codes_commune_source", empty_as_null=True)
-        for spec in REBASAGES
-    }
-    # a statistic's vintage is its rows' (a live file states its own year), else the catalogue's
-    annees = {
-        spec.source.key: int(annee)
-        for spec in REBASAGES
-        if "annee" in statistiques[spec.name].columns
-        and (annee := statistiques[spec.name]["annee"].max()) is not None
-    }
-    frames = []
+    lignes |= lieux.lignes_par_jeu_de_donnees(
+        int__lieux_resolus, [source.key for source in cat.REGISTRES_LIEUX]
+    )
+    lignes |= france_services.sites_par_millesime(
+        int__france_services_millesimes, [cat.FRANCE_SERVICES_2020.key]
+    )
     sources = (*cat.REGISTRES_LIEUX, cat.FRANCE_SERVICES_2020, *(s.source for s in REBASAGES))
-    for source in sources:
-        couverture = source.couverture_pour(observatory.profile)
-        frames.append(
-            territories.build_couverture(
-                stg_cog__communes,
-                source.key,
-                annees.get(source.key, source.annee),
-                couverture.niveau,
-                couverture.codes,
-                lignes=rows[source.key],
-                presence=couverture.presence,
-            )
-        )
-    return pl.concat(frames)
+    return territories.couverture_des_sources(
+        stg_cog__communes, sources, lignes, annees, observatory.profile
+    )
 
 
 REGISTRES = [f"stg_{source.key}" for source in cat.REGISTRES_LIEUX]
@@ -196,18 +181,15 @@ def build_lieux_resolus(partenaires: Sequence[str] = ()) -> dg.AssetsDefinition:
         **registres: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
         """Places of every registry with their COG commune; unresolved or too far: quarantined."""
-        lieux_registres = pl.concat([registres[name] for name in entrees], how="diagonal_relaxed")
-        kept, quarantine = lieux.resolve_communes(
-            lieux_registres,
+        kept, quarantine, lignes = lieux.resout_lieux(
+            [registres[name] for name in entrees],
             stg_cog__communes,
             stg_cog__communes_deleguees,
             stg_laposte__communes_coordonnees,
-            anciens_noms=rebasing.former_commune_names(
-                stg_insee__mouvements_communes, stg_cog__communes
-            ),
-            contours=int__contours_communes,
+            stg_insee__mouvements_communes,
+            int__contours_communes,
         )
-        return staged(observatory, "int__lieux_resolus", lieux_registres.height, kept, quarantine)
+        return staged(observatory, "int__lieux_resolus", lignes, kept, quarantine)
 
     return _lieux_resolus
 

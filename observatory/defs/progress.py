@@ -65,13 +65,21 @@ def run_config_logger(token: str) -> dict[str, Any]:
 
 def step_layers(job: dg.JobDefinition) -> dict[str, str]:
     """Step key → layer (asset group) of every step of an asset job; a check step belongs to
-    the layer of the asset it checks."""
+    the layer of the asset it checks, a step making assets of several layers (`ind_fragilite`
+    and its caps) to the highest one, whatever order Dagster lists them in."""
     layer = job.asset_layer
+    rank = {name: i for i, name in enumerate(LAYERS)}
     result = {}
     for node in job.nodes:
-        for key in layer.get_selected_entity_keys_for_node(NodeHandle(node.name, None)):
-            asset = key.asset_key if isinstance(key, dg.AssetCheckKey) else key
-            result[node.name] = layer.asset_graph.get(asset).group_name or "default"
+        groups = {
+            layer.asset_graph.get(
+                key.asset_key if isinstance(key, dg.AssetCheckKey) else key
+            ).group_name
+            or "default"
+            for key in layer.get_selected_entity_keys_for_node(NodeHandle(node.name, None))
+        }
+        if groups:
+            result[node.name] = max(sorted(groups), key=lambda g: rank.get(g, -1))
     return result
 
 

@@ -12,7 +12,7 @@ import polars as pl
 from observatory.defs.resources import ObservatoryResource
 from observatory.defs.staging import REQUIS_SITES_NATIONAUX, build_lieux_asset, staged
 from observatory.sources import catalogue as cat
-from observatory.transforms import france_services, lieux, rebasing
+from observatory.transforms import france_services
 
 GROUP = "intermediate"
 INT_FRANCE_SERVICES = "int__france_services_millesimes"
@@ -37,38 +37,18 @@ def int__france_services_millesimes(
     **listes: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """Every France Services site of every vintage with its COG 2026 commune, year, definition."""
-    millesimes = {f"stg_{s.key}": s for s in cat.MILLESIMES_FRANCE_SERVICES}
-    sites = pl.concat(
+    kept, quarantine, lignes = france_services.resout_sites_millesimes(
         [
-            listes[name].with_columns(
-                pl.lit(source.annee, pl.Int32).alias("annee"),
-                pl.lit(source.key).alias("source_millesime"),
-                pl.lit(source.definition).alias("definition"),
-            )
-            for name, source in millesimes.items()
+            (listes[f"stg_{s.key}"], s.key, s.annee, s.definition)
+            for s in cat.MILLESIMES_FRANCE_SERVICES
         ],
-        how="diagonal_relaxed",
-    )
-    kept, quarantine = lieux.resolve_communes(
-        sites,
         stg_cog__communes,
         stg_cog__communes_deleguees,
         stg_laposte__communes_coordonnees,
-        anciens_noms=rebasing.former_commune_names(
-            stg_insee__mouvements_communes, stg_cog__communes
-        ),
-        contours=int__contours_communes,
+        stg_insee__mouvements_communes,
+        int__contours_communes,
     )
-    kept = kept.select(
-        "jeu_de_donnees",
-        "id",
-        "annee",
-        "source_millesime",
-        "definition",
-        "code_commune",
-        "itinerance",
-    )
-    return staged(observatory, INT_FRANCE_SERVICES, sites.height, kept, quarantine)
+    return staged(observatory, INT_FRANCE_SERVICES, lignes, kept, quarantine)
 
 
 series_assets = [stg_france_services__lieux_2020, int__france_services_millesimes]

@@ -83,13 +83,7 @@ def stg_cog__communes_deleguees(observatory: ObservatoryResource) -> pl.DataFram
 @dg.asset(group_name=GROUP, deps=[cat.LAPOSTE_COORDONNEES.raw_asset])
 def stg_laposte__communes_coordonnees(observatory: ObservatoryResource) -> pl.DataFrame:
     """One WGS84 point per commune (La Poste), for distance checks."""
-    raw = read_landed(observatory.settings, cat.LAPOSTE_COORDONNEES)
-    return raw.select(
-        pl.col("code_insee").alias("code_commune"),
-        pl.col("latitude").cast(pl.Float64),
-        pl.col("longitude").cast(pl.Float64),
-        "coord_source",
-    )
+    return cog.stage_coordonnees(read_landed(observatory.settings, cat.LAPOSTE_COORDONNEES))
 
 
 @staging_asset(cat.IGN_CONTOURS_COMMUNES)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from observatory.partners.sniffing import normalise_nom_colonne
+from observatory.transforms.names import normalise_nom_colonne
 
 LIEUX = "lieux"
 DIAGNOSTICS = "diagnostics_autonomie"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
+from observatory.geo import in_france
 from observatory.partners.mappings import (
     LIEUX,
     TYPES_ACTIVITE,
@@ -38,7 +39,6 @@ from observatory.partners.sniffing import (
 from observatory.settings import bundled
 from observatory.sources.mednum import Standard, load_standard
 from observatory.sources.raw import sha256_bytes
-from observatory.transforms.geo import in_france
 from observatory.transforms.lieux import stage_lieux
 from observatory.transforms.registries import map_v0_to_v1
 

@@ -16,7 +16,6 @@ import csv
 import io
 import json
 import re
-import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Collection
@@ -24,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 import charset_normalizer
+
+from observatory.transforms.names import normalise_nom_colonne
 
 CSV = "csv"
 XLSX = "xlsx"
@@ -76,13 +77,6 @@ class Table:
     numeros: list[int]
     largeurs: list[int] = field(default_factory=list)
     lignes_vides: int = 0
-
-
-def normalise_nom_colonne(nom: str) -> str:
-    """A column name compared loosely: accents, case, spaces and punctuation ignored."""
-    mots = re.sub(r"[\W_]+", " ", nom.casefold()).replace("œ", "oe").replace("æ", "ae")
-    sans_accents = unicodedata.normalize("NFKD", mots).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", " ", sans_accents).strip()
 
 
 def detect_type(content: bytes, fichier: str) -> str:

@@ -181,7 +181,9 @@ def read_models(sql_dir: Path) -> dict[str, str]:
 
 
 def read_notes(docs_dir: Path) -> dict[str, str]:
-    """The methodology notes in `docs/` (Markdown), by file name."""
+    """The methodology notes in `docs/` (`methodologie_*.md`), by file name; the developers'
+    notes beside them (`architecture.md`) are not part of a release."""
     if not docs_dir.is_dir():
         return {}
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(docs_dir.glob("*.md"))}
+    notes = sorted(docs_dir.glob("methodologie_*.md"))
+    return {p.name: p.read_text(encoding="utf-8") for p in notes}

@@ -2,7 +2,7 @@
 
 One `Source` per raw asset (`raw_<provider>__<entity>`). The offline profile reads the
 bundled file under `assets/`; the live profile downloads the sources marked `live` from their
-URLs in `observatory/sources/live.py` (parsed into the bundled layouts by
+URLs in `schemas/sources/live.yaml` (parsed into the bundled layouts by
 `observatory/sources/live_parsers.py`); the others land from the snapshot, and
 `live.SANS_FICHIER_LIVE` says why each has no live file.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One file of a source and its bundled copy (live URLs: observatory/sources/live.py)."""
+    """One file of a source and its bundled copy (live URLs: schemas/sources/live.yaml)."""
 
     name: str
     bundled: str

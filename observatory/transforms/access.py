@@ -9,9 +9,10 @@ then recomputed with the haversine formula (`geo.haversine_km`, as everywhere el
 A commune that hosts a place of the kind (the place's `code_commune` is the commune's) is at
 distance 0 from it, whatever the distance between the place and the commune's point.
 
-Higher levels are built from sums over communes (population × distance, population beyond
-10 and 20 km), so any level — EPCI, département, bassin de vie, a user's zoning — is one
-group-by over a membership table (`int__appartenances`: `code_commune`, `niveau`, `code`).
+The indicators of every level are sums over these commune rows (population × distance,
+population beyond 10 and 20 km) in one SQL model, `dbt_like_sql/indicators/ind_acces.sql`:
+any level — EPCI, département, bassin de vie, a user's zoning — is one group-by over the
+membership table (`int__appartenances`).
 """
 
 from __future__ import annotations
@@ -22,19 +23,16 @@ import numpy as np
 import polars as pl
 from scipy.spatial import cKDTree
 
-from observatory.transforms.geo import RAYON_TERRE_KM, haversine_km
+from observatory.geo import RAYON_TERRE_KM, haversine_km
+from observatory.transforms.territories import population_communes
 
 SERVICE_DEMARCHES = "Aide aux démarches administratives"
 PROGRAMME_FRANCE_SERVICES = "France Services"
 PROGRAMME_CONSEILLERS_NUMERIQUES = "Conseillers numériques"
-SEUILS_KM = (10, 20)
 # Extra neighbours first asked to the index, so that places at the same distance as the k-th
 # (several places geocoded to one point) are all seen and ordered by id, not by the tree.
 MARGE_EGALITES = 2
 TOLERANCE_EGALITE_KM = 1e-6
-# A territory's access indicator is published when the places-to-commune status is known for
-# at least this share of its population (7 communes of COG 2026 have no La Poste point).
-PART_POPULATION_CONNUE_MIN = 0.99
 
 # `statut` of a commune's distance to the nearest place of a kind.
 STATUT_DANS_LA_COMMUNE = "dans_la_commune"  # it hosts one: 0 km
@@ -345,117 +343,8 @@ def distances_acces(
     return pl.concat(frames).sort("code_commune", "cible")
 
 
-def sommes_acces(
-    acces: pl.DataFrame,
-    population: pl.DataFrame,
-    appartenances: pl.DataFrame,
-    seuils_km: tuple[int, ...] = SEUILS_KM,
-) -> pl.DataFrame:
-    """Additive sums of access by territory: every access indicator of every level comes
-    from them, so a level (or a user's zoning) is only a group-by over its memberships.
-
-    `acces`: `distances_acces` rows; `population`: `code_commune`, `population`;
-    `appartenances`: `code_commune`, `niveau`, `code`. Per (`niveau`, `code`, `cible`), both
-    in population (`population_*`) and in communes (`nb_communes_*`, the weights of a
-    territory without inhabitants): all, with a known distance, with a known side of the
-    thresholds, Σ weight × distance (`somme_population_km`, `somme_km`) and the weight beyond
-    each threshold. A commune with no place in its zone has no distance but is beyond every
-    threshold.
-    """
-    connue = pl.col("distance_km").is_not_null()
-    aucun = pl.col("statut") == STATUT_AUCUN_LIEU
-    sommes = []
-    for poids, prefixe, somme in (
-        (pl.col("population"), "population", "somme_population_km"),
-        (pl.col("_une"), "nb_communes", "somme_km"),
-    ):
-        sommes += [
-            poids.sum().alias(prefixe),
-            poids.filter(connue).sum().alias(f"{prefixe}_distance_connue"),
-            poids.filter(connue | aucun).sum().alias(f"{prefixe}_seuils_connus"),
-            (poids * pl.col("distance_km")).filter(connue).sum().cast(pl.Float64).alias(somme),
-            *(
-                poids.filter((pl.col("distance_km") > s) | aucun)
-                .sum()
-                .alias(f"{prefixe}_au_dela_{s}km")
-                for s in seuils_km
-            ),
-        ]
-    return (
-        acces.join(population.select("code_commune", "population"), on="code_commune")
-        .join(appartenances.select("code_commune", "niveau", "code"), on="code_commune")
-        .with_columns(pl.lit(1, pl.Int64).alias("_une"))
-        .group_by("niveau", "code", "cible")
-        .agg(sommes)
-        .sort("niveau", "code", "cible")
-    )
-
-
-def indicateurs_acces(
-    sommes: pl.DataFrame,
-    annee: int,
-    part_connue_min: float = PART_POPULATION_CONNUE_MIN,
-) -> pl.DataFrame:
-    """Long indicator rows from `sommes_acces`: population-weighted mean distance and the
-    shares of population beyond each threshold, as ratios of sums (never means of rates).
-
-    Codes: `distance_<cible>_km` and `part_pop_<cible>_plus_<s>km`. A value is published
-    (`couverture` true) when its status is known for at least `part_connue_min` of the
-    population, and is then computed over that population; else null, `couverture` false.
-    A territory without inhabitants (a few communes "mortes pour la France") is weighted by
-    communes instead: its distance is its communes' mean.
-    """
-    seuils = sorted(
-        int(c.removeprefix("population_au_dela_").removesuffix("km"))
-        for c in sommes.columns
-        if c.startswith("population_au_dela_")
-    )
-    habite = pl.col("population") > 0
-
-    def ratio(population: tuple[str, str], communes: tuple[str, str]) -> tuple[pl.Expr, pl.Expr]:
-        """(numerator, denominator) columns weighted by population, then by communes."""
-        valeurs, couverts = [], []
-        for (numerateur, denominateur), total in (
-            (population, "population"),
-            (communes, "nb_communes"),
-        ):
-            den = pl.col(denominateur).cast(pl.Float64)
-            couverts.append((den > 0) & (den >= part_connue_min * pl.col(total)))
-            valeurs.append(pl.col(numerateur).cast(pl.Float64) / den)
-        couvert = pl.when(habite).then(couverts[0]).otherwise(couverts[1])
-        return pl.when(couvert).then(
-            pl.when(habite).then(valeurs[0]).otherwise(valeurs[1])
-        ), couvert
-
-    def lignes(
-        indicateur: pl.Expr, population: tuple[str, str], communes: tuple[str, str]
-    ) -> pl.DataFrame:
-        valeur, couvert = ratio(population, communes)
-        return sommes.select(
-            "niveau",
-            "code",
-            indicateur.alias("indicateur"),
-            pl.lit(annee, pl.Int32).alias("annee"),
-            valeur.alias("valeur"),
-            pl.lit(None, pl.Float64).alias("ic_bas"),
-            pl.lit(None, pl.Float64).alias("ic_haut"),
-            pl.lit(False).alias("secret"),
-            couvert.alias("couverture"),
-        )
-
-    frames = [
-        lignes(
-            pl.format("distance_{}_km", "cible"),
-            ("somme_population_km", "population_distance_connue"),
-            ("somme_km", "nb_communes_distance_connue"),
-        ),
-        *(
-            lignes(
-                pl.format("part_pop_{}_plus_{}km", "cible", pl.lit(s)),
-                (f"population_au_dela_{s}km", "population_seuils_connus"),
-                (f"nb_communes_au_dela_{s}km", "nb_communes_seuils_connus"),
-            )
-            for s in seuils
-        ),
-    ]
-    return pl.concat(frames).sort("niveau", "code", "indicateur")
+def acces_communes(territoires: pl.DataFrame, lieux: pl.DataFrame, annee: int) -> pl.DataFrame:
+    """`distances_acces` of every commune of the territory reference (its point), stamped
+    with the year of the places' list."""
+    points = population_communes(territoires).select("code_commune", "latitude", "longitude")
+    return distances_acces(points, lieux).with_columns(pl.lit(annee, pl.Int32).alias("annee"))

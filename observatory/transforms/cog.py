@@ -66,3 +66,14 @@ def stage_communes_deleguees(raw: pl.DataFrame) -> pl.DataFrame:
         pl.col("commune_rattachement").alias("code_commune"),
         "code_departement",
     )
+
+
+def stage_coordonnees(raw: pl.DataFrame) -> pl.DataFrame:
+    """One WGS84 point per commune (La Poste's file rebased on the COG), typed: the points of
+    the distance checks and of the access search."""
+    return raw.select(
+        pl.col("code_insee").alias("code_commune"),
+        pl.col("latitude").cast(pl.Float64),
+        pl.col("longitude").cast(pl.Float64),
+        "coord_source",
+    )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from observatory.transforms.geo import RAYON_TERRE_KM
+from observatory.geo import RAYON_TERRE_KM
 from observatory.transforms.territories import normalise_codes_communes
 from observatory.validation.quarantine import Check, run_checks, split_rejected
 

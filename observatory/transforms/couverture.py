@@ -62,3 +62,27 @@ def applique_regle_couverture(frame: pl.DataFrame) -> pl.DataFrame:
         )
         .drop(*COUVERTURE_MODELE)
     )
+
+
+def poids_couverture(
+    couverte: pl.DataFrame, appartenances: pl.DataFrame, population: pl.DataFrame
+) -> pl.DataFrame:
+    """The coverage weights of every territory (`COUVERTURE_MODELE`) from each commune's flag
+    `couverte` (`code_commune`, `couverte`; a commune not listed is not covered)."""
+    return (
+        appartenances.join(
+            population.select("code_commune", "population"), on="code_commune", how="left"
+        )
+        .join(couverte.rename({"couverte": "_couverte"}), on="code_commune", how="left")
+        .with_columns(
+            pl.col("_couverte").fill_null(False),
+            pl.col("population").cast(pl.Float64).fill_null(0.0),
+        )
+        .group_by("niveau", "code")
+        .agg(
+            pl.col("population").filter(pl.col("_couverte")).sum().alias("poids_couvert"),
+            pl.col("population").sum().alias("poids_total"),
+            pl.col("_couverte").sum().cast(pl.Int64).alias("nb_communes_couvertes"),
+            pl.len().cast(pl.Int64).alias("nb_communes"),
+        )
+    )

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 import polars as pl
 from rapidfuzz import fuzz, process
 
-from observatory.transforms.geo import haversine_km
+from observatory.geo import haversine_km
 from observatory.transforms.lieux import PIVOT_INCONNU, SEPARATEUR_V1
 from observatory.transforms.names import normalise_nom
 

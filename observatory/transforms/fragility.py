@@ -30,6 +30,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from observatory.transforms import territories
+from observatory.transforms.couverture import poids_couverture
+
 DIRECT = "direct"
 INVERSE = "inverse"
 
@@ -435,25 +438,6 @@ def entrees_ifn_communes(statistiques: pl.DataFrame, population: pl.DataFrame) -
     )
 
 
-def reference_majoritaire(
-    appartenances: pl.DataFrame, population: pl.DataFrame, niveau_reference: str
-) -> pl.DataFrame:
-    """(`niveau`, `code`) → `code_reference`: the territory of `niveau_reference` holding most
-    of its population (an EPCI or a zoning across départements takes its main one)."""
-    reference = appartenances.filter(pl.col("niveau") == niveau_reference).select(
-        "code_commune", pl.col("code").alias("code_reference")
-    )
-    return (
-        appartenances.join(reference, on="code_commune")
-        .join(population.select("code_commune", "population"), on="code_commune", how="left")
-        .group_by("niveau", "code", "code_reference")
-        .agg(pl.col("population").fill_null(0).sum().alias("_pop"))
-        .sort("niveau", "code", "_pop", "code_reference", descending=[False, False, True, False])
-        .unique(["niveau", "code"], keep="first", maintain_order=True)
-        .select("niveau", "code", "code_reference")
-    )
-
-
 def _medianes_insee(filosofi: pl.DataFrame, niveau: str) -> pl.DataFrame:
     return filosofi.filter(pl.col("niveau") == niveau).select(
         pl.col("code").alias("code_parent"),
@@ -577,7 +561,7 @@ def indicateurs_fragilite(
     for suffixe, niveau_reference in REFERENCES.items():
         references = _references(entrees, niveau_reference)
         rattachement = (
-            reference_majoritaire(appartenances, population, niveau_reference)
+            territories.reference_majoritaire(appartenances, population, niveau_reference)
             if niveau_reference != "france"
             else appartenances.select("niveau", "code")
             .unique()
@@ -676,27 +660,11 @@ def _poids_couverture(
             (
                 pl.col("valeur").is_not_null().all()
                 & (pl.col("variable").n_unique() == len(VARIABLES_IFN))
-            ).alias("_couverte")
+            ).alias("couverte")
         )
-        .select(pl.col("code").alias("code_commune"), "_couverte")
+        .select(pl.col("code").alias("code_commune"), "couverte")
     )
-    return (
-        appartenances.join(
-            population.select("code_commune", "population"), on="code_commune", how="left"
-        )
-        .join(couverte, on="code_commune", how="left")
-        .with_columns(
-            pl.col("_couverte").fill_null(False),
-            pl.col("population").cast(pl.Float64).fill_null(0.0),
-        )
-        .group_by("niveau", "code")
-        .agg(
-            pl.col("population").filter(pl.col("_couverte")).sum().alias("poids_couvert"),
-            pl.col("population").sum().alias("poids_total"),
-            pl.col("_couverte").sum().cast(pl.Int64).alias("nb_communes_couvertes"),
-            pl.len().cast(pl.Int64).alias("nb_communes"),
-        )
-    )
+    return poids_couverture(couverte, appartenances, population)
 
 
 LIBELLES_REFERENCES = {"fr": "France", "reg": "région", "dep": "département"}
@@ -720,3 +688,28 @@ def tableau_bornes(bornes: pl.DataFrame) -> str:
             f"| `{ligne['variable']}` | {basse} | {haute} | {ligne['nb_communes_bornees']} |"
         )
     return "\n".join(lignes) + "\n"
+
+
+def filosofi_territoires(filosofi: pl.DataFrame) -> pl.DataFrame:
+    """INSEE's own Filosofi figures for EPCI, départements, régions and France."""
+    return filosofi.filter(pl.col("niveau").is_in(NIVEAUX_FILOSOFI_INSEE)).select(
+        "niveau", "code", "annee", *COLONNES_FILOSOFI
+    )
+
+
+def calcule_ifn(
+    statistiques: pl.DataFrame,
+    territoires: pl.DataFrame,
+    appartenances: pl.DataFrame,
+    filosofi: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """The IFN of every territory from the communes' statistics: (indicator rows, caps,
+    number of communes with an imputed variable)."""
+    population = territories.population_communes(territoires)
+    communes = entrees_communes_imputees(
+        entrees_ifn_communes(statistiques, population), appartenances, filosofi
+    )
+    entrees = entrees_par_niveau(communes, appartenances, filosofi)
+    frame, bornes = indicateurs_fragilite(entrees, appartenances, population)
+    imputees = communes.filter(pl.col("imputee")).select("code").n_unique()
+    return frame, bornes, imputees

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from observatory.transforms import registries
+from observatory.transforms import lieux, registries
 
 COLONNES_2020 = {
     "MATRICULE": "id_fs",
@@ -50,3 +50,42 @@ def parse_france_services_2020(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
         pl.col("insee_com").str.zfill(5),
     )
     return registries.parse_france_services(renamed)
+
+
+COLONNES_SITES = (
+    "jeu_de_donnees",
+    "id",
+    "annee",
+    "source_millesime",
+    "definition",
+    "code_commune",
+    "itinerance",
+)
+
+
+def sites_des_millesimes(listes: list[tuple[pl.DataFrame, str, int, str]]) -> list[pl.DataFrame]:
+    """Each vintage's list of sites (frame, source key, year, definition) stamped with its
+    year, source and definition, so that vintages whose definitions differ are told apart."""
+    return [
+        frame.with_columns(
+            pl.lit(annee, pl.Int32).alias("annee"),
+            pl.lit(cle).alias("source_millesime"),
+            pl.lit(definition).alias("definition"),
+        )
+        for frame, cle, annee, definition in listes
+    ]
+
+
+def resout_sites_millesimes(
+    listes: list[tuple[pl.DataFrame, str, int, str]], *referentiel: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Every site of every vintage with its COG 2026 commune, resolved as the places are
+    (`referentiel`: the arguments of `lieux.resout_lieux` after the lists), with its year,
+    source and definition: (sites, quarantine, rows in)."""
+    kept, quarantine, lignes = lieux.resout_lieux(sites_des_millesimes(listes), *referentiel)
+    return kept.select(COLONNES_SITES), quarantine, lignes
+
+
+def sites_par_millesime(sites: pl.DataFrame, cles: list[str]) -> dict[str, pl.DataFrame]:
+    """The resolved sites of each vintage (`source_millesime`), for its coverage."""
+    return {cle: sites.filter(pl.col("source_millesime") == cle) for cle in cles}

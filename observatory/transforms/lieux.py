@@ -11,10 +11,11 @@ from datetime import date
 
 import polars as pl
 
+from observatory.geo import haversine_km, in_france
 from observatory.sources.mednum import Standard
 from observatory.transforms.contours import dans_sa_commune
-from observatory.transforms.geo import haversine_km, in_france
 from observatory.transforms.names import normalise_nom
+from observatory.transforms.rebasing import former_commune_names
 from observatory.transforms.territories import normalise_codes_communes
 from observatory.validation.quarantine import (
     IDENTITE_LIGNE,
@@ -516,3 +517,31 @@ def _commune_dans_le_nom(frame: pl.DataFrame, cog: pl.DataFrame) -> pl.DataFrame
         .filter(pl.col("code_commune").list.len() == 1)
         .select("_rang", pl.col("code_commune").list.first().alias("_c_nom_du_lieu"))
     )
+
+
+def resout_lieux(
+    listes: list[pl.DataFrame],
+    communes: pl.DataFrame,
+    communes_deleguees: pl.DataFrame,
+    coordonnees: pl.DataFrame,
+    mouvements: pl.DataFrame,
+    contours: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Several lists of places (registries, partner files, vintages) with their COG commune:
+    `resolve_communes` on them together, the former names of merged communes (INSEE
+    movements) included. Returns (kept, quarantine, rows in)."""
+    lieux = pl.concat(listes, how="diagonal_relaxed")
+    kept, quarantine = resolve_communes(
+        lieux,
+        communes,
+        communes_deleguees,
+        coordonnees,
+        anciens_noms=former_commune_names(mouvements, communes),
+        contours=contours,
+    )
+    return kept, quarantine, lieux.height
+
+
+def lignes_par_jeu_de_donnees(lieux: pl.DataFrame, cles: list[str]) -> dict[str, pl.DataFrame]:
+    """The resolved places of each source (`jeu_de_donnees`), for its coverage."""
+    return {cle: lieux.filter(pl.col("jeu_de_donnees") == cle) for cle in cles}

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import polars as pl
+
+
+def normalise_nom_colonne(nom: str) -> str:
+    """A column name compared loosely: accents, case, spaces and punctuation ignored."""
+    mots = re.sub(r"[\W_]+", " ", nom.casefold()).replace("œ", "oe").replace("æ", "ae")
+    sans_accents = unicodedata.normalize("NFKD", mots).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", " ", sans_accents).strip()
 
 
 def normalise_nom(names: pl.Expr) -> pl.Expr:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+from observatory.settings import CODES_SYNTHETIQUES, SUFFIXE_SYNTHETIQUE
+
+if TYPE_CHECKING:
+    from observatory.sources.catalogue import Source
 
 NIVEAUX = ("commune", "epci", "bassin_de_vie", "departement", "region", "france")
 CODE_FRANCE = "FR"
@@ -13,14 +19,6 @@ ZONES_EN_PERIMETRE = ("metro", "drom")
 # Département part of a commune code: 01–19, 21–95, 2A, 2B, then 971–976 (DROM) and 975/977/978/98x
 # (overseas collectivities, well-formed but out of scope, filtered later against the COG).
 _CODE_COMMUNE = r"^(?:0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5])\d{3}$|^9[78]\d{3}$"
-
-# Benchmark only: `bench/generate.py --scale 10` copies every commune, EPCI and IRIS nine
-# times under the real code followed by `S1`…`S9` (no real code has an `S`). Such codes are
-# accepted only when OBSERVATORY_BENCH_CODES_SYNTHETIQUES=1 is set before the package is
-# imported; never set it for real data.
-CODES_SYNTHETIQUES = os.environ.get("OBSERVATORY_BENCH_CODES_SYNTHETIQUES") == "1"
-SUFFIXE_SYNTHETIQUE = r"S[1-9]"
-COPIES_SYNTHETIQUES_MAX = 10  # the real territory and its copies S1…S9
 
 
 def motif_code(motif: str) -> str:
@@ -235,3 +233,65 @@ def build_couverture(
         "nb_lignes",
         pl.lit(annee, pl.Int32).alias("annee"),
     )
+
+
+def couverture_des_sources(
+    communes: pl.DataFrame,
+    sources: Sequence[Source],
+    lignes: Mapping[str, pl.DataFrame],
+    annees: Mapping[str, int],
+    profile: str,
+) -> pl.DataFrame:
+    """`build_couverture` of every source, with its coverage in this profile (a live national
+    export covers more than the bundled extract) and its vintage (`annees`, else the
+    catalogue's)."""
+    frames = []
+    for source in sources:
+        couverture = source.couverture_pour(profile)
+        frames.append(
+            build_couverture(
+                communes,
+                source.key,
+                annees.get(source.key, source.annee),
+                couverture.niveau,
+                couverture.codes,
+                lignes=lignes[source.key],
+                presence=couverture.presence,
+            )
+        )
+    return pl.concat(frames)
+
+
+def reference_majoritaire(
+    appartenances: pl.DataFrame, population: pl.DataFrame, niveau_reference: str
+) -> pl.DataFrame:
+    """(`niveau`, `code`) → `code_reference`: the territory of `niveau_reference` holding most
+    of its population (an EPCI or a zoning across départements takes its main one)."""
+    reference = appartenances.filter(pl.col("niveau") == niveau_reference).select(
+        "code_commune", pl.col("code").alias("code_reference")
+    )
+    return (
+        appartenances.join(reference, on="code_commune")
+        .join(population.select("code_commune", "population"), on="code_commune", how="left")
+        .group_by("niveau", "code", "code_reference")
+        .agg(pl.col("population").fill_null(0).sum().alias("_pop"))
+        .sort("niveau", "code", "_pop", "code_reference", descending=[False, False, True, False])
+        .unique(["niveau", "code"], keep="first", maintain_order=True)
+        .select("niveau", "code", "code_reference")
+    )
+
+
+def population_communes(territoires: pl.DataFrame) -> pl.DataFrame:
+    """The communes of the territory reference with their population and point."""
+    return territoires.filter(pl.col("niveau") == "commune").select(
+        pl.col("code").alias("code_commune"), "population", "latitude", "longitude"
+    )
+
+
+def appartenances_avec_zonages(
+    territoires: pl.DataFrame, zonages_appartenances: pl.DataFrame
+) -> pl.DataFrame:
+    """Each commune with every territory it belongs to, users' zonings included: the key of
+    every aggregation."""
+    base = build_appartenances(territoires)
+    return pl.concat([base, zonages_appartenances.select(base.columns)])

@@ -38,7 +38,7 @@ from datetime import date
 
 import polars as pl
 
-from observatory.partners.sniffing import normalise_nom_colonne
+from observatory.transforms.names import normalise_nom_colonne
 from observatory.transforms.territories import motif_code, normalise_codes_communes
 
 PREFIXE_NIVEAU = "zonage:"

@@ -7,7 +7,7 @@ A Table Schema (`schemas/tables/*.json`, `schemas/sources/*.json`) declares the 
 - `primaryKey`: unique, every part required;
 - `x-lignes: {min, max}`: bounds on the number of rows (a table-level rule only);
 - `x-point-en-france: {latitude, longitude}`: the point lies in one of the boxes of
-  `observatory.transforms.geo.EMPRISES_FRANCE` (metropolitan France with Corsica,
+  `observatory.geo.EMPRISES_FRANCE` (metropolitan France with Corsica,
   Guadeloupe, Martinique, Guyane, La Réunion, Mayotte), the boxes the staging of places uses;
 - `x-contraintes-conditionnelles: [{si: {champ, egal | pattern}, champs, constraints}]`: field
   constraints that hold on the rows matching a condition (the code pattern of each `niveau`,
@@ -49,8 +49,8 @@ import polars as pl
 import polars.selectors as cs
 import pyarrow as pa
 
-from observatory.transforms.geo import in_france
-from observatory.transforms.territories import (
+from observatory.geo import in_france
+from observatory.settings import (
     CODES_SYNTHETIQUES,
     COPIES_SYNTHETIQUES_MAX,
     SUFFIXE_SYNTHETIQUE,
@@ -114,7 +114,7 @@ class Regle:
 def ancre(pattern: str) -> str:
     """A Table Schema pattern matches the whole value (Frictionless anchors it).
 
-    With the benchmark's synthetic codes enabled (`territories.CODES_SYNTHETIQUES`), a value
+    With the benchmark's synthetic codes enabled (`settings.CODES_SYNTHETIQUES`), a value
     may end with their suffix `S1`…`S9`.
     """
     if CODES_SYNTHETIQUES:

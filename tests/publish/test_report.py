@@ -741,7 +741,14 @@ def test_real_charente_report(pipeline_run, tmp_path: Path) -> None:
         pl.col("annee") == 2022,
     )["valeur"].item()
     assert par_code["nb_france_services"][3] == f"{int(fs):,}".replace(",", NNBSP)  # a count
-    assert par_code["lieux_demarches_pour_10k_hab"][2] == "4,5"
+    # a rate per 10,000 inhabitants: the release's value with one decimal, in French
+    demarches = indicateurs.filter(
+        pl.col("niveau") == "departement",
+        pl.col("code") == "16",
+        pl.col("indicateur") == "lieux_demarches_pour_10k_hab",
+    ).sort("annee")["valeur"][-1]
+    assert 3 < demarches < 6  # Charente: about 150 places for procedures, 350,000 inhabitants
+    assert par_code["lieux_demarches_pour_10k_hab"][2] == f"{demarches:.1f}".replace(".", ",")
 
 
 def chromium_ou_saut() -> str:

@@ -18,8 +18,11 @@ from observatory.publish.schemas import field_names, load_table_schema
 from observatory.publish.tables import build_lieux
 from observatory.settings import PROJECT_ROOT
 from observatory.sources.mednum import load_standard
+from observatory.sqlmodels.loader import parse_model
+from observatory.sqlmodels.runner import run_model
 from observatory.transforms import access, dedup
-from observatory.transforms.cog import stage_communes, stage_communes_deleguees
+from observatory.transforms.cog import stage_communes, stage_communes_deleguees, stage_coordonnees
+from observatory.transforms.couverture import COUVERTURE_MODELE, applique_regle_couverture
 from observatory.transforms.lieux import resolve_communes, stage_lieux
 from observatory.transforms.registries import (
     map_v0_to_v1,
@@ -33,7 +36,7 @@ R = 6371.0088
 
 
 def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Written again here, independently of observatory.transforms.geo."""
+    """Written again here, independently of observatory.geo."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
@@ -253,17 +256,38 @@ def test_brute_force_agreement_on_random_points() -> None:
     assert got["distance_km"].to_numpy() == pytest.approx([e[3] for e in expected], abs=1e-9)
 
 
-# --- Sums and indicators --------------------------------------------------------------------
+# --- Indicators: the SQL model `ind_acces` and the coverage rule ---------------------------
+
+MODELE_ACCES = parse_model(PROJECT_ROOT / "dbt_like_sql/indicators/ind_acces.sql")
+
+
+def indicateurs_acces(
+    acces: pl.DataFrame, population: pl.DataFrame, appartenances: pl.DataFrame, annee: int
+) -> pl.DataFrame:
+    """`ind_acces` as the pipeline runs it, then the coverage rule applied at publication."""
+    inputs = {
+        "int__acces_communes": acces.with_columns(pl.lit(annee, pl.Int32).alias("annee")),
+        "int__territoires": population.select(
+            pl.lit("commune").alias("niveau"), pl.col("code_commune").alias("code"), "population"
+        ),
+        "int__appartenances": appartenances,
+    }
+    frame = applique_regle_couverture(run_model(MODELE_ACCES, inputs))
+    return frame.select(
+        "niveau", "code", "indicateur", "annee", "valeur", "ic_bas", "ic_haut", "secret",
+        "couverture",
+    ).sort("niveau", "code", "indicateur")  # fmt: skip
+
 
 ACCES = pl.DataFrame(
     [
-        ("c1", "f", "calculee", 4.0),
-        ("c2", "f", "calculee", 15.0),
-        ("c3", "f", "dans_la_commune", 0.0),
-        ("c4", "f", "calculee", 30.0),
-        ("c5", "f", "aucun_lieu_dans_la_zone", None),
-        ("c6", "f", "commune_sans_coordonnees", None),
-        ("c7", "f", "calculee", 12.0),  # no inhabitant
+        ("c1", "france_services", "calculee", 4.0),
+        ("c2", "france_services", "calculee", 15.0),
+        ("c3", "france_services", "dans_la_commune", 0.0),
+        ("c4", "france_services", "calculee", 30.0),
+        ("c5", "france_services", "aucun_lieu_dans_la_zone", None),
+        ("c6", "france_services", "commune_sans_coordonnees", None),
+        ("c7", "france_services", "calculee", 12.0),  # no inhabitant
     ],
     schema=["code_commune", "cible", "statut", "distance_km"],
     orient="row",
@@ -308,8 +332,7 @@ def _direct(codes: list[str], seuil: float | None) -> float | None:
 
 
 def test_indicators_from_sums_equal_a_direct_recomputation() -> None:
-    sommes = access.sommes_acces(ACCES, POPULATION, APPARTENANCES)
-    got = access.indicateurs_acces(sommes, 2022)
+    got = indicateurs_acces(ACCES, POPULATION, APPARTENANCES, 2022)
     assert got.columns == [
         "niveau", "code", "indicateur", "annee", "valeur", "ic_bas", "ic_haut", "secret",
         "couverture",
@@ -318,9 +341,9 @@ def test_indicators_from_sums_equal_a_direct_recomputation() -> None:
     expected = []
     for niveau, code, codes in membres.iter_rows():
         for indicateur, seuil in (
-            ("distance_f_km", None),
-            ("part_pop_f_plus_10km", 10),
-            ("part_pop_f_plus_20km", 20),
+            ("distance_france_services_km", None),
+            ("part_pop_france_services_plus_10km", 10),
+            ("part_pop_france_services_plus_20km", 20),
         ):
             valeur = _direct(codes, seuil)
             expected.append((niveau, code, indicateur, valeur, valeur is not None))
@@ -334,18 +357,34 @@ def test_indicators_from_sums_equal_a_direct_recomputation() -> None:
     )
     by_key = {(n, c, i): v for n, c, i, v, _ in expected}
     # e1: (100×4 + 300×15 + 600×0) / 1000; c5 (no place in its zone) is beyond 20 km.
-    assert by_key["epci", "e1", "distance_f_km"] == pytest.approx(4.9)
-    assert by_key["commune", "c5", "part_pop_f_plus_20km"] == 1.0
-    assert by_key["commune", "c6", "distance_f_km"] is None  # unknown, never 0
-    assert by_key["epci", "e3", "distance_f_km"] == 12.0  # no inhabitant: its communes' mean
-    assert by_key["zonage:test", "w", "distance_f_km"] is None
+    assert by_key["epci", "e1", "distance_france_services_km"] == pytest.approx(4.9)
+    assert by_key["commune", "c5", "part_pop_france_services_plus_20km"] == 1.0
+    assert by_key["commune", "c6", "distance_france_services_km"] is None  # unknown, never 0
+    # no inhabitant: its communes' mean
+    assert by_key["epci", "e3", "distance_france_services_km"] == 12.0
+    assert by_key["zonage:test", "w", "distance_france_services_km"] is None
 
 
-def test_sums_add_up_across_levels() -> None:
-    """Any level is a group-by of the same additive sums: EPCI sums add up to the communes'."""
-    sommes = access.sommes_acces(ACCES, POPULATION, APPARTENANCES)
-    additive = [c for c in sommes.columns if c not in ("niveau", "code", "cible")]
-    totals = sommes.group_by("niveau").agg(pl.col(additive).sum()).sort("niveau")
+def test_coverage_weights_add_up_across_levels() -> None:
+    """Any level is a group-by of the same additive sums: EPCI weights add up to the
+    communes'."""
+    rows = run_model(
+        MODELE_ACCES,
+        {
+            "int__acces_communes": ACCES.with_columns(pl.lit(2022, pl.Int32).alias("annee")),
+            "int__territoires": POPULATION.select(
+                pl.lit("commune").alias("niveau"),
+                pl.col("code_commune").alias("code"),
+                "population",
+            ),
+            "int__appartenances": APPARTENANCES,
+        },
+    )
+    totals = (
+        rows.group_by("niveau", "indicateur")
+        .agg(pl.col(list(COUVERTURE_MODELE)).sum())
+        .sort("indicateur")
+    )
     communes = totals.filter(pl.col("niveau") == "commune").drop("niveau")
     epci = totals.filter(pl.col("niveau") == "epci").drop("niveau")
     assert_frame_equal(communes, epci)
@@ -366,9 +405,9 @@ def donnees_nationales() -> tuple[pl.DataFrame, pl.DataFrame]:
             infer_schema=False,
         )
     )
-    coordonnees = pl.read_parquet(
-        ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet"
-    ).select(pl.col("code_insee").alias("code_commune"), "latitude", "longitude")
+    coordonnees = stage_coordonnees(
+        pl.read_parquet(ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet")
+    ).drop("coord_source")
     cnfs = ASSETS / "conseillers_numeriques/lieux_cnfs_20221202_national.parquet"
     bus = ASSETS / "mednum_lieux/bus_france_services_charente_16_standard_v0_20231003.csv"
     registres = [
@@ -447,7 +486,10 @@ def test_real_charente_distances_agree_with_a_full_haversine_scan(
     lieux = lieux.rename({"code_insee": "code_commune"})
     charente = communes.filter(pl.col("code_departement") == "16")
     assert charente.height == 359 and charente["latitude"].null_count() == 0
-    points = {c: (la, lo) for c, _, _, la, lo in communes.iter_rows()}
+    points = {
+        c: (la, lo)
+        for c, la, lo in communes.select("code_commune", "latitude", "longitude").iter_rows()
+    }
     for cible, critere in access.CIBLES_ACCES.items():
         # Mainland places; one without coordinates stands at its commune's point.
         places = [
@@ -489,8 +531,7 @@ def test_real_national_figures(nationales, acces_national) -> None:
         pl.lit("departement").alias("niveau"),
         pl.col("code_departement").alias("code"),
     )
-    sommes = access.sommes_acces(acces_national, communes, appartenances)
-    indicateurs = access.indicateurs_acces(sommes, 2022)
+    indicateurs = indicateurs_acces(acces_national, communes, appartenances, 2022)
     charente = dict(
         indicateurs.filter(pl.col("code") == "16").select("indicateur", "valeur").iter_rows()
     )

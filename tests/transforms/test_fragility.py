@@ -11,6 +11,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from observatory.transforms import fragility as fr
+from observatory.transforms.territories import reference_majoritaire
 
 ARRAS = (
     Path(__file__).parents[1]
@@ -228,5 +229,5 @@ def test_reference_of_a_territory_across_two_is_its_main_one() -> None:
         }
     )
     population = pl.DataFrame({"code_commune": ["a", "b", "c"], "population": [500, 100, 100]})
-    out = fr.reference_majoritaire(appartenances, population, "departement")
+    out = reference_majoritaire(appartenances, population, "departement")
     assert out.filter(pl.col("niveau") == "epci").rows() == [("epci", "e", "16")]
