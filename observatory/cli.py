@@ -11,10 +11,11 @@ from pathlib import Path
 from observatory.settings import PROFILES, Settings, load_settings
 
 EXIT_OK = 0  # published, or nothing changed since `latest`
-EXIT_FAILED = 1  # a step or a blocking check failed: `latest` unchanged
+EXIT_FAILED = 1  # a step or a blocking check failed: no Parquet release, `latest` unchanged
 EXIT_DEFINITIONS = 2  # the definitions (SQL models, mappings, schemas) could not load
 EXIT_LOCKED = 3  # another run holds the data directory's lock
 EXIT_DATA_DIR = 4  # the data directory cannot be written
+EXIT_SQL = 5  # the Parquet release is published (`latest`), only its SQL copy failed
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -51,8 +52,10 @@ def _parser() -> argparse.ArgumentParser:
             "non nul ; la release précédente reste `latest`. Si rien n'a changé depuis "
             "`latest`, aucune release n'est publiée et la release courante est écrite. Codes de "
             "sortie : 0 publiée (ou rien de changé), 1 une étape ou un contrôle bloquant a "
-            "échoué, 2 les définitions n'ont pas pu être chargées, 3 une autre exécution tient "
-            "le verrou, 4 le dossier de données n'est pas accessible en écriture."
+            "échoué (aucune release Parquet publiée), 2 les définitions n'ont pas pu être "
+            "chargées, 3 une autre exécution tient le verrou, 4 le dossier de données n'est "
+            "pas accessible en écriture, 5 la release Parquet est publiée mais sa copie SQL a "
+            "échoué (rattrapée au run suivant)."
         ),
     )
     _add_data_dir(run)
@@ -217,6 +220,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from observatory.defs.jobs import DefinitionsError, materialize_all  # Dagster: when running
     from observatory.locking import RunLockedError, run_lock
     from observatory.progress import RunDisplay
+    from observatory.publish.assembly import nettoie_interrompus
+    from observatory.publish.release import current_release
 
     def error(message: str) -> None:
         print(f"observatory run : {message}", file=sys.stderr)
@@ -236,6 +241,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             timeout=args.wait,
             on_wait=lambda holder: display.waiting_for_lock(holder, args.wait),
         ):
+            nettoie_interrompus(settings)  # what a run killed mid-write left behind
             outcome = materialize_all(
                 settings,
                 log_level="DEBUG" if args.verbose else "CRITICAL",
@@ -253,12 +259,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         lines = display.finish() if display.layers else []
     if not outcome.success or outcome.release is None:
+        from observatory.defs.schedules import post_webhook, summarize_outcome
+
+        if outcome.sql_only:  # the contract (Parquet) is out: say so, and what is behind
+            error(
+                f"release Parquet publiée ({outcome.release}, `latest`) ; seule la copie SQL a "
+                f"échoué (run {outcome.run_id}) : {outcome.errors[0]}"
+            )
+            post_webhook(summarize_outcome(outcome))
+            print(outcome.release)
+            return EXIT_SQL
         if args.quiet or not lines:  # the summary already lists the failures otherwise
             error(f"échec (run {outcome.run_id}) :")
             for line in outcome.errors or ["aucune release n'a été publiée"]:
                 print(f"  - {line}", file=sys.stderr)
-        from observatory.defs.schedules import post_webhook, summarize_outcome
-
+        latest = current_release(settings.published_dir)
+        error(
+            "aucune release Parquet publiée : `latest` "
+            + (f"reste {latest.name}" if latest is not None else "n'existe pas encore")
+        )
         post_webhook(summarize_outcome(outcome))  # only when OBSERVATORY_WEBHOOK_URL is set
         return EXIT_FAILED
     print(outcome.release)
@@ -286,12 +305,20 @@ def _publish_sql(args: argparse.Namespace, settings: Settings) -> int:
     from observatory.publish.numbers import count
 
     release = _release(settings, args.release)
-    outcome = database.publish_release(
-        release,
-        database.database_url(settings.data_dir),
-        settings.schemas_dir,
-        keep=settings.keep_releases,
-    )
+    try:
+        outcome = database.publish_release(
+            release,
+            database.database_url(settings.data_dir),
+            settings.schemas_dir,
+            keep=settings.keep_releases,
+        )
+    except Exception as error:  # disk full, database unreachable, release altered…
+        print(
+            f"observatory publish-sql : copie SQL de {release.name} non faite, la base garde sa "
+            f"release précédente : {type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
+        return 1
     state = "publiée" if outcome.nouvelle else "déjà publiée"
     print(f"{outcome.release_id} : {state} ({count(sum(outcome.lignes.values()))} lignes)")
     return 0

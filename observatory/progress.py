@@ -133,6 +133,12 @@ def summary_lines(summary: RunSummary, success: bool) -> list[str]:
                 f"Rien n'a changé depuis la dernière release : {summary.release_id} reste la "
                 "dernière, aucune nouvelle release."
             )
+    elif summary.release is not None:  # a step after the release failed: the SQL copy
+        state = "publiée" if summary.new_release else "inchangée"
+        lines.append(
+            f"Release Parquet {summary.release_id} {state} et `latest` : {summary.release} ; "
+            "une étape après elle a échoué (copie SQL, voir les échecs)."
+        )
     else:
         lines.append("Aucune release publiée : la précédente reste `latest`.")
     if summary.tables:

@@ -17,6 +17,7 @@ from observatory.sources.catalogue import SOURCES
 from observatory.sources.raw import sha256_file
 from observatory.transforms.personal_data import scan_personal_data
 from observatory.validation.store import read_quarantine
+from tests.conftest import PARTNER_ACTIVITY_FILES
 
 pytestmark = pytest.mark.real_data
 
@@ -48,9 +49,16 @@ def test_release_is_latest_and_manifest_matches_files(pipeline_run, release: Pat
             assert entry["sha256"] == sha256_file(release / entry["path"])
             assert entry["rows"] == pl.read_parquet(release / entry["path"]).height
     verify_release(release)
-    vintages = {s["source"]: s["millesime"] for s in manifest["sources"]}
+    national = [s for s in manifest["sources"] if not s.get("partenaire")]
+    vintages = {s["source"]: s["millesime"] for s in national}
     # every source that has files (Aidants Connect is live only: nothing lands offline)
     assert vintages == {source.key: source.vintage for source in SOURCES if source.files}
+    # and every partner file landed from the inbox, re-hashed against its sidecar (issue 16)
+    partners = [s for s in manifest["sources"] if s.get("partenaire")]
+    assert sorted((s["partenaire"], s["fichier"].split("/")[-1]) for s in partners) == sorted(
+        PARTNER_ACTIVITY_FILES.items()
+    )
+    assert not any("alteration" in s for s in partners)
     assert vintages["cog__communes"] == "2026" and vintages["mednum__lieux"] == "2025-02-06"
     assert vintages["insee__filosofi_communes"] == "2016" and vintages["arcep__thd"] == "2019-09-30"
     for entry in manifest["sources"]:
@@ -157,6 +165,9 @@ def test_release_lineage_and_documents(release: Path) -> None:
     assert "insee__filosofi_communes" not in lieux_sources  # lieux do not depend on Filosofi
     for entry in manifest["tables"]["indicateurs"]["sources"]:
         assert entry["millesime"] and len(entry["sha256"]) == 64
+    # partner files feed the partner indicators: their sources are in the lineage too
+    indicateurs_sources = {s["source"] for s in manifest["tables"]["indicateurs"]["sources"]}
+    assert {f"partenaire__{p}" for p in PARTNER_ACTIVITY_FILES} <= indicateurs_sources
     assert set(manifest["documents"]) == {
         "CHANGELOG.md",
         "datapackage.json",

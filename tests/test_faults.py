@@ -23,7 +23,7 @@ import polars as pl
 import pytest
 import responses
 
-from observatory.cli import main
+from observatory.cli import EXIT_FAILED, EXIT_OK, EXIT_SQL, main
 from observatory.defs.schedules import network_retry_policy
 from observatory.locking import RunLockedError, lock_path, run_lock
 from observatory.partners.feedback import feedback_csv, feedback_html, feedback_table
@@ -42,7 +42,12 @@ from observatory.partners.inbox import (
 from observatory.partners.mappings import load_mappings
 from observatory.partners.reading import read_partner
 from observatory.partners.sniffing import PartnerFileError, sniff_table
-from observatory.publish.release import current_release, verify_release, write_release
+from observatory.publish.release import (
+    RELEASE_ID,
+    current_release,
+    verify_release,
+    write_release,
+)
 from observatory.settings import PROJECT_ROOT, Settings
 from observatory.sources.catalogue import COG_COMMUNES
 from observatory.sources.fallback import check_integrity, land_live_or_keep_last, stale_status
@@ -301,6 +306,270 @@ def test_sigkill_during_publication_leaves_latest_on_the_previous_release(
         2.0
     ]
     assert not (published / ".staging").exists() or not any((published / ".staging").iterdir())
+
+
+# --- a whole run killed (kill -9) at each of its writes ---------------------------------------
+
+# `observatory run` in a child process, stopped (marker file, then a long sleep) at one write:
+# landing a partner file, writing a staged asset, writing the release, right after the
+# `latest` switch, inside the SQL transaction; "aucun" runs to the end, "disque_plein_parquet"
+# and "disque_plein_sql" fill the disk (ENOSPC) in the release's writer or the SQL copy's.
+_RUN_CHILD = textwrap.dedent(
+    """
+    import errno, os, sys, time
+    from pathlib import Path
+
+    data_dir, point, marker = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+
+    def pause():
+        marker.write_text(point)
+        time.sleep(3600)
+
+    real_replace = os.replace
+
+    def replace(src, dst, *args, **kwargs):
+        dst_path = Path(str(dst))
+        if point == "atterrissage" and "partenaires" in dst_path.parts and not (
+            dst_path.name.endswith(".meta.json")
+        ):
+            pause()  # the partner file's bytes are in their temporary file, not yet renamed
+        if point == "staging" and dst_path.parent.name == "warehouse" and (
+            dst_path.name.startswith("stg_")
+        ):
+            pause()  # a staged asset written beside its target, not yet renamed
+        return real_replace(src, dst, *args, **kwargs)
+
+    os.replace = replace
+    from observatory.publish import database, release
+
+    if point == "release":
+        real_write, written = release._write_file, []
+
+        def write_file(*args, **kwargs):
+            if len(written) == 3:
+                pause()  # three files of the release in its staging folder
+            written.append(args)
+            return real_write(*args, **kwargs)
+
+        release._write_file = write_file
+    if point == "disque_plein_parquet":
+        real_write_full, written_full = release._write_file, []
+
+        def write_file_full(*args, **kwargs):
+            if len(written_full) == 3:  # the disk fills up mid-release
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(args[1]))
+            written_full.append(args)
+            return real_write_full(*args, **kwargs)
+
+        release._write_file = write_file_full
+    if point == "disque_plein_sql":
+
+        def stage_full(scratch, *args, **kwargs):
+            scratch.write_bytes(bytes(1 << 16))  # the scratch file half written
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(scratch))
+
+        database._stage_sqlite = stage_full
+    if point == "bascule":
+        real_switch = release._switch_latest
+
+        def switch(*args, **kwargs):
+            real_switch(*args, **kwargs)
+            pause()  # `latest` moved; pruning and the SQL copy not done
+
+        release._switch_latest = switch
+    if point == "sql":
+        real_table = database._publish_table
+
+        def publish_table(*args, **kwargs):
+            rows = real_table(*args, **kwargs)
+            pause()  # one table loaded inside the SQL transaction
+            return rows
+
+        database._publish_table = publish_table
+    from observatory.cli import EXIT_FAILED, EXIT_OK, EXIT_SQL, main
+
+    sys.exit(main(["run", "--data-dir", str(data_dir), "--quiet"]))
+    """
+)
+
+
+def _run_child(
+    data_dir: Path, point: str, marker: Path, expected: int = -signal.SIGKILL
+) -> tuple[str, str]:
+    """Run `observatory run` in a child; SIGKILL its whole process group at `point` (a kill
+    point), or let it end (`aucun`, `disque_plein_*`) with exit status `expected`.
+
+    Returns its standard output and error."""
+    env = _child_env()
+    env.pop("DAGSTER_HOME", None)  # an ephemeral instance, as in CI
+    marker.unlink(missing_ok=True)
+    out_path, err_path = marker.with_suffix(".out"), marker.with_suffix(".err")
+    with out_path.open("wb") as out_file, err_path.open("wb") as err_file:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _RUN_CHILD, str(data_dir), point, str(marker)],
+            env=env,
+            stdout=out_file,
+            stderr=err_file,
+            start_new_session=True,  # its forked validators die with it, as on a real kill -9
+        )
+    try:
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:
+            if marker.exists():
+                os.killpg(child.pid, signal.SIGKILL)
+                break
+            if child.poll() is not None:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"the run never reached {point!r}")
+        child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    out, err = out_path.read_text().strip(), err_path.read_text(errors="replace")
+    assert child.returncode == expected, f"{point}: exited {child.returncode}\n{err}"
+    return out, err
+
+
+def _latest_readable(data_dir: Path) -> str | None:
+    """The release `latest` points to, verified file by file (None before the first)."""
+    published = data_dir / "published"
+    if not (published / "latest").exists():
+        assert not (published / "latest").is_symlink(), "`latest` points nowhere"
+        return None
+    return verify_release(published / "latest")["release_id"]
+
+
+def _leftovers(data_dir: Path) -> list[str]:
+    """What an interrupted write leaves: temporary files, staging folders, `latest` links
+    never renamed, SQLite scratch files and journals, release folders not named as such."""
+    published = data_dir / "published"
+    found = [
+        str(p.relative_to(data_dir))
+        for p in data_dir.rglob("*")
+        if ".ecriture-" in p.name
+        or p.name.startswith(".latest-")
+        or ".chargement-" in p.name
+        or p.name.endswith(("-journal", "-wal"))
+    ]
+    if (published / ".staging").exists():
+        found += [str(p.relative_to(data_dir)) for p in (published / ".staging").rglob("*")]
+    if (published / "releases").is_dir():
+        found += [
+            p.name for p in (published / "releases").iterdir() if not RELEASE_ID.match(p.name)
+        ]
+    return found
+
+
+def _sql_state(data_dir: Path) -> tuple[list[str], dict[str, int]]:
+    """Release ids in the SQLite copy's registry, and the rows its views show per table."""
+    from observatory.publish.database import database_url, make_engine, published_releases
+
+    engine = make_engine(database_url(data_dir, environ={}))
+    try:
+        releases = published_releases(engine)
+        rows = {}
+        if releases:
+            with engine.connect() as connection:
+                for name in json.loads(
+                    connection.exec_driver_sql(
+                        "SELECT lignes FROM releases ORDER BY numero DESC LIMIT 1"
+                    ).scalar_one()
+                ):
+                    statement = f'SELECT count(*) FROM "{name}"'
+                    rows[name] = connection.exec_driver_sql(statement).scalar_one()
+        return releases, rows
+    finally:
+        engine.dispose()
+
+
+def _manifest_rows(data_dir: Path) -> dict[str, int]:
+    manifest = json.loads((data_dir / "published/latest/manifest.json").read_text())
+    return {name: table["rows"] for name, table in manifest["tables"].items()}
+
+
+@pytest.mark.slow  # seven runs of the whole pipeline: five killed, two on a full disk, one whole
+@pytest.mark.real_data
+def test_kill_9_at_every_write_leaves_latest_readable_and_the_next_run_cleans_up(
+    tmp_path: Path,
+) -> None:
+    """Guarantee: a run SIGKILLed while landing a partner file, writing a staged asset,
+    writing the release, right after the `latest` switch or inside the SQL transaction
+    leaves `latest` readable (every file matches its manifest) and the SQL copy on a whole
+    release; the next run completes, removes what the killed one left and brings the SQL
+    copy up to `latest`. A full disk in the release's writer exits 1, `latest` unmoved; in
+    the SQL copy, after `latest` moved, exits 5 saying only the copy failed. One data
+    directory for all, so each run resumes the last's state."""
+    data_dir = tmp_path / "data"
+    marker = tmp_path / "marqueur"
+    published = data_dir / "published"
+
+    _run_child(data_dir, "staging", marker)
+    assert _latest_readable(data_dir) is None
+    assert any(".ecriture-" in p.name for p in (data_dir / "warehouse").iterdir())
+
+    _run_child(data_dir, "bascule", marker)
+    first = _latest_readable(data_dir)
+    assert first is not None
+    assert not any(".ecriture-" in p.name for p in (data_dir / "warehouse").iterdir())
+    assert _sql_state(data_dir)[0] == []  # killed before its SQL copy
+    assert main(["publish-sql", "--data-dir", str(data_dir)]) == 0
+    assert _sql_state(data_dir) == ([first], _manifest_rows(data_dir))
+
+    inbox = data_dir / "inbox" / "exemple_diagnostics_autonomie"
+    inbox.mkdir(parents=True)
+    source = PROJECT_ROOT / "tests/fixtures/partners/activite/diagnostics_charente_2023_2024.csv"
+    (inbox / source.name).write_bytes(source.read_bytes())
+    _run_child(data_dir, "atterrissage", marker)
+    assert _latest_readable(data_dir) == first
+    partner_raw = data_dir / "raw" / "partenaires"
+    assert [p.name for p in partner_raw.rglob("*") if p.is_file()] == [
+        p.name for p in partner_raw.rglob(".*.ecriture-*")
+    ]  # only the temporary file: nothing landed half
+
+    _run_child(data_dir, "release", marker)
+    assert _latest_readable(data_dir) == first
+    assert len(list((published / ".staging").rglob("*.parquet"))) == 3
+    landed_partner = [p for p in partner_raw.rglob("*.csv") if p.is_file()]
+    assert [p.name for p in landed_partner] == [source.name]
+    assert not list(partner_raw.rglob(".*.ecriture-*"))
+
+    _, err = _run_child(data_dir, "disque_plein_parquet", marker, expected=EXIT_FAILED)
+    assert "No space left on device" in err
+    assert f"aucune release Parquet publiée : `latest` reste {first}" in err
+    assert _latest_readable(data_dir) == first
+    assert not (published / ".staging").exists()  # the incomplete release is gone
+
+    _run_child(data_dir, "sql", marker)
+    second = _latest_readable(data_dir)
+    assert second not in (None, first)  # the partner's rows made a new release
+    assert not (published / ".staging").exists()
+    assert list(published.glob(".observatory.sqlite.chargement-*"))  # the killed copy's scratch
+    previous_rows = json.loads((published / "releases" / first / "manifest.json").read_text())[
+        "tables"
+    ]
+    assert _sql_state(data_dir) == (
+        [first],
+        {name: table["rows"] for name, table in previous_rows.items()},
+    )  # the transaction rolled back: the copy is still the whole first release
+
+    out, err = _run_child(data_dir, "disque_plein_sql", marker, expected=EXIT_SQL)
+    assert out == str(published / "releases" / second)  # the contract is out
+    assert f"release Parquet publiée ({published / 'releases' / second}, `latest`)" in err
+    assert "seule la copie SQL a échoué" in err and "No space left on device" in err
+    assert _latest_readable(data_dir) == second
+    assert _sql_state(data_dir)[0] == [first]
+    assert not list(published.glob(".observatory.sqlite.chargement-*"))  # both scratch files
+
+    out, _ = _run_child(data_dir, "aucun", marker, expected=EXIT_OK)
+    assert out == str(published / "releases" / second)
+    assert _latest_readable(data_dir) == second  # nothing changed: no new release
+    assert _sql_state(data_dir) == ([first, second], _manifest_rows(data_dir))
+    assert _leftovers(data_dir) == []
+    for folder in (published / "releases").iterdir():
+        verify_release(folder)
 
 
 # --- two runs at once -----------------------------------------------------------------------

@@ -248,6 +248,27 @@ def test_the_progression_logger_turns_the_event_stream_into_step_events() -> Non
     assert next(e for e in recus if e.kind == WARNING).message == "fichier refusé"
 
 
+def test_summary_when_only_the_sql_copy_failed_says_the_release_is_out() -> None:
+    """Guarantee: a run whose release was published but whose SQL copy failed does not say
+    "no release published": it names the release and points at the failed step."""
+    from observatory.progress import RunSummary, summary_lines
+
+    release = Path("/data/published/releases/20260101T000000Z-aaaaaaaaaa")
+    summary = RunSummary(
+        release=release,
+        release_id=release.name,
+        new_release=True,
+        failures=[("pub_sql", "DatabasePublicationError: copie SQL en échec : disque plein")],
+    )
+    lines = summary_lines(summary, success=False)
+    assert lines[0] == (
+        f"Release Parquet {release.name} publiée et `latest` : {release} ; une étape après "
+        "elle a échoué (copie SQL, voir les échecs)."
+    )
+    assert "  - pub_sql : DatabasePublicationError: copie SQL en échec : disque plein" in lines
+    assert not any(line.startswith("Aucune release publiée") for line in lines)
+
+
 @pytest.mark.parametrize("ordre", [("indicateur", "bornes"), ("bornes", "indicateur")])
 def test_a_step_making_assets_of_two_layers_counts_in_the_highest(ordre) -> None:
     """`ind_fragilite` also makes its caps (intermediate): it is an indicator step, whatever

@@ -24,6 +24,8 @@ from observatory.defs.progress import (
 from observatory.defs.schedules import PIPELINE_JOB
 from observatory.settings import Settings
 
+SQL_STEP = "pub_sql"
+
 
 class DefinitionsError(RuntimeError):
     """The job could not be built (a SQL model, a mapping, a schema is broken)."""
@@ -36,6 +38,14 @@ class RunOutcome:
     errors: list[str]
     run_id: str
     new_release: bool = False  # false when nothing changed since `latest`
+    failed_steps: tuple[str, ...] = ()  # step keys that failed (`pub_sql`: the SQL copy only)
+
+    @property
+    def sql_only(self) -> bool:
+        """The Parquet release is published; only its SQL copy (`pub_sql`) failed."""
+        return (
+            self.release is not None and self.failed_steps == (SQL_STEP,) and len(self.errors) == 1
+        )
 
 
 def _instance() -> dg.DagsterInstance:
@@ -60,12 +70,63 @@ def _failed_checks(result: dg.JobExecutionResult) -> list[dg.AssetCheckEvaluatio
     ]
 
 
+NB_CONSTATS = 5  # findings printed per failed check; the check's metadata holds the rest
+
+
+def _json_value(metadata: dict, key: str) -> object:
+    value = metadata.get(key)
+    return getattr(value, "value", value) if value is not None else None
+
+
+def _constat(table: str, metadata: dict) -> str:
+    """What a failed check found, in French, from its metadata: the table, the columns, the
+    masked values and their counts (a CLI user has no UI to open)."""
+    summary = _json_value(metadata, "resume")
+    if summary:
+        return " ".join(str(summary).split())[:800]
+    examples = _json_value(metadata, "exemples_masques")
+    if isinstance(examples, list):  # personal data: masked values, counted per column
+        counts = _json_value(metadata, "par_colonne") or []
+        per_column = "; ".join(
+            f"colonne {c.get('colonne')} : {c.get('len')} × {c.get('code_raison')}"
+            for c in counts
+            if isinstance(c, dict)
+        )
+        shown = ", ".join(
+            f"ligne {int(e.get('ligne', 0)) + 1} colonne {e.get('colonne')} « {e.get('valeur')} »"
+            for e in examples[:NB_CONSTATS]
+            if isinstance(e, dict)
+        )
+        total = _json_value(metadata, "nb_valeurs")
+        return (
+            f"table {table} : {total} donnée(s) personnelle(s) trouvée(s) ({per_column}) ; "
+            f"exemples masqués : {shown}"
+        )
+    if isinstance(examples := _json_value(metadata, "exemples"), list):
+        keys = ("niveau", "code", "indicateur", "annee", "colonne", "code_raison")
+        shown = ", ".join(
+            " ".join(f"{k}={e[k]}" for k in keys if k in e)
+            for e in examples[:NB_CONSTATS]
+            if isinstance(e, dict)
+        )
+        total = _json_value(metadata, "nb_lignes")
+        return f"table {table} : {total} ligne(s) en cause ; exemples : {shown}"
+    scalars = {
+        k: _json_value(metadata, k)
+        for k in metadata
+        if isinstance(_json_value(metadata, k), str | int | float | bool)
+    }
+    return f"table {table} : " + (
+        ", ".join(f"{k} = {v}" for k, v in scalars.items()) or "aucun détail fourni par le contrôle"
+    )
+
+
 def _failed_check(evaluation: dg.AssetCheckEvaluation) -> str:
-    """`pub_lieux/sans_donnees_personnelles: contrôle bloquant en échec…` (blocking check)."""
-    summary = evaluation.metadata.get("resume")
-    text = str(summary.value) if summary is not None else ""
-    detail = " ".join(text.split())[:500] or "voir les métadonnées du contrôle dans Dagster"
+    """`pub_lieux/sans_donnees_personnelles: contrôle bloquant en échec, rien n'est publié :
+    table lieux : 2 donnée(s) personnelle(s)…` (what the check found, never a UI pointer)."""
     key = evaluation.asset_key.to_user_string()
+    table = key.removeprefix("pub_")
+    detail = _constat(table, dict(evaluation.metadata))
     return (
         f"{key}/{evaluation.check_name}: contrôle bloquant en échec, rien n'est publié : {detail}"
     )
@@ -128,14 +189,16 @@ def _execute(
 ) -> RunOutcome:
     with instance or _instance() as active:
         result = dg.execute_job(job, instance=active, raise_on_error=False, run_config=run_config)
+        failures = [e for e in result.all_events if e.is_step_failure]
         errors = [
             f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
-            for event in result.all_events
-            if event.is_step_failure and event.step_failure_data.error
+            for event in failures
+            if event.step_failure_data.error
         ]
         errors += [_failed_check(evaluation) for evaluation in _failed_checks(result)]
         release, new = None, False
         for materialization in result.asset_materializations_for_node("release"):
             release = Path(materialization.metadata["chemin"].value)
             new = bool(materialization.metadata["nouvelle"].value)
-        return RunOutcome(result.success, release, errors, result.run_id, new)
+        steps = tuple(sorted({str(e.step_key) for e in failures}))
+        return RunOutcome(result.success, release, errors, result.run_id, new, steps)

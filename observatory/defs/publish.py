@@ -9,9 +9,14 @@ import polars as pl
 from observatory.defs.resources import ObservatoryResource
 from observatory.locking import run_lock
 from observatory.publish import database, tables
-from observatory.publish.assembly import layouts, release_documents, release_sources
+from observatory.publish.assembly import (
+    layouts,
+    nettoie_interrompus,
+    release_documents,
+    release_sources,
+)
 from observatory.publish.numbers import load_precisions
-from observatory.publish.release import TablesOnDemand, current_release, write_release
+from observatory.publish.release import TablesOnDemand, write_release
 from observatory.publish.schemas import field_names, load_dictionary, load_table_schema
 from observatory.sources.catalogue import COG_COMMUNES, SOURCES
 from observatory.sources.mednum import load_standard
@@ -102,10 +107,13 @@ def pub_orientation(
 @dg.asset(group_name=GROUP, deps=["release"], kinds={"sql"})
 def pub_sql(observatory: ObservatoryResource) -> dg.MaterializeResult:
     """The latest release in OBSERVATORY_DATABASE_URL (SQLite file by default): one
-    transaction, views switched to it; publishing a release already there does nothing."""
+    transaction, views switched to it; publishing a release already there does nothing.
+
+    Runs after `release`, from what `latest` points to: a copy that failed or was killed is
+    caught up by the next run, even when nothing else changed."""
     settings = observatory.settings
-    outcome = database.publish_release(
-        current_release(settings.published_dir),
+    outcome = database.catch_up(
+        settings.published_dir,
         database.database_url(settings.data_dir),
         settings.schemas_dir,
         keep=settings.keep_releases,
@@ -128,6 +136,12 @@ def table_lineage(assets: Sequence[dg.AssetsDefinition]) -> dict[str, list[str]]
         for key in assets_def.keys:
             parents.setdefault(key, set()).update(assets_def.asset_deps.get(key, set()))
     by_raw = {dg.AssetKey(s.raw_asset): s.key for s in SOURCES}
+    by_raw |= {  # partner files: `raw_partenaire__<partner>` lands source `partenaire__<partner>`
+        key: key.path[-1].removeprefix("raw_")
+        for assets_def in assets
+        for key in assets_def.keys
+        if key.path[-1].startswith("raw_partenaire__")
+    }
     lineage: dict[str, list[str]] = {}
     for table in TABLES:
         seen: set[dg.AssetKey] = set()
@@ -171,6 +185,7 @@ def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
             raise tables.PublicationCheckError("; ".join(errors))
         # runs started by the daemon do not go through the CLI's lock
         with run_lock(settings.data_dir, label="release"):
+            nettoie_interrompus(settings)
             publication = write_release(
                 frames,
                 settings.published_dir,

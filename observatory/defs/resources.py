@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,11 +43,27 @@ if TYPE_CHECKING:
 
 
 class ParquetIOManager(PolarsParquetIOManager):
-    """dagster-polars' Parquet IO manager, reading without the `rechunk`/`retries` arguments.
+    """dagster-polars' Parquet IO manager, reading without the `rechunk`/`retries` arguments,
+    writing atomically.
 
     dagster-polars 0.27 passes both to `pl.scan_parquet`: deprecated in polars 1.4x, removed in
     polars 2 (`ArgumentRemovedError`). Reading plainly keeps the project ready for polars 2.
+    It writes in place: a run killed mid-write left a truncated file a later partial run would
+    read. Here a local file is written beside its target (`.<file>.ecriture-<pid>.<random>`,
+    removed by the next run if the process dies) and renamed over it.
     """
+
+    def write_df_to_path(self, context: dg.OutputContext, df: pl.DataFrame, path: UPath) -> None:
+        if getattr(path, "protocol", "") not in ("", "file", "local"):
+            super().write_df_to_path(context, df, path)
+            return
+        tmp = path.with_name(f".{path.name}.ecriture-{os.getpid()}.{secrets.token_hex(4)}")
+        try:
+            super().write_df_to_path(context, df, tmp)
+            os.replace(str(tmp), str(path))
+        except BaseException:
+            Path(str(tmp)).unlink(missing_ok=True)
+            raise
 
     def scan_df_from_path(
         self, path: UPath, context: dg.InputContext, partition_key: str | None = None

@@ -343,7 +343,13 @@ class FailureSummary:
         lines += [f"  - {s.step}: {s.cause}" for s in self.steps]
         if not self.steps:
             lines.append("  (no step failed: the run failed before or around its steps)")
-        lines.append("  The previous release stays `latest`.")
+        if self.steps and all(s.step == "pub_sql" for s in self.steps):
+            lines.append(
+                "  The Parquet release is published (`latest`); only its SQL copy failed, "
+                "caught up by the next run."
+            )
+        else:
+            lines.append("  The previous release stays `latest`.")
         return redact("\n".join(lines))
 
     def payload(self) -> dict[str, Any]:

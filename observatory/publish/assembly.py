@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from observatory.partners.mappings import load_mappings
 from observatory.publish.changelog import build_changelog
 from observatory.publish.datapackage import build_datapackage
 from observatory.publish.documentation import (
@@ -21,11 +22,25 @@ from observatory.publish.documentation import (
     to_html,
 )
 from observatory.publish.numbers import load_precisions
-from observatory.publish.release import Documents, TableLayout, TablesOnDemand, read_table
+from observatory.publish.release import (
+    Documents,
+    TableLayout,
+    TablesOnDemand,
+    nettoie_publication,
+    read_table,
+)
 from observatory.settings import Settings, bundled
 from observatory.sources.catalogue import SOURCES
 from observatory.sources.fallback import stale_status
-from observatory.sources.raw import landed
+from observatory.sources.raw import (
+    RawFile,
+    landed,
+    nettoie_temporaires,
+    read_sidecar,
+    sha256_file,
+    verifie_empreinte,
+    verifie_tous,
+)
 
 PARTITIONED = ("territoires", "indicateurs", "indicateurs_large", "couverture_sources")
 DOCUMENTS = (
@@ -50,27 +65,106 @@ def layouts(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, TableLayout]:
 
 
 def release_sources(settings: Settings) -> list[dict[str, Any]]:
-    """Every landed raw file with its source, vintage, licence, origin and checksum."""
-    return [
-        {
-            "source": s.key,
-            "titre": s.title,
-            "producteur": s.producer,
-            "millesime": s.vintage,
-            "annee": s.annee,
-            "licence": s.licence,
-            "fichier": f.fichier,
-            "origine": f.origine,
-            "url": f.url,
-            "sha256": f.sha256,
-            "chemin": str(f.path.relative_to(settings.data_dir)),
-            "recupere_le": f.recupere_le,
-            # a download that failed: the release says it serves an older snapshot
-            "perimee": stale_status(settings, s) is not None,
-        }
-        for s in SOURCES
-        for f in landed(settings, s)
+    """Every landed raw file with its source, vintage, licence, origin and checksum.
+
+    Each file is re-hashed against its sidecar: a national file altered since landing stops
+    the release (`RawLayerError` naming it). Partner files are listed too, an altered one with
+    `alteration` (why it was refused) and the sha256 found, so the CHANGELOG says so.
+    """
+    national = []
+    for s in SOURCES:
+        files = landed(settings, s)
+        verifie_tous(files)
+        national += [
+            {
+                "source": s.key,
+                "titre": s.title,
+                "producteur": s.producer,
+                "millesime": s.vintage,
+                "annee": s.annee,
+                "licence": s.licence,
+                "fichier": f.fichier,
+                "origine": f.origine,
+                "url": f.url,
+                "sha256": f.sha256,
+                "chemin": str(f.path.relative_to(settings.data_dir)),
+                "recupere_le": f.recupere_le,
+                # a download that failed: the release says it serves an older snapshot
+                "perimee": stale_status(settings, s) is not None,
+            }
+            for f in files
+        ]
+    return national + partner_sources(settings)
+
+
+def nettoie_interrompus(settings: Settings) -> list[Path]:
+    """Remove what a run killed mid-write left: temporary files of dead processes in the raw
+    layer, the warehouse and `published/`, a staging release folder, a `latest` link never
+    renamed. Called under the run lock."""
+    removed = [
+        path
+        for folder in (settings.raw_dir, settings.warehouse_dir, settings.published_dir)
+        for path in nettoie_temporaires(folder)
     ]
+    return removed + nettoie_publication(settings.published_dir)
+
+
+REFUSES = "_refuses"  # raw/_refuses/<partner>/<time>/: files refused after landing
+
+
+def partner_files(settings: Settings) -> list[tuple[RawFile, str | None]]:
+    """Sidecars of every partner file landed under `raw/partenaires/<partner>/<time>/`, and of
+    those refused after landing (`raw/_refuses/<partner>/<time>/`, with their reason)."""
+    found = []
+    for root, refused in (
+        (settings.raw_dir / "partenaires", False),
+        (settings.raw_dir / REFUSES, True),
+    ):
+        for sidecar in sorted(root.glob("*/*/*.meta.json")) if root.is_dir() else ():
+            if not sidecar.is_file():
+                continue
+            raw = read_sidecar(sidecar)
+            raison = None
+            if refused:
+                why = sidecar.with_name(f"{raw.fichier}.raison.txt")
+                raison = why.read_text(encoding="utf-8").strip() if why.is_file() else "refusé"
+            found.append((raw, raison))
+    return sorted(found, key=lambda f: (f[0].source, f[0].recupere_le, f[0].vintage, f[0].fichier))
+
+
+def partner_sources(settings: Settings) -> list[dict[str, Any]]:
+    """The manifest's entries of the partner files, each re-hashed against its sidecar.
+
+    An altered file carries `alteration` (why) and `sha256_constate` (the bytes found); a file
+    refused after landing carries `refus` (its reason): the CHANGELOG reports both."""
+    mappings = load_mappings(settings.schemas_dir / "partners")
+    entries = []
+    for raw, refus in partner_files(settings):
+        mapping = mappings.get(raw.provider)
+        entry: dict[str, Any] = {
+            "source": raw.source,
+            "titre": mapping.titre if mapping else raw.source,
+            "producteur": mapping.producteur if mapping else raw.provider,
+            "millesime": raw.vintage,
+            "annee": None,
+            "licence": raw.licence,
+            # one partner may drop two files of the same name: the reception time tells them apart
+            "fichier": f"{raw.vintage}/{raw.fichier}",
+            "origine": raw.origine,
+            "url": raw.url,
+            "sha256": raw.sha256,
+            "chemin": str(raw.path.relative_to(settings.data_dir)),
+            "recupere_le": raw.recupere_le,
+            "perimee": False,
+            "partenaire": raw.provider,
+        }
+        if refus is not None:
+            entry["refus"] = refus
+        if probleme := verifie_empreinte(raw):
+            entry["alteration"] = probleme
+            entry["sha256_constate"] = sha256_file(raw.path) if raw.path.is_file() else None
+        entries.append(entry)
+    return entries
 
 
 def release_documents(

@@ -36,7 +36,13 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
 def compare_sources(
     current: Sequence[Mapping[str, Any]], previous: Sequence[Mapping[str, Any]]
 ) -> pl.DataFrame:
-    """One row per source file added, removed or changed (other sha256)."""
+    """One row per source file added, removed, changed (other sha256) or found altered.
+
+    A partner's file is named `<reception time>/<name>` in the manifest (a partner may drop
+    two files of the same name); a file altered since landing (`alteration`) or refused after
+    landing (`refus`, with its reason) is reported as such; the bytes found
+    (`sha256_constate`) tell one alteration from the next.
+    """
 
     def frame(sources: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
         return pl.DataFrame(
@@ -45,7 +51,9 @@ def compare_sources(
                     "source": s.get("source"),
                     "fichier": s.get("fichier"),
                     "millesime": str(s.get("millesime")),
-                    "sha256": s.get("sha256"),
+                    "sha256": s.get("sha256_constate") or s.get("sha256"),
+                    "alteree": bool(s.get("alteration")),
+                    "refus": s.get("refus"),
                 }
                 for s in sources
             ],
@@ -54,6 +62,8 @@ def compare_sources(
                 "fichier": pl.String,
                 "millesime": pl.String,
                 "sha256": pl.String,
+                "alteree": pl.Boolean,
+                "refus": pl.String,
             },
         )
 
@@ -66,6 +76,10 @@ def compare_sources(
             .then(pl.lit("ajoutée"))
             .when(pl.col("sha256").is_null())
             .then(pl.lit("retirée"))
+            .when(pl.col("alteree") & (pl.col("sha256") != pl.col("sha256_avant")))
+            .then(pl.lit("altérée depuis sa réception : refusée"))
+            .when(pl.col("refus").is_not_null() & pl.col("refus_avant").is_null())
+            .then(pl.lit("refusée : ") + pl.col("refus").str.slice(0, 200))
             .when(pl.col("sha256") != pl.col("sha256_avant"))
             .then(pl.lit("modifiée"))
             .alias("changement")
@@ -169,7 +183,8 @@ def build_changelog(
         lines.append("Aucune source ajoutée, retirée ou modifiée.")
     else:
         lines += _table(
-            ["Source", "Fichier", "Millésime avant", "Millésime", "Changement"], sources.rows()
+            ["Source", "Fichier", "Millésime avant", "Millésime", "Changement"],
+            [["—" if cell is None else cell for cell in row] for row in sources.rows()],
         )
     lines += ["", "## Tables", ""]
     tables = compare_tables(current, previous, keys)

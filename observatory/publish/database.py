@@ -15,6 +15,12 @@ pattern), never from a data file. Loading avoids pandas and row-by-row ORM inser
 polars' CSV writer on the connection of the SQLAlchemy transaction; SQLite files via ADBC
 (Arrow) into a scratch file written before the transaction, attached, then copied with
 `INSERT … SELECT` inside it (an in-memory SQLite database falls back to `executemany`).
+
+The Parquet release is the contract; this copy follows it. A publication interrupted (killed,
+disk full) leaves the database on its previous release (the transaction is rolled back, by
+SQLite itself on the next open after a kill) and possibly a scratch file, named with its
+writer's pid: the next publication removes the scratch files of dead writers
+(`nettoie_brouillons`) before anything else, and brings the copy up to the latest release.
 """
 
 from __future__ import annotations
@@ -35,9 +41,11 @@ import polars.selectors as cs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from observatory.publish.release import current_release as latest_release
 from observatory.publish.release import verify_release
 from observatory.publish.schemas import check_schema, field_names, load_table_schema
 from observatory.settings import SCHEMAS_DIR
+from observatory.sources.raw import processus_vivant
 
 DATABASE_URL_ENV = "OBSERVATORY_DATABASE_URL"
 DEFAULT_SQLITE_FILE = "observatory.sqlite"  # under <data_dir>/published/
@@ -363,6 +371,28 @@ def _scratch_table(name: str) -> str:
     return identifier(f"{SCRATCH}__{name}")
 
 
+def _brouillon(database: Path, release_id: str) -> Path:
+    """The scratch file of a publication by this process, beside the database file."""
+    return database.with_name(f".{database.name}.{SCRATCH}-{release_id}-{os.getpid()}")
+
+
+def nettoie_brouillons(database: Path) -> list[Path]:
+    """Remove the scratch files (and their journals) left by publications whose process
+    died; a running publisher's are kept. Returns the files removed."""
+    pattern = re.compile(
+        rf"^\.{re.escape(database.name)}\.{SCRATCH}-\d{{8}}T\d{{6}}Z-[0-9a-f]{{10}}"
+        r"(?:-(\d+))?(?:-journal|-wal|-shm)?$"
+    )
+    removed = []
+    for path in database.parent.glob(f".{database.name}.{SCRATCH}-*"):
+        match = pattern.match(path.name)
+        if match is None or (match.group(1) and processus_vivant(int(match.group(1)))):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
 def _stage_sqlite(
     scratch: Path, release: Path, manifest: Mapping[str, Any], schemas: Mapping[str, Any]
 ) -> dict[str, float]:
@@ -457,6 +487,34 @@ def publish_release(
             engine.dispose()
 
 
+def catch_up(
+    published_dir: Path,
+    engine: Engine | str,
+    schemas_dir: Path = SCHEMAS_DIR,
+    schema: str | None = None,
+    keep: int | None = None,
+) -> SqlPublication:
+    """Bring the SQL copy up to the Parquet release `latest` points to (a no-op if there).
+
+    The Parquet release is the contract: this runs after it, and a failure here says that
+    `latest` is published and only its SQL copy is behind (French, for the CLI).
+    """
+    release = latest_release(published_dir)
+    if release is None:
+        raise DatabasePublicationError(
+            f"copie SQL : aucune release Parquet publiée ({published_dir / 'latest'} absent)"
+        )
+    try:
+        return publish_release(release, engine, schemas_dir, schema, keep)
+    except Exception as error:
+        raise DatabasePublicationError(
+            f"copie SQL en échec : la release Parquet {release.name} est publiée (`latest`), "
+            f"sa copie SQL n'est pas faite ({type(error).__name__}: {error}) ; la base garde "
+            "sa release précédente, le prochain `observatory run` ou `observatory publish-sql` "
+            "la rattrapera"
+        ) from error
+
+
 def _publish_table(
     connection: Connection,
     table: sa.Table,
@@ -517,9 +575,10 @@ def _publish(
             return _publish_in_transaction(
                 connection, release, manifest, tables, registry, naming, schemas_dir, keep
             )
+    nettoie_brouillons(database)
     if release_id in published_releases(engine, naming.schema):
         return SqlPublication(release_id, nouvelle=False)
-    scratch = database.with_name(f".{database.name}.{SCRATCH}-{release_id}")
+    scratch = _brouillon(database, release_id)
     try:
         schemas = {name: load_table_schema(schemas_dir, name) for name in tables}
         staging = _stage_sqlite(scratch, release, manifest, schemas)
@@ -549,7 +608,8 @@ def _publish(
             finally:
                 driver.execute(f"DETACH DATABASE {SCRATCH}")
     finally:
-        scratch.unlink(missing_ok=True)
+        for path in (scratch, scratch.with_name(scratch.name + "-journal")):
+            path.unlink(missing_ok=True)
 
 
 def _publish_in_transaction(

@@ -248,6 +248,20 @@ def current_release(published_dir: Path) -> Path | None:
     return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
 
 
+def nettoie_publication(published_dir: Path) -> list[Path]:
+    """Remove what an interrupted publication left: its staging folder and a `latest` link
+    made but never renamed. Runs are serialised by the run lock: nothing else writes there."""
+    removed = []
+    staging_root = published_dir / ".staging"
+    if staging_root.exists():
+        shutil.rmtree(staging_root, ignore_errors=True)
+        removed.append(staging_root)
+    for link in published_dir.glob(".latest-*") if published_dir.is_dir() else ():
+        link.unlink(missing_ok=True)
+        removed.append(link)
+    return removed
+
+
 def _switch_latest(published_dir: Path, release_id: str) -> None:
     link = published_dir / "latest"
     tmp = published_dir / f".latest-{release_id}"
@@ -291,7 +305,9 @@ def write_release(
     """
     created_at = created_at or datetime.now(UTC)
     version = code_version()
+    # a partner file altered since landing counts with the bytes found (it was refused)
     checksums = [s["sha256"] for s in sources]
+    checksums += [str(s["sha256_constate"]) for s in sources if s.get("sha256_constate")]
     fingerprint = compute_fingerprint(tables, checksums, version, extra)
     previous = current_release(published_dir)
     if previous is not None:
@@ -305,7 +321,7 @@ def write_release(
     if final.exists():
         raise ReleaseError(f"release {release_id} already exists")
     # a run killed mid-write leaves its staging folder behind: runs are serialised by a lock
-    shutil.rmtree(staging_root, ignore_errors=True)
+    nettoie_publication(published_dir)
     staging = staging_root / release_id
     staging.mkdir(parents=True)
     layouts = layouts or {}
@@ -356,8 +372,10 @@ def write_release(
         os.rename(staging, final)
         with contextlib.suppress(OSError):
             staging_root.rmdir()
-    except BaseException:
+    except BaseException:  # a full disk, a failed check: nothing of this release is left
         shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            staging_root.rmdir()
         raise
     _switch_latest(published_dir, release_id)
     pruned = prune_releases(published_dir, keep) if keep else ()

@@ -2,14 +2,20 @@
 
 `<data_dir>/raw/<provider>/<vintage>/<file>` plus `<file>.meta.json` (origin, sha256, size,
 retrieval time). A landed file is never rewritten: landing the same bytes again is a no-op,
-landing different bytes under the same vintage is an error.
+landing different bytes under the same vintage is an error. Every run re-hashes the landed
+files against their sidecars (`verifie_empreinte`): a file altered after landing is named and
+refused (a partner's file alone; a national source stops the run before anything is published).
+A write is atomic (temporary file, then rename): a process killed mid-write leaves only a
+temporary file naming its pid, removed by the next run (`nettoie_temporaires`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -60,6 +66,67 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def verifie_empreinte(raw: RawFile) -> str | None:
+    """Why a landed file no longer is the bytes its sidecar describes (French), or None.
+
+    Re-hashed on every run: a landed file is never rewritten, so any difference is an
+    alteration (an edit by hand, a restore from another backup, a disk fault).
+    """
+    path, sidecar = raw.path, _sidecar(raw.path).name
+    if not path.is_file():
+        return f"fichier brut absent : {path} (décrit par {sidecar}) ; il n'est pas lu"
+    taille = path.stat().st_size
+    constate = sha256_file(path)
+    if constate != raw.sha256:
+        return (
+            f"fichier brut altéré depuis sa réception : {path} ; sha256 {constate[:12]}… "
+            f"({taille} octets) au lieu de {raw.sha256[:12]}… ({raw.taille_octets} octets) "
+            f"noté dans {sidecar} ; il n'est pas lu"
+        )
+    return None
+
+
+def verifie_tous(files: list[RawFile]) -> None:
+    """Raise naming every altered or missing file of `files` (a national source: the run
+    stops before publishing)."""
+    if problemes := [p for p in map(verifie_empreinte, files) if p is not None]:
+        raise RawLayerError("; ".join(problemes) + " ; rien n'est publié")
+
+
+# `.<file>.ecriture-<pid>.<random>`: a temporary file of an atomic write, by process `pid`
+TEMPORAIRE = re.compile(r"^\..+\.ecriture-(\d+)\.[^.]+$")
+
+
+def processus_vivant(pid: int) -> bool:
+    """Whether process `pid` still runs (then its temporary files are in use)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def nettoie_temporaires(root: Path) -> list[Path]:
+    """Remove the temporary files left under `root` by writes of processes that died (killed
+    mid-write); returns them. Files of a running process are left alone."""
+    removed: list[Path] = []
+    if not root.is_dir():
+        return removed
+    for path in list(root.rglob(".*.ecriture-*")):
+        match = TEMPORAIRE.match(path.name)
+        if match and path.is_file() and not processus_vivant(int(match.group(1))):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+            if path.parent != root:  # a partner's reception folder left empty
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()
+    return removed
+
+
 def raw_path(settings: Settings, source: Source, file: SourceFile) -> Path:
     return settings.raw_dir / source.provider / source.vintage / file.name
 
@@ -74,7 +141,7 @@ def fetch_bundled(settings: Settings, file: SourceFile) -> tuple[bytes, str]:
 
 def _write_atomic(target: Path, content: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.ecriture-{os.getpid()}.")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
@@ -100,10 +167,8 @@ def land(settings: Settings, source: Source, file: SourceFile, profil: str = "of
     target = raw_path(settings, source, file)
     if target.exists() and _sidecar(target).exists():
         existing = read_sidecar(_sidecar(target))
-        if sha256_file(target) != existing.sha256:
-            raise RawLayerError(
-                f"{target}: bytes differ from its sidecar; the raw layer was altered"
-            )
+        if probleme := verifie_empreinte(existing):
+            raise RawLayerError(f"{probleme} ; rien n'est publié")
         bundled_sha = sha256_file(settings.assets_dir / file.bundled)
         if bundled_sha != existing.sha256:
             raise RawLayerError(
@@ -148,6 +213,8 @@ def land_live(
         fetched = fetch(file)
         digest = sha256_bytes(fetched.content)
         if file.name in previous and previous[file.name].sha256 == digest:
+            if probleme := verifie_empreinte(previous[file.name]):
+                raise RawLayerError(f"{probleme} ; rien n'est publié")
             files.append(previous[file.name])
             continue
         vintage = fetched.retrieved_at.strftime("%Y%m%dT%H%M%SZ")

@@ -511,3 +511,78 @@ def test_sqlite_publication_takes_the_write_lock_first_readers_do_not(
     assert current_release(engine) == RELEASE_A
     # a read (is this release already published?), the publication, the reader
     assert begins == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN"]
+
+
+def _latest(published: Path, release_id: str) -> None:
+    link = published / "latest"
+    link.unlink(missing_ok=True)
+    link.symlink_to(Path("releases") / release_id)
+
+
+def test_a_full_disk_in_the_sql_copy_says_the_parquet_release_is_out_and_next_run_catches_up(
+    tmp_path: Path, schemas_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guarantee: the SQL copy follows `latest`; a full disk while writing its scratch file
+    fails in French saying the Parquet release is published and only the copy is behind,
+    leaves no scratch file and the database on its previous release; the next attempt, with
+    nothing else changed, brings it up to `latest`."""
+    import errno
+
+    published = tmp_path / "published"
+    url = f"sqlite:///{published / 'observatory.sqlite'}"
+    release_of(published, RELEASE_A)
+    _latest(published, RELEASE_A)
+    assert database.catch_up(published, url, schemas_dir).release_id == RELEASE_A
+    release_of(published, RELEASE_B)
+    _latest(published, RELEASE_B)
+    real_stage = database._stage_sqlite
+
+    def full_disk(scratch: Path, *args: Any) -> dict[str, float]:
+        scratch.write_bytes(b"\0" * 4096)  # half-written before the disk fills
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(scratch))
+
+    monkeypatch.setattr(database, "_stage_sqlite", full_disk)
+    with pytest.raises(DatabasePublicationError) as raised:
+        database.catch_up(published, url, schemas_dir)
+    message = str(raised.value)
+    assert message.startswith(
+        f"copie SQL en échec : la release Parquet {RELEASE_B} est publiée (`latest`)"
+    )
+    assert "No space left on device" in message and "rattrapera" in message
+    assert not list(published.glob(".observatory.sqlite.chargement-*"))
+    engine = make_engine(url)
+    assert published_releases(engine) == [RELEASE_A]
+    monkeypatch.setattr(database, "_stage_sqlite", real_stage)
+    assert database.catch_up(published, url, schemas_dir).nouvelle
+    assert published_releases(engine) == [RELEASE_A, RELEASE_B]
+    assert not database.catch_up(published, url, schemas_dir).nouvelle  # up to date: no-op
+    engine.dispose()
+
+
+def test_scratch_files_of_a_killed_publication_are_removed_by_the_next(
+    tmp_path: Path, schemas_dir: Path
+) -> None:
+    """Guarantee: a publication killed after writing its scratch file (348 MB on a national
+    run) leaves it behind; the next publication, of any release, removes it and its journal,
+    but never the scratch file of a publisher still running."""
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    db = tmp_path / "published" / "observatory.sqlite"
+    db.parent.mkdir(parents=True)
+    stale = [
+        db.with_name(f".observatory.sqlite.chargement-{RELEASE_A}-{dead.pid}"),
+        db.with_name(f".observatory.sqlite.chargement-{RELEASE_A}-{dead.pid}-journal"),
+        db.with_name(f".observatory.sqlite.chargement-{RELEASE_A}"),  # before pids were named
+    ]
+    running = db.with_name(f".observatory.sqlite.chargement-{RELEASE_A}-{os.getpid()}")
+    for path in (*stale, running):
+        path.write_bytes(b"\0" * 1024)
+    publication = publish_release(release_of(tmp_path, RELEASE_B), f"sqlite:///{db}", schemas_dir)
+    assert publication.nouvelle
+    assert [p for p in stale if p.exists()] == []
+    assert running.exists()
+    leftovers = {p.name for p in db.parent.iterdir()}
+    assert leftovers == {"observatory.sqlite", running.name}

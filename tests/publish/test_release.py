@@ -205,3 +205,32 @@ def test_float_noise_of_parallel_sums_is_not_a_change(tmp_path: Path) -> None:
     assert not again.nouvelle and again.folder == first.folder
     moved = frame.with_columns(valeur=pl.lit(0.3001))
     assert write_release({"indicateurs": moved}, tmp_path, SOURCES, created_at=at(3)).nouvelle
+
+
+def test_a_full_disk_mid_release_leaves_nothing_and_latest_unmoved(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Guarantee: ENOSPC while writing a release (the disk fills up after two files) raises
+    the OS error, removes every file of the incomplete release (no staging folder left) and
+    leaves `latest` on the previous release, which still verifies."""
+    import errno
+
+    first = write_release(TABLES, tmp_path, SOURCES, layouts=LAYOUTS, created_at=at(1)).folder
+    changed = {**TABLES, "indicateurs": TABLES["indicateurs"].with_columns(valeur=pl.lit(3.0))}
+    real_write = release_module._write_file
+    written: list[str] = []
+
+    def full(frame: pl.DataFrame, folder: Path, relative: str) -> dict:
+        if len(written) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / relative))
+        written.append(relative)
+        return real_write(frame, folder, relative)
+
+    monkeypatch.setattr(release_module, "_write_file", full)
+    with pytest.raises(OSError) as raised:
+        write_release(changed, tmp_path, SOURCES, layouts=LAYOUTS, created_at=at(2))
+    assert raised.value.errno == errno.ENOSPC
+    assert (tmp_path / "latest").resolve() == first.resolve()
+    verify_release(tmp_path / "latest")
+    assert not (tmp_path / ".staging").exists()
+    assert [p.name for p in (tmp_path / "releases").iterdir()] == [first.name]
