@@ -47,7 +47,7 @@ from observatory.partners.sniffing import PartnerFileError
 from observatory.settings import Settings
 from observatory.sources import catalogue as cat
 from observatory.sources.mednum import Standard, load_standard
-from observatory.sources.raw import RawFile, sha256_bytes
+from observatory.sources.raw import RawFile, sha256_bytes, verifie_empreinte
 from observatory.validation.quarantine import account, empty_quarantine
 
 SANS_FORMAT = "_sans_format"  # reports of inbox entries no mapping reads
@@ -230,21 +230,27 @@ def stage_partner(
 ) -> PartnerStaging:
     """Read every landed file of a partner through its mapping; refuse the ones that fail.
 
-    A failing file is moved to `raw/_refuses/<partner>/` with its reason and reported; the
-    others are combined (`combine_reads`) and each gets its report.
+    A failing or altered file (its bytes no longer those its sidecar recorded) is moved to
+    `raw/_refuses/<partner>/` with its reason and reported; the others are combined
+    (`combine_reads`) and each gets its report.
     """
     standard = standard or load_standard(settings.schemas_dir)
     retours = feedback_dir(settings, mapping.partenaire)
     reads: list[PartnerRead] = []
     result = PartnerStaging(empty_quarantine(), empty_quarantine(), 0)
     for raw in landed_partner_files(settings, mapping.partenaire):
-        try:
-            reads.append(_read_one(raw, mapping, standard, referentiel))
-        except (Exception, RecursionError, MemoryError) as error:
-            detail = _detail(error)
-            result.illisibles.append(f"{raw.fichier} : {detail}")
-            refuse_landed(settings, raw, detail)
-            result.retours_refus.append(str(report_refusal(retours, raw.fichier, detail)))
+        # a landed file is never rewritten: bytes that no longer match its sidecar were
+        # altered since reception, and the file is refused like one that cannot be read
+        detail = verifie_empreinte(raw)
+        if detail is None:
+            try:
+                reads.append(_read_one(raw, mapping, standard, referentiel))
+                continue
+            except (Exception, RecursionError, MemoryError) as error:
+                detail = _detail(error)
+        result.illisibles.append(f"{raw.fichier} : {detail}")
+        refuse_landed(settings, raw, detail)
+        result.retours_refus.append(str(report_refusal(retours, raw.fichier, detail)))
     try:
         kept, quarantine, rows_in = combine_reads(reads, mapping, standard)
         result.retours = _write_reports(retours, reads, kept, quarantine)

@@ -70,3 +70,26 @@ def test_a_file_that_crashes_the_reader_is_refused_alone(tmp_path: Path, monkeyp
     again = stage_partner(settings, PASS)  # never read again
     assert again.illisibles == [] and again.kept.height == 1
     assert isinstance(again.quarantine, pl.DataFrame)
+
+
+def test_a_landed_file_altered_since_reception_is_refused(tmp_path: Path) -> None:
+    """A count changed by hand in the raw layer (the landed copy is read-only, never
+    rewritten): the file no longer matches its sidecar's sha256, so it is refused, reported,
+    and its rows are not staged; the partner's other file is."""
+    settings = Settings(data_dir=tmp_path / "data")
+    when = datetime(2024, 4, 3, tzinfo=UTC)
+    _drop(settings, "bon.csv", HEAD + "200071827;2023;40;12\n", when)
+    _drop(settings, "altere.csv", HEAD + "200070514;2023;10;3\n", when)
+    (landed,) = (p for p in (settings.raw_dir / "partenaires").rglob("altere.csv"))
+    os.chmod(landed, 0o644)
+    landed.write_text(HEAD + "200070514;2023;4000;3\n", encoding="utf-8")  # same length + 2
+    staged = stage_partner(settings, PASS)
+    assert staged.kept["fichier_origine"].to_list() == ["bon.csv"]
+    assert staged.kept["nb_pass_emis"].to_list() == [40]
+    (message,) = staged.illisibles
+    assert message.startswith("altere.csv : fichier brut altéré depuis sa réception")
+    assert [r.fichier for r in refused_partner_files(settings, PASS.partenaire)] == ["altere.csv"]
+    page = settings.data_dir / "retours" / PASS.partenaire / "altere.csv.retour.html"
+    assert "altéré depuis sa réception" in html.unescape(page.read_text(encoding="utf-8"))
+    again = stage_partner(settings, PASS)  # refused once, never read again
+    assert again.illisibles == [] and again.kept["fichier_origine"].to_list() == ["bon.csv"]
