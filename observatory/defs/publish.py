@@ -1,6 +1,5 @@
 """Published tables and the release: blocking checks, then one atomic write."""
 
-import json
 from collections.abc import Sequence
 
 import dagster as dg
@@ -16,7 +15,7 @@ from observatory.publish.assembly import (
     release_sources,
 )
 from observatory.publish.numbers import load_precisions
-from observatory.publish.release import TablesOnDemand, write_release
+from observatory.publish.release import TablesOnDemand, read_manifest, write_release
 from observatory.publish.schemas import field_names, load_dictionary, load_table_schema
 from observatory.sources.catalogue import COG_COMMUNES, SOURCES
 from observatory.sources.mednum import load_standard
@@ -41,8 +40,9 @@ def pub_territoires(
 ) -> pl.DataFrame:
     """Published `territoires`: one row per (niveau, code), users' zonings included."""
     schema = load_table_schema(observatory.settings.schemas_dir, "territoires")
-    frame = pl.concat([int__territoires, int__zonages_territoires], how="diagonal_relaxed")
-    return tables.build_territoires(frame, field_names(schema))
+    return tables.build_territoires(
+        int__territoires, field_names(schema), zonages=int__zonages_territoires
+    )
 
 
 def build_pub_indicateurs(indicator_models: list[str]) -> dg.AssetsDefinition:
@@ -56,7 +56,7 @@ def build_pub_indicateurs(indicator_models: list[str]) -> dg.AssetsDefinition:
         frame = tables.build_indicateurs([models[name] for name in sorted(models)])
         return dg.Output(
             frame,
-            metadata={"lignes": frame.height, "indicateurs": sorted(frame["indicateur"].unique())},
+            metadata={"lignes": frame.height, "indicateurs": sorted(set(frame["indicateur"]))},
         )
 
     return _pub_indicateurs
@@ -94,13 +94,8 @@ def pub_orientation(
     observatory: ObservatoryResource, pub_lieux: pl.DataFrame, pub_territoires: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
     """Published `orientation`: for every commune, the nearest places for each kind of help."""
-    communes = pub_territoires.filter(pl.col("niveau") == "commune").select(
-        pl.col("code").alias("code_commune"), "latitude", "longitude"
-    )
     services = load_standard(observatory.settings.schemas_dir).enumerations["services"]
-    frame = orientation.build_orientation(
-        communes, pub_lieux, orientation.recherches_orientation(services)
-    )
+    frame = orientation.orientation_publiee(pub_territoires, pub_lieux, services)
     return dg.Output(frame, metadata={"lignes": frame.height})
 
 
@@ -201,7 +196,7 @@ def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
                 ),
                 keep=settings.keep_releases,
             )
-        manifest = json.loads((publication.folder / "manifest.json").read_text("utf-8"))
+        manifest = read_manifest(publication.folder)
         return dg.MaterializeResult(
             metadata={
                 "chemin": str(publication.folder),

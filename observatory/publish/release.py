@@ -210,17 +210,22 @@ def write_table(
     return entries
 
 
+def read_manifest(release: Path) -> dict[str, Any]:
+    """A release's manifest (tables, files and checksums, sources, lineage)."""
+    return json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+
+
 def read_table(release: Path, name: str, manifest: Mapping[str, Any] | None = None) -> pl.DataFrame:
     """A published table, whatever its layout, read through the release's manifest."""
     if manifest is None:
-        manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+        manifest = read_manifest(release)
     files = [release / entry["path"] for entry in manifest["tables"][name]["files"]]
     return pl.read_parquet(files) if files else pl.DataFrame()
 
 
 def verify_release(folder: Path) -> dict[str, Any]:
     """Re-read the manifest and check every file's rows and sha256 against it."""
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(folder)
     for name, table in manifest["tables"].items():
         total = 0
         for entry in table["files"]:

@@ -46,7 +46,12 @@ def _niveau_order() -> pl.Expr:
     )
 
 
-def build_territoires(territoires: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+def build_territoires(
+    territoires: pl.DataFrame, columns: list[str], zonages: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The published `territoires`: one row per (niveau, code), users' zonings included."""
+    if zonages is not None:
+        territoires = pl.concat([territoires, zonages], how="diagonal_relaxed")
     return territoires.select(columns).sort(_niveau_order(), "niveau", "code")
 
 

@@ -150,3 +150,14 @@ def build_orientation(
             .select(COLONNES)
         )
     return pl.concat(frames).sort(CLE)
+
+
+def orientation_publiee(
+    territoires: pl.DataFrame, lieux: pl.DataFrame, services: Sequence[str]
+) -> pl.DataFrame:
+    """The `orientation` table of a release from its `territoires` (the communes' points),
+    its `lieux` and the standard's vocabulary of services."""
+    communes = territoires.filter(pl.col("niveau") == "commune").select(
+        pl.col("code").alias("code_commune"), "latitude", "longitude"
+    )
+    return build_orientation(communes, lieux, recherches_orientation(services))
