@@ -491,6 +491,7 @@ def _manifest_rows(data_dir: Path) -> dict[str, int]:
 
 
 @pytest.mark.slow  # seven runs of the whole pipeline: five killed, two on a full disk, one whole
+@pytest.mark.sequence_kill9  # ~9 min: outside the CI command (README), run by hand
 @pytest.mark.real_data
 def test_kill_9_at_every_write_leaves_latest_readable_and_the_next_run_cleans_up(
     tmp_path: Path,
