@@ -149,3 +149,16 @@ def run_lock(
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
             os.close(fd)  # closing the only descriptor releases the flock
+
+
+def processus_vivant(pid: int) -> bool:
+    """Whether process `pid` still runs (then its temporary files are in use)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

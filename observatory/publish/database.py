@@ -41,11 +41,11 @@ import polars.selectors as cs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from observatory.locking import processus_vivant
 from observatory.publish.release import current_release as latest_release
 from observatory.publish.release import verify_release
 from observatory.publish.schemas import check_schema, field_names, load_table_schema
 from observatory.settings import SCHEMAS_DIR
-from observatory.sources.raw import processus_vivant
 
 DATABASE_URL_ENV = "OBSERVATORY_DATABASE_URL"
 DEFAULT_SQLITE_FILE = "observatory.sqlite"  # under <data_dir>/published/

@@ -45,6 +45,7 @@ from datasette.utils.asgi import Base400, Response
 from datasette.views.base import DatasetteError
 from markupsafe import Markup, escape
 
+from observatory.locking import processus_vivant
 from observatory.publish.release import current_release
 from observatory.serve.metadata import date_fr, release_metadata
 from observatory.serve.sqlite import DATABASE, FILE_NAME, build_release_sqlite
@@ -171,7 +172,7 @@ class ReleaseServer:
                 continue
             for partial in folder.glob(f".{FILE_NAME}.*.partiel") if folder.is_dir() else ():
                 pid = partial.name.split(".")[-2]
-                if not pid.isdigit() or not _alive(int(pid)):
+                if not pid.isdigit() or not processus_vivant(int(pid)):
                     partial.unlink(missing_ok=True)
 
     # --- releases ----------------------------------------------------------------------------
@@ -275,16 +276,6 @@ class ReleaseServer:
                 for built in work.glob("*.html"):
                     os.replace(built, out / built.name)
         return page
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _server(datasette: Datasette) -> ReleaseServer | None:

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from observatory.locking import processus_vivant
 from observatory.settings import Settings
 from observatory.sources.catalogue import Source, SourceFile
 from observatory.sources.http import FetchedFile
@@ -95,19 +96,6 @@ def verifie_tous(files: list[RawFile]) -> None:
 
 # `.<file>.ecriture-<pid>.<random>`: a temporary file of an atomic write, by process `pid`
 TEMPORAIRE = re.compile(r"^\..+\.ecriture-(\d+)\.[^.]+$")
-
-
-def processus_vivant(pid: int) -> bool:
-    """Whether process `pid` still runs (then its temporary files are in use)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def nettoie_temporaires(root: Path) -> list[Path]:
