@@ -23,13 +23,13 @@ from observatory.sqlmodels.runner import run_model
 from observatory.transforms import access, dedup
 from observatory.transforms.cog import stage_communes, stage_communes_deleguees, stage_coordonnees
 from observatory.transforms.couverture import COUVERTURE_MODELE, applique_regle_couverture
-from observatory.transforms.lieux import resolve_communes, stage_lieux
+from observatory.transforms.lieux import resolve_communes, stage_registre
 from observatory.transforms.registries import (
     map_v0_to_v1,
     parse_conseillers_numeriques,
     parse_france_services,
 )
-from observatory.validation.quarantine import number_rows
+from observatory.validation.quarantine import empty_quarantine, number_rows
 from tests.conftest import ASSETS, CHARENTE, read_numbered, report
 
 R = 6371.0088
@@ -437,17 +437,8 @@ def donnees_nationales() -> tuple[pl.DataFrame, pl.DataFrame]:
             date(2023, 10, 3),
         ),
     ]
-    frames = []
-    for v1, export in registres:
-        kept, _ = stage_lieux(v1, standard, export)
-        extra = [c for c in v1.columns if c not in kept.columns]
-        if extra:
-            kept = kept.join(
-                v1.select("fichier_origine", "ligne", *extra),
-                on=["fichier_origine", "ligne"],
-                how="left",
-            )
-        frames.append(kept)
+    deja_v1 = lambda v1: (v1, empty_quarantine())  # noqa: E731  (parsed above)
+    frames = [stage_registre(v1, deja_v1, standard, export)[0] for v1, export in registres]
     resolus, _ = resolve_communes(
         pl.concat(frames, how="diagonal_relaxed"), communes, deleguees, coordonnees
     )
