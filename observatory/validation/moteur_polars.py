@@ -1,0 +1,241 @@
+"""The Table Schemas' suites evaluated by polars, reporting what great-expectations reports.
+
+`expectations.valider_table` runs the suite generated from a Table Schema in great-expectations:
+it imports great-expectations (about 3 s), copies the table to pandas and builds a metric graph,
+about 13 s of a national run for tables that almost always pass. `valider_table_polars` takes
+the same rules (`expectations.regles`, so nothing is declared twice), counts every rule's failing
+rows in one polars pass, and builds the same `ResultatValidation`: the same expectations, in the
+same order, with the same parameters, counts, examples and observed values. The test
+`tests/validation/test_moteur_polars.py` runs both on tables holding one violation of each
+expectation type (the published tables, the staged registries) and asserts they are equal.
+
+great-expectations reads the table through pandas, so its semantics are pandas': a float NaN is a
+missing value, an integer column with a missing value holds floats, dates read as timestamps,
+and every column rule passes over missing values except `required`. The helpers below reproduce
+those: `_comme_pandas` for the values, `_exemples` for how they print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Any
+
+import polars as pl
+
+from observatory.validation.expectations import (
+    COLONNE_POINT,
+    NB_EXEMPLES,
+    AttenteEchouee,
+    Regle,
+    ResultatValidation,
+    _colonnes_calculees,
+    _echecs_conditionnels,
+    _json,
+    ancre,
+    regles,
+)
+
+# The great-expectations expectation type of each rule of the suite.
+TYPES_ATTENTES = {
+    "lignes": "expect_table_row_count_to_be_between",
+    "primaryKey": "expect_compound_columns_to_be_unique",
+    "required": "expect_column_values_to_not_be_null",
+    "unique": "expect_column_values_to_be_unique",
+    "pattern": "expect_column_values_to_match_regex",
+    "enum": "expect_column_values_to_be_in_set",
+    "minimum": "expect_column_values_to_be_between",
+    "minLength": "expect_column_value_lengths_to_be_between",
+    "point": "expect_column_values_to_be_in_set",
+}
+
+
+def _type_attente(regle: Regle) -> str:
+    if regle.sorte == "colonnes":
+        if regle.valeur:
+            return "expect_table_columns_to_match_ordered_list"
+        return "expect_table_columns_to_match_set"
+    return TYPES_ATTENTES[regle.sorte]
+
+
+def _bornes(bas: Any, haut: Any, conversion: type) -> dict[str, Any]:
+    """`min_value`/`max_value` as great-expectations keeps them (an absent bound is left out)."""
+    bornes = {"min_value": bas, "max_value": haut}
+    return {k: conversion(v) for k, v in bornes.items() if v is not None}
+
+
+def _parametres(regle: Regle) -> dict[str, Any]:
+    """The expectation's keyword arguments, as `expectations._echec` reports them."""
+    match regle.sorte:
+        case "colonnes" if regle.valeur:
+            return {"column_list": list(regle.colonnes)}
+        case "colonnes":
+            return {"column_set": list(regle.colonnes), "exact_match": False}
+        case "lignes":
+            return _bornes(*regle.valeur, int)
+        case "pattern":
+            return {"regex": ancre(regle.valeur)}
+        case "enum":
+            return {"value_set": _json(list(regle.valeur))}
+        case "minimum":  # great-expectations stores a value range's bounds as floats
+            return _bornes(*regle.valeur, float)
+        case "minLength":
+            return _bornes(*regle.valeur, int)
+        case "point":
+            return {"value_set": [True]}
+    return {}
+
+
+def _colonne(regle: Regle) -> str | None:
+    """The column the result names (the computed box test for `point`, all keys joined)."""
+    if regle.sorte in {"colonnes", "lignes"}:
+        return None
+    if regle.sorte == "point":
+        return COLONNE_POINT
+    return regle.colonne
+
+
+def _colonnes_lues(regle: Regle) -> tuple[str, ...]:
+    return (COLONNE_POINT,) if regle.sorte == "point" else regle.colonnes
+
+
+def _comme_pandas(frame: pl.DataFrame) -> pl.DataFrame:
+    """A float NaN is missing in pandas, as a null is."""
+    floats = [n for n, t in frame.schema.items() if t.is_float()]
+    return frame.with_columns(pl.col(floats).fill_nan(None)) if floats else frame
+
+
+def _echec_lignes(regle: Regle) -> pl.Expr:
+    """True on the rows great-expectations counts as unexpected for the rule."""
+    col = pl.col(_colonnes_lues(regle)[0])
+    match regle.sorte:
+        case "required":
+            return col.is_null()
+        case "unique":
+            return col.is_not_null() & col.is_duplicated()
+        case "primaryKey":  # a row whose key parts are all missing is passed over
+            parts = [pl.col(c) for c in regle.colonnes]
+            return ~pl.all_horizontal(p.is_null() for p in parts) & pl.struct(parts).is_duplicated()
+        case "pattern":
+            return col.is_not_null() & ~col.cast(pl.String).str.contains(ancre(regle.valeur))
+        case "enum":
+            return col.is_not_null() & ~col.is_in(list(regle.valeur))
+        case "minimum" | "minLength":
+            valeurs = col.str.len_chars() if regle.sorte == "minLength" else col
+            bas, haut = regle.valeur
+            hors = pl.lit(False)
+            if bas is not None:
+                hors = hors | (valeurs < bas)
+            if haut is not None:
+                hors = hors | (valeurs > haut)
+            return col.is_not_null() & hors
+        case "point":
+            return col.is_not_null() & (col != True)  # noqa: E712 (a column, not a literal)
+    raise ValueError(f"no row rule for {regle.sorte}")
+
+
+def _valeur_pandas(valeur: Any, dtype: pl.DataType, avec_manquant: bool) -> Any:
+    """How great-expectations prints one value of a pandas copy of the column."""
+    if dtype == pl.Date or dtype == pl.Datetime:
+        if valeur is None:
+            return "NaT"
+        if isinstance(valeur, date) and not isinstance(valeur, datetime):
+            valeur = datetime.combine(valeur, time())
+        return str(valeur)
+    if valeur is None:
+        return None
+    if dtype.is_integer() and avec_manquant:  # pandas holds it in a float column
+        return float(valeur)
+    return _json(valeur)
+
+
+def _exemples(table: pl.DataFrame, regle: Regle, echec: pl.Expr) -> list[Any]:
+    colonnes = _colonnes_lues(regle)
+    manquants = {c: table[c].null_count() > 0 for c in colonnes}
+    lignes = table.filter(echec).head(NB_EXEMPLES).select(colonnes)
+    if regle.sorte == "primaryKey":
+        return [
+            {c: _valeur_pandas(v, table.schema[c], manquants[c]) for c, v in ligne.items()}
+            for ligne in lignes.iter_rows(named=True)
+        ]
+    (nom,) = colonnes
+    return [_valeur_pandas(v, table.schema[nom], manquants[nom]) for v in lignes[nom]]
+
+
+def _echec_table(regle: Regle, table: pl.DataFrame) -> AttenteEchouee | None:
+    """The table-level expectations: columns and row count."""
+    if regle.sorte == "lignes":
+        bas, haut = regle.valeur
+        if (bas is None or table.height >= bas) and (haut is None or table.height <= haut):
+            return None
+        observe: Any = table.height
+    elif regle.valeur:  # the exact ordered list
+        if table.columns == list(regle.colonnes):
+            return None
+        observe = table.columns
+    else:
+        if set(regle.colonnes) <= set(table.columns):
+            return None
+        observe = sorted(table.columns)
+    return AttenteEchouee(_type_attente(regle), None, _parametres(regle), None, [], observe)
+
+
+def echecs_suite(table: pl.DataFrame, suite: list[Regle]) -> tuple[AttenteEchouee, ...]:
+    """The failed expectations of the suite's rules on `table` (computed columns included).
+
+    great-expectations lists first the expectations on a column the table lacks (they fail
+    without a count), then the others in the suite's order.
+    """
+    table = _comme_pandas(table)
+    lues = [set(_colonnes_lues(r)) <= set(table.columns) for r in suite]
+    presentes = [i for i, r in enumerate(suite) if r.par_ligne and lues[i]]
+    comptes = (
+        table.select(
+            _echec_lignes(suite[i]).fill_null(False).sum().alias(str(i)) for i in presentes
+        ).row(0)
+        if presentes
+        else ()
+    )
+    nb_echecs = dict(zip(presentes, comptes, strict=True))
+    echecs = [
+        AttenteEchouee(_type_attente(r), _colonne(r), _parametres(r), None, [])
+        for i, r in enumerate(suite)
+        if r.par_ligne and not lues[i]
+    ]
+    for i, regle in enumerate(suite):
+        if not regle.par_ligne:
+            echec = _echec_table(regle, table)
+            if echec:
+                echecs.append(echec)
+        elif nb_echecs.get(i):
+            echecs.append(
+                AttenteEchouee(
+                    _type_attente(regle),
+                    _colonne(regle),
+                    _parametres(regle),
+                    nb_echecs[i],
+                    _exemples(table, regle, _echec_lignes(regle).fill_null(False)),
+                )
+            )
+    return tuple(echecs)
+
+
+def valider_table_polars(
+    frame: pl.DataFrame,
+    schema: Mapping[str, Any],
+    colonnes_exactes: bool = True,
+    nom: str | None = None,
+) -> ResultatValidation:
+    """`expectations.valider_table` (same arguments, same result) without great-expectations."""
+    table = nom or schema["name"]
+    suite = [r for r in regles(schema, colonnes_exactes) if not r.condition]
+    if any(r.sorte == "point" for r in suite):  # validated frames carry the computed column
+        suite = [
+            Regle(r.sorte, (*r.colonnes, COLONNE_POINT), r.valeur) if r.sorte == "colonnes" else r
+            for r in suite
+        ]
+    nb_conditionnelles, conditionnelles = _echecs_conditionnels(frame, schema, colonnes_exactes)
+    echecs = (*echecs_suite(_colonnes_calculees(frame, schema), suite), *conditionnelles)
+    return ResultatValidation(
+        table, not echecs, len(suite) + nb_conditionnelles, frame.height, echecs
+    )
