@@ -45,8 +45,10 @@ RESULTS_MD = BENCH / "RESULTS.md"
 CHILD_ENV: dict[str, str] = {}
 CHILD_CWD: Path | None = None
 TARGETS = {
-    "full_run_s": 30.0,
-    "full_run_rss_mb": 1536.0,
+    "full_run_vs_floor": 12.0,  # issue 18: a national run ≤ 12× its I/O floor
+    "rerun_vs_floor": 6.0,  # a rerun with nothing changed ≤ 6× the floor
+    "largest_process_mb": 1024.0,
+    "tree_mb": 1228.8,
     "core_vs_pandas": 5.0,
     "nearest_s": 1.0,
     "scale_10x": 12.0,
@@ -172,6 +174,25 @@ def measure(work: Path, repetitions: int, full_runs: int, full_runs_10x: int, co
         )
         runs.append({k: v for k, v in r.items() if k != "out"} | {"rows": published_rows(data)})
     res["full_runs"] = runs
+    print("I/O floor", flush=True)
+    r = timed(
+        [
+            PY,
+            str(BENCH / "floor.py"),
+            "--assets",
+            str(work / "assets"),
+            "--release",
+            str(work / "data0" / "published" / "latest"),
+            "--out",
+            str(work / "floor.json"),
+        ]
+    )
+    res["floor"] = json.loads((work / "floor.json").read_text()) if r["rc"] == 0 else None
+    print("rerun, nothing changed", flush=True)
+    rerun = timed(
+        [OBSERVATORY, "run", "--data-dir", str(work / "data0")], env, work / "rerun.log", arbre=True
+    )
+    res["rerun"] = {k: v for k, v in rerun.items() if k != "out"} | {"steps": _steps(rerun["out"])}
     print("profiled run", flush=True)
     prof = fresh_data_dir(work, "data_prof")
     r = timed(
@@ -276,6 +297,11 @@ def measure(work: Path, repetitions: int, full_runs: int, full_runs_10x: int, co
     return res
 
 
+def _steps(sortie: str) -> str:
+    """The run's own count of steps ("129 étapes en 5 couches.")."""
+    return next((line for line in sortie.splitlines() if "étapes en" in line), "")
+
+
 def _ok(valeur: float, cible: float, plus_petit: bool = True) -> str:
     return "met" if (valeur <= cible if plus_petit else valeur >= cible) else "**missed**"
 
@@ -310,10 +336,13 @@ def report(res: dict) -> str:
     sql_pl1, sql_pl10 = somme(p1, sql), somme(p10, sql)
     sql_dk1, sql_dk10 = k1["median_s"]["sql_models"], k10["median_s"]["sql_models"]
     nearest = _nearest(res["access"])
+    floor = res.get("floor") or {}
+    plancher = floor.get("floor_s") or float("nan")
+    rerun_s = (res.get("rerun") or {}).get("wall_s") or float("nan")
     full10 = [r for r in res.get("full_runs_10x", []) if r["rc"] == 0]
     wall10 = statistics.median(r["wall_s"] for r in full10) if full10 else None
     lignes = [
-        "# Benchmark results (issue 7 item 3, issue 5 indicator layer)",
+        "# Benchmark results (issue 18; issue 7 item 3, issue 5 indicator layer)",
         "",
         f"Measured by `python bench/run.py` in one run, {res['started']} → {res['finished']} "
         f"(UTC), code: {res.get('commit', 'working tree')}. Every figure below comes from "
@@ -355,10 +384,16 @@ def report(res: dict) -> str:
         "",
         "| Target | Measured | Verdict |",
         "|---|---|---|",
-        f"| national full run ≤ 30 s (median of {len(full)}) | {wall:.1f} s | "
-        f"{_ok(wall, TARGETS['full_run_s'])} |",
-        f"| national full run peak memory ≤ 1.5 GB (process tree) | {memoire:,.0f} MB "
-        f"(largest process alone: {rss:,.0f} MB) | {_ok(memoire, TARGETS['full_run_rss_mb'])} |",
+        f"| I/O floor: read every input, write every published table (min of "
+        f"{len(floor.get('essais', []))}) | {plancher:.2f} s (read {floor.get('lecture_s', 0):.2f}"
+        f" s, write {floor.get('ecriture_s', 0):.2f} s) | — |",
+        f"| national full run ≤ 12× the floor (median of {len(full)}) | {wall:.1f} s = "
+        f"{wall / plancher:.1f}× | {_ok(wall / plancher, TARGETS['full_run_vs_floor'])} |",
+        f"| rerun with nothing changed ≤ 6× the floor | {rerun_s:.1f} s = "
+        f"{rerun_s / plancher:.1f}× ({res.get('rerun', {}).get('steps', '')}) | "
+        f"{_ok(rerun_s / plancher, TARGETS['rerun_vs_floor'])} |",
+        f"| largest process ≤ 1.0 GB | {rss:,.0f} MB | {_ok(rss, TARGETS['largest_process_mb'])} |",
+        f"| whole process tree ≤ 1.2 GB | {memoire:,.0f} MB | {_ok(memoire, TARGETS['tree_mb'])} |",
         f"| compute core ≥ 5× faster than pandas (1×) | pandas / polars = {pd1 / core1:.2f}× | "
         f"{_ok(pd1 / core1, TARGETS['core_vs_pandas'], plus_petit=False)} |",
         f"| compute core ≥ 5× faster than pandas (10×) | pandas / polars = {pd10 / core10:.2f}× | "
@@ -423,10 +458,11 @@ def report(res: dict) -> str:
         lignes += [
             "### Where the time goes (profiled run, `bench/full_run.py`)",
             "",
-            f"Imports: Dagster {prof['import_dagster_s']:.1f} s, great-expectations "
-            f"{prof['import_great_expectations_s']:.1f} s, observatory "
-            f"{prof['import_observatory_s']:.1f} s; definitions {prof['build_definitions_s']:.1f} "
-            f"s; job {prof['execute_s']:.1f} s, of which the steps' own durations sum to "
+            f"Imports: Dagster {prof['import_dagster_s']:.1f} s, observatory "
+            f"{prof['import_observatory_s']:.1f} s (great-expectations imported by the run: "
+            f"{'yes' if prof.get('great_expectations_importe') else 'no'}); definitions "
+            f"{prof['build_definitions_s']:.1f} s; job {prof['execute_s']:.1f} s, of which "
+            "the steps' own durations sum to "
             f"{prof['sum_steps_s']:.1f} s (the rest is Dagster's per-step overhead: events, IO "
             f"manager, checks); peak memory sampled (process and forked validations) "
             f"{prof.get('peak_sampled_mb') or 0:,.0f} MB, peak RSS of the largest process "
