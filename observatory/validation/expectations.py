@@ -191,8 +191,26 @@ def _condition(condition: tuple[str, str, str] | None) -> pl.Expr:
     return pl.col(champ).cast(pl.String).str.contains(ancre(valeur))
 
 
-def expression_echec(regle: Regle) -> pl.Expr:
-    """True on the rows that break `regle` (null when it does not apply: read as false)."""
+def motif_par_valeur(frame: pl.DataFrame, colonne: str, motif: str) -> pl.Expr:
+    """`colonne` matches the anchored `motif`, the regex run once per distinct value.
+
+    A whole table's check: `indicateur` has 52 values over 1.8 M rows, `code` 38 k.
+    """
+    valeurs = frame.get_column(colonne).cast(pl.String).unique().drop_nulls()
+    retenues = valeurs.filter(valeurs.str.contains(ancre(motif)))
+    return pl.col(colonne).cast(pl.String).is_in(retenues.implode())
+
+
+def _condition_sur(frame: pl.DataFrame, condition: tuple[str, str, str]) -> pl.Expr:
+    champ, mode, valeur = condition
+    return motif_par_valeur(frame, champ, valeur) if mode == "pattern" else _condition(condition)
+
+
+def expression_echec(regle: Regle, condition: pl.Expr | None = None) -> pl.Expr:
+    """True on the rows that break `regle` (null when it does not apply: read as false).
+
+    `condition` replaces the rule's own condition (`_condition_sur`, for a whole table).
+    """
     col = pl.col(regle.colonnes[0])
     match regle.sorte:
         case "required":
@@ -218,7 +236,7 @@ def expression_echec(regle: Regle) -> pl.Expr:
             failed = lat.is_not_null() & lon.is_not_null() & ~in_france(lat, lon)
         case _:
             raise ValueError(f"no row rule for {regle.sorte}")
-    return _condition(regle.condition) & failed
+    return (_condition(regle.condition) if condition is None else condition) & failed
 
 
 def code_raison(regle: Regle) -> str:
@@ -638,10 +656,19 @@ def _echecs_conditionnels(
     the same rule objects as the GE suite, so nothing is declared twice."""
     rules = [r for r in regles(schema, colonnes_exactes) if r.condition and r.par_ligne]
     rules = [r for r in rules if set(r.colonnes) | {r.condition[0]} <= set(frame.columns)]
+    # every rule counted in one pass (polars runs the expressions in parallel); the rows of
+    # the rules that fail are read afterwards
+    conditions = {r.condition: _condition_sur(frame, r.condition) for r in rules}
+    echecs_regles = [expression_echec(r, conditions[r.condition]).fill_null(False) for r in rules]
+    comptes = (
+        frame.select(e.sum().alias(str(i)) for i, e in enumerate(echecs_regles)).row(0)
+        if rules
+        else ()
+    )
     echecs = []
-    for regle in rules:
-        failed = frame.filter(expression_echec(regle).fill_null(False))
-        if failed.height:
+    for regle, echec, compte in zip(rules, echecs_regles, comptes, strict=True):
+        if compte:
+            failed = frame.filter(echec)
             echecs.append(
                 AttenteEchouee(
                     attente=_NOMS_GE.get(regle.sorte, regle.sorte),

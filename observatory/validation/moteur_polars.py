@@ -33,6 +33,7 @@ from observatory.validation.expectations import (
     _echecs_conditionnels,
     _json,
     ancre,
+    motif_par_valeur,
     regles,
 )
 
@@ -105,7 +106,7 @@ def _comme_pandas(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(floats).fill_nan(None)) if floats else frame
 
 
-def _echec_lignes(regle: Regle) -> pl.Expr:
+def _echec_lignes(regle: Regle, table: pl.DataFrame) -> pl.Expr:
     """True on the rows great-expectations counts as unexpected for the rule."""
     col = pl.col(_colonnes_lues(regle)[0])
     match regle.sorte:
@@ -117,7 +118,7 @@ def _echec_lignes(regle: Regle) -> pl.Expr:
             parts = [pl.col(c) for c in regle.colonnes]
             return ~pl.all_horizontal(p.is_null() for p in parts) & pl.struct(parts).is_duplicated()
         case "pattern":
-            return col.is_not_null() & ~col.cast(pl.String).str.contains(ancre(regle.valeur))
+            return col.is_not_null() & ~motif_par_valeur(table, regle.colonnes[0], regle.valeur)
         case "enum":
             return col.is_not_null() & ~col.is_in(list(regle.valeur))
         case "minimum" | "minLength":
@@ -191,7 +192,7 @@ def echecs_suite(table: pl.DataFrame, suite: list[Regle]) -> tuple[AttenteEchoue
     presentes = [i for i, r in enumerate(suite) if r.par_ligne and lues[i]]
     comptes = (
         table.select(
-            _echec_lignes(suite[i]).fill_null(False).sum().alias(str(i)) for i in presentes
+            _echec_lignes(suite[i], table).fill_null(False).sum().alias(str(i)) for i in presentes
         ).row(0)
         if presentes
         else ()
@@ -214,7 +215,7 @@ def echecs_suite(table: pl.DataFrame, suite: list[Regle]) -> tuple[AttenteEchoue
                     _colonne(regle),
                     _parametres(regle),
                     nb_echecs[i],
-                    _exemples(table, regle, _echec_lignes(regle).fill_null(False)),
+                    _exemples(table, regle, _echec_lignes(regle, table).fill_null(False)),
                 )
             )
     return tuple(echecs)
