@@ -26,7 +26,7 @@ import polars as pl
 from scipy.spatial import cKDTree
 
 from observatory.settings import PROJECT_ROOT
-from observatory.transforms import fragility_scores, need
+from observatory.transforms import fragility_scores, need, need_interval
 
 RAYON_KM = 6371.0088
 TAUX = PROJECT_ROOT / "assets/insee_illectronisme/taux_illectronisme.csv"
@@ -349,8 +349,8 @@ def ind_besoin(d: dict[str, pd.DataFrame], taux: need.TauxReference) -> pd.DataF
     var_ech = sum(g[f"sensibilite_{b}"] ** 2 * taux.erreur_type_age[b] ** 2 for b in bandes)
     et = np.sqrt(var_ech + g["var_modele"])
     n, p15 = g["nb_illectronisme"], g["nb_15_ans_et_plus"]
-    bas = (n - need.Z_95 * et).clip(lower=0)
-    haut = np.minimum(n + need.Z_95 * et, p15)
+    bas = (n - need_interval.Z_95 * et).clip(lower=0)
+    haut = np.minimum(n + need_interval.Z_95 * et, p15)
     couvert = g["nb_communes"] == g["nb_connues"]
     frames = []
     for nom, v, b, h in (

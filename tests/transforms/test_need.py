@@ -11,6 +11,7 @@ from polars.testing import assert_frame_equal
 
 from observatory.transforms import need
 from observatory.transforms import statistics as st
+from observatory.transforms.need_interval import Z_95
 from observatory.transforms.rebasing import ARRONDISSEMENTS_PLM
 from tests.conftest import ASSETS, report
 from tests.transforms.test_statistics import RP2017, RP2018, staged
@@ -220,8 +221,8 @@ def test_interval_and_structure_flags(taux: need.TauxReference) -> None:
     assert resultat.filter(pl.col("code_commune") == "97611")["nb_illectronisme"].is_null().all()
     a = resultat.filter(pl.col("code_commune") == "16015").row(0, named=True)
     et = math.sqrt(a["var_echantillonnage"] + a["var_modele"])
-    assert a["nb_illectronisme_ic_bas"] == pytest.approx(a["nb_illectronisme"] - need.Z_95 * et)
-    assert a["nb_illectronisme_ic_haut"] == pytest.approx(a["nb_illectronisme"] + need.Z_95 * et)
+    assert a["nb_illectronisme_ic_bas"] == pytest.approx(a["nb_illectronisme"] - Z_95 * et)
+    assert a["nb_illectronisme_ic_haut"] == pytest.approx(a["nb_illectronisme"] + Z_95 * et)
     assert (
         a["taux_illectronisme_ic_bas"] < a["taux_illectronisme"] < a["taux_illectronisme_ic_haut"]
     )
