@@ -39,6 +39,12 @@ ARETES_NIVEAUX = (
 )
 CATEGORIES_DIAGNOSTIC = ("nb_autonomes", "nb_besoin_aide", "nb_jamais_en_ligne")
 TOTAL_DIAGNOSTIC = "nb_diagnostics"
+# The published share of each diagnostic category in the total, its code written out.
+PARTS_DIAGNOSTIC = {
+    "part_autonomes_diagnostic": "nb_autonomes",
+    "part_besoin_aide_diagnostic": "nb_besoin_aide",
+    "part_jamais_en_ligne_diagnostic": "nb_jamais_en_ligne",
+}
 # type_fichier of the partner mapping → its count columns (the measures)
 MESURES = {
     "diagnostics_autonomie": (TOTAL_DIAGNOSTIC, *CATEGORIES_DIAGNOSTIC),
@@ -501,8 +507,8 @@ def indicateurs_activite(cellules: pl.DataFrame, besoin: pl.DataFrame) -> pl.Dat
         "niveau", "code", pl.col("valeur").alias("nb_den"), pl.col("couverture").alias("c_den")
     )
     parts = [
-        _ratio(diag, mesure, TOTAL_DIAGNOSTIC, f"part_{mesure.removeprefix('nb_')}_diagnostic")
-        for mesure in CATEGORIES_DIAGNOSTIC
+        _ratio(diag, mesure, TOTAL_DIAGNOSTIC, indicateur)
+        for indicateur, mesure in PARTS_DIAGNOSTIC.items()
     ]
     parts.append(_ratio(pass_, "nb_pass_utilises", "nb_pass_emis", "ratio_pass_utilises_emis"))
     lignes = pl.concat(

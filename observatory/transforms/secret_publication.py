@@ -13,7 +13,7 @@ import polars as pl
 
 from observatory.transforms import secret_audit
 from observatory.transforms.partner_activity import (
-    CATEGORIES_DIAGNOSTIC,
+    PARTS_DIAGNOSTIC,
     RELATIONS_SCHEMA,
     SEUIL_SECRET,
     TOTAL_DIAGNOSTIC,
@@ -42,12 +42,8 @@ def violations_secret(indicateurs: pl.DataFrame) -> pl.DataFrame:
 REVELATIONS = {
     "nb_diagnostics_autonomie": ("diagnostics_autonomie", TOTAL_DIAGNOSTIC, None),
     **{
-        f"part_{mesure.removeprefix('nb_')}_diagnostic": (
-            "diagnostics_autonomie",
-            mesure,
-            TOTAL_DIAGNOSTIC,
-        )
-        for mesure in CATEGORIES_DIAGNOSTIC
+        indicateur: ("diagnostics_autonomie", mesure, TOTAL_DIAGNOSTIC)
+        for indicateur, mesure in PARTS_DIAGNOSTIC.items()
     },
     "ratio_pass_utilises_emis": ("pass_numerique", "nb_pass_utilises", "nb_pass_emis"),
     "accompagnements_pour_1000_illectronisme": ("accompagnements", "nb_accompagnements", None),

@@ -13,6 +13,7 @@ import pytest
 
 from observatory.partners.mappings import load_mappings
 from observatory.partners.reading import read_partner
+from observatory.publish.schemas import load_dictionary
 from observatory.settings import PROJECT_ROOT
 from observatory.transforms import partner_activity as pa
 from observatory.transforms import secret_publication as sp
@@ -356,3 +357,12 @@ def test_the_audit_finds_the_leak_of_the_linked_hierarchies(
         ("commune", "16286", "nb_besoin_aide", 3, 0.0, 4.0),
         ("epci", "241600303", "nb_besoin_aide", 4, 4.0, 4.0),
     ]
+
+
+def test_published_shares_are_written_out_one_per_category() -> None:
+    """Every share's code literally (a search finds it), one per diagnostic category, in their
+    order, each an indicator of the dictionary."""
+    assert tuple(pa.PARTS_DIAGNOSTIC.values()) == pa.CATEGORIES_DIAGNOSTIC
+    for indicateur, mesure in pa.PARTS_DIAGNOSTIC.items():
+        assert indicateur == f"part_{mesure.removeprefix('nb_')}_diagnostic"
+    assert set(pa.PARTS_DIAGNOSTIC) <= set(load_dictionary(PROJECT_ROOT / "schemas"))
