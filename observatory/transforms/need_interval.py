@@ -21,6 +21,12 @@ import polars as pl
 
 ILLECTRONISME = "illectronisme"
 DIFFICULTE = "difficulte_numerique"
+# The published codes of each measure, written out: the count `nb_<mesure>` and the rate
+# `taux_<mesure>` (the columns of its estimate that hold them).
+INDICATEURS_BESOIN = {
+    ILLECTRONISME: ("nb_illectronisme", "taux_illectronisme"),
+    DIFFICULTE: ("nb_difficulte_numerique", "taux_difficulte_numerique"),
+}
 Z_95 = 1.959963984540054
 
 # The second estimate each point estimate averages with the age-standardised one: diploma-
@@ -154,7 +160,7 @@ def indicateurs_besoin(
     for niveau in sorted(appartenances["niveau"].unique()):
         appartenance = appartenances.filter(pl.col("niveau") == niveau)
         agreges = agrege_estimation(communes, appartenance, erreurs_types, mesure)
-        for indicateur in (f"nb_{mesure}", f"taux_{mesure}"):
+        for indicateur in INDICATEURS_BESOIN[mesure]:
             parties.append(
                 agreges.select(
                     pl.lit(niveau).alias("niveau"),
