@@ -34,7 +34,7 @@ from observatory.settings import PROJECT_ROOT
 from observatory.sources.catalogue import FRANCE_SERVICES
 from observatory.sqlmodels.loader import SqlModel, discover, order
 from observatory.sqlmodels.runner import run_model
-from observatory.transforms import access, fragility, need, partner_activity
+from observatory.transforms import access, fragility, need, need_interval, partner_activity
 
 TAUX = PROJECT_ROOT / "assets/insee_illectronisme/taux_illectronisme.csv"
 SQL_DIR = PROJECT_ROOT / "dbt_like_sql"
@@ -85,7 +85,9 @@ def steps(tables: dict[str, pl.DataFrame]) -> dict[str, Callable[[dict], pl.Data
         )
 
     def besoin(r: dict) -> pl.DataFrame:
-        return need.indicateurs_besoin(r["int__besoin_communes"], r["int__appartenances"], taux)
+        return need_interval.indicateurs_besoin(
+            r["int__besoin_communes"], r["int__appartenances"], taux
+        )
 
     def fragilite(r: dict) -> pl.DataFrame:
         entrees = fragility.entrees_par_niveau(

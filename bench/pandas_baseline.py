@@ -26,7 +26,7 @@ import polars as pl
 from scipy.spatial import cKDTree
 
 from observatory.settings import PROJECT_ROOT
-from observatory.transforms import fragility, need
+from observatory.transforms import fragility_scores, need, need_interval
 
 RAYON_KM = 6371.0088
 TAUX = PROJECT_ROOT / "assets/insee_illectronisme/taux_illectronisme.csv"
@@ -349,8 +349,8 @@ def ind_besoin(d: dict[str, pd.DataFrame], taux: need.TauxReference) -> pd.DataF
     var_ech = sum(g[f"sensibilite_{b}"] ** 2 * taux.erreur_type_age[b] ** 2 for b in bandes)
     et = np.sqrt(var_ech + g["var_modele"])
     n, p15 = g["nb_illectronisme"], g["nb_15_ans_et_plus"]
-    bas = (n - need.Z_95 * et).clip(lower=0)
-    haut = np.minimum(n + need.Z_95 * et, p15)
+    bas = (n - need_interval.Z_95 * et).clip(lower=0)
+    haut = np.minimum(n + need_interval.Z_95 * et, p15)
     couvert = g["nb_communes"] == g["nb_connues"]
     frames = []
     for nom, v, b, h in (
@@ -366,7 +366,7 @@ def ind_besoin(d: dict[str, pd.DataFrame], taux: need.TauxReference) -> pd.DataF
 
 
 # IFN variables: code → (axe, sens), La Mednum's list (configuration read from the package).
-VARIABLES_IFN = {v.code: (v.axe, v.sens) for v in fragility.VARIABLES_IFN}
+VARIABLES_IFN = {v.code: (v.axe, v.sens) for v in fragility_scores.VARIABLES_IFN}
 
 
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
@@ -487,7 +487,7 @@ def _scores(entrees: pd.DataFrame, reference: pd.DataFrame, ref_de: pd.DataFrame
     v, r = grille["valeur"], grille["valeur_reference"]
     direct = np.where(r > 0, 100 * v / r, np.nan)
     inverse = np.where(v > 0, 100 * r / v, np.nan)
-    grille["score"] = np.where(grille["sens"] == fragility.DIRECT, direct, inverse)
+    grille["score"] = np.where(grille["sens"] == fragility_scores.DIRECT, direct, inverse)
     par_axe = grille.pivot_table(index="code", columns="axe", values="score", aggfunc="mean")
     glob = grille.groupby("code").agg(glob=("score", "mean"), nb=("score", "count"))
     wide = glob.join(par_axe).reset_index()

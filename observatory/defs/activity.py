@@ -11,7 +11,7 @@ import polars as pl
 from observatory.defs.partners import stg_key
 from observatory.defs.resources import ObservatoryResource
 from observatory.partners.mappings import PartnerMapping
-from observatory.transforms import partner_activity
+from observatory.transforms import partner_activity, secret_publication
 from observatory.validation.store import write_quarantine
 
 INT_ACTIVITE = "int__activite_partenaires"
@@ -89,8 +89,8 @@ def secret_statistique(
     int__appartenances: pl.DataFrame,
 ) -> dg.AssetCheckResult:
     """Blocking: no published count, direct or by subtraction, small enough to identify a person."""
-    found = partner_activity.violations_secret(pub_indicateurs)
-    etroites = partner_activity.audit_publication(
+    found = secret_publication.violations_secret(pub_indicateurs)
+    etroites = secret_publication.audit_publication(
         int__activite_partenaires, int__appartenances, pub_indicateurs
     )
     return dg.AssetCheckResult(

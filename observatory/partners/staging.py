@@ -22,6 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
+from observatory.partners.activity import Referentiel
+from observatory.partners.combining import combine_reads, empty_kept
 from observatory.partners.feedback import feedback_error_html, feedback_table, write_feedback
 from observatory.partners.inbox import (
     DEJA_REFUSE,
@@ -36,13 +38,7 @@ from observatory.partners.inbox import (
     refuse_landed,
 )
 from observatory.partners.mappings import TYPES_ACTIVITE, PartnerMapping
-from observatory.partners.reading import (
-    PartnerRead,
-    Referentiel,
-    combine_reads,
-    empty_kept,
-    read_partner,
-)
+from observatory.partners.reading import PartnerRead, read_partner
 from observatory.partners.sniffing import PartnerFileError
 from observatory.settings import Settings
 from observatory.sources import catalogue as cat

@@ -84,6 +84,14 @@ def _clean_strings(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(pl.String).str.strip_chars().replace("", None))
 
 
+def normalise_code_postal(value: pl.Expr, blancs: str = r"[\s\u00a0]") -> pl.Expr:
+    """A postal code as spreadsheets write it: `blancs` and a `.0` removed, the leading zero a
+    number lost put back (`1000` → `01000`); anything else as written, for the checks to judge.
+    Partner files (`partners.values`) also remove narrow spaces and apostrophes."""
+    cp = value.str.replace_all(blancs, "").str.replace(r"\.0+$", "")
+    return pl.when(cp.str.contains(r"^\d{4}$")).then("0" + cp).otherwise(cp)
+
+
 def _map_v0_tokens(column: str) -> pl.Expr:
     """v0 `;`-list → v1 values (unknown tokens become null, reported separately)."""
     mapping = VALEURS_V0[column]
@@ -173,8 +181,7 @@ def stage_lieux(
 
     vocab_columns = [c for c in standard.enumerations if c in frame.columns]
     filtered = {c: _vocabulary_filter(c, standard.enumerations[c]) for c in vocab_columns}
-    cp = pl.col("code_postal").str.replace_all(r"[\s\u00a0]", "").str.replace(r"\.0+$", "")
-    code_postal = pl.when(cp.str.contains(r"^\d{4}$")).then("0" + cp).otherwise(cp)
+    code_postal = normalise_code_postal(pl.col("code_postal"))
     code_insee, raison_insee = normalise_codes_communes(pl.col("code_insee"))
     frame = frame.with_columns(
         *(kept.alias(c) for c, (kept, _) in filtered.items()),

@@ -2,8 +2,9 @@
 
 INSEE publishes this measure (no internet use in three months, or lacking basic skills in at
 least one of five domains) by age band, not by diploma: the estimate is an indirect
-standardisation by age (the illectronisme estimate's machinery, `need.py`), calibrated on the
-published national rate. See `docs/methodologie_besoin.md`.
+standardisation by age (the illectronisme estimate's machinery, `need.py` and
+`need_interval.py`), calibrated on the published national rate. See
+`docs/methodologie_besoin.md`.
 """
 
 from __future__ import annotations
@@ -13,20 +14,22 @@ from dataclasses import dataclass
 import polars as pl
 
 from observatory.transforms.need import (
-    DIFFICULTE,
     EFFECTIFS_RP2018,
-    ILLECTRONISME,
     PARTS_RP2017,
     StructureNationale,
     TauxReference,
     _effectifs,
+    structure_nationale,
+)
+from observatory.transforms.need_interval import (
+    DIFFICULTE,
+    ILLECTRONISME,
     _intervalles,
     _somme,
     _var_echantillonnage,
     _var_modele,
     erreur_type_retenue,
     indicateurs_besoin,
-    structure_nationale,
 )
 from observatory.transforms.territories import population_communes
 
@@ -208,11 +211,6 @@ def estime_par_age(
         .drop("_poids")
         .sort("code_commune")
     )
-
-
-# The second estimate each point estimate averages with the age-standardised one: diploma-
-# standardised for illectronisme; for the broader measure (INSEE publishes it by age only) the
-# age-standardised one calibrated on INSEE's national rate.
 
 
 def indicateurs_besoin_mesures(

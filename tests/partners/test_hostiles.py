@@ -227,8 +227,8 @@ def test_all_hostile_files_at_once_the_release_is_published(tmp_path: Path) -> N
 
     from observatory.defs.jobs import materialize_all
     from observatory.publish.release import read_table
-    from observatory.transforms.partner_activity import violations_secret
     from observatory.transforms.personal_data import scan_personal_data
+    from observatory.transforms.secret_publication import violations_secret
 
     settings = Settings(data_dir=tmp_path / "data")
     drop_corpus(settings, tmp_path / "ailleurs")

@@ -8,15 +8,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal, assert_series_equal
 
+from observatory.partners.combining import combine_reads, empty_kept
 from observatory.partners.mappings import load_mappings, parse_mapping
-from observatory.partners.reading import (
-    combine_reads,
-    empty_kept,
-    nombre,
-    periode,
-    read_partner,
-)
+from observatory.partners.reading import read_partner
 from observatory.partners.sniffing import PartnerFileError
+from observatory.partners.values import nombre, periode
 from observatory.settings import PROJECT_ROOT
 
 

@@ -10,7 +10,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from observatory.transforms import fragility as fr
+from observatory.publish.schemas import load_dictionary
+from observatory.transforms import fragility
+from observatory.transforms import fragility_scores as fr
 from observatory.transforms.territories import reference_majoritaire
 
 ARRAS = (
@@ -231,3 +233,15 @@ def test_reference_of_a_territory_across_two_is_its_main_one() -> None:
     population = pl.DataFrame({"code_commune": ["a", "b", "c"], "population": [500, 100, 100]})
     out = reference_majoritaire(appartenances, population, "departement")
     assert out.filter(pl.col("niveau") == "epci").rows() == [("epci", "e", "16")]
+
+
+def test_published_codes_are_written_out_for_every_part_and_reference() -> None:
+    """Every code literally (a search finds it): global and each axis, against each reference,
+    in the order of the rows, and each one an indicator of the dictionary."""
+    parties = ("global", *fr.AXES)
+    assert list(fragility.CODES_PUBLIES) == list(fragility.REFERENCES)
+    for suffixe, codes in fragility.CODES_PUBLIES.items():
+        assert codes == tuple((f"ifn_score_{p}_{suffixe}", f"score_{p}") for p in parties)
+    dictionnaire = load_dictionary(Path(__file__).parents[2] / "schemas")
+    publies = {code for codes in fragility.CODES_PUBLIES.values() for code, _ in codes}
+    assert publies <= set(dictionnaire)

@@ -9,8 +9,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from observatory.publish.schemas import load_dictionary
+from observatory.settings import PROJECT_ROOT
 from observatory.transforms import need
 from observatory.transforms import statistics as st
+from observatory.transforms.need_interval import INDICATEURS_BESOIN, Z_95
 from observatory.transforms.rebasing import ARRONDISSEMENTS_PLM
 from tests.conftest import ASSETS, report
 from tests.transforms.test_statistics import RP2017, RP2018, staged
@@ -220,8 +223,8 @@ def test_interval_and_structure_flags(taux: need.TauxReference) -> None:
     assert resultat.filter(pl.col("code_commune") == "97611")["nb_illectronisme"].is_null().all()
     a = resultat.filter(pl.col("code_commune") == "16015").row(0, named=True)
     et = math.sqrt(a["var_echantillonnage"] + a["var_modele"])
-    assert a["nb_illectronisme_ic_bas"] == pytest.approx(a["nb_illectronisme"] - need.Z_95 * et)
-    assert a["nb_illectronisme_ic_haut"] == pytest.approx(a["nb_illectronisme"] + need.Z_95 * et)
+    assert a["nb_illectronisme_ic_bas"] == pytest.approx(a["nb_illectronisme"] - Z_95 * et)
+    assert a["nb_illectronisme_ic_haut"] == pytest.approx(a["nb_illectronisme"] + Z_95 * et)
     assert (
         a["taux_illectronisme_ic_bas"] < a["taux_illectronisme"] < a["taux_illectronisme_ic_haut"]
     )
@@ -369,3 +372,11 @@ def test_output_columns_are_stable(taux: need.TauxReference) -> None:
     assert_frame_equal(
         resultat.select("code_commune"), pl.DataFrame({"code_commune": ["16001", "16015"]})
     )
+
+
+def test_published_codes_are_written_out_for_each_measure() -> None:
+    """Each measure's codes literally (a search finds them): its count and its rate, the
+    columns of its estimate, each an indicator of the dictionary."""
+    for mesure, codes in INDICATEURS_BESOIN.items():
+        assert codes == (f"nb_{mesure}", f"taux_{mesure}")
+        assert set(codes) <= set(load_dictionary(PROJECT_ROOT / "schemas"))

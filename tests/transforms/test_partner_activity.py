@@ -13,8 +13,10 @@ import pytest
 
 from observatory.partners.mappings import load_mappings
 from observatory.partners.reading import read_partner
+from observatory.publish.schemas import load_dictionary
 from observatory.settings import PROJECT_ROOT
 from observatory.transforms import partner_activity as pa
+from observatory.transforms import secret_publication as sp
 from tests.conftest import PARTNER_ACTIVITY, PARTNER_ACTIVITY_FILES
 
 FIXTURES = PARTNER_ACTIVITY
@@ -267,7 +269,7 @@ def test_without_partner_files_no_rows(appartenances) -> None:
     indicateurs = pa.indicateurs_activite(cellules, besoin)
     assert indicateurs.is_empty() and quarantaine.is_empty()
     agreges = pa.agrege_comptes(comptes, appartenances)
-    assert pa.audit_publication(agreges, appartenances, indicateurs).is_empty()
+    assert sp.audit_publication(agreges, appartenances, indicateurs).is_empty()
 
 
 def test_a_total_beyond_int64_is_set_aside_never_wrapped() -> None:
@@ -304,23 +306,23 @@ def test_a_total_beyond_int64_is_set_aside_never_wrapped() -> None:
 
 
 def test_the_publication_check_finds_what_would_break_secrecy(indicateurs) -> None:
-    assert pa.violations_secret(indicateurs).is_empty()
+    assert sp.violations_secret(indicateurs).is_empty()
     leaked = indicateurs.with_columns(
         pl.when(pl.col("secret")).then(3.0).otherwise(pl.col("valeur")).alias("valeur")
     )
-    assert pa.violations_secret(leaked).height == indicateurs["secret"].sum()
+    assert sp.violations_secret(leaked).height == indicateurs["secret"].sum()
     small = indicateurs.with_columns(
         pl.when((pl.col("code") == "16015") & (pl.col("indicateur") == "nb_diagnostics_autonomie"))
         .then(2.0)
         .otherwise(pl.col("valeur"))
         .alias("valeur")
     )
-    assert pa.violations_secret(small)["code"].to_list() == ["16015", "16015"]  # 2023, 2024
+    assert sp.violations_secret(small)["code"].to_list() == ["16015", "16015"]  # 2023, 2024
 
 
 def test_the_audit_proves_the_publication_safe(cellules, appartenances, indicateurs) -> None:
     comptes = cellules.drop("secret")
-    assert pa.audit_publication(comptes, appartenances, indicateurs).is_empty()
+    assert sp.audit_publication(comptes, appartenances, indicateurs).is_empty()
 
 
 def test_the_audit_finds_the_leak_of_the_linked_hierarchies(
@@ -348,10 +350,19 @@ def test_the_audit_finds_the_leak_of_the_linked_hierarchies(
             pl.when(ligne).then(v).otherwise(pl.col("valeur")).alias("valeur"),
             pl.when(ligne).then(False).otherwise(pl.col("secret")).alias("secret"),
         )
-    assert pa.violations_secret(publie).is_empty()  # row by row, nothing shows
-    etroites = pa.audit_publication(cellules.drop("secret"), appartenances, publie)
+    assert sp.violations_secret(publie).is_empty()  # row by row, nothing shows
+    etroites = sp.audit_publication(cellules.drop("secret"), appartenances, publie)
     assert etroites.select("niveau", "code", "mesure", "nb", "borne_min", "borne_max").rows() == [
         ("commune", "16148", "nb_besoin_aide", 1, 0.0, 4.0),
         ("commune", "16286", "nb_besoin_aide", 3, 0.0, 4.0),
         ("epci", "241600303", "nb_besoin_aide", 4, 4.0, 4.0),
     ]
+
+
+def test_published_shares_are_written_out_one_per_category() -> None:
+    """Every share's code literally (a search finds it), one per diagnostic category, in their
+    order, each an indicator of the dictionary."""
+    assert tuple(pa.PARTS_DIAGNOSTIC.values()) == pa.CATEGORIES_DIAGNOSTIC
+    for indicateur, mesure in pa.PARTS_DIAGNOSTIC.items():
+        assert indicateur == f"part_{mesure.removeprefix('nb_')}_diagnostic"
+    assert set(pa.PARTS_DIAGNOSTIC) <= set(load_dictionary(PROJECT_ROOT / "schemas"))

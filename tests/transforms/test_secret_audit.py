@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from observatory.transforms import partner_activity as pa
 from observatory.transforms import secret_audit
+from observatory.transforms import secret_publication as sp
 
 ANNEE = 2024
 DIAG = "diagnostics_autonomie"
@@ -137,8 +138,8 @@ def test_the_audit_finds_what_the_old_suppression_let_through(secrets, attendu) 
     agreges = comptes(CONTRE_EXEMPLE)
     publies = pa.indicateurs_activite(marque(agreges, secrets), BESOIN_VIDE)
     # nothing wrong row by row: the leak is only visible across relations
-    assert pa.violations_secret(publies).is_empty()
-    etroites = pa.audit_publication(agreges, appartenances(CONTRE_EXEMPLE), publies)
+    assert sp.violations_secret(publies).is_empty()
+    etroites = sp.audit_publication(agreges, appartenances(CONTRE_EXEMPLE), publies)
     got = {
         (r["code"], r["mesure"]): (round(r["borne_min"], 6), round(r["borne_max"], 6))
         for r in etroites.iter_rows(named=True)
@@ -151,7 +152,7 @@ def test_the_new_suppression_protects_the_small_commune() -> None:
     app = appartenances(CONTRE_EXEMPLE)
     cellules = pa.applique_secret(agreges, app)
     publies = pa.indicateurs_activite(cellules, BESOIN_VIDE)
-    assert pa.audit_publication(agreges, app, publies).is_empty()
+    assert sp.audit_publication(agreges, app, publies).is_empty()
     # every suppressed cell, with what the suppression assumes known (all unsuppressed cells)
     bornes = _bornes_suppression(cellules, app, exactes=True)
     assert bornes["protege"].all()
@@ -218,11 +219,11 @@ def test_a_ratio_to_a_published_denominator_publishes_its_numerator() -> None:
         },
         schema_overrides={"annee": pl.Int32},
     )
-    etroites = pa.audit_publication(agreges, appartenances(CONTRE_EXEMPLE), publies)
+    etroites = sp.audit_publication(agreges, appartenances(CONTRE_EXEMPLE), publies)
     assert etroites.select("code", "mesure", "borne_min", "borne_max").rows() == [
         ("16", "nb_accompagnements", 3.0, 3.0)
     ]
-    assert pa.audit_publication(
+    assert sp.audit_publication(
         agreges, appartenances(CONTRE_EXEMPLE), publies.with_columns(valeur=None, secret=True)
     ).is_empty()
 
@@ -264,8 +265,8 @@ def test_random_linked_tables_are_protected(table) -> None:
     assert _bornes_suppression(cellules, app)["protege"].all()
     # and given what the indicators actually publish
     indicateurs = pa.indicateurs_activite(cellules, BESOIN_VIDE)
-    assert pa.violations_secret(indicateurs).is_empty()
-    assert pa.audit_publication(agreges, app, indicateurs).is_empty()
+    assert sp.violations_secret(indicateurs).is_empty()
+    assert sp.audit_publication(agreges, app, indicateurs).is_empty()
     # published counts are the true ones
     totaux = indicateurs.filter(
         (pl.col("indicateur") == "nb_diagnostics_autonomie") & pl.col("valeur").is_not_null()

@@ -1,0 +1,142 @@
+"""The blocking check of the published partner indicators: what they reveal of the counts.
+
+A published row can break statistical secrecy directly (`violations_secret`: a value on a
+`secret` row, a count of 1 to 4 people) or by what it reveals once combined with the others:
+`audit_publication` reads the attacker's knowledge off the published rows (`REVELATIONS`), not
+off the suppression's flags, and bounds every protected count by linear programming
+(`secret_audit`), as `partner_activity.applique_secret` did before publishing.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from observatory.transforms import secret_audit
+from observatory.transforms.partner_activity import (
+    PARTS_DIAGNOSTIC,
+    RELATIONS_SCHEMA,
+    SEUIL_SECRET,
+    TOTAL_DIAGNOSTIC,
+    relations_lineaires,
+)
+
+COMPTES_PUBLIES = ("nb_diagnostics_autonomie",)
+
+
+def violations_secret(indicateurs: pl.DataFrame) -> pl.DataFrame:
+    """Published rows that break statistical secrecy: a value on a `secret` row, or a partner
+    count of 1 to 4 people. Empty when the table is safe to publish."""
+    return indicateurs.filter(
+        (pl.col("secret") & pl.col("valeur").is_not_null())
+        | (
+            pl.col("indicateur").is_in(COMPTES_PUBLIES)
+            & pl.col("valeur").is_between(1, SEUIL_SECRET - 1)
+        )
+    ).select("niveau", "code", "indicateur", "annee", "valeur", "secret")
+
+
+# published indicator → (type_fichier, numerator, denominator): what its value tells of the
+# counts. Without a denominator the value gives the numerator itself: a count, or a ratio to a
+# denominator published elsewhere (the need estimate of `ind_besoin`). With one, it ties the two
+# counts (numerator = value × denominator) even when neither is published.
+REVELATIONS = {
+    "nb_diagnostics_autonomie": ("diagnostics_autonomie", TOTAL_DIAGNOSTIC, None),
+    **{
+        indicateur: ("diagnostics_autonomie", mesure, TOTAL_DIAGNOSTIC)
+        for indicateur, mesure in PARTS_DIAGNOSTIC.items()
+    },
+    "ratio_pass_utilises_emis": ("pass_numerique", "nb_pass_utilises", "nb_pass_emis"),
+    "accompagnements_pour_1000_illectronisme": ("accompagnements", "nb_accompagnements", None),
+}
+AUDIT_SCHEMA = {
+    "niveau": pl.String(),
+    "code": pl.String(),
+    "annee": pl.Int32(),
+    "type_fichier": pl.String(),
+    "mesure": pl.String(),
+    "nb": pl.Int64(),
+    "borne_min": pl.Float64(),
+    "borne_max": pl.Float64(),
+}
+
+
+def audit_publication(
+    comptes: pl.DataFrame,
+    appartenances: pl.DataFrame,
+    indicateurs: pl.DataFrame,
+    seuil: int = SEUIL_SECRET,
+) -> pl.DataFrame:
+    """Counts the published indicators pin down too tightly; empty when the release is safe.
+
+    The attacker's knowledge is read from the published rows (`REVELATIONS`), not from the
+    suppression's flags: a count published or derivable from a ratio to a published
+    denominator is known, a ratio between two counts is one more linear relation, on top of
+    both hierarchies and the category totals. Protected: every covered count of 1 to
+    `seuil` - 1, and every count whose own published row is secret (a protected count that is
+    published or derivable is reported with its exact value). Each gets its interval by
+    linear programming (`secret_audit`); those narrower than the rule are returned with it.
+    `comptes` is `agrege_comptes`' output (the true counts), `indicateurs` the published long
+    table (rows of other indicators are ignored).
+    """
+    cellules = comptes.with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
+    relations = relations_lineaires(cellules, appartenances)
+    revelations = pl.DataFrame(
+        [(nom, *sens) for nom, sens in REVELATIONS.items()],
+        schema=["indicateur", "type_fichier", "mesure", "mesure_den"],
+        orient="row",
+    )
+    cle = ["niveau", "code", "annee", "type_fichier"]
+    ids = cellules.select(*cle, "mesure", "id")
+    lignes = indicateurs.select(
+        "niveau", "code", "annee", "indicateur", pl.col("valeur").cast(pl.Float64), "secret"
+    ).join(revelations, on="indicateur")
+    publiees = lignes.filter(pl.col("valeur").is_not_null())
+    connus = publiees.filter(pl.col("mesure_den").is_null()).join(ids, on=[*cle, "mesure"])
+    secrets = (
+        lignes.filter(pl.col("mesure_den").is_null() & pl.col("secret"))
+        .join(ids, on=[*cle, "mesure"])
+        .select("id")
+    )
+    ratios = (
+        publiees.filter(pl.col("mesure_den").is_not_null())
+        .join(ids, on=[*cle, "mesure"])
+        .join(ids.rename({"mesure": "mesure_den", "id": "id_den"}), on=[*cle, "mesure_den"])
+        .with_row_index("rang")
+        .with_columns(
+            (pl.col("rang").cast(pl.Int64) + (relations["relation"].max() or 0) + 1).alias(
+                "relation"
+            )
+        )
+    )
+    relations = pl.concat(
+        [
+            relations,
+            ratios.select("relation", "id", coef=pl.lit(1.0)),
+            ratios.select("relation", pl.col("id_den").alias("id"), coef=-pl.col("valeur")),
+        ]
+    ).cast(RELATIONS_SCHEMA)
+    connu = pl.col("id").is_in(connus["id"].implode())
+    bornes = secret_audit.intervalles_secret(
+        cellules.select(
+            "id",
+            "nb",
+            (pl.col("couverture") & connu).alias("connu"),
+            (
+                pl.col("couverture")
+                & (
+                    pl.col("nb").is_between(1, seuil - 1)
+                    | pl.col("id").is_in(secrets["id"].implode())
+                )
+            ).alias("a_proteger"),
+        ),
+        relations,
+        seuil,
+    )
+    return (
+        bornes.filter(~pl.col("protege"))
+        .drop("nb")
+        .join(cellules.select("id", *cle, "mesure", "nb"), on="id")
+        .select(list(AUDIT_SCHEMA))
+        .cast(AUDIT_SCHEMA)
+        .sort("type_fichier", "mesure", "annee", "niveau", "code")
+    )
