@@ -68,15 +68,14 @@ def sql_models(available: set[str]) -> tuple[list[SqlModel], list[str]]:
 
 def steps(tables: dict[str, pl.DataFrame]) -> dict[str, Callable[[dict], pl.DataFrame]]:
     """Ordered steps: name → function of the results so far (inputs included)."""
-    taux = need.taux_reference(pl.read_csv(TAUX))
+    table_taux = pl.read_csv(TAUX)
+    taux = need.taux_reference(table_taux)
 
+    # the functions the assets call (observatory/defs/indicators.py), on the same inputs
     def besoin_communes(r: dict) -> pl.DataFrame:
-        stats = r["int__statistiques_communes"]
-        structure = need.structure_nationale(stats)
-        ecarts = need.ecart_structures(stats, taux, structure)
-        return need.estime_illectronisme(
-            stats, _communes(r["int__territoires"]), taux, structure, need.tau_modele(ecarts)
-        )
+        return need.besoin_communes(
+            r["int__statistiques_communes"], r["int__territoires"], table_taux
+        )[0]
 
     def acces(r: dict) -> pl.DataFrame:
         communes = _communes(r["int__territoires"]).drop("population")
@@ -84,20 +83,21 @@ def steps(tables: dict[str, pl.DataFrame]) -> dict[str, Callable[[dict], pl.Data
             pl.lit(FRANCE_SERVICES.annee, pl.Int32).alias("annee")
         )
 
-    def besoin(r: dict) -> pl.DataFrame:
+    def besoin(r: dict) -> pl.DataFrame:  # the illectronisme half of the asset ind_besoin
         return need_interval.indicateurs_besoin(
-            r["int__besoin_communes"], r["int__appartenances"], taux
+            r["int__besoin_communes"],
+            r["int__appartenances"],
+            taux.erreur_type_age,
+            taux.millesime_age,
         )
 
     def fragilite(r: dict) -> pl.DataFrame:
-        entrees = fragility.entrees_par_niveau(
-            fragility.entrees_ifn_communes(
-                r["int__statistiques_communes"], _communes(r["int__territoires"])
-            ),
+        return fragility.calcule_ifn(
+            r["int__statistiques_communes"],
+            r["int__territoires"],
             r["int__appartenances"],
             r["int__filosofi_territoires"],
-        )
-        return fragility.indicateurs_fragilite(entrees, r["int__appartenances"], 2019)
+        )[0]
 
     etapes: dict[str, Callable[[dict], pl.DataFrame]] = {
         "int__besoin_communes": besoin_communes,
