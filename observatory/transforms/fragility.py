@@ -26,6 +26,7 @@ from observatory.transforms.fragility_scores import (
     REVENU_MEDIAN,
     VARIABLES_IFN,
     agrege_entrees,
+    borne_scores,
     bornes_nationales,
     entrees_depuis_comptes,
     impute_depuis_parents,
@@ -241,15 +242,10 @@ def indicateurs_fragilite(
             references,
         )
         bornes = bornes_nationales(scores_communes)
-        nb_bornees = (
-            scores_variables(
-                communes,
-                rattachement.filter(pl.col("niveau") == "commune").drop("niveau"),
-                references,
-                bornes=bornes,
-            )
-            .group_by("variable")
-            .agg(pl.col("bornee").sum().alias("nb_communes_bornees"))
+        # the communes' scores computed once, capped here (the caps come from them)
+        communes_bornees = borne_scores(scores_communes, bornes)
+        nb_bornees = communes_bornees.group_by("variable").agg(
+            pl.col("bornee").sum().alias("nb_communes_bornees")
         )
         bornes_publiees.append(
             bornes.join(nb_bornees, on="variable").with_columns(pl.lit(suffixe).alias("reference"))
@@ -258,9 +254,14 @@ def indicateurs_fragilite(
             appartenance = rattachement.filter(pl.col("niveau") == niveau[0]).drop("niveau")
             if appartenance.is_empty():
                 continue
-            indice = indice_fragilite(
-                scores_variables(du_niveau.drop("niveau"), appartenance, references, bornes=bornes)
+            scores = (
+                communes_bornees
+                if niveau[0] == "commune"
+                else scores_variables(
+                    du_niveau.drop("niveau"), appartenance, references, bornes=bornes
+                )
             )
+            indice = indice_fragilite(scores)
             parties.append(_lignes(indice, suffixe).with_columns(pl.lit(niveau[0]).alias("niveau")))
     imputees = (
         entrees.filter(pl.col("niveau") == "commune")

@@ -275,25 +275,7 @@ def scores_variables(
         )
         .with_columns(brut.alias("score_brut"))
     )
-    if bornes is None:
-        frame = frame.with_columns(
-            pl.col("score_brut").alias("score"), pl.lit(False).alias("bornee")
-        )
-    else:
-        frame = (
-            frame.join(
-                bornes.select("variable", "borne_basse", "borne_haute"), on="variable", how="left"
-            )
-            .with_columns(
-                pl.col("score_brut")
-                .clip(pl.col("borne_basse"), pl.col("borne_haute"))
-                .alias("score")
-            )
-            .with_columns(
-                (pl.col("score") != pl.col("score_brut")).fill_null(False).alias("bornee")
-            )
-        )
-    return frame.select(
+    frame = frame.select(
         "code",
         "code_reference",
         "variable",
@@ -303,9 +285,23 @@ def scores_variables(
         pl.col("imputee").fill_null(False),
         "valeur_reference",
         "score_brut",
-        "score",
-        "bornee",
+        pl.col("score_brut").alias("score"),
+        pl.lit(False).alias("bornee"),
     ).sort("code", "variable")
+    return frame if bornes is None else borne_scores(frame, bornes)
+
+
+def borne_scores(scores: pl.DataFrame, bornes: pl.DataFrame) -> pl.DataFrame:
+    """`scores` (from `scores_variables`) with each score capped by its variable's `bornes`:
+    the caps applied to scores already computed, rows and order kept."""
+    plafonds = bornes.select("variable", "borne_basse", "borne_haute")
+    score = pl.col("score_brut").clip(pl.col("borne_basse"), pl.col("borne_haute"))
+    return (
+        scores.join(plafonds, on="variable", how="left", maintain_order="left")
+        .with_columns(score.alias("score"))
+        .with_columns((pl.col("score") != pl.col("score_brut")).fill_null(False).alias("bornee"))
+        .drop("borne_basse", "borne_haute")
+    )
 
 
 def bornes_nationales(
