@@ -27,6 +27,7 @@ from scipy.spatial import cKDTree
 
 from observatory.settings import PROJECT_ROOT
 from observatory.transforms import fragility, need
+from observatory.transforms.couverture import COLONNES_MODELE
 
 RAYON_KM = 6371.0088
 TAUX = PROJECT_ROOT / "assets/insee_illectronisme/taux_illectronisme.csv"
@@ -39,17 +40,7 @@ TABLES = (
     "int__couverture_sources",
     "int__filosofi_territoires",
 )
-COLONNES = [
-    "niveau",
-    "code",
-    "indicateur",
-    "annee",
-    "valeur",
-    "ic_bas",
-    "ic_haut",
-    "secret",
-    "couverture",
-]
+COLONNES = list(COLONNES_MODELE)
 ANNEE_FS = 2022
 ANNEE_IFN = 2019
 

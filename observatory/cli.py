@@ -204,6 +204,12 @@ def _release(settings: Settings, given: Path | None) -> Path:
     return release
 
 
+def _echec(commande: str, error: object, code: int) -> int:
+    """One way for every command to say why it failed (stderr) and exit with its code."""
+    print(f"observatory {commande} : {error}", file=sys.stderr)
+    return code
+
+
 def _unwritable(data_dir: Path) -> str | None:
     """Why the data directory cannot be written (created if missing), or None."""
     probe = data_dir / f".ecriture-{os.getpid()}"
@@ -295,8 +301,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
             for path in result.fichiers:
                 print(path)
     except ExportError as error:
-        print(f"observatory export : {error}", file=sys.stderr)
-        return 2
+        return _echec("export", error, 2)
     return 0
 
 
@@ -336,8 +341,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     except ValueError as error:
-        print(f"observatory report : {error}", file=sys.stderr)
-        return 2
+        return _echec("report", error, 2)
     return 0
 
 
@@ -348,8 +352,7 @@ def _publish_datagouv(args: argparse.Namespace, settings: Settings) -> int:
     try:  # the key comes from DATAGOUV_API_KEY only, and is never printed
         print(publish_datagouv(release, args.dataset, base_url=args.api_url))
     except DatagouvError as error:
-        print(f"observatory publish-datagouv : {error}", file=sys.stderr)
-        return 1
+        return _echec("publish-datagouv", error, 1)
     return 0
 
 
@@ -381,8 +384,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
     try:
         explication = explique(args.indicateur, build_definitions(settings), settings.schemas_dir)
     except IndicateurInconnu as error:
-        print(f"observatory explain : {error.args[0]}", file=sys.stderr)
-        return 2
+        return _echec("explain", error.args[0], 2)
     print(texte(explication))
     return 0
 
