@@ -57,6 +57,15 @@ COMPTES_SCHEMA = {
     "type_fichier": pl.String(),
     "jeux_de_donnees": pl.String(),
 }
+# A cell: one count of a measure for a territory and year (then its coverage, or its bounds).
+CELLULE_SCHEMA = {
+    "niveau": pl.String(),
+    "code": pl.String(),
+    "annee": pl.Int32(),
+    "type_fichier": pl.String(),
+    "mesure": pl.String(),
+    "nb": pl.Int64(),
+}
 
 
 def _rejets(
@@ -213,15 +222,7 @@ def agrege_comptes(comptes: pl.DataFrame, appartenances: pl.DataFrame) -> pl.Dat
                 )
             )
             out.append(valeurs)
-    schema = {
-        "niveau": pl.String(),
-        "code": pl.String(),
-        "annee": pl.Int32(),
-        "type_fichier": pl.String(),
-        "mesure": pl.String(),
-        "nb": pl.Int64(),
-        "couverture": pl.Boolean(),
-    }
+    schema = {**CELLULE_SCHEMA, "couverture": pl.Boolean()}
     return pl.concat(
         [pl.DataFrame(schema=schema), *(f.select(list(schema)).cast(schema) for f in out)]
     )
@@ -609,12 +610,7 @@ REVELATIONS = {
     "accompagnements_pour_1000_illectronisme": ("accompagnements", "nb_accompagnements", None),
 }
 AUDIT_SCHEMA = {
-    "niveau": pl.String(),
-    "code": pl.String(),
-    "annee": pl.Int32(),
-    "type_fichier": pl.String(),
-    "mesure": pl.String(),
-    "nb": pl.Int64(),
+    **CELLULE_SCHEMA,
     "borne_min": pl.Float64(),
     "borne_max": pl.Float64(),
 }

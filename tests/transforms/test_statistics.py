@@ -144,15 +144,7 @@ def test_rp2018_counts_use_source_codes_and_diplomas_add_up() -> None:
     differ = raw.filter(pl.col("code_insee") != pl.col("code_insee_cog2026")).height
     assert differ == 51
     assert {"75101", "13201", "69381"} <= set(kept["code_commune_source"].to_list())
-    diplomas = pl.sum_horizontal(
-        "nb_diplome_aucun_cep",
-        "nb_diplome_bepc",
-        "nb_diplome_cap_bep",
-        "nb_diplome_bac",
-        "nb_diplome_bac_2",
-        "nb_diplome_bac_3_4",
-        "nb_diplome_bac_5_plus",
-    )
+    diplomas = pl.sum_horizontal(st.DIPLOMES)
     gap = kept.select((diplomas - pl.col("nb_non_scolarises_15_ans_et_plus")).abs().max()).item()
     assert gap < 1e-6
     assert kept.filter(pl.col("nb_0_14_ans") > pl.col("nb_population")).height == 0
