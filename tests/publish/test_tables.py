@@ -87,18 +87,20 @@ def test_checks_pass_on_consistent_tables() -> None:
     assert check_tables(tables) == []
 
 
+def en_france(frame: pl.DataFrame, column: str, value: float) -> pl.DataFrame:
+    """`frame` with `column` set to `value` on the France row (code FR) only."""
+    return frame.with_columns(
+        pl.when(pl.col("code") == "FR").then(value).otherwise(pl.col(column)).alias(column)
+    )
+
+
 @pytest.mark.parametrize(
     ("table", "frame", "message"),
     [
         ("indicateurs", pl.concat([INDICATEURS, INDICATEURS.head(1)]), "duplicate"),
         (
             "indicateurs",
-            INDICATEURS.with_columns(
-                pl.when(pl.col("code") == "FR")
-                .then(0.0)
-                .otherwise(pl.col("valeur"))
-                .alias("valeur")
-            ),
+            en_france(INDICATEURS, "valeur", 0.0),
             "not covered",
         ),
         (
@@ -108,12 +110,7 @@ def test_checks_pass_on_consistent_tables() -> None:
         ),
         (
             "territoires",
-            TERRITOIRES.with_columns(
-                pl.when(pl.col("code") == "FR")
-                .then(1)
-                .otherwise(pl.col("population"))
-                .alias("population")
-            ),
+            en_france(TERRITOIRES, "population", 1),
             "FR population",
         ),
     ],
