@@ -11,6 +11,7 @@ from observatory.publish.tables import (
     check_tables,
 )
 from observatory.settings import PROJECT_ROOT
+from tests.conftest import territoires_communes
 
 TERRITOIRES = pl.DataFrame(
     {
@@ -147,13 +148,8 @@ def test_build_lieux_allow_list(
     merged = merge_duplicates(resolved, find_duplicate_pairs(resolved)).with_columns(
         pl.lit(None, pl.Int64).alias("nb_conseillers")
     )
-    territoires = communes.select(
-        pl.lit("commune").alias("niveau"),
-        pl.col("code_commune").alias("code"),
-        "nom",
-        "code_epci",
-        "code_departement",
-        "code_region",
+    territoires = territoires_communes(
+        communes, "nom", "code_epci", "code_departement", "code_region"
     )
     columns = field_names(load_table_schema(PROJECT_ROOT / "schemas", "lieux"))
     lieux = build_lieux(merged, territoires, columns)
