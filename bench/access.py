@@ -23,13 +23,13 @@ from observatory.settings import PROJECT_ROOT
 from observatory.sources.mednum import load_standard
 from observatory.transforms import access, dedup, orientation
 from observatory.transforms.cog import stage_communes, stage_communes_deleguees, stage_coordonnees
-from observatory.transforms.lieux import resolve_communes, stage_lieux
+from observatory.transforms.lieux import resolve_communes, stage_registre
 from observatory.transforms.registries import (
     map_v0_to_v1,
     parse_conseillers_numeriques,
     parse_france_services,
 )
-from observatory.validation.quarantine import number_rows
+from observatory.validation.quarantine import empty_quarantine, number_rows
 
 ASSETS = PROJECT_ROOT / "assets"
 OBJECTIF_S = 1.0
@@ -54,43 +54,42 @@ def depuis_les_assets() -> tuple[pl.DataFrame, pl.DataFrame]:
     ).drop("coord_source")
     cnfs = ASSETS / "conseillers_numeriques/lieux_cnfs_20221202_national.parquet"
     mednum = ASSETS / "mednum_lieux"
+    # (raw rows, the pipeline's parser into standard v1, export date): staged as the pipeline
+    # stages a registry (`stage_registre`: personal data out first)
     registres = [
         (
-            parse_france_services(
-                _csv(
-                    ASSETS / "france_services/liste_france_services_20221201.csv",
-                    "france_services__lieux",
-                )
-            )[0],
+            _csv(
+                ASSETS / "france_services/liste_france_services_20221201.csv",
+                "france_services__lieux",
+            ),
+            parse_france_services,
             date(2022, 12, 1),
         ),
         (
-            parse_conseillers_numeriques(
-                number_rows(
-                    pl.read_parquet(cnfs).cast(pl.String),
-                    "conseillers_numeriques__lieux",
-                    cnfs.name,
-                    "bench",
-                )
-            )[0],
+            number_rows(
+                pl.read_parquet(cnfs).cast(pl.String),
+                "conseillers_numeriques__lieux",
+                cnfs.name,
+                "bench",
+            ),
+            parse_conseillers_numeriques,
             date(2022, 12, 2),
         ),
         (
             _csv(mednum / "charente_16_partially_migrated_v1_commit20250206.csv", "mednum__lieux"),
+            lambda v1: (v1, empty_quarantine()),
             None,
         ),
         (
-            map_v0_to_v1(
-                _csv(
-                    mednum / "bus_france_services_charente_16_standard_v0_20231003.csv",
-                    "mednum__bus_france_services_16",
-                ),
-                "Itinérant",
-            )[0],
+            _csv(
+                mednum / "bus_france_services_charente_16_standard_v0_20231003.csv",
+                "mednum__bus_france_services_16",
+            ),
+            lambda v0: map_v0_to_v1(v0, "Itinérant"),
             date(2023, 10, 3),
         ),
     ]
-    staged = [stage_lieux(v1, standard, export)[0] for v1, export in registres]
+    staged = [stage_registre(raw, parse, standard, export)[0] for raw, parse, export in registres]
     resolus, _ = resolve_communes(
         pl.concat(staged, how="diagonal_relaxed"), communes, deleguees, points
     )

@@ -178,6 +178,16 @@ def profile(warehouse: Path, lignes: int = 25) -> str:
     return re.sub(r"\S*/(observatory|polars)/", r"\1/", texte)  # short paths
 
 
+def print_figures(figures: dict, out: Path | None) -> None:
+    """The medians and checks of a peer benchmark (pandas, DuckDB), and its JSON if asked."""
+    for nom, s in figures["median_s"].items():
+        print(f"{nom:24} {s:8.3f} s")
+    for nom, c in figures.get("check", {}).items():
+        print(f"check {nom:20} {c}")
+    if out:
+        out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warehouse", type=Path, required=True)

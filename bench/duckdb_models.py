@@ -13,7 +13,6 @@ the same way. `--check` compares each model's output with polars' SQL engine.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -107,12 +106,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     figures = measure(args.warehouse, args.repetitions, args.check, args.threads)
-    for nom, s in figures["median_s"].items():
-        print(f"{nom:24} {s:8.3f} s")
-    for nom, c in figures.get("check", {}).items():
-        print(f"check {nom:20} {c}")
-    if args.out:
-        args.out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    core.print_figures(figures, args.out)
 
 
 if __name__ == "__main__":

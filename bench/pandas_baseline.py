@@ -15,7 +15,6 @@ pipeline's functions (bench/core.py) and prints the agreement.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from scipy.spatial import cKDTree
 
 from observatory.settings import PROJECT_ROOT
 from observatory.transforms import fragility_scores, need, need_interval
+from observatory.transforms.couverture import COLONNES_MODELE
 
 RAYON_KM = 6371.0088
 TAUX = PROJECT_ROOT / "assets/insee_illectronisme/taux_illectronisme.csv"
@@ -39,17 +39,7 @@ TABLES = (
     "int__couverture_sources",
     "int__filosofi_territoires",
 )
-COLONNES = [
-    "niveau",
-    "code",
-    "indicateur",
-    "annee",
-    "valeur",
-    "ic_bas",
-    "ic_haut",
-    "secret",
-    "couverture",
-]
+COLONNES = list(COLONNES_MODELE)
 ANNEE_FS = 2022
 ANNEE_IFN = 2019
 
@@ -678,12 +668,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     figures = measure(args.warehouse, args.repetitions, args.check)
-    for nom, s in figures["median_s"].items():
-        print(f"{nom:24} {s:8.3f} s")
-    for nom, c in figures.get("check", {}).items():
-        print(f"check {nom:20} {c}")
-    if args.out:
-        args.out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    import core  # bench/core.py, next to this script
+
+    core.print_figures(figures, args.out)
 
 
 if __name__ == "__main__":

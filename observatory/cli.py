@@ -32,6 +32,16 @@ def _add_release(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _release_command(
+    commands: argparse._SubParsersAction, name: str, help: str, description: str
+) -> argparse.ArgumentParser:
+    """A command that reads a release: it takes --data-dir and --release."""
+    parser = commands.add_parser(name, help=help, description=description)
+    _add_data_dir(parser)
+    _add_release(parser)
+    return parser
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="observatory",
@@ -83,17 +93,16 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
 
-    export = commands.add_parser(
+    export = _release_command(
+        commands,
         "export",
-        help="CSV et XLSX d'un département (ses communes, ses EPCI et lui-même) pour les agents",
-        description=(
+        "CSV et XLSX d'un département (ses communes, ses EPCI et lui-même) pour les agents",
+        (
             "Écrit, pour chaque département donné, un classeur XLSX et des fichiers CSV (`;`, "
             "UTF-8 avec BOM, virgule décimale) aux titres de colonnes en français, depuis une "
             "release."
         ),
     )
-    _add_data_dir(export)
-    _add_release(export)
     export.add_argument(
         "--departement", action="append", required=True, help="code, p. ex. 16 ou 2A (répétable)"
     )
@@ -101,42 +110,39 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="dossier de sortie (défaut : <data-dir>/exports/<release>)"
     )
 
-    sql = commands.add_parser(
+    _release_command(
+        commands,
         "publish-sql",
-        help="(re)publie une release dans la base SQL de OBSERVATORY_DATABASE_URL",
-        description=(
+        "(re)publie une release dans la base SQL de OBSERVATORY_DATABASE_URL",
+        (
             "Écrit les tables d'une release dans OBSERVATORY_DATABASE_URL (défaut : un fichier "
             "SQLite sous <data-dir>/published) en une transaction ; les vues pointent vers la "
             "dernière release."
         ),
     )
-    _add_data_dir(sql)
-    _add_release(sql)
 
-    report = commands.add_parser(
+    report = _release_command(
+        commands,
         "report",
-        help="rapport HTML statique d'un département (chiffres clés, priorités, graphiques, carte)",
-        description="Écrit la page HTML de l'observatoire pour un département, depuis une release.",
+        "rapport HTML statique d'un département (chiffres clés, priorités, graphiques, carte)",
+        "Écrit la page HTML de l'observatoire pour un département, depuis une release.",
     )
-    _add_data_dir(report)
-    _add_release(report)
     report.add_argument("--departement", required=True, help="code, p. ex. 16 ou 2A")
     report.add_argument("--zonage", help="page dessinée pour un zonage d'utilisateur (son nom)")
     report.add_argument(
         "--out", type=Path, help="dossier de sortie (défaut : <data-dir>/rapports/<release>)"
     )
 
-    datagouv = commands.add_parser(
+    datagouv = _release_command(
+        commands,
         "publish-datagouv",
-        help="envoie les fichiers d'une release vers un jeu de données data.gouv.fr existant",
-        description=(
+        "envoie les fichiers d'une release vers un jeu de données data.gouv.fr existant",
+        (
             "Envoie chaque fichier d'une release vers un jeu de données data.gouv.fr par son "
             "API. La clé d'API est lue dans la variable d'environnement DATAGOUV_API_KEY, "
             "jamais dans les arguments."
         ),
     )
-    _add_data_dir(datagouv)
-    _add_release(datagouv)
     datagouv.add_argument(
         "--dataset", required=True, help="identifiant ou slug du jeu de données data.gouv.fr"
     )
@@ -202,6 +208,12 @@ def _release(settings: Settings, given: Path | None) -> Path:
             "lancez d'abord `observatory run`"
         )
     return release
+
+
+def _echec(commande: str, error: object, code: int) -> int:
+    """One way for every command to say why it failed (stderr) and exit with its code."""
+    print(f"observatory {commande} : {error}", file=sys.stderr)
+    return code
 
 
 def _unwritable(data_dir: Path) -> str | None:
@@ -295,8 +307,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
             for path in result.fichiers:
                 print(path)
     except ExportError as error:
-        print(f"observatory export : {error}", file=sys.stderr)
-        return 2
+        return _echec("export", error, 2)
     return 0
 
 
@@ -336,8 +347,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     except ValueError as error:
-        print(f"observatory report : {error}", file=sys.stderr)
-        return 2
+        return _echec("report", error, 2)
     return 0
 
 
@@ -348,8 +358,7 @@ def _publish_datagouv(args: argparse.Namespace, settings: Settings) -> int:
     try:  # the key comes from DATAGOUV_API_KEY only, and is never printed
         print(publish_datagouv(release, args.dataset, base_url=args.api_url))
     except DatagouvError as error:
-        print(f"observatory publish-datagouv : {error}", file=sys.stderr)
-        return 1
+        return _echec("publish-datagouv", error, 1)
     return 0
 
 
@@ -381,8 +390,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
     try:
         explication = explique(args.indicateur, build_definitions(settings), settings.schemas_dir)
     except IndicateurInconnu as error:
-        print(f"observatory explain : {error.args[0]}", file=sys.stderr)
-        return 2
+        return _echec("explain", error.args[0], 2)
     print(texte(explication))
     return 0
 

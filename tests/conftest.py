@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -33,15 +34,15 @@ def standard() -> Standard:
     return load_standard(PROJECT_ROOT / "schemas")
 
 
-@pytest.fixture(scope="session")
-def communes() -> pl.DataFrame:
+@functools.cache
+def communes_cog() -> pl.DataFrame:
     """Real COG 2026 communes, staged (34 875 in scope)."""
     kept, _ = stage_communes(read_numbered(ASSETS / "cog_2026/communes.csv", "cog__communes"))
     return kept
 
 
-@pytest.fixture(scope="session")
-def communes_deleguees() -> pl.DataFrame:
+@functools.cache
+def communes_deleguees_cog() -> pl.DataFrame:
     return stage_communes_deleguees(
         pl.read_csv(
             ASSETS / "cog_2026/communes_deleguees_associees_arrondissements.csv", infer_schema=False
@@ -49,12 +50,34 @@ def communes_deleguees() -> pl.DataFrame:
     )
 
 
-@pytest.fixture(scope="session")
-def coordonnees() -> pl.DataFrame:
+@functools.cache
+def coordonnees_cog() -> pl.DataFrame:
     staged = stage_coordonnees(
         pl.read_parquet(ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet")
     )
     return staged.drop("coord_source")  # the point only
+
+
+def territoires_communes(communes: pl.DataFrame, *colonnes: str) -> pl.DataFrame:
+    """The commune rows of `territoires` from staged communes, with these of their columns."""
+    return communes.select(
+        pl.lit("commune").alias("niveau"), pl.col("code_commune").alias("code"), *colonnes
+    )
+
+
+@pytest.fixture(scope="session")
+def communes() -> pl.DataFrame:
+    return communes_cog()
+
+
+@pytest.fixture(scope="session")
+def communes_deleguees() -> pl.DataFrame:
+    return communes_deleguees_cog()
+
+
+@pytest.fixture(scope="session")
+def coordonnees() -> pl.DataFrame:
+    return coordonnees_cog()
 
 
 @pytest.fixture(scope="session")

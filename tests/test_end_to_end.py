@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -181,6 +182,14 @@ def test_release_lineage_and_documents(release: Path) -> None:
     assert "### `ind_offre`" in (release / "methodologie.md").read_text()
 
 
+def run_tool(args: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
+    """A command line tool run to its end (10 minutes at most): it must succeed, and what it
+    printed says why when it does not."""
+    result = subprocess.run(args, capture_output=True, text=True, timeout=600, **options)
+    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
 # Frictionless checks rows in pure Python (~10 000 rows/s here): the whole release (2.3 M rows)
 # takes minutes, so CI checks the descriptor, every resource and the first rows of each; the
 # full validation is in bench/ (`bench/validate_release.sh`).
@@ -189,7 +198,7 @@ FRICTIONLESS_ROWS = "50000"
 
 def test_frictionless_validates_the_release(release: Path) -> None:
     """Acceptance: `frictionless validate <release>/datapackage.json` passes."""
-    result = subprocess.run(
+    run_tool(
         [
             str(Path(sys.executable).with_name("frictionless")),
             "validate",
@@ -199,11 +208,7 @@ def test_frictionless_validates_the_release(release: Path) -> None:
             "--parallel",
         ],
         cwd=release,
-        capture_output=True,
-        text=True,
-        timeout=600,
     )
-    assert result.returncode == 0, result.stdout[-3000:]
 
 
 def test_cli_second_run_with_nothing_changed_publishes_nothing(
@@ -277,7 +282,7 @@ def test_dagster_cli_materialize(tmp_path: Path) -> None:
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(home), "OBSERVATORY_DATA_DIR": str(tmp_path / "d")}
     dagster = Path(sys.executable).with_name("dagster")
-    result = subprocess.run(
+    run_tool(
         [
             str(dagster),
             "asset",
@@ -291,12 +296,8 @@ def test_dagster_cli_materialize(tmp_path: Path) -> None:
             "--config-json",
             '{"execution": {"config": {"in_process": {}}}}',
         ],
-        capture_output=True,
-        text=True,
         env=env,
-        timeout=600,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     territoires = pl.read_parquet(tmp_path / "d/warehouse/int__territoires.parquet")
     assert territoires.filter(pl.col("niveau") == "commune").height == 34875
 

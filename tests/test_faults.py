@@ -244,6 +244,16 @@ _PUBLISH_CHILD = textwrap.dedent(
 )
 
 
+def _arrete(child: subprocess.Popen) -> None:
+    """A test's child process, killed if still running, waited for, its pipes closed."""
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+    for pipe in (child.stdout, child.stderr):
+        if pipe:
+            pipe.close()
+
+
 def _small_release(published: Path, day: int, value: float) -> Path:
     frame = pl.DataFrame({"niveau": ["france"], "code": ["FR"], "valeur": [value]})
     publication = write_release(
@@ -290,11 +300,7 @@ def test_sigkill_during_publication_leaves_latest_on_the_previous_release(
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        if child.stderr:
-            child.stderr.close()
+        _arrete(child)
     assert child.returncode == -signal.SIGKILL
     assert current_release(published) == first
     verify_release(published / "latest")
@@ -619,11 +625,7 @@ def test_second_run_gives_up_naming_the_holder_and_a_killed_holder_frees_the_loc
             assert path == lock_path(data_dir).resolve()
             assert json.loads(path.read_text())["pid"] == os.getpid()
     finally:
-        if holder.poll() is None:
-            holder.kill()
-        holder.wait()
-        if holder.stdout:
-            holder.stdout.close()
+        _arrete(holder)
 
 
 def test_second_run_waits_for_the_first(tmp_path: Path) -> None:

@@ -362,14 +362,8 @@ def _failed_run(instance: dg.DagsterInstance) -> tuple[dg.DagsterRun, dg.Dagster
     return run, entry.dagster_event
 
 
-@responses.activate
-def test_failure_sensor_logs_and_posts_a_summary(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Guarantee: a failed run is summarised (job, run, failed step, root cause) in the logs
-    and POSTed as JSON to OBSERVATORY_WEBHOOK_URL; the URL (a secret) is never logged."""
-    monkeypatch.setenv(WEBHOOK_ENV, WEBHOOK)
-    responses.post(WEBHOOK, json={"ok": True})
+def _sense_failed_run(caplog: pytest.LogCaptureFixture, level: int) -> dg.DagsterRun:
+    """A failed run, seen by the failure sensor with the logs captured at `level`."""
     with dg.DagsterInstance.ephemeral() as instance:
         run, event = _failed_run(instance)
         context = dg.build_run_status_sensor_context(
@@ -378,8 +372,20 @@ def test_failure_sensor_logs_and_posts_a_summary(
             dagster_instance=instance,
             dagster_run=run,
         ).for_run_failure()
-        with caplog.at_level(logging.INFO):
+        with caplog.at_level(level):
             build_failure_sensor()(context)
+    return run
+
+
+@responses.activate
+def test_failure_sensor_logs_and_posts_a_summary(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Guarantee: a failed run is summarised (job, run, failed step, root cause) in the logs
+    and POSTed as JSON to OBSERVATORY_WEBHOOK_URL; the URL (a secret) is never logged."""
+    monkeypatch.setenv(WEBHOOK_ENV, WEBHOOK)
+    responses.post(WEBHOOK, json={"ok": True})
+    run = _sense_failed_run(caplog, logging.INFO)
     (call,) = responses.calls
     payload = json.loads(call.request.body)
     assert payload["run_id"] == run.run_id and payload["event"] == "run_failure"
@@ -398,16 +404,7 @@ def test_failure_notice_without_webhook_only_logs(
 ) -> None:
     """Guarantee: without OBSERVATORY_WEBHOOK_URL nothing is posted, the summary is logged."""
     monkeypatch.delenv(WEBHOOK_ENV, raising=False)
-    with dg.DagsterInstance.ephemeral() as instance:
-        run, event = _failed_run(instance)
-        context = dg.build_run_status_sensor_context(
-            sensor_name=FAILURE_SENSOR,
-            dagster_event=event,
-            dagster_instance=instance,
-            dagster_run=run,
-        ).for_run_failure()
-        with caplog.at_level(logging.ERROR):
-            build_failure_sensor()(context)
+    _sense_failed_run(caplog, logging.ERROR)
     assert not responses.calls
     assert "raw_mednum__lieux: DownloadError" in caplog.text
 

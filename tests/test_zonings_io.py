@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -29,6 +30,14 @@ def _ecrit(dossier: Path, nom: str, contenu: str | bytes) -> Path:
     else:
         path.write_text(contenu, encoding="utf-8")
     return path
+
+
+def _assert_refuse(lire: Callable[[Path], object], path: Path, fragment: str) -> None:
+    """The file is refused by a message that starts with its name and says `fragment`."""
+    with pytest.raises(ZonageError) as refus:
+        lire(path)
+    assert str(refus.value).startswith(path.name)
+    assert fragment in str(refus.value)
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -83,10 +92,7 @@ def test_csv_windows_1252_and_bom(tmp_path: Path) -> None:
     ],
 )
 def test_csv_refused_naming_file_and_line(tmp_path: Path, contenu: str, fragment: str) -> None:
-    with pytest.raises(ZonageError) as refus:
-        read_zonage_csv(_ecrit(tmp_path, "z.csv", contenu))
-    assert str(refus.value).startswith("z.csv")
-    assert fragment in str(refus.value)
+    _assert_refuse(read_zonage_csv, _ecrit(tmp_path, "z.csv", contenu), fragment)
 
 
 # --- YAML ---------------------------------------------------------------------------------
@@ -124,10 +130,7 @@ def test_yaml_keeps_codes_as_text_with_their_lines(tmp_path: Path) -> None:
     ],
 )
 def test_yaml_refused_naming_file_and_line(tmp_path: Path, contenu: str, fragment: str) -> None:
-    with pytest.raises(ZonageError) as refus:
-        read_zonage_yaml(_ecrit(tmp_path, "z.yaml", contenu))
-    assert str(refus.value).startswith("z.yaml")
-    assert fragment in str(refus.value)
+    _assert_refuse(read_zonage_yaml, _ecrit(tmp_path, "z.yaml", contenu), fragment)
 
 
 # --- folder -------------------------------------------------------------------------------

@@ -74,25 +74,23 @@ mesures AS (
     FROM ponderees
 ),
 
--- Les noms des indicateurs en toutes lettres.
+-- Les noms des indicateurs : distance_<cible>_km, part_pop_<cible>_plus_10km et _plus_20km.
+cibles AS (
+    SELECT 'lieu_demarches' AS cible
+    UNION ALL
+    SELECT 'france_services' AS cible
+),
+
 noms AS (
-    SELECT 'lieu_demarches' AS cible, 'distance' AS mesure,
-        'distance_lieu_demarches_km' AS indicateur
-    UNION ALL
-    SELECT 'lieu_demarches' AS cible, 'plus_10km' AS mesure,
-        'part_pop_lieu_demarches_plus_10km' AS indicateur
-    UNION ALL
-    SELECT 'lieu_demarches' AS cible, 'plus_20km' AS mesure,
-        'part_pop_lieu_demarches_plus_20km' AS indicateur
-    UNION ALL
-    SELECT 'france_services' AS cible, 'distance' AS mesure,
-        'distance_france_services_km' AS indicateur
-    UNION ALL
-    SELECT 'france_services' AS cible, 'plus_10km' AS mesure,
-        'part_pop_france_services_plus_10km' AS indicateur
-    UNION ALL
-    SELECT 'france_services' AS cible, 'plus_20km' AS mesure,
-        'part_pop_france_services_plus_20km' AS indicateur
+    SELECT
+        c.cible,
+        m.mesure,
+        CASE
+            WHEN m.mesure = 'distance' THEN 'distance_' || c.cible || '_km'
+            ELSE 'part_pop_' || c.cible || '_' || m.mesure
+        END AS indicateur
+    FROM cibles AS c
+    CROSS JOIN (SELECT DISTINCT mesure FROM mesures) AS m
 ),
 
 final AS (

@@ -96,66 +96,71 @@ rangs AS (
     FROM prioritaires
 ),
 
+-- Les deux rapports (par lieu, par conseiller), puis les deux classements des communes.
+cibles AS (
+    SELECT 'illectronisme_par_lieu_demarches' AS indicateur, TRUE AS par_lieu
+    UNION ALL
+    SELECT 'illectronisme_par_conseiller_numerique' AS indicateur, FALSE AS par_lieu
+),
+
+classements AS (
+    SELECT 'rang_priorite' AS indicateur
+    UNION ALL
+    SELECT 'priorite_decile_national' AS indicateur
+),
+
+valeurs AS (
+    SELECT
+        p.niveau,
+        p.code,
+        k.indicateur,
+        p.annee,
+        CASE
+            WHEN k.par_lieu THEN CASE WHEN p.nb_lieux > 0 THEN p.besoin_lieux / p.nb_lieux END
+            WHEN p.nb_conseillers > 0 THEN p.besoin_conseillers / p.nb_conseillers
+        END AS valeur,
+        CASE WHEN k.par_lieu THEN p.population_lieux ELSE p.population_conseillers END
+            AS population_couverte,
+        p.population,
+        CASE WHEN k.par_lieu THEN p.nb_communes_lieux ELSE p.nb_communes_conseillers END
+            AS nb_communes_couvertes,
+        p.nb_communes
+    FROM par_territoire AS p
+    CROSS JOIN cibles AS k
+    UNION ALL
+    SELECT
+        'commune' AS niveau,
+        r.code_commune AS code,
+        k.indicateur,
+        r.annee,
+        CASE
+            WHEN k.indicateur = 'rang_priorite' THEN CAST(r.rang_priorite AS DOUBLE)
+            WHEN r.rang_national * 10 <= r.nb_communes THEN 1.0
+            ELSE 0.0
+        END AS valeur,
+        r.population AS population_couverte,
+        r.population,
+        1 AS nb_communes_couvertes,
+        1 AS nb_communes
+    FROM rangs AS r
+    CROSS JOIN classements AS k
+),
+
 final AS (
     SELECT
         niveau,
         code,
-        'illectronisme_par_lieu_demarches' AS indicateur,
+        indicateur,
         annee,
-        CASE WHEN nb_lieux > 0 THEN besoin_lieux / nb_lieux END AS valeur,
+        valeur,
         CAST(NULL AS DOUBLE) AS ic_bas,
         CAST(NULL AS DOUBLE) AS ic_haut,
         FALSE AS secret,
-        CAST(population_lieux AS DOUBLE) AS poids_couvert,
+        CAST(population_couverte AS DOUBLE) AS poids_couvert,
         CAST(population AS DOUBLE) AS poids_total,
-        nb_communes_lieux AS nb_communes_couvertes,
+        nb_communes_couvertes,
         nb_communes
-    FROM par_territoire
-    UNION ALL
-    SELECT
-        niveau,
-        code,
-        'illectronisme_par_conseiller_numerique' AS indicateur,
-        annee,
-        CASE WHEN nb_conseillers > 0 THEN besoin_conseillers / nb_conseillers END AS valeur,
-        CAST(NULL AS DOUBLE) AS ic_bas,
-        CAST(NULL AS DOUBLE) AS ic_haut,
-        FALSE AS secret,
-        CAST(population_conseillers AS DOUBLE) AS poids_couvert,
-        CAST(population AS DOUBLE) AS poids_total,
-        nb_communes_conseillers AS nb_communes_couvertes,
-        nb_communes
-    FROM par_territoire
-    UNION ALL
-    SELECT
-        'commune' AS niveau,
-        code_commune AS code,
-        'rang_priorite' AS indicateur,
-        annee,
-        CAST(rang_priorite AS DOUBLE) AS valeur,
-        CAST(NULL AS DOUBLE) AS ic_bas,
-        CAST(NULL AS DOUBLE) AS ic_haut,
-        FALSE AS secret,
-        CAST(population AS DOUBLE) AS poids_couvert,
-        CAST(population AS DOUBLE) AS poids_total,
-        1 AS nb_communes_couvertes,
-        1 AS nb_communes
-    FROM rangs
-    UNION ALL
-    SELECT
-        'commune' AS niveau,
-        code_commune AS code,
-        'priorite_decile_national' AS indicateur,
-        annee,
-        CASE WHEN rang_national * 10 <= nb_communes THEN 1.0 ELSE 0.0 END AS valeur,
-        CAST(NULL AS DOUBLE) AS ic_bas,
-        CAST(NULL AS DOUBLE) AS ic_haut,
-        FALSE AS secret,
-        CAST(population AS DOUBLE) AS poids_couvert,
-        CAST(population AS DOUBLE) AS poids_total,
-        1 AS nb_communes_couvertes,
-        1 AS nb_communes
-    FROM rangs
+    FROM valeurs
 )
 
 SELECT * FROM final

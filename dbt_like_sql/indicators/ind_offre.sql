@@ -22,41 +22,34 @@ WITH par_territoire AS (
     GROUP BY a.niveau, a.code, c.indicateur_nombre, c.indicateur_taux, c.annee
 ),
 
+-- Deux lignes par territoire et compte : le nombre, et le même pour 10 000 habitants.
+mesures AS (
+    SELECT FALSE AS pour_10000
+    UNION ALL
+    SELECT TRUE AS pour_10000
+),
+
 final AS (
     SELECT
-        niveau,
-        code,
-        indicateur_nombre AS indicateur,
-        annee,
-        CAST(nb AS DOUBLE) AS valeur,
-        CAST(NULL AS DOUBLE) AS ic_bas,
-        CAST(NULL AS DOUBLE) AS ic_haut,
-        FALSE AS secret,
-        CAST(population_couverte AS DOUBLE) AS poids_couvert,
-        CAST(population AS DOUBLE) AS poids_total,
-        nb_communes_couvertes,
-        nb_communes,
-        definition
-    FROM par_territoire
-    UNION ALL
-    SELECT
-        niveau,
-        code,
-        indicateur_taux AS indicateur,
-        annee,
+        p.niveau,
+        p.code,
+        CASE WHEN m.pour_10000 THEN p.indicateur_taux ELSE p.indicateur_nombre END AS indicateur,
+        p.annee,
         CASE
-            WHEN population_couverte > 0
-                THEN CAST(nb AS DOUBLE) * 10000.0 / population_couverte
+            WHEN NOT m.pour_10000 THEN CAST(p.nb AS DOUBLE)
+            WHEN p.population_couverte > 0
+                THEN CAST(p.nb AS DOUBLE) * 10000.0 / p.population_couverte
         END AS valeur,
         CAST(NULL AS DOUBLE) AS ic_bas,
         CAST(NULL AS DOUBLE) AS ic_haut,
         FALSE AS secret,
-        CAST(population_couverte AS DOUBLE) AS poids_couvert,
-        CAST(population AS DOUBLE) AS poids_total,
-        nb_communes_couvertes,
-        nb_communes,
-        definition
-    FROM par_territoire
+        CAST(p.population_couverte AS DOUBLE) AS poids_couvert,
+        CAST(p.population AS DOUBLE) AS poids_total,
+        p.nb_communes_couvertes,
+        p.nb_communes,
+        p.definition
+    FROM par_territoire AS p
+    CROSS JOIN mesures AS m
 )
 
 SELECT * FROM final

@@ -83,65 +83,72 @@ criteres AS (
         'conseillers_numeriques__lieux' AS source
 ),
 
+-- France Services à chaque millésime de la liste nationale de l'ANCT (2020 : première vague de
+-- labellisation ; 2022 : liste du 1er décembre), pour une série : un critère par millésime, avec
+-- son année et sa source ; la population est celle du COG 2026 aux deux dates (le même
+-- dénominateur, pour que l'évolution ne mesure que l'offre) ; `definition` dit ce que compte
+-- chaque millésime.
+millesimes AS (
+    SELECT DISTINCT
+        'france_services_' || CAST(annee AS VARCHAR) AS critere,
+        annee,
+        source_millesime,
+        definition
+    FROM int__france_services_millesimes
+),
+
+-- Chaque compte : ses indicateurs, la source qui le couvre, et pour un millésime son année
+-- (sinon celle de la couverture de la source) et sa définition.
+comptes AS (
+    SELECT
+        critere,
+        indicateur_nombre,
+        indicateur_taux,
+        source,
+        CAST(NULL AS INTEGER) AS annee,
+        CAST(NULL AS VARCHAR) AS definition
+    FROM criteres
+    UNION ALL
+    SELECT
+        critere,
+        'nb_france_services' AS indicateur_nombre,
+        'france_services_pour_10k_hab' AS indicateur_taux,
+        source_millesime AS source,
+        annee,
+        definition
+    FROM millesimes
+),
+
 par_commune AS (
     SELECT code_commune, critere, SUM(nb) AS nb
     FROM criteres_lieux
     GROUP BY code_commune, critere
+    UNION ALL
+    SELECT
+        code_commune,
+        'france_services_' || CAST(annee AS VARCHAR) AS critere,
+        COUNT(*) AS nb
+    FROM int__france_services_millesimes
+    GROUP BY annee, code_commune
 ),
 
-lieux_communes AS (
+final AS (
     SELECT
         t.code AS code_commune,
         t.population,
         k.indicateur_nombre,
         k.indicateur_taux,
-        c.annee,
-        CAST(NULL AS VARCHAR) AS definition,
+        COALESCE(k.annee, c.annee) AS annee,
+        k.definition,
         c.couvert,
         COALESCE(p.nb, 0) AS nb
     FROM int__territoires AS t
-    CROSS JOIN criteres AS k
+    CROSS JOIN comptes AS k
     INNER JOIN int__couverture_sources AS c
         ON c.code_commune = t.code AND c.source = k.source
     LEFT JOIN par_commune AS p
         ON p.code_commune = t.code AND p.critere = k.critere
     WHERE t.niveau = 'commune'
-),
-
--- France Services à chaque millésime de la liste nationale de l'ANCT (2020 : première vague de
--- labellisation ; 2022 : liste du 1er décembre), pour une série : la population est celle du
--- COG 2026 aux deux dates (le même dénominateur, pour que l'évolution ne mesure que l'offre) ;
--- `definition` dit ce que compte chaque millésime.
-millesimes AS (
-    SELECT DISTINCT annee, source_millesime, definition
-    FROM int__france_services_millesimes
-),
-
-france_services_par_commune AS (
-    SELECT annee, code_commune, COUNT(*) AS nb
-    FROM int__france_services_millesimes
-    GROUP BY annee, code_commune
-),
-
-france_services_communes AS (
-    SELECT
-        t.code AS code_commune,
-        t.population,
-        'nb_france_services' AS indicateur_nombre,
-        'france_services_pour_10k_hab' AS indicateur_taux,
-        m.annee,
-        m.definition,
-        c.couvert,
-        COALESCE(p.nb, 0) AS nb
-    FROM int__territoires AS t
-    CROSS JOIN millesimes AS m
-    INNER JOIN int__couverture_sources AS c
-        ON c.code_commune = t.code AND c.source = m.source_millesime
-    LEFT JOIN france_services_par_commune AS p
-        ON p.code_commune = t.code AND p.annee = m.annee
-    WHERE t.niveau = 'commune'
 )
 
-SELECT * FROM lieux_communes
-UNION ALL
-SELECT * FROM france_services_communes
+SELECT * FROM final

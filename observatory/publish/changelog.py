@@ -90,6 +90,17 @@ def compare_sources(
     )
 
 
+# One row per table of either release: rows before and after, keys added and removed (null
+# where the table is new, gone, or has no key).
+COMPARAISON_SCHEMA = {
+    "table": pl.String,
+    "lignes_avant": pl.Int64,
+    "lignes": pl.Int64,
+    "cles_ajoutees": pl.Int64,
+    "cles_retirees": pl.Int64,
+}
+
+
 def compare_tables(
     current: Mapping[str, pl.DataFrame],
     previous: Mapping[str, pl.DataFrame],
@@ -119,16 +130,7 @@ def compare_tables(
                 "cles_retirees": removed,
             }
         )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "table": pl.String,
-            "lignes_avant": pl.Int64,
-            "lignes": pl.Int64,
-            "cles_ajoutees": pl.Int64,
-            "cles_retirees": pl.Int64,
-        },
-    )
+    return pl.DataFrame(rows, schema=COMPARAISON_SCHEMA)
 
 
 def _values(indicateurs: pl.DataFrame) -> pl.DataFrame:

@@ -39,15 +39,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import requests
-from tenacity import (
-    RetryCallState,
-    RetryError,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-)
+from tenacity import RetryCallState
 
-from observatory.sources.http import USER_AGENT
+from observatory.sources.http import USER_AGENT, with_retries
 
 logger = logging.getLogger(__name__)
 
@@ -204,17 +198,16 @@ class _Client:
             essais += 1
             return self._une_fois(methode, url, json_body, fichier, authentifie)
 
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=_attente,
-            retry=retry_if_exception_type(_Transitoire),
-            sleep=self.sleep,
-            before_sleep=_journaliser_reprise,
-        )
         try:
-            return retrying(essai)
-        except RetryError as exc:
-            dernier = exc.last_attempt.exception()
+            return with_retries(
+                essai,
+                max_attempts=self.max_attempts,
+                wait=_attente,
+                transient=_Transitoire,
+                sleep=self.sleep,
+                before_sleep=_journaliser_reprise,
+            )
+        except _Transitoire as dernier:
             raise DatagouvError(
                 f"{methode} {url} : abandon après {essais} essais ; dernière erreur : {dernier}"
             ) from None

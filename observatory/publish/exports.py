@@ -29,6 +29,7 @@ import xlsxwriter
 from observatory.publish import numbers
 from observatory.publish.schemas import load_dictionary, load_table_schema
 from observatory.settings import SCHEMAS_DIR
+from observatory.transforms.context import CONTEXTE_TERRITOIRES
 
 DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])$")
 FORMULA_PATTERN = r"^([=+\-@\t\r])"  # what a spreadsheet may evaluate
@@ -44,13 +45,7 @@ COLONNES = {
         "population",
         "code_epci",
         "nom_epci",
-        "code_bassin_de_vie",
-        "code_aav",
-        "categorie_aav",
-        "grille_densite_7",
-        "grille_densite_4",
-        "latitude",
-        "longitude",
+        *CONTEXTE_TERRITOIRES,
     ),
 }
 # Columns the exports derive (not in a Table Schema): their titles and descriptions.

@@ -10,6 +10,7 @@ URLs in `schemas/sources/live.yaml` (parsed into the bundled layouts by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -73,17 +74,42 @@ ETALAB_COG = (
 LICENCE_OUVERTE = "Licence Ouverte / Open Licence 2.0 (etalab-2.0)"
 
 
-def _cog(entity: str, filename: str, title: str) -> Source:
+def _source(
+    provider: str,
+    entity: str,
+    vintage: str,
+    title: str,
+    producer: str,
+    origin: str,
+    *bundled: str,
+    annee: int | None = None,
+    **options: Any,
+) -> Source:
+    """A Licence Ouverte source: its bundled files (paths under assets/) keep their name, its
+    year is its vintage's unless said."""
     return Source(
-        provider="cog",
+        provider=provider,
         entity=entity,
-        vintage="2026",
-        annee=2026,
+        vintage=vintage,
+        annee=int(vintage[:4]) if annee is None else annee,
         title=title,
-        producer="INSEE, DGCL (via Etalab)",
+        producer=producer,
         licence=LICENCE_OUVERTE,
-        origin=ETALAB_COG,
-        files=(SourceFile(filename, f"cog_2026/{filename}"),),
+        origin=origin,
+        files=tuple(SourceFile(path.rsplit("/", 1)[-1], path) for path in bundled),
+        **options,
+    )
+
+
+def _cog(entity: str, filename: str, title: str) -> Source:
+    return _source(
+        "cog",
+        entity,
+        "2026",
+        title,
+        "INSEE, DGCL (via Etalab)",
+        ETALAB_COG,
+        f"cog_2026/{filename}",
         live=True,  # geo.api.gouv.fr (observatory/sources/cog_live.py)
     )
 
@@ -100,91 +126,66 @@ COG_EPCI = _cog("epci", "epci.csv", "EPCI à fiscalité propre au 1er janvier 20
 COG_DEPARTEMENTS = _cog("departements", "departements.csv", "Départements (COG 2026)")
 COG_REGIONS = _cog("regions", "regions.csv", "Régions (COG 2026)")
 
-LAPOSTE_COORDONNEES = Source(
-    provider="laposte",
-    entity="communes_coordonnees",
-    vintage="2023",
-    annee=2023,
-    title="Point de chaque commune (base officielle des codes postaux La Poste), rebasé COG 2026",
-    producer="La Poste",
-    licence=LICENCE_OUVERTE,
-    origin=(
+LAPOSTE_COORDONNEES = _source(
+    "laposte",
+    "communes_coordonnees",
+    "2023",
+    "Point de chaque commune (base officielle des codes postaux La Poste), rebasé COG 2026",
+    "La Poste",
+    (
         "La Poste, base officielle des codes postaux (laposte_hexasmal ≈ 2023) with "
         "coordonnees_geographiques, one point per COG 2026 commune"
     ),
-    files=(
-        SourceFile(
-            "communes_coordonnees_cog2026_national.parquet",
-            "laposte_2023/communes_coordonnees_cog2026_national.parquet",
-        ),
-    ),
+    "laposte_2023/communes_coordonnees_cog2026_national.parquet",
     # live: geo.api.gouv.fr's centre of each commune (a point inside its outline), not La Poste's
     live=True,
 )
 
-MEDNUM_LIEUX = Source(
-    provider="mednum",
-    entity="lieux",
-    vintage="2025-02-06",
-    annee=2025,
-    title="Lieux de médiation numérique de Charente (standard La Mednum v1, migration partielle)",
-    producer="ANCT — cartographie nationale des lieux d'inclusion numérique",
-    licence=LICENCE_OUVERTE,
-    origin=(
+MEDNUM_LIEUX = _source(
+    "mednum",
+    "lieux",
+    "2025-02-06",
+    "Lieux de médiation numérique de Charente (standard La Mednum v1, migration partielle)",
+    "ANCT — cartographie nationale des lieux d'inclusion numérique",
+    (
         "github.com/anct-cartographie-nationale/client-application "
         "src/assets/data/20230711-charente-lieux-de-mediation-numeriques-nouvelle-aquitaine.json "
         "@ 926d8162a4a9416206bd3e5f91cdd40070f6419d"
     ),
-    files=(
-        SourceFile(
-            "charente_16_partially_migrated_v1_commit20250206.csv",
-            "mednum_lieux/charente_16_partially_migrated_v1_commit20250206.csv",
-        ),
-    ),
+    "mednum_lieux/charente_16_partially_migrated_v1_commit20250206.csv",
     couverture=Couverture(niveau="departement", codes=("16",)),
     live=True,
     couverture_live=Couverture(),
 )
 
-INSEE_ZONAGES = Source(
-    provider="insee",
-    entity="zonages",
-    vintage="2025",
-    annee=2025,
-    title="Zonages d'étude des communes : bassins de vie 2022, aires d'attraction des villes 2020",
-    producer="INSEE",
-    licence=LICENCE_OUVERTE,
-    origin=(
+INSEE_ZONAGES = _source(
+    "insee",
+    "zonages",
+    "2025",
+    "Zonages d'étude des communes : bassins de vie 2022, aires d'attraction des villes 2020",
+    "INSEE",
+    (
         "github.com/MaelTheuliere/COGiter data/table_passage_communes_zonages.rda @ "
         "4536aa39b83d2b0ec1a199540700fbb832233ab0 (INSEE table d'appartenance géographique 2025)"
     ),
-    files=(
-        SourceFile(
-            "zonages_communes_cog2025_national.parquet",
-            "insee_zonages_2025/zonages_communes_cog2025_national.parquet",
-        ),
-    ),  # live: INSEE's table d'appartenance géographique, the table COGiter built the snapshot from
+    "insee_zonages_2025/zonages_communes_cog2025_national.parquet",
+    # live: INSEE's table d'appartenance géographique, the table COGiter built the snapshot from
     live=True,
 )
 
-ANCT_GRILLES = Source(
-    provider="anct",
-    entity="grilles_communales",
-    vintage="2026",
-    annee=2025,
-    title="Grille communale de densité (7 et 4 niveaux)",
-    producer="INSEE, via l'Observatoire des territoires (ANCT)",
-    licence=LICENCE_OUVERTE,
-    origin=(
+ANCT_GRILLES = _source(
+    "anct",
+    "grilles_communales",
+    "2026",
+    "Grille communale de densité (7 et 4 niveaux)",
+    "INSEE, via l'Observatoire des territoires (ANCT)",
+    (
         "github.com/anct-carto/superposeur-V2 data/grilles/*.csv @ "
         "3f2b0c0b87604a13831a9f214988878b6a4cb67e (Observatoire des territoires exports)"
     ),
-    files=(
-        SourceFile(
-            "grilles_communales_anct_national.parquet",
-            "anct_grilles_2026/grilles_communales_anct_national.parquet",
-        ),
-    ),  # live: INSEE's own grid file (the centralité/ruralité/montagne typologies stay null)
+    "anct_grilles_2026/grilles_communales_anct_national.parquet",
+    annee=2025,
+    # live: INSEE's own grid file (the centralité/ruralité/montagne typologies stay null)
     live=True,
 )
 
@@ -194,66 +195,45 @@ DEFINITION_FRANCE_SERVICES = (
     "France Services labellisées à la date de la liste : sites principaux et antennes, "
     "itinérantes comprises (une ligne par site)"
 )
-FRANCE_SERVICES = Source(
-    provider="france_services",
-    entity="lieux",
-    vintage="2022-12-01",
-    annee=2022,
-    title="Liste nationale des France Services",
-    producer="ANCT — programme France Services",
-    licence=LICENCE_OUVERTE,
-    origin=(
+FRANCE_SERVICES = _source(
+    "france_services",
+    "lieux",
+    "2022-12-01",
+    "Liste nationale des France Services",
+    "ANCT — programme France Services",
+    (
         f"{ANCT_MEDNUM_CLI} assets/input/france-services/liste-fs-20221201.csv @ "
         "abcdd2a7beacf955e8af467a92924af1c9f7a0c6"
     ),
-    files=(
-        SourceFile(
-            "liste_france_services_20221201.csv",
-            "france_services/liste_france_services_20221201.csv",
-        ),
-    ),
+    "france_services/liste_france_services_20221201.csv",
     live=True,  # ANCT's current list on data.gouv.fr (france_services_live)
     definition=DEFINITION_FRANCE_SERVICES,
 )
 # No live file (SOURCES.md §4): no public bulk file of conseillers numériques exists since the
 # permanences API was retired (2025-01); the cartographie's lieux flagged "Conseillers
 # numériques" (mednum__lieux, live) are the public route. Lands from the snapshot in a live run.
-CONSEILLERS_NUMERIQUES = Source(
-    provider="conseillers_numeriques",
-    entity="lieux",
-    vintage="2022-12-02",
-    annee=2022,
-    title="Lieux d'activité des conseillers numériques France Services",
-    producer="ANCT — programme Conseiller numérique",
-    licence=LICENCE_OUVERTE,
-    origin=f"{ANCT_MEDNUM_CLI} assets/input/cnfs.json @ abcdd2a7beacf955e8af467a92924af1c9f7a0c6",
-    files=(
-        SourceFile(
-            "lieux_cnfs_20221202_national.parquet",
-            "conseillers_numeriques/lieux_cnfs_20221202_national.parquet",
-        ),
-    ),
+CONSEILLERS_NUMERIQUES = _source(
+    "conseillers_numeriques",
+    "lieux",
+    "2022-12-02",
+    "Lieux d'activité des conseillers numériques France Services",
+    "ANCT — programme Conseiller numérique",
+    f"{ANCT_MEDNUM_CLI} assets/input/cnfs.json @ abcdd2a7beacf955e8af467a92924af1c9f7a0c6",
+    "conseillers_numeriques/lieux_cnfs_20221202_national.parquet",
 )
 # No live file: the Charente bus was a one-off file of the cartographie's client; its stops are
 # in the national lieux export (mednum__lieux, live) when still published.
-BUS_FRANCE_SERVICES_16 = Source(
-    provider="mednum",
-    entity="bus_france_services_16",
-    vintage="2023-10-03",
-    annee=2023,
-    title="Arrêts du bus France Services de Charente (standard v0, itinérant)",
-    producer="ANCT — cartographie nationale des lieux d'inclusion numérique",
-    licence=LICENCE_OUVERTE,
-    origin=(
+BUS_FRANCE_SERVICES_16 = _source(
+    "mednum",
+    "bus_france_services_16",
+    "2023-10-03",
+    "Arrêts du bus France Services de Charente (standard v0, itinérant)",
+    "ANCT — cartographie nationale des lieux d'inclusion numérique",
+    (
         "github.com/anct-cartographie-nationale/client-application src/assets/data/"
         "20231003-bus-france-services-en-charente-….json @ b5c93a8a6d1c4a12302ea2e6dbc578c97fd4b4db"
     ),
-    files=(
-        SourceFile(
-            "bus_france_services_charente_16_standard_v0_20231003.csv",
-            "mednum_lieux/bus_france_services_charente_16_standard_v0_20231003.csv",
-        ),
-    ),
+    "mednum_lieux/bus_france_services_charente_16_standard_v0_20231003.csv",
     couverture=Couverture(niveau="departement", codes=("16",)),
 )
 # Live only: there is no bundled Aidants Connect file (the national export of mednum-cli is
@@ -288,56 +268,29 @@ REGISTRES_LIEUX: tuple[Source, ...] = (
 
 # The previous vintage of the national list, for the series of `ind_offre`; not merged
 # into the places (`lieux` is the current offer). No live file: an archived vintage.
-FRANCE_SERVICES_2020 = Source(
-    provider="france_services",
-    entity="lieux_2020",
-    vintage="2020-05-05",
-    annee=2020,
-    title="France Services de la première vague de labellisation (janvier-février 2020)",
-    producer="ANCT (CGET) — programme France Services",
-    licence=LICENCE_OUVERTE,
-    origin=(
+FRANCE_SERVICES_2020 = _source(
+    "france_services",
+    "lieux_2020",
+    "2020-05-05",
+    "France Services de la première vague de labellisation (janvier-février 2020)",
+    "ANCT (CGET) — programme France Services",
+    (
         "github.com/betagouv/Aidants_Connect_Carto data/national/france_services/"
         "france_services_cget-carto.csv @ 5dfb2377208329c2813258f6ee556e5cc3e09bae"
     ),
-    files=(
-        SourceFile(
-            "france_services_cget_carto_2020.csv",
-            "france_services/france_services_cget_carto_2020.csv",
-        ),
-    ),
+    "france_services/france_services_cget_carto_2020.csv",
     definition=DEFINITION_FRANCE_SERVICES,
 )
 MILLESIMES_FRANCE_SERVICES: tuple[Source, ...] = (FRANCE_SERVICES_2020, FRANCE_SERVICES)
 
 
-def _stat(
-    provider: str,
-    entity: str,
-    vintage: str,
-    title: str,
-    producer: str,
-    origin: str,
-    *bundled: str,
-    live: bool = False,
-) -> Source:
-    """A statistic published commune by commune: it covers the communes it has rows for.
+def _stat(*description: str, live: bool = False) -> Source:
+    """A statistic published commune by commune (`_source`'s arguments): it covers the communes
+    it has rows for.
 
     `live`: downloaded in the live profile (URL in live.py, parser in live_parsers.py).
     """
-    return Source(
-        provider=provider,
-        entity=entity,
-        vintage=vintage,
-        annee=int(vintage[:4]),
-        title=title,
-        producer=producer,
-        licence=LICENCE_OUVERTE,
-        origin=origin,
-        files=tuple(SourceFile(path.rsplit("/", 1)[-1], path) for path in bundled),
-        couverture=Couverture(presence=True),
-        live=live,
-    )
+    return _source(*description, couverture=Couverture(presence=True), live=live)
 
 
 DFG = "github.com/dataforgoodfr/batch8_mednum @ d334a4a69e039bbb9097aae3a68b3c7a3bd30a14"
@@ -455,97 +408,65 @@ POLE_EMPLOI_DEFM = _stat(
     live=True,  # DARES communal DEFM (dares_live)
 )
 COGITER = "github.com/MaelTheuliere/COGiter @ 4536aa39b83d2b0ec1a199540700fbb832233ab0"
-INSEE_PASSAGE = Source(
-    provider="insee",
-    entity="passage_communes",
-    vintage="2025",
-    annee=2025,
-    title="Table de passage des codes communes historiques vers le COG 2025 (= COG 2026)",
-    producer="INSEE (COG), table construite par COGiter",
-    licence=LICENCE_OUVERTE,
-    origin=f"{COGITER} data/table_passage_com_historique.rda",
-    files=(
-        SourceFile(
-            "passage_communes_historique_vers_cog2025_national.parquet",
-            "insee_cog_mouvements/passage_communes_historique_vers_cog2025_national.parquet",
-        ),
-    ),
+INSEE_PASSAGE = _source(
+    "insee",
+    "passage_communes",
+    "2025",
+    "Table de passage des codes communes historiques vers le COG 2025 (= COG 2026)",
+    "INSEE (COG), table construite par COGiter",
+    f"{COGITER} data/table_passage_com_historique.rda",
+    "insee_cog_mouvements/passage_communes_historique_vers_cog2025_national.parquet",
     live=True,
 )
-INSEE_MOUVEMENTS = Source(
-    provider="insee",
-    entity="mouvements_communes",
-    vintage="2025",
-    annee=2025,
-    title="Mouvements des communes 1943-2025 (v_mvt_commune_2025)",
-    producer="INSEE (COG)",
-    licence=LICENCE_OUVERTE,
-    origin=f"{COGITER} data/mvtcommunes.rda (INSEE v_mvt_commune_2025.csv)",
-    files=(
-        SourceFile(
-            "mvt_communes_insee_cog2025_national.parquet",
-            "insee_cog_mouvements/mvt_communes_insee_cog2025_national.parquet",
-        ),
-    ),
+INSEE_MOUVEMENTS = _source(
+    "insee",
+    "mouvements_communes",
+    "2025",
+    "Mouvements des communes 1943-2025 (v_mvt_commune_2025)",
+    "INSEE (COG)",
+    f"{COGITER} data/mvtcommunes.rda (INSEE v_mvt_commune_2025.csv)",
+    "insee_cog_mouvements/mvt_communes_insee_cog2025_national.parquet",
     live=True,
 )
 
 # INSEE's national rates by age and diploma (written from its publications): the reference
 # tables of the two need estimates.
-INSEE_TAUX_ILLECTRONISME = Source(
-    provider="insee",
-    entity="taux_illectronisme",
-    vintage="2019",
-    annee=2019,
-    title="Taux nationaux d'illectronisme par âge (2019) et par diplôme (2021), INSEE",
-    producer="INSEE (Insee Analyses n° 85, Insee Première n° 1780 et n° 1953)",
-    licence=LICENCE_OUVERTE,
-    origin=(
-        "insee.fr/fr/statistiques/7636058, 4241397, 7633654 (chiffres publiés, saisis à la main)"
-    ),
-    files=(SourceFile("taux_illectronisme.csv", "insee_illectronisme/taux_illectronisme.csv"),),
+INSEE_TAUX_ILLECTRONISME = _source(
+    "insee",
+    "taux_illectronisme",
+    "2019",
+    "Taux nationaux d'illectronisme par âge (2019) et par diplôme (2021), INSEE",
+    "INSEE (Insee Analyses n° 85, Insee Première n° 1780 et n° 1953)",
+    "insee.fr/fr/statistiques/7636058, 4241397, 7633654 (chiffres publiés, saisis à la main)",
+    "insee_illectronisme/taux_illectronisme.csv",
 )
-INSEE_TAUX_DIFFICULTE = Source(
-    provider="insee",
-    entity="taux_difficulte_numerique",
-    vintage="2023",
-    annee=2023,
-    title=(
+INSEE_TAUX_DIFFICULTE = _source(
+    "insee",
+    "taux_difficulte_numerique",
+    "2023",
+    (
         "Part des personnes en difficulté avec le numérique par âge (illectronisme ou "
         "compétences numériques faibles, 2023), INSEE"
     ),
-    producer="INSEE (Insee Références, Économie et société à l'ère du numérique, éd. 2025)",
-    licence=LICENCE_OUVERTE,
-    origin="insee.fr/fr/statistiques/8616801 (figure 1, chiffres publiés, saisis à la main)",
-    files=(
-        SourceFile(
-            "taux_difficulte_numerique.csv",
-            "insee_difficultes_numeriques/taux_difficulte_numerique.csv",
-        ),
-    ),
+    "INSEE (Insee Références, Économie et société à l'ère du numérique, éd. 2025)",
+    "insee.fr/fr/statistiques/8616801 (figure 1, chiffres publiés, saisis à la main)",
+    "insee_difficultes_numeriques/taux_difficulte_numerique.csv",
 )
 TAUX_NATIONAUX: tuple[Source, ...] = (INSEE_TAUX_ILLECTRONISME, INSEE_TAUX_DIFFICULTE)
 
-IGN_CONTOURS_COMMUNES = Source(
-    provider="ign",
-    entity="contours_communes",
-    vintage="2025",
-    annee=2025,
-    title="Contours simplifiés des communes (IGN ADMIN EXPRESS COG CARTO 2025, = COG 2026)",
-    producer="IGN (ADMIN EXPRESS COG CARTO), simplification COGiter (DREAL Pays de la Loire)",
-    licence=LICENCE_OUVERTE,
-    origin=(
+IGN_CONTOURS_COMMUNES = _source(
+    "ign",
+    "contours_communes",
+    "2025",
+    "Contours simplifiés des communes (IGN ADMIN EXPRESS COG CARTO 2025, = COG 2026)",
+    "IGN (ADMIN EXPRESS COG CARTO), simplification COGiter (DREAL Pays de la Loire)",
+    (
         "github.com/MaelTheuliere/COGiter @ 8fc7d2af627ede0b2143f6d4b343e081c2ebd46b "
         "data/communes_geo.rda (métropole) and data/communes_97x_geo.rda (DROM): IGN "
         "ADMIN-EXPRESS-COG-CARTO 3-2 édition 2025-04-02 simplified with mapshaper (shared "
         "borders kept), projected to WGS84 at 1e-5 degree"
     ),
-    files=(
-        SourceFile(
-            "contours_communes_2025.parquet",
-            "ign_contours_communes/contours_communes_2025.parquet",
-        ),
-    ),
+    "ign_contours_communes/contours_communes_2025.parquet",
 )
 
 STATISTIQUES: tuple[Source, ...] = (

@@ -25,21 +25,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urljoin
 
 import requests
-from tenacity import (
-    RetryCallState,
-    RetryError,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-)
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from observatory import __version__
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Expect = Literal["csv", "json", "zip", "xlsx", "parquet", "any"]
 EXPECTS: tuple[str, ...] = ("csv", "json", "zip", "xlsx", "parquet", "any")
@@ -175,17 +170,16 @@ def fetch_url(
         attempts += 1
         return _get_once(http, url, timeout, expect, progress, attempts)
 
-    retrying = Retrying(
-        stop=stop_after_attempt(max_attempts),
-        wait=_wait,
-        retry=retry_if_exception_type(TransientDownloadError),
-        sleep=sleep or time.sleep,
-        before_sleep=_log_retry,
-    )
     try:
-        return retrying(attempt)
-    except RetryError as exc:
-        last = exc.last_attempt.exception()
+        return with_retries(
+            attempt,
+            max_attempts=max_attempts,
+            wait=_wait,
+            transient=TransientDownloadError,
+            sleep=sleep or time.sleep,
+            before_sleep=_log_retry,
+        )
+    except TransientDownloadError as last:
         raise DownloadError(
             f"{url}: giving up after {attempts} attempts; last error: {last}",
             url=url,
@@ -433,6 +427,29 @@ def _read_at_most(response: requests.Response, limit: int) -> bytes:
     except requests.RequestException:
         pass  # the status already says what went wrong; the body is only a detail
     return bytes(buffer[:limit])
+
+
+def with_retries(
+    attempt: Callable[[], T],
+    *,
+    max_attempts: int,
+    wait: Callable[[RetryCallState], float],
+    transient: type[Exception],
+    sleep: Callable[[float], None],
+    before_sleep: Callable[[RetryCallState], None],
+) -> T:
+    """`attempt()`, called again while it raises `transient` (at most `max_attempts` calls);
+    the last `transient` error is raised when they are used up: the caller says what giving up
+    means. Any other error is raised at once."""
+    retrying = Retrying(
+        stop=stop_after_attempt(max_attempts),
+        wait=wait,
+        retry=retry_if_exception_type(transient),
+        sleep=sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retrying(attempt)
 
 
 def _retry_after(value: str | None) -> float | None:

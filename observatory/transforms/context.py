@@ -16,6 +16,9 @@ CONTEXTE_COLONNES = (
     "latitude",
     "longitude",
 )
+# The context carried by the commune rows of `territoires` (the bassin de vie's name is on its
+# own row).
+CONTEXTE_TERRITOIRES = tuple(c for c in CONTEXTE_COLONNES if c != "nom_bassin_de_vie")
 
 
 def _code(column: str) -> pl.Expr:

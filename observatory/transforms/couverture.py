@@ -20,6 +20,18 @@ COUVERTURE_MODELE: dict[str, pl.DataType] = {
     "nb_communes_couvertes": pl.Int64(),
     "nb_communes": pl.Int64(),
 }
+# What every indicator model gives before its coverage weights (the bench's pandas copy too).
+COLONNES_MODELE: tuple[str, ...] = (
+    "niveau",
+    "code",
+    "indicateur",
+    "annee",
+    "valeur",
+    "ic_bas",
+    "ic_haut",
+    "secret",
+    "couverture",
+)
 # One coverage rule for every indicator: published from 99 % of the population covered.
 PART_COUVERTE_MIN = 0.99
 

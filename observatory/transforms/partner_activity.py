@@ -24,7 +24,11 @@ from collections.abc import Iterable
 import polars as pl
 
 from observatory.transforms import secret_audit
-from observatory.transforms.couverture import applique_regle_couverture
+from observatory.transforms.couverture import (
+    COLONNES_MODELE,
+    COUVERTURE_MODELE,
+    applique_regle_couverture,
+)
 from observatory.validation.quarantine import QUARANTINE_SCHEMA, REJET, empty_quarantine
 
 SEUIL_SECRET = 5
@@ -60,6 +64,31 @@ COMPTES_SCHEMA = {
     "type_fichier": pl.String(),
     "jeux_de_donnees": pl.String(),
 }
+# A cell: one count of a measure for a territory and year (then its coverage, or its bounds).
+CELLULE_SCHEMA = {
+    "niveau": pl.String(),
+    "code": pl.String(),
+    "annee": pl.Int32(),
+    "type_fichier": pl.String(),
+    "mesure": pl.String(),
+    "nb": pl.Int64(),
+}
+
+
+def _rejets(
+    lignes: pl.DataFrame, colonne: pl.Expr, code_raison: str, valeur_brute: pl.Expr
+) -> pl.DataFrame:
+    """Quarantine entries (rejected) for staged partner rows, with their file and line."""
+    return lignes.select(
+        pl.col("jeu_de_donnees").alias("source"),
+        pl.col("fichier_origine").alias("fichier"),
+        pl.col("sha256_origine").alias("sha256"),
+        "ligne",
+        colonne.alias("colonne"),
+        pl.lit(code_raison).alias("code_raison"),
+        valeur_brute.alias("valeur_brute"),
+        pl.lit(REJET).alias("action"),
+    )
 
 
 def compte_activite(
@@ -85,18 +114,7 @@ def compte_activite(
             )
         known = frame.join(codes_cog, on=["niveau", "code"], how="semi")
         unknown = frame.join(codes_cog, on=["niveau", "code"], how="anti")
-        quarantines.append(
-            unknown.select(
-                pl.col("jeu_de_donnees").alias("source"),
-                pl.col("fichier_origine").alias("fichier"),
-                pl.col("sha256_origine").alias("sha256"),
-                "ligne",
-                pl.lit("code").alias("colonne"),
-                pl.lit("code_hors_cog").alias("code_raison"),
-                pl.col("code").alias("valeur_brute"),
-                pl.lit(REJET).alias("action"),
-            )
-        )
+        quarantines.append(_rejets(unknown, pl.lit("code"), "code_hors_cog", pl.col("code")))
         cellules = known.unpivot(
             on=list(mesures),
             index=[
@@ -115,15 +133,11 @@ def compte_activite(
         somme = pl.col("nb").cast(pl.Float64).sum().over("niveau", "code", "annee", "mesure")
         cellules = cellules.with_columns((somme > SOMME_MAX).alias("_deborde"))
         quarantines.append(
-            cellules.filter("_deborde").select(
-                pl.col("jeu_de_donnees").alias("source"),
-                pl.col("fichier_origine").alias("fichier"),
-                pl.col("sha256_origine").alias("sha256"),
-                "ligne",
-                pl.col("mesure").alias("colonne"),
-                pl.lit("somme_hors_limite").alias("code_raison"),
-                pl.col("nb").cast(pl.String).alias("valeur_brute"),
-                pl.lit(REJET).alias("action"),
+            _rejets(
+                cellules.filter("_deborde"),
+                pl.col("mesure"),
+                "somme_hors_limite",
+                pl.col("nb").cast(pl.String),
             )
         )
         counts.append(
@@ -215,17 +229,24 @@ def agrege_comptes(comptes: pl.DataFrame, appartenances: pl.DataFrame) -> pl.Dat
                 )
             )
             out.append(valeurs)
-    schema = {
-        "niveau": pl.String(),
-        "code": pl.String(),
-        "annee": pl.Int32(),
-        "type_fichier": pl.String(),
-        "mesure": pl.String(),
-        "nb": pl.Int64(),
-        "couverture": pl.Boolean(),
-    }
+    schema = {**CELLULE_SCHEMA, "couverture": pl.Boolean()}
     return pl.concat(
         [pl.DataFrame(schema=schema), *(f.select(list(schema)).cast(schema) for f in out)]
+    )
+
+
+def communes_enfant_parent(emboitees: pl.DataFrame, enfant: str, parent: str) -> pl.DataFrame:
+    """(code_commune, code_enfant, code_parent): the `enfant` and `parent` territories of each
+    commune, from memberships (`code_commune`, `niveau`, `code`)."""
+    return (
+        emboitees.filter(pl.col("niveau") == enfant)
+        .select("code_commune", pl.col("code").alias("code_enfant"))
+        .join(
+            emboitees.filter(pl.col("niveau") == parent).select(
+                "code_commune", pl.col("code").alias("code_parent")
+            ),
+            on="code_commune",
+        )
     )
 
 
@@ -235,14 +256,7 @@ def _liens_emboites(appartenances: pl.DataFrame) -> pl.DataFrame:
     paires = []
     for enfant, parent in ARETES_NIVEAUX:
         paires.append(
-            emboitees.filter(pl.col("niveau") == enfant)
-            .select("code_commune", pl.col("code").alias("code_enfant"))
-            .join(
-                emboitees.filter(pl.col("niveau") == parent).select(
-                    "code_commune", pl.col("code").alias("code_parent")
-                ),
-                on="code_commune",
-            )
+            communes_enfant_parent(emboitees, enfant, parent)
             .select(
                 pl.lit(enfant).alias("niveau_enfant"),
                 "code_enfant",
@@ -565,20 +579,6 @@ def indicateurs_activite(cellules: pl.DataFrame, besoin: pl.DataFrame) -> pl.Dat
             couvert.alias("nb_communes_couvertes"),
             pl.lit(1, pl.Int64).alias("nb_communes"),
         )
-        .select(
-            "niveau",
-            "code",
-            "indicateur",
-            "annee",
-            "valeur",
-            "ic_bas",
-            "ic_haut",
-            "secret",
-            "couverture",
-            "poids_couvert",
-            "poids_total",
-            "nb_communes_couvertes",
-            "nb_communes",
-        )
+        .select(*COLONNES_MODELE, *COUVERTURE_MODELE)
         .sort("indicateur", "niveau", "code", "annee")
     )

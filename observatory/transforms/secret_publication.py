@@ -13,6 +13,7 @@ import polars as pl
 
 from observatory.transforms import secret_audit
 from observatory.transforms.partner_activity import (
+    CELLULE_SCHEMA,
     PARTS_DIAGNOSTIC,
     RELATIONS_SCHEMA,
     SEUIL_SECRET,
@@ -49,12 +50,7 @@ REVELATIONS = {
     "accompagnements_pour_1000_illectronisme": ("accompagnements", "nb_accompagnements", None),
 }
 AUDIT_SCHEMA = {
-    "niveau": pl.String(),
-    "code": pl.String(),
-    "annee": pl.Int32(),
-    "type_fichier": pl.String(),
-    "mesure": pl.String(),
-    "nb": pl.Int64(),
+    **CELLULE_SCHEMA,
     "borne_min": pl.Float64(),
     "borne_max": pl.Float64(),
 }

@@ -315,6 +315,20 @@ _FILOSOFI = [
 _SECRET_FILOSOFI = _vide(pl.col("tp6016").str.replace_all(_BLANCS, "")).alias("secret_statistique")
 
 
+def _stage_filosofi(
+    raw: pl.DataFrame, niveau: str, annee: int | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Filosofi's layout is the same at every level: households, median income, poverty rate."""
+    return _stage(
+        raw,
+        niveau=niveau,
+        colonne_code="codgeo",
+        annee=annee,
+        mesures=_FILOSOFI,
+        extra=[_SECRET_FILOSOFI],
+    )
+
+
 def stage_filosofi_communes(
     raw: pl.DataFrame, annee: int | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -323,14 +337,7 @@ def stage_filosofi_communes(
     `secret_statistique` is true where INSEE did not publish the poverty rate (most communes
     under ~1 000 households); use the EPCI or département figure there, never a made-up value.
     """
-    return _stage(
-        raw,
-        niveau="commune",
-        colonne_code="codgeo",
-        annee=annee,
-        mesures=_FILOSOFI,
-        extra=[_SECRET_FILOSOFI],
-    )
+    return _stage_filosofi(raw, "commune", annee)
 
 
 def stage_filosofi_territoires(
@@ -344,14 +351,7 @@ def stage_filosofi_territoires(
     """
     if niveau not in NIVEAUX_TERRITOIRES:
         raise ValueError(f"niveau must be one of {NIVEAUX_TERRITOIRES}, not {niveau!r}")
-    return _stage(
-        raw,
-        niveau=niveau,
-        colonne_code="codgeo",
-        annee=annee,
-        mesures=_FILOSOFI,
-        extra=[_SECRET_FILOSOFI],
-    )
+    return _stage_filosofi(raw, niveau, annee)
 
 
 def stage_arcep(raw: pl.DataFrame, annee: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -567,6 +567,17 @@ def stage_caf_rsa_communes(
 
 
 # Measures of each rebased source kept in the commune table (all sources are on COG 2026).
+# The highest diploma of people aged 15+ out of school (RP 2018): they add up to
+# `nb_non_scolarises_15_ans_et_plus`.
+DIPLOMES = (
+    "nb_diplome_aucun_cep",
+    "nb_diplome_bepc",
+    "nb_diplome_cap_bep",
+    "nb_diplome_bac",
+    "nb_diplome_bac_2",
+    "nb_diplome_bac_3_4",
+    "nb_diplome_bac_5_plus",
+)
 MESURES_COMMUNES: dict[str, tuple[str, ...]] = {
     "insee__rp2017_parts": (
         "part_65_ans_et_plus",
@@ -581,13 +592,7 @@ MESURES_COMMUNES: dict[str, tuple[str, ...]] = {
         "nb_15_29_ans",
         "nb_75_ans_et_plus",
         "nb_non_scolarises_15_ans_et_plus",
-        "nb_diplome_aucun_cep",
-        "nb_diplome_bepc",
-        "nb_diplome_cap_bep",
-        "nb_diplome_bac",
-        "nb_diplome_bac_2",
-        "nb_diplome_bac_3_4",
-        "nb_diplome_bac_5_plus",
+        *DIPLOMES,
     ),
     "insee__filosofi_communes": (
         "nb_menages_fiscaux",

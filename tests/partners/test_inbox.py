@@ -16,6 +16,7 @@ from observatory.partners.inbox import (
     RECU,
     REFUSE,
     InboxError,
+    InboxOutcome,
     land_inbox,
     land_inbox_file,
     landed_partner_files,
@@ -63,12 +64,19 @@ def test_new_file_lands_once_and_inbox_is_untouched(settings: Settings) -> None:
     assert len(landed_partner_files(settings, "p_test")) == 1
 
 
-def test_changed_file_under_same_name_lands_as_new_version(settings: Settings) -> None:
+def land_two_versions(settings: Settings) -> InboxOutcome:
+    """`export.csv` landed at T1, then changed under the same name and landed at T2: the
+    outcome of the second landing."""
     dropped = drop(settings, "export.csv", b"a\n1\n")
     land_inbox(settings, "p_test", now=T1)
     os.chmod(dropped, 0o644)
     dropped.write_bytes(b"a\n2\n")
     (outcome,) = land_inbox(settings, "p_test", now=T2)
+    return outcome
+
+
+def test_changed_file_under_same_name_lands_as_new_version(settings: Settings) -> None:
+    outcome = land_two_versions(settings)
     assert outcome.statut == RECU
     assert [r.vintage for r in landed_partner_files(settings, "p_test")] == [
         "20240403T120000Z",
@@ -141,11 +149,7 @@ def test_a_refused_landed_file_is_never_landed_or_read_again(settings: Settings)
 
 def test_a_new_version_under_the_same_name_lands_under_its_own_name(settings: Settings) -> None:
     """Rows are known by (file, line): two landed versions of `export.csv` never share a name."""
-    dropped = drop(settings, "export.csv", b"a\n1\n")
-    land_inbox(settings, "p_test", now=T1)
-    os.chmod(dropped, 0o644)
-    dropped.write_bytes(b"a\n2\n")
-    (outcome,) = land_inbox(settings, "p_test", now=T2)
+    outcome = land_two_versions(settings)
     digest = outcome.sha256 or ""
     assert [r.fichier for r in landed_partner_files(settings, "p_test")] == [
         "export.csv",

@@ -1,5 +1,6 @@
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -129,6 +130,24 @@ def test_latest_moves_only_when_a_release_is_complete(tmp_path: Path, monkeypatc
     assert not any((tmp_path / ".staging").glob("*"))
 
 
+def fail_after_two_files(
+    monkeypatch: pytest.MonkeyPatch, error: Callable[[Path, str], OSError]
+) -> list[str]:
+    """Writing a release file raises `error(folder, relative)` once two files are written;
+    returns the files written."""
+    real_write = release_module._write_file
+    written: list[str] = []
+
+    def failing(frame: pl.DataFrame, folder: Path, relative: str) -> dict:
+        if len(written) == 2:
+            raise error(folder, relative)
+        written.append(relative)
+        return real_write(frame, folder, relative)
+
+    monkeypatch.setattr(release_module, "_write_file", failing)
+    return written
+
+
 def test_failure_after_half_the_files_keeps_latest_and_next_run_succeeds(
     tmp_path: Path, monkeypatch
 ) -> None:
@@ -136,15 +155,9 @@ def test_failure_after_half_the_files_keeps_latest_and_next_run_succeeds(
     first = write_release(TABLES, tmp_path, SOURCES, layouts=LAYOUTS, created_at=at(1)).folder
     changed = {**TABLES, "indicateurs": TABLES["indicateurs"].with_columns(valeur=pl.lit(3.0))}
     real_write = release_module._write_file
-    written: list[str] = []
-
-    def failing(frame: pl.DataFrame, folder: Path, relative: str) -> dict:
-        if len(written) == 2:
-            raise OSError("disk full (simulated)")
-        written.append(relative)
-        return real_write(frame, folder, relative)
-
-    monkeypatch.setattr(release_module, "_write_file", failing)
+    written = fail_after_two_files(
+        monkeypatch, lambda folder, relative: OSError("disk full (simulated)")
+    )
     with pytest.raises(OSError, match="simulated"):
         write_release(changed, tmp_path, SOURCES, layouts=LAYOUTS, created_at=at(2))
     assert len(written) == 2
@@ -217,16 +230,12 @@ def test_a_full_disk_mid_release_leaves_nothing_and_latest_unmoved(
 
     first = write_release(TABLES, tmp_path, SOURCES, layouts=LAYOUTS, created_at=at(1)).folder
     changed = {**TABLES, "indicateurs": TABLES["indicateurs"].with_columns(valeur=pl.lit(3.0))}
-    real_write = release_module._write_file
-    written: list[str] = []
-
-    def full(frame: pl.DataFrame, folder: Path, relative: str) -> dict:
-        if len(written) == 2:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / relative))
-        written.append(relative)
-        return real_write(frame, folder, relative)
-
-    monkeypatch.setattr(release_module, "_write_file", full)
+    fail_after_two_files(
+        monkeypatch,
+        lambda folder, relative: OSError(
+            errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / relative)
+        ),
+    )
     with pytest.raises(OSError) as raised:
         write_release(changed, tmp_path, SOURCES, layouts=LAYOUTS, created_at=at(2))
     assert raised.value.errno == errno.ENOSPC

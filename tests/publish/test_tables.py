@@ -11,6 +11,7 @@ from observatory.publish.tables import (
     check_tables,
 )
 from observatory.settings import PROJECT_ROOT
+from tests.conftest import territoires_communes
 
 TERRITOIRES = pl.DataFrame(
     {
@@ -87,18 +88,20 @@ def test_checks_pass_on_consistent_tables() -> None:
     assert check_tables(tables) == []
 
 
+def en_france(frame: pl.DataFrame, column: str, value: float) -> pl.DataFrame:
+    """`frame` with `column` set to `value` on the France row (code FR) only."""
+    return frame.with_columns(
+        pl.when(pl.col("code") == "FR").then(value).otherwise(pl.col(column)).alias(column)
+    )
+
+
 @pytest.mark.parametrize(
     ("table", "frame", "message"),
     [
         ("indicateurs", pl.concat([INDICATEURS, INDICATEURS.head(1)]), "duplicate"),
         (
             "indicateurs",
-            INDICATEURS.with_columns(
-                pl.when(pl.col("code") == "FR")
-                .then(0.0)
-                .otherwise(pl.col("valeur"))
-                .alias("valeur")
-            ),
+            en_france(INDICATEURS, "valeur", 0.0),
             "not covered",
         ),
         (
@@ -108,12 +111,7 @@ def test_checks_pass_on_consistent_tables() -> None:
         ),
         (
             "territoires",
-            TERRITOIRES.with_columns(
-                pl.when(pl.col("code") == "FR")
-                .then(1)
-                .otherwise(pl.col("population"))
-                .alias("population")
-            ),
+            en_france(TERRITOIRES, "population", 1),
             "FR population",
         ),
     ],
@@ -150,13 +148,8 @@ def test_build_lieux_allow_list(
     merged = merge_duplicates(resolved, find_duplicate_pairs(resolved)).with_columns(
         pl.lit(None, pl.Int64).alias("nb_conseillers")
     )
-    territoires = communes.select(
-        pl.lit("commune").alias("niveau"),
-        pl.col("code_commune").alias("code"),
-        "nom",
-        "code_epci",
-        "code_departement",
-        "code_region",
+    territoires = territoires_communes(
+        communes, "nom", "code_epci", "code_departement", "code_region"
     )
     columns = field_names(load_table_schema(PROJECT_ROOT / "schemas", "lieux"))
     lieux = build_lieux(merged, territoires, columns)

@@ -173,21 +173,27 @@ def test_dares_abc_total_of_the_last_fourth_quarter() -> None:
     assert a["nb_demandeurs_emploi_rsa"].null_count() == a.height
 
 
+def assert_stages_like_bundled(
+    live: pl.DataFrame, stage: Callable[[pl.DataFrame], pl.DataFrame], path
+) -> pl.DataFrame:
+    """The live frame, staged, gives the bundled file's staged rows for CODES; returns it."""
+    a = stage(numbered(live)).sort("code_commune")
+    b = stage(bundled(path)).filter(pl.col("code_commune").is_in(CODES))
+    assert_frame_equal(a, b.sort("code_commune"))
+    return a
+
+
 def test_table_appartenance_stages_like_the_bundled_zonages() -> None:
     live = insee_live.parse_table_appartenance(lb.table_appartenance(CODES))
     assert live.columns == list(insee_live.ZONAGES_COLUMNS)
-    a = context.stage_zonages(numbered(live)).sort("code_commune")
-    b = context.stage_zonages(bundled(lb.ZONAGES)).filter(pl.col("code_commune").is_in(CODES))
-    assert_frame_equal(a, b.sort("code_commune"))
+    a = assert_stages_like_bundled(live, context.stage_zonages, lb.ZONAGES)
     assert a.height == len(CODES)
 
 
 def test_grille_densite_stages_like_the_bundled_grid() -> None:
     live = insee_live.parse_grille_densite(lb.grille_densite(CODES))
     assert live.columns == list(insee_live.GRILLES_COLUMNS)
-    a = context.stage_grilles(numbered(live)).sort("code_commune")
-    b = context.stage_grilles(bundled(lb.GRILLES)).filter(pl.col("code_commune").is_in(CODES))
-    assert_frame_equal(a, b.sort("code_commune"))
+    assert_stages_like_bundled(live, context.stage_grilles, lb.GRILLES)
     source = bundled(lb.GRILLES).filter(pl.col("insee_com").is_in(CODES)).sort("insee_com")
     assert live.sort("insee_com")["densite_4_libelle"].to_list() == (
         source["densite_4_libelle"].to_list()

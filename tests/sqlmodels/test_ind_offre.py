@@ -9,6 +9,7 @@ from observatory.settings import PROJECT_ROOT
 from observatory.sqlmodels.loader import parse_model
 from observatory.sqlmodels.runner import SqlRunError, run_model
 from observatory.transforms.couverture import applique_regle_couverture
+from observatory.transforms.france_services import COLONNES_SITES
 from observatory.transforms.territories import build_appartenances
 
 COMMUNES = parse_model(PROJECT_ROOT / "dbt_like_sql/intermediate/int__offre_communes.sql")
@@ -46,13 +47,9 @@ LIEUX = pl.DataFrame(
         c: pl.String for c in ("services", "dispositif_programmes_nationaux", "itinerance")
     },
 )
+# no France Services vintage: the sites table of the pipeline, empty
 MILLESIMES = pl.DataFrame(
-    schema={
-        "annee": pl.Int32,
-        "source_millesime": pl.String,
-        "definition": pl.String,
-        "code_commune": pl.String,
-    }
+    schema={c: pl.Int32 if c == "annee" else pl.String for c in COLONNES_SITES}
 )
 
 

@@ -21,7 +21,6 @@ from observatory.sources.mednum import load_standard
 from observatory.sqlmodels.loader import parse_model
 from observatory.sqlmodels.runner import run_model
 from observatory.transforms import access, dedup
-from observatory.transforms.cog import stage_communes, stage_communes_deleguees, stage_coordonnees
 from observatory.transforms.couverture import COUVERTURE_MODELE, applique_regle_couverture
 from observatory.transforms.lieux import resolve_communes, stage_registre
 from observatory.transforms.registries import (
@@ -30,7 +29,16 @@ from observatory.transforms.registries import (
     parse_france_services,
 )
 from observatory.validation.quarantine import empty_quarantine, number_rows
-from tests.conftest import ASSETS, CHARENTE, read_numbered, report
+from tests.conftest import (
+    ASSETS,
+    CHARENTE,
+    communes_cog,
+    communes_deleguees_cog,
+    coordonnees_cog,
+    read_numbered,
+    report,
+    territoires_communes,
+)
 
 R = 6371.0088
 
@@ -398,16 +406,7 @@ def donnees_nationales() -> tuple[pl.DataFrame, pl.DataFrame]:
     """(communes with their La Poste point and population, published-like `lieux`) built from
     the bundled national registries by the pipeline's own functions (no pipeline run)."""
     standard = load_standard(PROJECT_ROOT / "schemas")
-    communes, _ = stage_communes(read_numbered(ASSETS / "cog_2026/communes.csv", "cog__communes"))
-    deleguees = stage_communes_deleguees(
-        pl.read_csv(
-            ASSETS / "cog_2026/communes_deleguees_associees_arrondissements.csv",
-            infer_schema=False,
-        )
-    )
-    coordonnees = stage_coordonnees(
-        pl.read_parquet(ASSETS / "laposte_2023/communes_coordonnees_cog2026_national.parquet")
-    ).drop("coord_source")
+    communes, deleguees, coordonnees = communes_cog(), communes_deleguees_cog(), coordonnees_cog()
     cnfs = ASSETS / "conseillers_numeriques/lieux_cnfs_20221202_national.parquet"
     bus = ASSETS / "mednum_lieux/bus_france_services_charente_16_standard_v0_20231003.csv"
     registres = [
@@ -443,13 +442,7 @@ def donnees_nationales() -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.concat(frames, how="diagonal_relaxed"), communes, deleguees, coordonnees
     )
     lieux = dedup.merge_duplicates(resolus, dedup.find_duplicate_pairs(resolus))
-    territoires = communes.select(
-        pl.lit("commune").alias("niveau"),
-        pl.col("code_commune").alias("code"),
-        "code_epci",
-        "code_departement",
-        "code_region",
-    )
+    territoires = territoires_communes(communes, "code_epci", "code_departement", "code_region")
     columns = field_names(load_table_schema(PROJECT_ROOT / "schemas", "lieux"))
     publies = build_lieux(lieux, territoires, columns)
     points = communes.select("code_commune", "code_departement", "population").join(

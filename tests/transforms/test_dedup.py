@@ -456,6 +456,15 @@ APEJ = [
     ("mednum", "c", "33820960400028", "APEJ COGNAC", None, None, None, "Aidants Connect"),
     ("dora", "a", "33820960400028", "APEJ", None, None, None, None),
 ]
+# APEJ merged: the SIRET and name of the most complete record, the union of the others
+APEJ_FUSION = (
+    "33820960400028",
+    "APEJ COGNAC",
+    None,
+    None,
+    "Accès internet et matériel informatique",
+    "Aidants Connect",
+)
 JARNAC = [
     ("j", "a", "20007051400019", "CA DU GRAND COGNAC", None, None, None, None),
     ("j", "b", ZERO, "Communauté d'Agglomération - Site de Jarnac", None, None, None, None),
@@ -510,20 +519,7 @@ CAS_FUSION = [
         "transitive: A~B and B~C make one place",
         APEJ,
         [("cnfs", "b", "mednum", "c"), ("dora", "a", "mednum", "c")],
-        [
-            (
-                "dora",
-                "a",
-                "33820960400028",
-                "APEJ COGNAC",
-                None,
-                None,
-                "Accès internet et matériel informatique",
-                "Aidants Connect",
-                "cnfs:b|dora:a|mednum:c",
-                3,
-            )
-        ],
+        [("dora", "a", *APEJ_FUSION, "cnfs:b|dora:a|mednum:c", 3)],
     ),
     (
         "a chain through a record without SIRET never joins two SIRETs",
@@ -539,18 +535,7 @@ CAS_FUSION = [
         APEJ,
         [("mednum", "c", "cnfs", "b"), ("cnfs", "b", "mednum", "c"), ("cnfs", "b", "mednum", "c")],
         [
-            (
-                "cnfs",
-                "b",
-                "33820960400028",
-                "APEJ COGNAC",
-                None,
-                None,
-                "Accès internet et matériel informatique",
-                "Aidants Connect",
-                "cnfs:b|mednum:c",
-                2,
-            ),
+            ("cnfs", "b", *APEJ_FUSION, "cnfs:b|mednum:c", 2),
             (*APEJ[2], "dora:a", 1),
         ],
     ),

@@ -18,6 +18,7 @@ from observatory.settings import PROJECT_ROOT
 from observatory.transforms import partner_activity as pa
 from observatory.transforms import secret_publication as sp
 from tests.conftest import PARTNER_ACTIVITY, PARTNER_ACTIVITY_FILES
+from tests.transforms.test_secret_audit import BESOIN_VIDE
 
 FIXTURES = PARTNER_ACTIVITY
 MAPPINGS = load_mappings(PROJECT_ROOT / "schemas/partners")
@@ -201,14 +202,7 @@ def test_no_suppressed_cell_can_be_recovered_by_subtraction(cellules, appartenan
     checked = 0
     for enfant, parent in pa.ARETES_NIVEAUX:
         liens = (
-            emboitees.filter(pl.col("niveau") == enfant)
-            .select("code_commune", pl.col("code").alias("code_enfant"))
-            .join(
-                emboitees.filter(pl.col("niveau") == parent).select(
-                    "code_commune", pl.col("code").alias("code_parent")
-                ),
-                on="code_commune",
-            )
+            pa.communes_enfant_parent(emboitees, enfant, parent)
             .select("code_enfant", "code_parent")
             .unique()
         )
@@ -254,19 +248,7 @@ def test_no_suppressed_cell_can_be_recovered_by_subtraction(cellules, appartenan
 def test_without_partner_files_no_rows(appartenances) -> None:
     comptes, quarantaine = pa.compte_activite([], pl.DataFrame({"niveau": [], "code": []}))
     cellules = pa.applique_secret(pa.agrege_comptes(comptes, appartenances), appartenances)
-    besoin = pl.DataFrame(
-        schema={
-            "niveau": pl.String,
-            "code": pl.String,
-            "indicateur": pl.String,
-            "valeur": pl.Float64,
-            "poids_couvert": pl.Float64,
-            "poids_total": pl.Float64,
-            "nb_communes_couvertes": pl.Int64,
-            "nb_communes": pl.Int64,
-        }
-    )
-    indicateurs = pa.indicateurs_activite(cellules, besoin)
+    indicateurs = pa.indicateurs_activite(cellules, BESOIN_VIDE)
     assert indicateurs.is_empty() and quarantaine.is_empty()
     agreges = pa.agrege_comptes(comptes, appartenances)
     assert sp.audit_publication(agreges, appartenances, indicateurs).is_empty()

@@ -91,6 +91,20 @@ def _stats(rows: list[tuple], columns: dict[str, pl.DataType]) -> pl.DataFrame:
     )
 
 
+def _rejet(ligne: int, code_raison: str, valeur: str | None) -> tuple:
+    """A quarantine entry of `_stats` rows: its code was rejected."""
+    return (
+        "test__stats",
+        "stats.csv",
+        "sha-test",
+        ligne,
+        "code_commune_source",
+        code_raison,
+        valeur,
+        "rejet",
+    )
+
+
 # A commune nouvelle 99001 made of 99001 and 99002 in 2016, split again in 2024 (99002 and
 # 99003, a new code, re-established); 99004 merged into 99005 in 2018; 99006 recoded 99007
 # (new département) and merged into 99008 the same day.
@@ -355,56 +369,11 @@ def test_quarantine_and_accounting() -> None:
     ]
     expected = pl.DataFrame(
         [
-            (
-                "test__stats",
-                "stats.csv",
-                "sha-test",
-                3,
-                "code_commune_source",
-                CODE_INCONNU,
-                "97501",
-                "rejet",
-            ),
-            (
-                "test__stats",
-                "stats.csv",
-                "sha-test",
-                10,
-                "code_commune_source",
-                CODE_INCONNU,
-                None,
-                "rejet",
-            ),
-            (
-                "test__stats",
-                "stats.csv",
-                "sha-test",
-                4,
-                "code_commune_source",
-                CODE_DUPLIQUE,
-                "01001",
-                "rejet",
-            ),
-            (
-                "test__stats",
-                "stats.csv",
-                "sha-test",
-                6,
-                "code_commune_source",
-                ARRONDISSEMENT_DEJA_COMPTE,
-                "75101",
-                "rejet",
-            ),
-            (
-                "test__stats",
-                "stats.csv",
-                "sha-test",
-                7,
-                "code_commune_source",
-                ARRONDISSEMENT_DEJA_COMPTE,
-                "75102",
-                "rejet",
-            ),
+            _rejet(3, CODE_INCONNU, "97501"),
+            _rejet(10, CODE_INCONNU, None),
+            _rejet(4, CODE_DUPLIQUE, "01001"),
+            _rejet(6, ARRONDISSEMENT_DEJA_COMPTE, "75101"),
+            _rejet(7, ARRONDISSEMENT_DEJA_COMPTE, "75102"),
         ],
         schema=QUARANTINE_SCHEMA,
         orient="row",

@@ -16,20 +16,14 @@ from hypothesis import strategies as st
 from observatory.transforms import partner_activity as pa
 from observatory.transforms import secret_audit
 from observatory.transforms import secret_publication as sp
+from observatory.transforms.couverture import COUVERTURE_MODELE
 
 ANNEE = 2024
 DIAG = "diagnostics_autonomie"
+# no need rows: the need model's columns (an indicator and its coverage weights)
 BESOIN_VIDE = pl.DataFrame(
-    schema={
-        "niveau": pl.String,
-        "code": pl.String,
-        "indicateur": pl.String,
-        "valeur": pl.Float64,
-        "poids_couvert": pl.Float64,
-        "poids_total": pl.Float64,
-        "nb_communes_couvertes": pl.Int64,
-        "nb_communes": pl.Int64,
-    }
+    schema={"niveau": pl.String, "code": pl.String, "indicateur": pl.String, "valeur": pl.Float64}
+    | COUVERTURE_MODELE
 )
 
 # (commune, département, EPCI, (autonomes, besoin d'aide, jamais en ligne)): one small commune

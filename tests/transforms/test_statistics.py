@@ -12,7 +12,12 @@ from polars.testing import assert_frame_equal
 
 from observatory.sources.catalogue import STATISTIQUES
 from observatory.transforms import statistics as st
-from observatory.validation.quarantine import IDENTITE_LIGNE, account, number_rows
+from observatory.validation.quarantine import (
+    IDENTITE_LIGNE,
+    QUARANTINE_SCHEMA,
+    account,
+    number_rows,
+)
 from tests.conftest import ASSETS
 
 Stager = Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]
@@ -139,15 +144,7 @@ def test_rp2018_counts_use_source_codes_and_diplomas_add_up() -> None:
     differ = raw.filter(pl.col("code_insee") != pl.col("code_insee_cog2026")).height
     assert differ == 51
     assert {"75101", "13201", "69381"} <= set(kept["code_commune_source"].to_list())
-    diplomas = pl.sum_horizontal(
-        "nb_diplome_aucun_cep",
-        "nb_diplome_bepc",
-        "nb_diplome_cap_bep",
-        "nb_diplome_bac",
-        "nb_diplome_bac_2",
-        "nb_diplome_bac_3_4",
-        "nb_diplome_bac_5_plus",
-    )
+    diplomas = pl.sum_horizontal(st.DIPLOMES)
     gap = kept.select((diplomas - pl.col("nb_non_scolarises_15_ans_et_plus")).abs().max()).item()
     assert gap < 1e-6
     assert kept.filter(pl.col("nb_0_14_ans") > pl.col("nb_population")).height == 0
@@ -328,24 +325,23 @@ def raw_rows(columns: dict[str, list[str | None]]) -> pl.DataFrame:
     return number_rows(frame, "test", "f.csv", "x")
 
 
+ENTREE = ("ligne", "colonne", "code_raison", "valeur_brute", "action")
+
+
 def entries(quarantine: pl.DataFrame) -> pl.DataFrame:
-    return quarantine.select("ligne", "colonne", "code_raison", "valeur_brute", "action").sort(
-        "ligne", "colonne", "code_raison"
-    )
+    return quarantine.select(ENTREE).sort("ligne", "colonne", "code_raison")
 
 
 def expected_entries(rows: list[tuple[int, str, str, str | None, str]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows,
-        schema={
-            "ligne": pl.Int64,
-            "colonne": pl.String,
-            "code_raison": pl.String,
-            "valeur_brute": pl.String,
-            "action": pl.String,
-        },
-        orient="row",
-    )
+    """Quarantine entries typed as the quarantine's own columns."""
+    return pl.DataFrame(rows, schema={c: QUARANTINE_SCHEMA[c] for c in ENTREE}, orient="row")
+
+
+def assert_entries(
+    quarantine: pl.DataFrame, rows: list[tuple[int, str, str, str | None, str]]
+) -> None:
+    """The quarantine holds exactly these entries (line, column, reason, raw value, action)."""
+    assert_frame_equal(entries(quarantine), expected_entries(rows))
 
 
 def test_filosofi_spreadsheet_codes_decimal_comma_and_nd() -> None:
@@ -374,16 +370,14 @@ def test_filosofi_spreadsheet_codes_decimal_comma_and_nd() -> None:
         schema_overrides={"annee": pl.Int32},
     )
     assert_frame_equal(kept.drop("jeu_de_donnees", "fichier_origine", "sha256_origine"), expected)
-    assert_frame_equal(
-        entries(quarantine),
-        expected_entries(
-            [
-                (3, "med16", "nombre_invalide", "n.d.", "valeur_ecartee"),
-                (4, "codgeo", "code_corse_sans_2a_2b", "20004", "rejet"),
-                (5, "codgeo", "code_duplique", "1001", "rejet"),
-                (6, "tp6016", "part_superieure_a_1", "150", "valeur_ecartee"),
-            ]
-        ),
+    assert_entries(
+        quarantine,
+        [
+            (3, "med16", "nombre_invalide", "n.d.", "valeur_ecartee"),
+            (4, "codgeo", "code_corse_sans_2a_2b", "20004", "rejet"),
+            (5, "codgeo", "code_duplique", "1001", "rejet"),
+            (6, "tp6016", "part_superieure_a_1", "150", "valeur_ecartee"),
+        ],
     )
     assert account(raw.height, kept, quarantine)["lignes_rejetees"] == 2
 
@@ -408,17 +402,15 @@ def test_caf_communes_counts_and_groups() -> None:
         schema_overrides={"annee": pl.Int32, "nb_allocataires": pl.Int64},
     )
     assert_frame_equal(kept.select(expected.columns), expected)
-    assert_frame_equal(
-        entries(quarantine),
-        expected_entries(
-            [
-                (2, "CODGEO", "code_regroupement_communes", "0309503310", "rejet"),
-                (3, "A", "nombre_invalide", "n.d.", "valeur_ecartee"),
-                (4, "CODGEO", "code_caracteres_invalides", "16O15", "rejet"),
-                (5, "A", "nombre_non_entier", "12,5", "valeur_ecartee"),
-                (5, "PERCOU", "nombre_negatif", "-3", "valeur_ecartee"),
-            ]
-        ),
+    assert_entries(
+        quarantine,
+        [
+            (2, "CODGEO", "code_regroupement_communes", "0309503310", "rejet"),
+            (3, "A", "nombre_invalide", "n.d.", "valeur_ecartee"),
+            (4, "CODGEO", "code_caracteres_invalides", "16O15", "rejet"),
+            (5, "A", "nombre_non_entier", "12,5", "valeur_ecartee"),
+            (5, "PERCOU", "nombre_negatif", "-3", "valeur_ecartee"),
+        ],
     )
 
 
@@ -549,15 +541,13 @@ def test_caf_rsa_iris_aggregation() -> None:
         schema_overrides={"annee": pl.Int32, "nb_allocataires_rsa": pl.Int64},
     )
     assert_frame_equal(communes.select(expected.columns), expected)
-    assert_frame_equal(
-        entries(quarantine),
-        expected_entries(
-            [
-                (4, "CODE_IRIS", "iris_absent_table_iris", "940220101", "rejet"),
-                (5, "CODE_IRIS", "iris_ambigu_table_iris", "160150102", "rejet"),
-                (6, "CODE_IRIS", "code_iris_invalide", "0100", "rejet"),
-            ]
-        ),
+    assert_entries(
+        quarantine,
+        [
+            (4, "CODE_IRIS", "iris_absent_table_iris", "940220101", "rejet"),
+            (5, "CODE_IRIS", "iris_ambigu_table_iris", "160150102", "rejet"),
+            (6, "CODE_IRIS", "code_iris_invalide", "0100", "rejet"),
+        ],
     )
     iris, _ = st.stage_caf_arsas_iris(raw, table, annee=2019)
     assert account(raw.height, iris, quarantine)["lignes_gardees"] == 3
