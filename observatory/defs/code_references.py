@@ -15,6 +15,7 @@ import textwrap
 import types
 import warnings
 from collections.abc import Callable, Iterable
+from functools import cache
 from pathlib import Path
 
 import dagster as dg
@@ -43,14 +44,23 @@ def _called(node: ast.Call) -> tuple[str, str | None] | None:
     return None
 
 
+@cache
+def _arbre(code: types.CodeType) -> ast.Module | None:
+    """The parsed body of a function: asset factories make many functions of one code, parsed
+    once (reading and parsing the source is most of a definitions build's references)."""
+    try:
+        return ast.parse(textwrap.dedent(inspect.getsource(code)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+
+
 def _pure_modules(function: Callable) -> list[types.ModuleType]:
     """The observatory modules outside `defs` whose functions `function`'s body calls.
 
     Only calls count: a module read for a constant (a vintage, a column list) computes nothing.
     """
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError):
+    tree = _arbre(function.__code__)
+    if tree is None:
         return []
     closure = inspect.getclosurevars(function)
     scope = {**function.__globals__, **closure.globals, **closure.nonlocals}

@@ -291,15 +291,7 @@ def lignes_en_echec(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFr
         for check in checks_lignes(schema)
         if all(c in frame.columns for c in check.colonne.split(","))
     ]
-    empty = pl.DataFrame(
-        schema={
-            "ligne": pl.Int64,
-            "colonne": pl.String,
-            "code_raison": pl.String,
-            "valeur": pl.String,
-        }
-    )
-    return pl.concat([empty, *parts])
+    return pl.concat([pl.DataFrame(schema=_ECHECS), *parts])
 
 
 # ---------------------------------------------------------------- great-expectations

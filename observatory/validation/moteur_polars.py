@@ -33,6 +33,7 @@ from observatory.validation.expectations import (
     _echecs_conditionnels,
     _json,
     ancre,
+    expression_echec,
     motif_par_valeur,
     regles,
 )
@@ -107,32 +108,23 @@ def _comme_pandas(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _echec_lignes(regle: Regle, table: pl.DataFrame) -> pl.Expr:
-    """True on the rows great-expectations counts as unexpected for the rule."""
-    col = pl.col(_colonnes_lues(regle)[0])
+    """True on the rows great-expectations counts as unexpected for the rule.
+
+    The quarantine's row rule (`expectations.expression_echec`) where both count alike; on
+    its own where great-expectations counts otherwise: every copy of a duplicated value (not
+    the copies after the first), keys whose parts are all missing passed over, and a pattern
+    tested once per distinct value (`motif_par_valeur`).
+    """
+    col = pl.col(regle.colonnes[0])
     match regle.sorte:
-        case "required":
-            return col.is_null()
         case "unique":
             return col.is_not_null() & col.is_duplicated()
-        case "primaryKey":  # a row whose key parts are all missing is passed over
+        case "primaryKey":
             parts = [pl.col(c) for c in regle.colonnes]
             return ~pl.all_horizontal(p.is_null() for p in parts) & pl.struct(parts).is_duplicated()
         case "pattern":
             return col.is_not_null() & ~motif_par_valeur(table, regle.colonnes[0], regle.valeur)
-        case "enum":
-            return col.is_not_null() & ~col.is_in(list(regle.valeur))
-        case "minimum" | "minLength":
-            valeurs = col.str.len_chars() if regle.sorte == "minLength" else col
-            bas, haut = regle.valeur
-            hors = pl.lit(False)
-            if bas is not None:
-                hors = hors | (valeurs < bas)
-            if haut is not None:
-                hors = hors | (valeurs > haut)
-            return col.is_not_null() & hors
-        case "point":
-            return col.is_not_null() & (col != True)  # noqa: E712 (a column, not a literal)
-    raise ValueError(f"no row rule for {regle.sorte}")
+    return expression_echec(regle)
 
 
 def _valeur_pandas(valeur: Any, dtype: pl.DataType, avec_manquant: bool) -> Any:
