@@ -388,6 +388,20 @@ def attente(regle: Regle, gxe: Any) -> Any:
     raise ValueError(f"no expectation for {regle.sorte}")
 
 
+def regles_suite(
+    schema: Mapping[str, Any], colonnes_exactes: bool = True, conditionnelles: bool = True
+) -> list[Regle]:
+    """The rules of the suite: the schema's, the columns' rule naming the computed column
+    `COLONNE_POINT` that validated frames carry when the schema has `x-point-en-france`."""
+    rules = [r for r in regles(schema, colonnes_exactes) if conditionnelles or not r.condition]
+    if any(r.sorte == "point" for r in rules):
+        rules = [
+            Regle(r.sorte, (*r.colonnes, COLONNE_POINT), r.valeur) if r.sorte == "colonnes" else r
+            for r in rules
+        ]
+    return rules
+
+
 def suite_attentes(
     schema: Mapping[str, Any],
     colonnes_exactes: bool = True,
@@ -400,12 +414,7 @@ def suite_attentes(
     row condition through a slow pandas query; `valider_table` runs them in polars).
     """
     gx, gxe, _ = _gx()
-    rules = [r for r in regles(schema, colonnes_exactes) if conditionnelles or not r.condition]
-    if any(r.sorte == "point" for r in rules):  # validated frames carry the computed column
-        rules = [
-            Regle(r.sorte, (*r.colonnes, COLONNE_POINT), r.valeur) if r.sorte == "colonnes" else r
-            for r in rules
-        ]
+    rules = regles_suite(schema, colonnes_exactes, conditionnelles)
     with _sans_avertissement_condition():
         expectations = [attente(r, gxe) for r in rules]
     return gx.ExpectationSuite(

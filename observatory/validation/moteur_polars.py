@@ -35,7 +35,7 @@ from observatory.validation.expectations import (
     ancre,
     expression_echec,
     motif_par_valeur,
-    regles,
+    regles_suite,
 )
 
 # The great-expectations expectation type of each rule of the suite.
@@ -221,12 +221,7 @@ def valider_table_polars(
 ) -> ResultatValidation:
     """`expectations.valider_table` (same arguments, same result) without great-expectations."""
     table = nom or schema["name"]
-    suite = [r for r in regles(schema, colonnes_exactes) if not r.condition]
-    if any(r.sorte == "point" for r in suite):  # validated frames carry the computed column
-        suite = [
-            Regle(r.sorte, (*r.colonnes, COLONNE_POINT), r.valeur) if r.sorte == "colonnes" else r
-            for r in suite
-        ]
+    suite = regles_suite(schema, colonnes_exactes, conditionnelles=False)
     nb_conditionnelles, conditionnelles = _echecs_conditionnels(frame, schema, colonnes_exactes)
     echecs = (*echecs_suite(_colonnes_calculees(frame, schema), suite), *conditionnelles)
     return ResultatValidation(
