@@ -19,7 +19,9 @@ A Table Schema (`schemas/tables/*.json`, `schemas/sources/*.json`) declares the 
 (`suite_attentes`), run on a whole table by `valider_table` (great-expectations has no polars
 support: the frame goes to pandas; it is imported lazily, once per process, with one
 ephemeral context), and (2) polars row rules (`checks_lignes`, quarantine `Check`s). No rule is
-written twice.
+written twice. The pipeline's checks evaluate the same suite with `moteur_polars`, which
+reports what `valider_table` reports without importing great-expectations; `valider_table`
+is the reference it is tested against.
 
 For a large table (`LIGNES_FILS` rows), the pandas copy and the suite run in a forked child
 process (`en_processus_fils`) where `fork` exists: the child inherits the imported
