@@ -29,7 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from observatory.publish import database  # noqa: E402
-from observatory.publish.database import identifier, make_engine, publish_release  # noqa: E402
+from observatory.publish.database import (  # noqa: E402
+    identifier,
+    make_engine,
+    publish_release,
+    supprime_schema_postgresql,
+)
 from observatory.publish.schemas import load_table_schema  # noqa: E402
 
 
@@ -60,7 +65,7 @@ def one(kind: str, release: Path, postgres: str) -> dict:
                 result = publish_release(release, engine, schema=schema)
                 detail = result.secondes
             finally:
-                _drop(engine, schema)
+                supprime_schema_postgresql(engine, schema)
         elif kind == "load_only_sqlite":
             detail = _load_only(make_engine(sqlite_url), release, None)
         elif kind == "load_only_postgresql":
@@ -68,7 +73,7 @@ def one(kind: str, release: Path, postgres: str) -> dict:
             try:
                 detail = _load_only(engine, release, schema)
             finally:
-                _drop(engine, schema)
+                supprime_schema_postgresql(engine, schema)
         elif kind == "adbc_sqlite":
             import adbc_driver_sqlite.dbapi as adbc
 
@@ -83,7 +88,7 @@ def one(kind: str, release: Path, postgres: str) -> dict:
                 uri = postgres.replace("postgresql+psycopg://", "postgresql://")
                 detail = _adbc(adbc.connect(uri), release, schema)
             finally:
-                _drop(engine, schema)
+                supprime_schema_postgresql(engine, schema)
         else:
             raise ValueError(kind)
         seconds = time.perf_counter() - started
@@ -120,17 +125,6 @@ def _adbc(connection, release: Path, schema: str | None) -> dict[str, float]:
             detail[name] = round(time.perf_counter() - started, 3)
         connection.commit()
     return detail
-
-
-def _drop(engine: sa.Engine, schema: str) -> None:
-    with engine.begin() as connection:
-        names = connection.execute(
-            sa.text("SELECT nspname FROM pg_namespace WHERE nspname = :s OR nspname LIKE :p"),
-            {"s": schema, "p": f"{schema}\\_%"},
-        ).scalars()
-        for name in list(names):
-            connection.exec_driver_sql(f'DROP SCHEMA "{identifier(name)}" CASCADE')
-    engine.dispose()
 
 
 def main() -> None:

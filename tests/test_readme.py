@@ -147,10 +147,18 @@ def test_places_rebasing_and_scope_figures_are_the_runs(pipeline_run) -> None:
 def test_run_time_is_the_benchmarks() -> None:
     """The README's run time is the last benchmark's, not a guess."""
     results = (PROJECT_ROOT / "bench/RESULTS.md").read_text(encoding="utf-8")
-    bench = re.search(r"\| national full run ≤ 30 s \(median of 3\) \| ([\d.]+) s \|", results)
-    readme = re.search(r"national full run ([\d.]+) s \(median of 3", README)
-    assert bench and readme
-    assert readme.group(1) == bench.group(1)
+    bench = re.search(
+        r"\| national full run ≤ 12× the floor \(median of 3\) \| ([\d.]+) s = ([\d.]+)× \|",
+        results,
+    )
+    floor = re.search(r"\| I/O floor: [^|]+\| ([\d.]+) s \(read", results)
+    readme = re.search(
+        r"national full run ([\d.]+) s \(median of 3[^)]*\), ([\d.]+)× its I/O floor of "
+        r"([\d.]+) s",
+        README,
+    )
+    assert bench and floor and readme
+    assert readme.groups() == (*bench.groups(), floor.group(1))
     assert not re.search(r"~\s?\d+ s\b", README)  # no unmeasured "~10 s"
 
 

@@ -30,6 +30,7 @@ from observatory.publish.database import (
     publish_release,
     published_releases,
     release_prefix,
+    supprime_schema_postgresql,
 )
 from observatory.publish.schemas import load_table_schema
 from observatory.sources.raw import sha256_file
@@ -172,14 +173,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[sa.
         )
     schema = f"test_pub_{uuid.uuid4().hex[:8]}"
     yield engine, schema
-    with engine.begin() as connection:
-        names = connection.execute(
-            sa.text("SELECT nspname FROM pg_namespace WHERE nspname = :s OR nspname LIKE :p"),
-            {"s": schema, "p": f"{schema}\\_r%"},
-        ).scalars()
-        for name in list(names):
-            connection.exec_driver_sql(f'DROP SCHEMA "{identifier(name)}" CASCADE')
-    engine.dispose()
+    supprime_schema_postgresql(engine, schema)
 
 
 def view_rows(engine: sa.Engine, schema: str | None, table_schema: dict) -> list[tuple]:
