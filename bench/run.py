@@ -119,6 +119,11 @@ def timed(
     }
 
 
+def script(nom: str, *arguments: object) -> dict:
+    """`timed` run of one of the bench's scripts with its arguments."""
+    return timed([PY, str(BENCH / nom), *(str(a) for a in arguments)])
+
+
 def fresh_data_dir(work: Path, name: str, inbox: Path | None = None) -> Path:
     data = work / name
     if data.exists():
@@ -175,17 +180,14 @@ def measure(work: Path, repetitions: int, full_runs: int, full_runs_10x: int, co
         runs.append({k: v for k, v in r.items() if k != "out"} | {"rows": published_rows(data)})
     res["full_runs"] = runs
     print("I/O floor", flush=True)
-    r = timed(
-        [
-            PY,
-            str(BENCH / "floor.py"),
-            "--assets",
-            str(work / "assets"),
-            "--release",
-            str(work / "data0" / "published" / "latest"),
-            "--out",
-            str(work / "floor.json"),
-        ]
+    r = script(
+        "floor.py",
+        "--assets",
+        work / "assets",
+        "--release",
+        work / "data0" / "published" / "latest",
+        "--out",
+        work / "floor.json",
     )
     res["floor"] = json.loads((work / "floor.json").read_text()) if r["rc"] == 0 else None
     print("rerun, nothing changed", flush=True)
@@ -239,7 +241,7 @@ def measure(work: Path, repetitions: int, full_runs: int, full_runs_10x: int, co
             shutil.rmtree(data)  # 10× data dirs are several GB
     res["full_runs_10x"] = runs10
     for echelle, warehouse in (("1x", warehouse1), ("10x", work / "x10" / "warehouse")):
-        for peer, script, extra in (
+        for peer, fichier, extra in (
             ("polars", "core.py", []),
             ("pandas", "pandas_baseline.py", ["--check"]),
             ("duckdb", "duckdb_models.py", ["--check"]),
@@ -250,7 +252,7 @@ def measure(work: Path, repetitions: int, full_runs: int, full_runs_10x: int, co
             r = timed(
                 [
                     PY,
-                    str(BENCH / script),
+                    str(BENCH / fichier),
                     "--warehouse",
                     str(warehouse),
                     "--repetitions",
@@ -265,30 +267,13 @@ def measure(work: Path, repetitions: int, full_runs: int, full_runs_10x: int, co
             res[f"{peer}_{echelle}"] = figures
     print("core profile", flush=True)
     for echelle, warehouse in (("1x", warehouse1), ("10x", work / "x10" / "warehouse")):
-        r = timed([PY, str(BENCH / "core.py"), "--warehouse", str(warehouse), "--profile"])
+        r = script("core.py", "--warehouse", warehouse, "--profile")
         res[f"core_profile_{echelle}"] = r["out"]
     print("nearest-place search", flush=True)
-    r = timed(
-        [
-            PY,
-            str(BENCH / "access.py"),
-            "--data-dir",
-            str(work / "data0"),
-            "--repetitions",
-            str(repetitions),
-        ]
-    )
+    r = script("access.py", "--data-dir", work / "data0", "--repetitions", repetitions)
     res["access"] = r["out"]
-    r = timed(
-        [
-            PY,
-            str(BENCH / "access.py"),
-            "--data-dir",
-            str(work / "x10"),
-            "--repetitions",
-            str(repetitions),
-            "--skip-orientation",
-        ]
+    r = script(
+        "access.py", "--data-dir", work / "x10", "--repetitions", repetitions, "--skip-orientation"
     )
     res["access_10x"] = r["out"]
     res["machine"]["loadavg_end"] = os.getloadavg()
