@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import dagster as dg
 import polars as pl
@@ -160,38 +160,52 @@ def int__couverture_sources(
 
 
 REGISTRES = [f"stg_{source.key}" for source in cat.REGISTRES_LIEUX]
+# what a place is resolved against: communes, their old names and codes, points, contours
+REFERENTIELS = (
+    "stg_cog__communes",
+    "stg_cog__communes_deleguees",
+    "stg_laposte__communes_coordonnees",
+    "stg_insee__mouvements_communes",
+    "int__contours_communes",
+)
+Resolver = Callable[..., tuple[pl.DataFrame, pl.DataFrame, int]]
+
+
+def build_resolution_asset(
+    name: str,
+    entrees: Sequence[str],
+    resolve: Resolver,
+    lists: Callable[[Mapping[str, pl.DataFrame]], list],
+    description: str,
+) -> dg.AssetsDefinition:
+    """An asset resolving places to their COG commune: `resolve(lists(inputs), *REFERENTIELS)`
+    gives the places kept, the quarantine and the rows read; the quarantine is written."""
+
+    @dg.asset(
+        name=name,
+        group_name=GROUP,
+        ins={n: dg.AssetIn(n) for n in (*REFERENTIELS, *entrees)},
+        description=description,
+    )
+    def _resolved(
+        observatory: ObservatoryResource, **frames: pl.DataFrame
+    ) -> dg.Output[pl.DataFrame]:
+        kept, quarantine, lignes = resolve(lists(frames), *(frames[n] for n in REFERENTIELS))
+        return staged(observatory, name, lignes, kept, quarantine)
+
+    return _resolved
 
 
 def build_lieux_resolus(partenaires: Sequence[str] = ()) -> dg.AssetsDefinition:
     """Places of the registries and of partners' place lists (`stg_partenaire__<p>`)."""
     entrees = [*REGISTRES, *partenaires]
-
-    @dg.asset(
-        name="int__lieux_resolus",
-        group_name=GROUP,
-        ins={name: dg.AssetIn(name) for name in entrees},
+    return build_resolution_asset(
+        "int__lieux_resolus",
+        entrees,
+        lieux.resout_lieux,
+        lambda frames: [frames[name] for name in entrees],
+        "Places of every registry with their COG commune; unresolved or too far: quarantined.",
     )
-    def _lieux_resolus(
-        observatory: ObservatoryResource,
-        stg_cog__communes: pl.DataFrame,
-        stg_cog__communes_deleguees: pl.DataFrame,
-        stg_laposte__communes_coordonnees: pl.DataFrame,
-        stg_insee__mouvements_communes: pl.DataFrame,
-        int__contours_communes: pl.DataFrame,
-        **registres: pl.DataFrame,
-    ) -> dg.Output[pl.DataFrame]:
-        """Places of every registry with their COG commune; unresolved or too far: quarantined."""
-        kept, quarantine, lignes = lieux.resout_lieux(
-            [registres[name] for name in entrees],
-            stg_cog__communes,
-            stg_cog__communes_deleguees,
-            stg_laposte__communes_coordonnees,
-            stg_insee__mouvements_communes,
-            int__contours_communes,
-        )
-        return staged(observatory, "int__lieux_resolus", lignes, kept, quarantine)
-
-    return _lieux_resolus
 
 
 @dg.asset(group_name=GROUP)
