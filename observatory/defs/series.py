@@ -7,9 +7,10 @@ one (`observatory.publish.tables.build_indicateurs`).
 """
 
 from observatory.defs.intermediate import build_resolution_asset
-from observatory.defs.staging import REQUIS_SITES_NATIONAUX, build_lieux_asset
+from observatory.defs.staging import build_lieux_asset
 from observatory.sources import catalogue as cat
 from observatory.transforms import france_services
+from observatory.transforms.stagers import REQUIS_SITES_NATIONAUX
 
 INT_FRANCE_SERVICES = "int__france_services_millesimes"
 
