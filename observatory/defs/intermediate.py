@@ -17,11 +17,11 @@ from observatory.transforms import (
     france_services,
     lieux,
     rebasing,
+    resume,
     territories,
     zonings,
 )
 from observatory.transforms.rebasages import REBASAGES, lignes_et_millesimes
-from observatory.transforms.resume import effectifs
 from observatory.zonings import load_zonages
 
 GROUP = "intermediate"
@@ -41,8 +41,7 @@ def int__contexte_communes(
         stg_anct__grilles_communales,
         stg_laposte__communes_coordonnees,
     )
-    gaps = {f"sans_{c}": frame[c].null_count() for c in frame.columns if c != "code_commune"}
-    return dg.Output(frame, metadata={"communes": frame.height, **gaps})
+    return dg.Output(frame, metadata={"communes": frame.height, **resume.lacunes(frame)})
 
 
 @dg.asset(group_name=GROUP)
@@ -52,18 +51,7 @@ def int__contours_communes(
     """The polygons of the communes of the COG: the report's map, place-in-commune checks.
     A commune without a contour or a contour of no commune is listed, never guessed."""
     frame, sans, hors = contours.contours_du_cog(stg_ign__contours_communes, stg_cog__communes)
-    return dg.Output(
-        frame,
-        metadata={
-            "anneaux": frame.height,
-            "communes": frame["code_commune"].n_unique(),
-            # the lists are cut: a benchmark's synthetic communes have no contour
-            "nb_communes_sans_contour": len(sans),
-            "communes_sans_contour": sans[:50],
-            "nb_contours_hors_cog": len(hors),
-            "contours_hors_cog": hors[:50],
-        },
-    )
+    return dg.Output(frame, metadata=resume.contours(frame, sans, hors))
 
 
 @dg.asset(group_name=GROUP)
@@ -83,7 +71,7 @@ def int__territoires(
         millesime_cog=cat.COG_COMMUNES.annee,
         contexte=int__contexte_communes,
     )
-    return dg.Output(frame, metadata=effectifs(frame, "niveau", prefixe="nb_"))
+    return dg.Output(frame, metadata=resume.effectifs(frame, "niveau", prefixe="nb_"))
 
 
 @dg.multi_asset(
@@ -213,15 +201,7 @@ def int__lieux(int__lieux_resolus: pl.DataFrame) -> dg.Output[pl.DataFrame]:
     """One row per place: duplicates across and within registries merged, sources listed."""
     pairs = dedup.find_duplicate_pairs(int__lieux_resolus)
     merged = dedup.merge_duplicates(int__lieux_resolus, pairs)
-    return dg.Output(
-        merged,
-        metadata={
-            "lieux_avant_fusion": int__lieux_resolus.height,
-            "lieux": merged.height,
-            "paires_doublons": int(pairs["doublon"].sum()),
-            "lieux_multi_sources": int((merged["nb_sources"] > 1).sum()),
-        },
-    )
+    return dg.Output(merged, metadata=resume.fusion(int__lieux_resolus, pairs, merged))
 
 
 intermediate_assets = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -13,7 +12,7 @@ from observatory.defs import build_definitions
 from observatory.defs.progress import progress_logger, step_layers
 from observatory.defs.schedules import PIPELINE_JOB
 from observatory.operations.findings import failed_check_line
-from observatory.operations.notices import root_cause
+from observatory.operations.notices import RunOutcome, root_cause
 from observatory.progress import (
     PLAN,
     PROGRESS_LOGGER,
@@ -24,28 +23,9 @@ from observatory.progress import (
 )
 from observatory.settings import Settings, settings_fields, settings_from_fields
 
-SQL_STEP = "pub_sql"
-
 
 class DefinitionsError(RuntimeError):
     """The job could not be built (a SQL model, a mapping, a schema is broken)."""
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    success: bool
-    release: Path | None
-    errors: list[str]
-    run_id: str
-    new_release: bool = False  # false when nothing changed since `latest`
-    failed_steps: tuple[str, ...] = ()  # step keys that failed (`pub_sql`: the SQL copy only)
-
-    @property
-    def sql_only(self) -> bool:
-        """The Parquet release is published; only its SQL copy (`pub_sql`) failed."""
-        return (
-            self.release is not None and self.failed_steps == (SQL_STEP,) and len(self.errors) == 1
-        )
 
 
 def _instance() -> dg.DagsterInstance:

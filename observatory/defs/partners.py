@@ -13,7 +13,7 @@ import dagster as dg
 import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
-from observatory.partners.inbox import RECU, REFUSE, new_files
+from observatory.partners.inbox import new_files
 from observatory.partners.mappings import TYPES_ACTIVITE, PartnerMapping, load_mappings
 from observatory.partners.staging import (
     feedback_dir,
@@ -46,18 +46,10 @@ def build_raw_partner_asset(mapping: PartnerMapping) -> dg.AssetsDefinition:
         metadata={"partenaire": mapping.partenaire, "type_fichier": mapping.type_fichier},
     )
     def _raw(context: dg.AssetExecutionContext, observatory: ObservatoryResource):
-        depot = land_partner(observatory.settings, mapping)
-        outcomes = depot.outcomes
-        for refused in (o for o in outcomes if o.statut == REFUSE):
-            context.log.warning(refused.raison)
-        return dg.MaterializeResult(
-            metadata={
-                "recus": [o.fichier for o in outcomes if o.statut == RECU],
-                "deja_recus": [o.fichier for o in outcomes if o.statut not in (RECU, REFUSE)],
-                "refuses": [str(o.raison) for o in outcomes if o.statut == REFUSE],
-                "retours_refuses": depot.retours,
-            }
-        )
+        metadata = land_partner(observatory.settings, mapping).metadata()
+        for raison in metadata["refuses"]:
+            context.log.warning(raison)
+        return dg.MaterializeResult(metadata=metadata)
 
     return _raw
 

@@ -7,6 +7,7 @@ import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
 from observatory.locking import run_lock
+from observatory.operations.lineage import table_sources
 from observatory.publish import database, tables
 from observatory.publish.assembly import (
     layouts,
@@ -126,28 +127,12 @@ def pub_sql(observatory: ObservatoryResource) -> dg.MaterializeResult:
 
 def table_lineage(assets: Sequence[dg.AssetsDefinition]) -> dict[str, list[str]]:
     """Per published table, the sources upstream of its `pub_` asset in the asset graph."""
-    parents: dict[dg.AssetKey, set[dg.AssetKey]] = {}
-    for assets_def in assets:
-        for key in assets_def.keys:
-            parents.setdefault(key, set()).update(assets_def.asset_deps.get(key, set()))
-    by_raw = {dg.AssetKey(s.raw_asset): s.key for s in SOURCES}
-    by_raw |= {  # partner files: `raw_partenaire__<partner>` lands source `partenaire__<partner>`
-        key: key.path[-1].removeprefix("raw_")
+    parents = {
+        key.to_user_string(): {d.to_user_string() for d in assets_def.asset_deps.get(key, ())}
         for assets_def in assets
         for key in assets_def.keys
-        if key.path[-1].startswith("raw_partenaire__")
     }
-    lineage: dict[str, list[str]] = {}
-    for table in TABLES:
-        seen: set[dg.AssetKey] = set()
-        todo = [dg.AssetKey(f"pub_{table}")]
-        while todo:
-            key = todo.pop()
-            if key not in seen:
-                seen.add(key)
-                todo.extend(parents.get(key, ()))
-        lineage[table] = sorted(by_raw[k] for k in seen if k in by_raw)
-    return lineage
+    return table_sources(parents, TABLES, {s.raw_asset: s.key for s in SOURCES})
 
 
 def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:

@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import requests
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK_ENV = "OBSERVATORY_WEBHOOK_URL"
 WEBHOOK_TIMEOUT = 10.0  # seconds; a notifier must not hang the sensor daemon
+SQL_STEP = "pub_sql"
 CADENCE_TAG = "observatory/cadence"
 # the run tags a summary keeps: what launched the run, its cadence, the partner it is for
 KEPT_TAGS = ("dagster/schedule_name", "dagster/sensor_name", CADENCE_TAG, "partenaire")
@@ -93,7 +95,7 @@ class FailureSummary:
         lines += [f"  - {s.step}: {s.cause}" for s in self.steps]
         if not self.steps:
             lines.append("  (no step failed: the run failed before or around its steps)")
-        if self.steps and all(s.step == "pub_sql" for s in self.steps):
+        if self.steps and all(s.step == SQL_STEP for s in self.steps):
             lines.append(
                 "  The Parquet release is published (`latest`); only its SQL copy failed, "
                 "caught up by the next run."
@@ -135,12 +137,26 @@ def summarize_run(
     )
 
 
-class _Outcome(Protocol):
-    run_id: str
+@dataclass(frozen=True)
+class RunOutcome:
+    """What `observatory run` (`materialize_all`) ended with."""
+
+    success: bool
+    release: Path | None
     errors: list[str]
+    run_id: str
+    new_release: bool = False  # false when nothing changed since `latest`
+    failed_steps: tuple[str, ...] = ()  # step keys that failed (`pub_sql`: the SQL copy only)
+
+    @property
+    def sql_only(self) -> bool:
+        """The Parquet release is published; only its SQL copy (`pub_sql`) failed."""
+        return (
+            self.release is not None and self.failed_steps == (SQL_STEP,) and len(self.errors) == 1
+        )
 
 
-def summarize_outcome(outcome: _Outcome, job: str = "observatory run") -> FailureSummary:
+def summarize_outcome(outcome: RunOutcome, job: str = "observatory run") -> FailureSummary:
     """The summary of a failed `materialize_all` (the CLI's in-process run: no sensor sees it)."""
     steps = []
     for line in outcome.errors:
