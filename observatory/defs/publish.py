@@ -6,19 +6,12 @@ import dagster as dg
 import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
-from observatory.locking import run_lock
 from observatory.operations.lineage import table_sources
 from observatory.publish import database, tables
-from observatory.publish.assembly import (
-    layouts,
-    nettoie_interrompus,
-    release_documents,
-    release_sources,
-)
+from observatory.publish.assembly import publish_release
 from observatory.publish.numbers import load_precisions
-from observatory.publish.release import TablesOnDemand, read_manifest, write_release
 from observatory.publish.schemas import field_names, load_dictionary, load_table_schema
-from observatory.sources.catalogue import COG_COMMUNES, SOURCES
+from observatory.sources.catalogue import SOURCES
 from observatory.sources.mednum import load_standard
 from observatory.transforms import fragility, orientation
 
@@ -157,39 +150,9 @@ def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
         **published: pl.LazyFrame,
     ) -> dg.MaterializeResult:
         """A checked, immutable release; `latest` switches only once everything is written."""
-        frames = TablesOnDemand({table: published[f"pub_{table}"] for table in TABLES})
-        settings = observatory.settings
-        schemas = {name: load_table_schema(settings.schemas_dir, name) for name in TABLES}
-        dictionary = load_dictionary(settings.schemas_dir)
-        if errors := tables.check_tables(frames, schemas, dictionary):
-            raise tables.PublicationCheckError("; ".join(errors))
-        # runs started by the daemon do not go through the CLI's lock
-        with run_lock(settings.data_dir, label="release"):
-            nettoie_interrompus(settings)
-            publication = write_release(
-                frames,
-                settings.published_dir,
-                release_sources(settings),
-                extra={"millesime_cog": COG_COMMUNES.annee, "profil": settings.profile},
-                layouts=layouts(schemas),
-                lineage=lineage,
-                documents=release_documents(
-                    settings,
-                    schemas,
-                    dictionary,
-                    {"zz_bornes_ifn.md": fragility.tableau_bornes(int__fragilite_bornes)},
-                ),
-                keep=settings.keep_releases,
-            )
-        manifest = read_manifest(publication.folder)
-        return dg.MaterializeResult(
-            metadata={
-                "chemin": str(publication.folder),
-                "release_id": publication.folder.name,
-                "nouvelle": publication.nouvelle,
-                "supprimees": list(publication.pruned),
-                **{f"lignes_{name}": e["rows"] for name, e in manifest["tables"].items()},
-            }
-        )
+        frames = {table: published[f"pub_{table}"] for table in TABLES}
+        annexes = {"zz_bornes_ifn.md": fragility.tableau_bornes(int__fragilite_bornes)}
+        metadata = publish_release(observatory.settings, frames, lineage, annexes)
+        return dg.MaterializeResult(metadata=metadata)
 
     return _release
