@@ -16,13 +16,11 @@ from observatory.transforms import (
     dedup,
     france_services,
     lieux,
-    rebasing,
     resume,
     territories,
-    zonings,
 )
 from observatory.transforms.rebasages import REBASAGES, lignes_et_millesimes
-from observatory.zonings import load_zonages
+from observatory.zonings import zonages_valides
 
 GROUP = "intermediate"
 
@@ -93,18 +91,13 @@ def int__zonages(
     A zoning that forgets or repeats a commune, or names an unknown code, fails the run with a
     message naming the communes; old commune codes are rebased to COG 2026.
     """
-    folder = observatory.settings.zonages_dir
-    declarations = load_zonages(folder) if folder is not None else []
-    passage = rebasing.build_passage(
+    noms, zones, appartenances = zonages_valides(
+        observatory.settings.zonages_dir,
+        int__territoires,
         stg_insee__passage_communes,
         stg_insee__mouvements_communes,
         stg_cog__communes,
-        depuis=zonings.DEPUIS_ZONAGES,
     )
-    appartenances, zones = zonings.valider_zonages(
-        declarations, territories.build_appartenances(int__territoires), int__territoires, passage
-    )
-    noms = [nom for nom, _ in declarations]
     return (
         dg.Output(zones, metadata={"zonages": noms, "zones": zones.height}),
         dg.Output(appartenances, metadata={"communes": appartenances.height}),

@@ -11,12 +11,12 @@ UI, schedules or sensors never configure this logger.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster._core.definitions.dependency import NodeHandle  # no public name
 
+from observatory.operations.findings import plain
 from observatory.operations.notices import innermost
 from observatory.progress import (
     CHECK_FAILED,
@@ -59,10 +59,6 @@ def _root_cause(error: Any) -> str:
     return message[:500]
 
 
-def _plain(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: getattr(v, "value", v) for k, v in metadata.items()}
-
-
 def translate(record: logging.LogRecord) -> StepEvent | None:
     """The `StepEvent` a Dagster log record stands for, if the display cares about it."""
     meta = getattr(record, "dagster_meta", None) or {}
@@ -88,7 +84,7 @@ def translate(record: logging.LogRecord) -> StepEvent | None:
             MATERIALIZATION,
             event.step_key,
             materialization.asset_key.to_user_string(),
-            _plain(materialization.metadata),
+            plain(materialization.metadata),
         )
     if kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
         evaluation = event.event_specific_data

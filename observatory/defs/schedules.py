@@ -32,8 +32,10 @@ from typing import Any
 
 import dagster as dg
 
+from observatory.operations.findings import plain
 from observatory.operations.freshness import (
     LAST_UPDATED,
+    check_description,
     freshness,
     max_age,
     registry_sources,
@@ -160,10 +162,7 @@ def build_freshness_checks() -> list[dg.AssetChecksDefinition]:
         dg.AssetCheckSpec(
             FRESHNESS_CHECK,
             asset=key,
-            description=(
-                f"Âge des données : au plus {max_age(source).days} jours en profil live ; en "
-                "profil offline, l'âge de l'instantané fourni, sans alerte."
-            ),
+            description=check_description(source),
             metadata={"age_max_jours": max_age(source).days},
         )
         for key, source in by_key.items()
@@ -175,11 +174,7 @@ def build_freshness_checks() -> list[dg.AssetChecksDefinition]:
         for check_key in context.selected_asset_check_keys:
             event = context.instance.get_latest_materialization_event(check_key.asset_key)
             materialization = event.asset_materialization if event is not None else None
-            metadata = (
-                {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
-                if materialization is not None
-                else None
-            )
+            metadata = plain(materialization.metadata) if materialization is not None else None
             yield freshness_result(by_key[check_key.asset_key], metadata, now)
 
     return [_freshness]

@@ -9,6 +9,11 @@ from typing import Any
 NB_CONSTATS = 5  # findings printed per failed check; the check's metadata holds the rest
 
 
+def plain(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Metadata as plain values: Dagster's metadata values (`.value`) unwrapped."""
+    return {k: getattr(v, "value", v) for k, v in metadata.items()}
+
+
 def _json_value(metadata: Mapping[str, Any], key: str) -> object:
     value = metadata.get(key)
     return getattr(value, "value", value) if value is not None else None

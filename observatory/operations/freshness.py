@@ -37,6 +37,14 @@ def max_age(source: Source) -> timedelta:
     return REGISTRIES_MAX_AGE if source in registry_sources() else STATISTICS_MAX_AGE
 
 
+def check_description(source: Source) -> str:
+    """What the freshness check of a source checks."""
+    return (
+        f"Âge des données : au plus {max_age(source).days} jours en profil live ; en "
+        "profil offline, l'âge de l'instantané fourni, sans alerte."
+    )
+
+
 @dataclass(frozen=True)
 class Freshness:
     """A freshness verdict; `warn`: a warning (else the check's default severity)."""
