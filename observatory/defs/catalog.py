@@ -21,7 +21,7 @@ from typing import Any
 import dagster as dg
 
 from observatory.defs.code_references import CODE_REFERENCES, metadata_value
-from observatory.defs.publish import TABLES
+from observatory.defs.publish import published_schemas
 from observatory.operations.catalogue import (
     DESCRIPTIONS,
     LAYER_TAG,
@@ -29,7 +29,6 @@ from observatory.operations.catalogue import (
     columns,
     table_description,
 )
-from observatory.publish.schemas import load_table_schema
 from observatory.settings import Settings
 
 
@@ -61,7 +60,7 @@ def with_catalog(
 ) -> dg.Definitions:
     """`defs` with French descriptions, column schemas, owner, layer tag, kinds and the code
     references of each asset (`observatory.defs.code_references`)."""
-    schemas = {f"pub_{t}": load_table_schema(settings.schemas_dir, t) for t in TABLES}
+    schemas = published_schemas(settings.schemas_dir)
 
     def apply(spec: dg.AssetSpec) -> dg.AssetSpec:
         name = spec.key.to_user_string()

@@ -1,6 +1,8 @@
 """Published tables and the release: blocking checks, then one atomic write."""
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -24,6 +26,11 @@ TABLES = (
     "couverture_sources",
     "orientation",
 )
+
+
+def published_schemas(schemas_dir: Path) -> dict[str, dict[str, Any]]:
+    """The Table Schema of each published table, by asset (`pub_<table>`)."""
+    return {f"pub_{t}": load_table_schema(schemas_dir, t) for t in TABLES}
 
 
 @dg.asset(group_name=GROUP)
