@@ -54,8 +54,7 @@ def main() -> None:
 
     figures["import_dagster_s"] = time.perf_counter() - debut
     debut = time.perf_counter()
-    from observatory.defs.jobs import settings_fields
-    from observatory.settings import load_settings
+    from observatory.settings import load_settings, settings_fields
 
     figures["import_observatory_s"] = time.perf_counter() - debut
     settings = load_settings(args.data_dir)

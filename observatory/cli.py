@@ -271,7 +271,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         lines = display.finish() if display.layers else []
     if not outcome.success or outcome.release is None:
-        from observatory.defs.schedules import post_webhook, summarize_outcome
+        from observatory.operations.notices import post_webhook, summarize_outcome
 
         if outcome.sql_only:  # the contract (Parquet) is out: say so, and what is behind
             error(

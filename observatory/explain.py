@@ -18,6 +18,7 @@ from typing import Any
 import dagster as dg
 
 from observatory.defs.code_references import CODE_REFERENCES
+from observatory.operations.lineage import upstream
 from observatory.publish.schemas import load_dictionary
 from observatory.sources.catalogue import SOURCES
 from observatory.sources.live import LIVE_URLS, SANS_FICHIER_LIVE
@@ -142,12 +143,7 @@ def explique(indicateur: str, definitions: dg.Definitions, schemas_dir: Path) ->
         k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys}
         for k in graph.get_all_asset_keys()
     }
-    amont, todo = set(), [modele]
-    while todo:
-        name = todo.pop()
-        if name not in amont:
-            amont.add(name)
-            todo.extend(parents.get(name, ()))
+    amont = upstream(parents, modele)
     raws = sorted(n.removeprefix("raw_") for n in amont if n.startswith("raw_"))
     etapes = sorted(
         (n for n in amont - {modele} if not n.startswith("raw_")), key=lambda n: (_couche(n), n)

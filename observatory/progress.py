@@ -8,15 +8,18 @@ Both end with the same summary: release, tables and rows, rows quarantined by so
 files refused (with their feedback report), failures, duration. Everything goes to stderr:
 stdout keeps only the release's path, for scripts.
 
-The display is fed `StepEvent`s (`observatory.defs.progress`), Dagster's event stream
-simplified; the summary is built from the same events (`RunSummary`).
+The display is fed `StepEvent`s, Dagster's event stream simplified by the `progression` logger
+(`observatory.defs.progress`), through the listener registered for the run (`listening`); the
+summary is built from the same events (`RunSummary`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -26,20 +29,55 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TextColumn
 from rich.text import Text
 
-from observatory.defs.progress import (
-    CHECK_FAILED,
-    FAILURE,
-    LAYERS,
-    MATERIALIZATION,
-    PLAN,
-    RUN_END,
-    SKIPPED,
-    START,
-    SUCCESS,
-    WARNING,
-    StepEvent,
-)
 from observatory.publish.numbers import count, number
+
+PROGRESS_LOGGER = "progression"
+LAYERS = ("raw", "staging", "intermediate", "indicators", "publish")
+
+# StepEvent kinds
+PLAN = "plan"  # metadata: {"steps": {step_key: layer}}
+START = "start"
+SUCCESS = "success"
+FAILURE = "failure"  # message: the root cause
+SKIPPED = "skipped"
+MATERIALIZATION = "materialization"  # metadata: the asset's metadata, plain values
+CHECK_FAILED = "check_failed"  # a blocking check did not pass; message: its summary
+WARNING = "warning"  # a warning logged by an asset (a partner file refused…)
+RUN_END = "run_end"  # metadata: {"success": bool}
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    kind: str
+    step: str | None = None
+    message: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+Listener = Callable[[StepEvent], None]
+_listeners: dict[str, Listener] = {}
+
+
+@contextlib.contextmanager
+def listening(listener: Listener) -> Iterator[str]:
+    """Register `listener` for the run configured with the yielded token."""
+    token = uuid.uuid4().hex
+    _listeners[token] = listener
+    try:
+        yield token
+    finally:
+        _listeners.pop(token, None)
+
+
+def listener_of(token: str) -> Listener | None:
+    """The listener registered under `token` (the `progression` logger's config), if any."""
+    return _listeners.get(token)
+
+
+def run_config_logger(token: str) -> dict[str, Any]:
+    """The `loggers` entry of a run config that sends the run's events to the listener."""
+    return {PROGRESS_LOGGER: {"config": {"jeton": token}}}
+
 
 LAYER_LABELS = {
     "raw": "Données brutes",

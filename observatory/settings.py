@@ -93,6 +93,25 @@ class Settings:
         return self.data_dir / "published"
 
 
+PATH_FIELDS = ("data_dir", "assets_dir", "sql_dir", "schemas_dir", "zonages_dir")
+FIELDS = (*PATH_FIELDS[:1], "profile", *PATH_FIELDS[1:], "keep_releases")
+
+
+def settings_fields(settings: Settings) -> dict[str, str | int | None]:
+    """`Settings` as plain values (paths as strings): a Dagster resource's config, or the
+    arguments of a job rebuilt by name; `settings_from_fields` reads them back."""
+    values = {name: getattr(settings, name) for name in FIELDS}
+    return {k: (str(v) if v else None) if k in PATH_FIELDS else v for k, v in values.items()}
+
+
+def settings_from_fields(**fields: str | int | None) -> Settings:
+    """The `Settings` of `settings_fields` values (an empty path is no path)."""
+    values = {
+        k: (Path(str(v)) if v else None) if k in PATH_FIELDS else v for k, v in fields.items()
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
 def load_settings(data_dir: str | Path | None = None, profile: str | None = None) -> Settings:
     """Settings from arguments, else OBSERVATORY_* variables, else defaults."""
     env = os.environ

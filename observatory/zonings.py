@@ -19,14 +19,17 @@ import polars as pl
 import yaml
 
 from observatory.partners.sniffing import PartnerFileError, detect_encoding
+from observatory.transforms import rebasing, territories
 from observatory.transforms.zonings import (
     ATTRIBUT_LIGNES,
     CLE_LIGNE,
+    DEPUIS_ZONAGES,
     NOM_ZONAGE,
     DeclarationZonage,
     ZonageError,
     parse_zonage_csv,
     parse_zonage_yaml,
+    valider_zonages,
 )
 
 EXTENSIONS = (".csv", ".yaml", ".yml")
@@ -155,3 +158,22 @@ def load_zonages(folder: str | Path) -> list[tuple[str, DeclarationZonage]]:
         lire = read_zonage_csv if extension == ".csv" else read_zonage_yaml
         zonages[nom] = (path, lire(path))
     return [(nom, declaration) for nom, (_, declaration) in sorted(zonages.items())]
+
+
+def zonages_valides(
+    folder: str | Path | None,
+    territoires: pl.DataFrame,
+    passage_communes: pl.DataFrame,
+    mouvements: pl.DataFrame,
+    communes: pl.DataFrame,
+) -> tuple[list[str], pl.DataFrame, pl.DataFrame]:
+    """The users' zonings of `folder` (none without a folder), validated: their names, their
+    zones (extra `zonage:<nom>` levels) and the communes of each zone. A zoning that forgets
+    or repeats a commune, or names an unknown code, raises naming the communes; old commune
+    codes are rebased to the COG of `communes`."""
+    declarations = load_zonages(folder) if folder is not None else []
+    passage = rebasing.build_passage(passage_communes, mouvements, communes, depuis=DEPUIS_ZONAGES)
+    appartenances, zones = valider_zonages(
+        declarations, territories.build_appartenances(territoires), territoires, passage
+    )
+    return [nom for nom, _ in declarations], zones, appartenances

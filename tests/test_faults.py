@@ -905,7 +905,7 @@ def test_secrets_come_from_the_environment_and_are_never_logged(
 
     import requests
 
-    from observatory.defs.schedules import WEBHOOK_ENV, FailureSummary, post_webhook
+    from observatory.operations.notices import WEBHOOK_ENV, FailureSummary, post_webhook
 
     secret_url = "https://hooks.example.test/T0/B0/xoxb-secret-token-123456"
     summary = FailureSummary(job="j", run_id="r" * 32, message="boom")

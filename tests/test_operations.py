@@ -28,16 +28,13 @@ from observatory.defs.schedules import (
     FRESHNESS_SENSOR,
     PIPELINE_JOB,
     REGISTRIES_JOB,
-    REGISTRIES_MAX_AGE,
     STATISTICS_JOB,
-    STATISTICS_MAX_AGE,
-    WEBHOOK_ENV,
     build_failure_sensor,
     build_operations,
     last_updated_metadata,
-    redact,
-    summarize_outcome,
 )
+from observatory.operations.freshness import REGISTRIES_MAX_AGE, STATISTICS_MAX_AGE
+from observatory.operations.notices import WEBHOOK_ENV, redact, summarize_outcome
 from observatory.settings import PROJECT_ROOT, Settings, load_settings
 from observatory.sources.catalogue import REGISTRES_LIEUX, SOURCES
 from observatory.sources.http import DownloadError

@@ -15,7 +15,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from observatory.defs.progress import (
+from observatory.defs.progress import progress_logger, step_layers
+from observatory.progress import (
     CHECK_FAILED,
     FAILURE,
     MATERIALIZATION,
@@ -25,13 +26,11 @@ from observatory.defs.progress import (
     START,
     SUCCESS,
     WARNING,
+    RunDisplay,
     StepEvent,
     listening,
-    progress_logger,
     run_config_logger,
-    step_layers,
 )
-from observatory.progress import RunDisplay
 from observatory.validation.quarantine import QUARANTINE_SCHEMA
 
 ESCAPE = re.compile(r"\x1b\[")

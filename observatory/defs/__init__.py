@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import dagster as dg
 
 from observatory.defs.activity import build_activity_assets, secret_statistique
@@ -18,7 +16,6 @@ from observatory.defs.partners import (
     stg_key,
 )
 from observatory.defs.publish import (
-    TABLES,
     build_pub_indicateurs,
     build_release,
     pub_couverture_sources,
@@ -27,6 +24,7 @@ from observatory.defs.publish import (
     pub_orientation,
     pub_sql,
     pub_territoires,
+    published_schemas,
     table_lineage,
 )
 from observatory.defs.raw import build_raw_assets
@@ -37,9 +35,9 @@ from observatory.defs.sql_models import build_sql_assets
 from observatory.defs.staging import staging_assets
 from observatory.defs.statistics import statistics_assets
 from observatory.partners.mappings import load_mappings
-from observatory.publish.schemas import load_table_schema
 from observatory.settings import Settings
 from observatory.sources.catalogue import REGISTRES_LIEUX
+from observatory.sources.mednum import load_standard_schema
 from observatory.sqlmodels.loader import load_models
 
 
@@ -82,13 +80,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         pub_couverture_sources,
         pub_orientation,
     ]
-    published = {f"pub_{t}": load_table_schema(settings.schemas_dir, t) for t in TABLES}
+    published = published_schemas(settings.schemas_dir)
     # La Mednum's standard v1.0.2 on every staged registry: a warning (inputs), never blocking
-    standard = json.loads(
-        (settings.schemas_dir / "sources/schema_standard_mediation_num_v1.0.2.json").read_text(
-            encoding="utf-8"
-        )
-    )
+    standard = load_standard_schema(settings.schemas_dir)
     staged_registries = {f"stg_{source.key}": standard for source in REGISTRES_LIEUX}
     checks = [
         *build_schema_checks(published, blocking=True),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import dagster as dg
 import polars as pl
@@ -16,13 +16,11 @@ from observatory.transforms import (
     dedup,
     france_services,
     lieux,
-    rebasing,
+    resume,
     territories,
-    zonings,
 )
 from observatory.transforms.rebasages import REBASAGES, lignes_et_millesimes
-from observatory.transforms.resume import effectifs
-from observatory.zonings import load_zonages
+from observatory.zonings import zonages_valides
 
 GROUP = "intermediate"
 
@@ -41,8 +39,7 @@ def int__contexte_communes(
         stg_anct__grilles_communales,
         stg_laposte__communes_coordonnees,
     )
-    gaps = {f"sans_{c}": frame[c].null_count() for c in frame.columns if c != "code_commune"}
-    return dg.Output(frame, metadata={"communes": frame.height, **gaps})
+    return dg.Output(frame, metadata={"communes": frame.height, **resume.lacunes(frame)})
 
 
 @dg.asset(group_name=GROUP)
@@ -52,18 +49,7 @@ def int__contours_communes(
     """The polygons of the communes of the COG: the report's map, place-in-commune checks.
     A commune without a contour or a contour of no commune is listed, never guessed."""
     frame, sans, hors = contours.contours_du_cog(stg_ign__contours_communes, stg_cog__communes)
-    return dg.Output(
-        frame,
-        metadata={
-            "anneaux": frame.height,
-            "communes": frame["code_commune"].n_unique(),
-            # the lists are cut: a benchmark's synthetic communes have no contour
-            "nb_communes_sans_contour": len(sans),
-            "communes_sans_contour": sans[:50],
-            "nb_contours_hors_cog": len(hors),
-            "contours_hors_cog": hors[:50],
-        },
-    )
+    return dg.Output(frame, metadata=resume.contours(frame, sans, hors))
 
 
 @dg.asset(group_name=GROUP)
@@ -83,7 +69,7 @@ def int__territoires(
         millesime_cog=cat.COG_COMMUNES.annee,
         contexte=int__contexte_communes,
     )
-    return dg.Output(frame, metadata=effectifs(frame, "niveau", prefixe="nb_"))
+    return dg.Output(frame, metadata=resume.effectifs(frame, "niveau", prefixe="nb_"))
 
 
 @dg.multi_asset(
@@ -105,18 +91,13 @@ def int__zonages(
     A zoning that forgets or repeats a commune, or names an unknown code, fails the run with a
     message naming the communes; old commune codes are rebased to COG 2026.
     """
-    folder = observatory.settings.zonages_dir
-    declarations = load_zonages(folder) if folder is not None else []
-    passage = rebasing.build_passage(
+    noms, zones, appartenances = zonages_valides(
+        observatory.settings.zonages_dir,
+        int__territoires,
         stg_insee__passage_communes,
         stg_insee__mouvements_communes,
         stg_cog__communes,
-        depuis=zonings.DEPUIS_ZONAGES,
     )
-    appartenances, zones = zonings.valider_zonages(
-        declarations, territories.build_appartenances(int__territoires), int__territoires, passage
-    )
-    noms = [nom for nom, _ in declarations]
     return (
         dg.Output(zones, metadata={"zonages": noms, "zones": zones.height}),
         dg.Output(appartenances, metadata={"communes": appartenances.height}),
@@ -160,38 +141,52 @@ def int__couverture_sources(
 
 
 REGISTRES = [f"stg_{source.key}" for source in cat.REGISTRES_LIEUX]
+# what a place is resolved against: communes, their old names and codes, points, contours
+REFERENTIELS = (
+    "stg_cog__communes",
+    "stg_cog__communes_deleguees",
+    "stg_laposte__communes_coordonnees",
+    "stg_insee__mouvements_communes",
+    "int__contours_communes",
+)
+Resolver = Callable[..., tuple[pl.DataFrame, pl.DataFrame, int]]
+
+
+def build_resolution_asset(
+    name: str,
+    entrees: Sequence[str],
+    resolve: Resolver,
+    lists: Callable[[Mapping[str, pl.DataFrame]], list],
+    description: str,
+) -> dg.AssetsDefinition:
+    """An asset resolving places to their COG commune: `resolve(lists(inputs), *REFERENTIELS)`
+    gives the places kept, the quarantine and the rows read; the quarantine is written."""
+
+    @dg.asset(
+        name=name,
+        group_name=GROUP,
+        ins={n: dg.AssetIn(n) for n in (*REFERENTIELS, *entrees)},
+        description=description,
+    )
+    def _resolved(
+        observatory: ObservatoryResource, **frames: pl.DataFrame
+    ) -> dg.Output[pl.DataFrame]:
+        kept, quarantine, lignes = resolve(lists(frames), *(frames[n] for n in REFERENTIELS))
+        return staged(observatory, name, lignes, kept, quarantine)
+
+    return _resolved
 
 
 def build_lieux_resolus(partenaires: Sequence[str] = ()) -> dg.AssetsDefinition:
     """Places of the registries and of partners' place lists (`stg_partenaire__<p>`)."""
     entrees = [*REGISTRES, *partenaires]
-
-    @dg.asset(
-        name="int__lieux_resolus",
-        group_name=GROUP,
-        ins={name: dg.AssetIn(name) for name in entrees},
+    return build_resolution_asset(
+        "int__lieux_resolus",
+        entrees,
+        lieux.resout_lieux,
+        lambda frames: [frames[name] for name in entrees],
+        "Places of every registry with their COG commune; unresolved or too far: quarantined.",
     )
-    def _lieux_resolus(
-        observatory: ObservatoryResource,
-        stg_cog__communes: pl.DataFrame,
-        stg_cog__communes_deleguees: pl.DataFrame,
-        stg_laposte__communes_coordonnees: pl.DataFrame,
-        stg_insee__mouvements_communes: pl.DataFrame,
-        int__contours_communes: pl.DataFrame,
-        **registres: pl.DataFrame,
-    ) -> dg.Output[pl.DataFrame]:
-        """Places of every registry with their COG commune; unresolved or too far: quarantined."""
-        kept, quarantine, lignes = lieux.resout_lieux(
-            [registres[name] for name in entrees],
-            stg_cog__communes,
-            stg_cog__communes_deleguees,
-            stg_laposte__communes_coordonnees,
-            stg_insee__mouvements_communes,
-            int__contours_communes,
-        )
-        return staged(observatory, "int__lieux_resolus", lignes, kept, quarantine)
-
-    return _lieux_resolus
 
 
 @dg.asset(group_name=GROUP)
@@ -199,15 +194,7 @@ def int__lieux(int__lieux_resolus: pl.DataFrame) -> dg.Output[pl.DataFrame]:
     """One row per place: duplicates across and within registries merged, sources listed."""
     pairs = dedup.find_duplicate_pairs(int__lieux_resolus)
     merged = dedup.merge_duplicates(int__lieux_resolus, pairs)
-    return dg.Output(
-        merged,
-        metadata={
-            "lieux_avant_fusion": int__lieux_resolus.height,
-            "lieux": merged.height,
-            "paires_doublons": int(pairs["doublon"].sum()),
-            "lieux_multi_sources": int((merged["nb_sources"] > 1).sum()),
-        },
-    )
+    return dg.Output(merged, metadata=resume.fusion(int__lieux_resolus, pairs, merged))
 
 
 intermediate_assets = [

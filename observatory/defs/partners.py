@@ -7,13 +7,11 @@ files dropped in `<data_dir>/inbox/<partner>/`) and `stg_partenaire__<partner>` 
 landed file through the mapping, quarantine, feedback report per file for the producer).
 """
 
-import hashlib
-
 import dagster as dg
 import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
-from observatory.partners.inbox import RECU, REFUSE, new_files
+from observatory.partners.inbox import new_files_key
 from observatory.partners.mappings import TYPES_ACTIVITE, PartnerMapping, load_mappings
 from observatory.partners.staging import (
     feedback_dir,
@@ -46,18 +44,10 @@ def build_raw_partner_asset(mapping: PartnerMapping) -> dg.AssetsDefinition:
         metadata={"partenaire": mapping.partenaire, "type_fichier": mapping.type_fichier},
     )
     def _raw(context: dg.AssetExecutionContext, observatory: ObservatoryResource):
-        depot = land_partner(observatory.settings, mapping)
-        outcomes = depot.outcomes
-        for refused in (o for o in outcomes if o.statut == REFUSE):
-            context.log.warning(refused.raison)
-        return dg.MaterializeResult(
-            metadata={
-                "recus": [o.fichier for o in outcomes if o.statut == RECU],
-                "deja_recus": [o.fichier for o in outcomes if o.statut not in (RECU, REFUSE)],
-                "refuses": [str(o.raison) for o in outcomes if o.statut == REFUSE],
-                "retours_refuses": depot.retours,
-            }
-        )
+        metadata = land_partner(observatory.settings, mapping).metadata()
+        for raison in metadata["refuses"]:
+            context.log.warning(raison)
+        return dg.MaterializeResult(metadata=metadata)
 
     return _raw
 
@@ -136,17 +126,14 @@ def build_partner_sensor(mappings: dict[str, PartnerMapping]) -> dg.SensorDefini
     def _sensor(context: dg.SensorEvaluationContext, observatory: ObservatoryResource):
         requests = []
         for partenaire, mapping in sorted(mappings.items()):
-            digests = new_files(observatory.settings, partenaire)
-            if not digests:
-                continue
-            signature = hashlib.sha256("".join(digests).encode()).hexdigest()[:16]
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"{partenaire}:{signature}",
-                    asset_selection=[raw_key(mapping), stg_key(mapping)],
-                    tags={"partenaire": partenaire},
+            if run_key := new_files_key(observatory.settings, partenaire):
+                requests.append(
+                    dg.RunRequest(
+                        run_key=run_key,
+                        asset_selection=[raw_key(mapping), stg_key(mapping)],
+                        tags={"partenaire": partenaire},
+                    )
                 )
-            )
         if not requests:
             return dg.SkipReason("aucun nouveau fichier déposé")
         return requests

@@ -10,57 +10,28 @@ UI, schedules or sensors never configure this logger.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import uuid
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
 from dagster._core.definitions.dependency import NodeHandle  # no public name
 
-PROGRESS_LOGGER = "progression"
-LAYERS = ("raw", "staging", "intermediate", "indicators", "publish")
-
-# StepEvent kinds
-PLAN = "plan"  # metadata: {"steps": {step_key: layer}}
-START = "start"
-SUCCESS = "success"
-FAILURE = "failure"  # message: the root cause
-SKIPPED = "skipped"
-MATERIALIZATION = "materialization"  # metadata: the asset's metadata, plain values
-CHECK_FAILED = "check_failed"  # a blocking check did not pass; message: its summary
-WARNING = "warning"  # a warning logged by an asset (a partner file refused…)
-RUN_END = "run_end"  # metadata: {"success": bool}
-
-
-@dataclass(frozen=True)
-class StepEvent:
-    kind: str
-    step: str | None = None
-    message: str = ""
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-
-
-Listener = Callable[[StepEvent], None]
-_listeners: dict[str, Listener] = {}
-
-
-@contextlib.contextmanager
-def listening(listener: Listener) -> Iterator[str]:
-    """Register `listener` for the run configured with the yielded token."""
-    token = uuid.uuid4().hex
-    _listeners[token] = listener
-    try:
-        yield token
-    finally:
-        _listeners.pop(token, None)
-
-
-def run_config_logger(token: str) -> dict[str, Any]:
-    """The `loggers` entry of a run config that sends the run's events to the listener."""
-    return {PROGRESS_LOGGER: {"config": {"jeton": token}}}
+from observatory.operations.findings import plain
+from observatory.operations.notices import innermost
+from observatory.progress import (
+    CHECK_FAILED,
+    FAILURE,
+    LAYERS,
+    MATERIALIZATION,
+    RUN_END,
+    SKIPPED,
+    START,
+    SUCCESS,
+    WARNING,
+    Listener,
+    StepEvent,
+    listener_of,
+)
 
 
 def step_layers(job: dg.JobDefinition) -> dict[str, str]:
@@ -84,14 +55,8 @@ def step_layers(job: dg.JobDefinition) -> dict[str, str]:
 
 
 def _root_cause(error: Any) -> str:
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
-    message = " ".join(str(getattr(error, "message", error)).split())
+    message = " ".join(str(getattr(innermost(error), "message", error)).split())
     return message[:500]
-
-
-def _plain(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: getattr(v, "value", v) for k, v in metadata.items()}
 
 
 def translate(record: logging.LogRecord) -> StepEvent | None:
@@ -119,7 +84,7 @@ def translate(record: logging.LogRecord) -> StepEvent | None:
             MATERIALIZATION,
             event.step_key,
             materialization.asset_key.to_user_string(),
-            _plain(materialization.metadata),
+            plain(materialization.metadata),
         )
     if kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
         evaluation = event.event_specific_data
@@ -152,7 +117,7 @@ class _Handler(logging.Handler):
 )
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
     logger = logging.Logger("observatory.progression", logging.DEBUG)
-    listener = _listeners.get(init_context.logger_config["jeton"])
+    listener = listener_of(init_context.logger_config["jeton"])
     if listener is not None:
         logger.addHandler(_Handler(listener))
     return logger

@@ -1,23 +1,19 @@
 """Published tables and the release: blocking checks, then one atomic write."""
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
-from observatory.locking import run_lock
+from observatory.operations.lineage import table_sources
 from observatory.publish import database, tables
-from observatory.publish.assembly import (
-    layouts,
-    nettoie_interrompus,
-    release_documents,
-    release_sources,
-)
+from observatory.publish.assembly import publish_release
 from observatory.publish.numbers import load_precisions
-from observatory.publish.release import TablesOnDemand, read_manifest, write_release
 from observatory.publish.schemas import field_names, load_dictionary, load_table_schema
-from observatory.sources.catalogue import COG_COMMUNES, SOURCES
+from observatory.sources.catalogue import SOURCES
 from observatory.sources.mednum import load_standard
 from observatory.transforms import fragility, orientation
 
@@ -30,6 +26,11 @@ TABLES = (
     "couverture_sources",
     "orientation",
 )
+
+
+def published_schemas(schemas_dir: Path) -> dict[str, dict[str, Any]]:
+    """The Table Schema of each published table, by asset (`pub_<table>`)."""
+    return {f"pub_{t}": load_table_schema(schemas_dir, t) for t in TABLES}
 
 
 @dg.asset(group_name=GROUP)
@@ -126,28 +127,12 @@ def pub_sql(observatory: ObservatoryResource) -> dg.MaterializeResult:
 
 def table_lineage(assets: Sequence[dg.AssetsDefinition]) -> dict[str, list[str]]:
     """Per published table, the sources upstream of its `pub_` asset in the asset graph."""
-    parents: dict[dg.AssetKey, set[dg.AssetKey]] = {}
-    for assets_def in assets:
-        for key in assets_def.keys:
-            parents.setdefault(key, set()).update(assets_def.asset_deps.get(key, set()))
-    by_raw = {dg.AssetKey(s.raw_asset): s.key for s in SOURCES}
-    by_raw |= {  # partner files: `raw_partenaire__<partner>` lands source `partenaire__<partner>`
-        key: key.path[-1].removeprefix("raw_")
+    parents = {
+        key.to_user_string(): {d.to_user_string() for d in assets_def.asset_deps.get(key, ())}
         for assets_def in assets
         for key in assets_def.keys
-        if key.path[-1].startswith("raw_partenaire__")
     }
-    lineage: dict[str, list[str]] = {}
-    for table in TABLES:
-        seen: set[dg.AssetKey] = set()
-        todo = [dg.AssetKey(f"pub_{table}")]
-        while todo:
-            key = todo.pop()
-            if key not in seen:
-                seen.add(key)
-                todo.extend(parents.get(key, ()))
-        lineage[table] = sorted(by_raw[k] for k in seen if k in by_raw)
-    return lineage
+    return table_sources(parents, TABLES, {s.raw_asset: s.key for s in SOURCES})
 
 
 def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
@@ -172,39 +157,9 @@ def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
         **published: pl.LazyFrame,
     ) -> dg.MaterializeResult:
         """A checked, immutable release; `latest` switches only once everything is written."""
-        frames = TablesOnDemand({table: published[f"pub_{table}"] for table in TABLES})
-        settings = observatory.settings
-        schemas = {name: load_table_schema(settings.schemas_dir, name) for name in TABLES}
-        dictionary = load_dictionary(settings.schemas_dir)
-        if errors := tables.check_tables(frames, schemas, dictionary):
-            raise tables.PublicationCheckError("; ".join(errors))
-        # runs started by the daemon do not go through the CLI's lock
-        with run_lock(settings.data_dir, label="release"):
-            nettoie_interrompus(settings)
-            publication = write_release(
-                frames,
-                settings.published_dir,
-                release_sources(settings),
-                extra={"millesime_cog": COG_COMMUNES.annee, "profil": settings.profile},
-                layouts=layouts(schemas),
-                lineage=lineage,
-                documents=release_documents(
-                    settings,
-                    schemas,
-                    dictionary,
-                    {"zz_bornes_ifn.md": fragility.tableau_bornes(int__fragilite_bornes)},
-                ),
-                keep=settings.keep_releases,
-            )
-        manifest = read_manifest(publication.folder)
-        return dg.MaterializeResult(
-            metadata={
-                "chemin": str(publication.folder),
-                "release_id": publication.folder.name,
-                "nouvelle": publication.nouvelle,
-                "supprimees": list(publication.pruned),
-                **{f"lignes_{name}": e["rows"] for name, e in manifest["tables"].items()},
-            }
-        )
+        frames = {table: published[f"pub_{table}"] for table in TABLES}
+        annexes = {"zz_bornes_ifn.md": fragility.tableau_bornes(int__fragilite_bornes)}
+        metadata = publish_release(observatory.settings, frames, lineage, annexes)
+        return dg.MaterializeResult(metadata=metadata)
 
     return _release

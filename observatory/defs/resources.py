@@ -11,7 +11,7 @@ import dagster as dg
 import polars as pl
 from dagster_polars import PolarsParquetIOManager
 
-from observatory.settings import Settings
+from observatory.settings import FIELDS, Settings, settings_fields, settings_from_fields
 
 
 class ObservatoryResource(dg.ConfigurableResource):
@@ -27,15 +27,7 @@ class ObservatoryResource(dg.ConfigurableResource):
 
     @property
     def settings(self) -> Settings:
-        return Settings(
-            data_dir=Path(self.data_dir),
-            profile=self.profile,
-            assets_dir=Path(self.assets_dir),
-            sql_dir=Path(self.sql_dir),
-            schemas_dir=Path(self.schemas_dir),
-            keep_releases=self.keep_releases,
-            zonages_dir=Path(self.zonages_dir) if self.zonages_dir else None,
-        )
+        return settings_from_fields(**{name: getattr(self, name) for name in FIELDS})
 
 
 if TYPE_CHECKING:
@@ -73,14 +65,6 @@ class ParquetIOManager(PolarsParquetIOManager):
 
 def build_resources(settings: Settings) -> dict[str, object]:
     return {
-        "observatory": ObservatoryResource(
-            data_dir=str(settings.data_dir),
-            profile=settings.profile,
-            assets_dir=str(settings.assets_dir),
-            sql_dir=str(settings.sql_dir),
-            schemas_dir=str(settings.schemas_dir),
-            keep_releases=settings.keep_releases,
-            zonages_dir=str(settings.zonages_dir) if settings.zonages_dir else None,
-        ),
+        "observatory": ObservatoryResource(**settings_fields(settings)),
         "io_manager": ParquetIOManager(base_dir=str(settings.warehouse_dir)),
     }

@@ -8,7 +8,7 @@ import polars as pl
 from observatory.defs.resources import ObservatoryResource
 from observatory.transforms import statistics
 from observatory.transforms.rebasages import REBASAGES, Rebasage, rebase_source
-from observatory.transforms.resume import effectifs
+from observatory.transforms.resume import statuts
 from observatory.validation.store import write_quarantine
 
 GROUP = "intermediate"
@@ -53,11 +53,7 @@ def int__statistiques_communes(
     frame = statistics.build_statistiques_communes(
         stg_cog__communes, {name.removeprefix("int__"): f for name, f in rebased.items()}
     )
-    gaps = {
-        k: n
-        for column in ("statut_structure_age", "statut_pauvrete", "statut_arcep")
-        for k, n in effectifs(frame, column, prefixe=f"{column}:").items()
-    }
+    gaps = statuts(frame, "statut_structure_age", "statut_pauvrete", "statut_arcep")
     return dg.Output(frame, metadata={"communes": frame.height, **gaps})
 
 

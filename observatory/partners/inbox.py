@@ -18,6 +18,7 @@ read again, and the same bytes dropped again are `deja_refuse`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -323,3 +324,12 @@ def new_files(
         if digest not in landed:
             digests.add(digest)
     return sorted(digests)
+
+
+def new_files_key(settings: Settings, partenaire: str) -> str | None:
+    """The run key a sensor asks a run of a partner under: `<partner>:<signature of its new
+    files>` (one run per set of new files), or None when nothing new was dropped."""
+    digests = new_files(settings, partenaire)
+    if not digests:
+        return None
+    return f"{partenaire}:{hashlib.sha256(''.join(digests).encode()).hexdigest()[:16]}"

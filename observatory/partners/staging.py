@@ -27,6 +27,7 @@ from observatory.partners.combining import combine_reads, empty_kept
 from observatory.partners.feedback import feedback_error_html, feedback_table, write_feedback
 from observatory.partners.inbox import (
     DEJA_REFUSE,
+    RECU,
     REFUSE,
     InboxOutcome,
     is_pending,
@@ -87,6 +88,15 @@ class Depot:
     outcomes: list[InboxOutcome]
     retours: list[str] = field(default_factory=list)  # of the refused, in their order
     retours_copies: list[str] = field(default_factory=list)  # of copies of a received file
+
+    def metadata(self) -> dict[str, list[str]]:
+        """What the raw asset says: files received, already received, refused (and reports)."""
+        return {
+            "recus": [o.fichier for o in self.outcomes if o.statut == RECU],
+            "deja_recus": [o.fichier for o in self.outcomes if o.statut not in (RECU, REFUSE)],
+            "refuses": [str(o.raison) for o in self.outcomes if o.statut == REFUSE],
+            "retours_refuses": self.retours,
+        }
 
 
 def land_partner(settings: Settings, mapping: PartnerMapping) -> Depot:

@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from observatory.locking import run_lock
 from observatory.partners.mappings import load_mappings
 from observatory.publish.changelog import build_changelog
 from observatory.publish.datapackage import build_datapackage
@@ -27,10 +28,14 @@ from observatory.publish.release import (
     TableLayout,
     TablesOnDemand,
     nettoie_publication,
+    read_manifest,
     read_table,
+    write_release,
 )
+from observatory.publish.schemas import load_dictionary, load_table_schema
+from observatory.publish.tables import PublicationCheckError, check_tables
 from observatory.settings import Settings, bundled
-from observatory.sources.catalogue import SOURCES
+from observatory.sources.catalogue import COG_COMMUNES, SOURCES
 from observatory.sources.fallback import stale_status
 from observatory.sources.raw import (
     RawFile,
@@ -217,3 +222,39 @@ def release_documents(
         return list(texts)
 
     return write
+
+
+def publish_release(
+    settings: Settings,
+    published: Mapping[str, Any],
+    lineage: dict[str, list[str]],
+    annexes: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Check the published tables (table → frame or scan, read one at a time), then write
+    the release under the run lock (runs started by the daemon do not go through the CLI's);
+    `latest` switches only once everything is written. Returns what the release asset says."""
+    frames = TablesOnDemand(dict(published))
+    schemas = {name: load_table_schema(settings.schemas_dir, name) for name in published}
+    dictionary = load_dictionary(settings.schemas_dir)
+    if errors := check_tables(frames, schemas, dictionary):
+        raise PublicationCheckError("; ".join(errors))
+    with run_lock(settings.data_dir, label="release"):
+        nettoie_interrompus(settings)
+        publication = write_release(
+            frames,
+            settings.published_dir,
+            release_sources(settings),
+            extra={"millesime_cog": COG_COMMUNES.annee, "profil": settings.profile},
+            layouts=layouts(schemas),
+            lineage=lineage,
+            documents=release_documents(settings, schemas, dictionary, annexes),
+            keep=settings.keep_releases,
+        )
+    manifest = read_manifest(publication.folder)
+    return {
+        "chemin": str(publication.folder),
+        "release_id": publication.folder.name,
+        "nouvelle": publication.nouvelle,
+        "supprimees": list(publication.pruned),
+        **{f"lignes_{name}": e["rows"] for name, e in manifest["tables"].items()},
+    }

@@ -22,8 +22,13 @@ class Standard:
     enumerations: dict[str, tuple[str, ...]]
 
 
+def load_standard_schema(schemas_dir: Path) -> dict:
+    """La Mednum's standard v1.0.2 as its Table Schema (the staged registries are checked on it)."""
+    return json.loads((schemas_dir / SCHEMA_FILE).read_text(encoding="utf-8"))
+
+
 def load_standard(schemas_dir: Path) -> Standard:
-    schema = json.loads((schemas_dir / SCHEMA_FILE).read_text(encoding="utf-8"))
+    schema = load_standard_schema(schemas_dir)
     enums = json.loads((schemas_dir / ENUMERATIONS_FILE).read_text(encoding="utf-8"))
     fields = schema["fields"]
     return Standard(

@@ -19,7 +19,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from observatory.locking import processus_vivant
@@ -269,3 +269,12 @@ def landed(settings: Settings, source: Source) -> list[RawFile]:
             raise RawLayerError(f"{sidecar} missing: materialise {source.raw_asset} first")
         files.append(read_sidecar(sidecar))
     return files
+
+
+def date_export(settings: Settings, source: Source) -> date | None:
+    """The date a registry's rows are at least as old as: the bundled snapshot's vintage, or,
+    for a file downloaded live, the day it was downloaded (its `recupere_le`)."""
+    files = landed(settings, source)
+    if files and all(f.profil == "live" for f in files):
+        return date.fromisoformat(min(f.recupere_le for f in files)[:10])
+    return date.fromisoformat(source.vintage) if source.files else None

@@ -102,7 +102,7 @@ def test_filosofi_long_format_pivots_to_the_communes_layout() -> None:
 
 
 def test_filosofi_territories_stage_like_the_three_bundled_files() -> None:
-    from observatory.defs.staging import stage_filosofi_territoires
+    from observatory.transforms.stagers import stage_filosofi_territoires
 
     live = insee_live.parse_filosofi_territoires(lb.filosofi_zip())
     assert live.columns == [

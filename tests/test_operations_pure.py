@@ -1,0 +1,131 @@
+"""The pure side of running unattended, on plain values and without Dagster: the freshness
+verdict, the root cause of a failure, the failed-check text, the lineage walk, the settings
+as plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from observatory.operations.catalogue import columns, table_description
+from observatory.operations.findings import failed_check_line
+from observatory.operations.freshness import LAST_UPDATED, freshness, max_age
+from observatory.operations.lineage import table_sources, upstream
+from observatory.operations.notices import RunOutcome, root_cause, summarize_run
+from observatory.settings import Settings, settings_fields, settings_from_fields
+from observatory.sources.catalogue import COG_COMMUNES, MEDNUM_LIEUX
+from observatory.transforms import resume
+
+NOW = datetime(2026, 12, 7, tzinfo=UTC)
+
+
+@dataclass
+class Error:
+    message: str
+    cls_name: str | None
+    cause: Error | None = None
+
+
+def test_root_cause_names_the_innermost_class_once() -> None:
+    inner = Error("observatory.sources.http.DownloadError: HTTP 503\n", "DownloadError")
+    wrapped = Error("dagster._core.errors.DagsterExecutionStepExecutionError: op", "X", inner)
+    assert root_cause(wrapped) == "DownloadError: HTTP 503"
+    assert root_cause(Error("ValueError: bad\n", "ValueError")) == "ValueError: bad"
+    assert root_cause(Error(" plain ", None)) == "plain"
+
+
+def test_a_run_summary_keeps_the_tags_that_say_who_launched_it() -> None:
+    summary = summarize_run(
+        "registres_hebdomadaire",
+        "abcdef0123456789",
+        " boom ",
+        [("raw_mednum__lieux", Error("DownloadError: 503", "DownloadError")), (None, None)],
+        {"dagster/schedule_name": "s", "secret": "x", "observatory/cadence": "hebdomadaire"},
+    )
+    assert summary.message == "boom"
+    assert [(s.step, s.cause) for s in summary.steps] == [
+        ("raw_mednum__lieux", "DownloadError: 503"),
+        ("?", "unknown error"),
+    ]
+    assert dict(summary.tags) == {
+        "dagster/schedule_name": "s",
+        "observatory/cadence": "hebdomadaire",
+    }
+    assert "(launched by s)" in summary.text()
+
+
+def test_only_the_sql_copy_failing_is_told_apart() -> None:
+    release = Path("releases/r")
+    assert RunOutcome(False, release, ["pub_sql: E: x"], "r", failed_steps=("pub_sql",)).sql_only
+    assert not RunOutcome(False, None, ["pub_sql: E: x"], "r", failed_steps=("pub_sql",)).sql_only
+
+
+def test_freshness_says_what_the_age_means_in_each_profile() -> None:
+    never = freshness(MEDNUM_LIEUX, None, NOW)
+    assert (never.passed, never.warn) == (False, True)
+    stamp = (NOW - timedelta(days=30)).timestamp()
+    offline = freshness(MEDNUM_LIEUX, {"profil": "offline", LAST_UPDATED: stamp}, NOW)
+    assert (offline.passed, offline.warn, offline.facts["age_jours"]) == (True, False, 30.0)
+    live = freshness(MEDNUM_LIEUX, {"profil": "live", LAST_UPDATED: stamp, "perimee": True}, NOW)
+    assert (live.passed, live.warn) == (False, True) and "`perimee`" in live.description
+    yearly = freshness(COG_COMMUNES, {"profil": "live", LAST_UPDATED: stamp}, NOW)
+    assert yearly.passed and max_age(COG_COMMUNES).days == 400 and max_age(MEDNUM_LIEUX).days == 8
+
+
+def test_a_failed_check_line_names_the_table_and_the_rows() -> None:
+    metadata = {"nb_lignes": 2, "exemples": [{"niveau": "commune", "code": "16015"}]}
+    assert failed_check_line("pub_lieux", "attentes", metadata) == (
+        "pub_lieux/attentes: contrôle bloquant en échec, rien n'est publié : table lieux : "
+        "2 ligne(s) en cause ; exemples : niveau=commune code=16015"
+    )
+
+
+def test_lineage_walks_up_to_the_sources_and_the_partner_files() -> None:
+    parents = {
+        "pub_lieux": {"int__lieux"},
+        "int__lieux": {"stg_a", "stg_partenaire__p"},
+        "stg_a": {"raw_a"},
+        "stg_partenaire__p": {"raw_partenaire__p"},
+        "raw_a": set(),
+        "raw_partenaire__p": set(),
+    }
+    assert upstream(parents, "stg_a") == {"stg_a", "raw_a"}
+    assert table_sources(parents, ["lieux"], {"raw_a": "a"}) == {"lieux": ["a", "partenaire__p"]}
+
+
+def test_settings_survive_plain_values(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, profile="live", zonages_dir=None, keep_releases=3)
+    fields = settings_fields(settings)
+    assert fields["data_dir"] == str(tmp_path) and fields["zonages_dir"] is None
+    assert settings_from_fields(**fields) == settings
+
+
+def test_catalog_columns_in_french() -> None:
+    schema = {
+        "name": "lieux",
+        "title": "Lieux",
+        "description": "Un  lieu\npar ligne.",
+        "fields": [
+            {
+                "name": "id",
+                "type": "string",
+                "title": "Identifiant",
+                "constraints": {"required": True},
+            },
+            {"name": "n", "type": "integer", "description": "Nombre", "unit": "personnes"},
+        ],
+    }
+    assert table_description(schema) == "Lieux (table publiée `lieux`) : Un lieu par ligne."
+    assert [(c.name, c.type, c.description, c.required) for c in columns(schema)] == [
+        ("id", "texte", "Identifiant", True),
+        ("n", "entier", "Nombre (unité : personnes)", False),
+    ]
+
+
+def test_metadata_helpers_count_gaps_and_statuses() -> None:
+    frame = pl.DataFrame({"code_commune": ["1", "2"], "bv": [None, "x"], "statut": ["a", "a"]})
+    assert resume.lacunes(frame) == {"sans_bv": 1, "sans_statut": 0}
+    assert resume.statuts(frame, "statut") == {"statut:a": 2}
