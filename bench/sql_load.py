@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from observatory.publish import database  # noqa: E402
+from observatory.publish.cible_postgresql import supprime_schema_postgresql  # noqa: E402
 from observatory.publish.database import (  # noqa: E402
     identifier,
     make_engine,
     publish_release,
-    supprime_schema_postgresql,
 )
 from observatory.publish.schemas import load_table_schema  # noqa: E402
 

@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from observatory.publish import database
+from observatory.publish.cible_postgresql import supprime_schema_postgresql
 from observatory.publish.database import (
     DatabasePublicationError,
     Naming,
@@ -30,7 +31,6 @@ from observatory.publish.database import (
     publish_release,
     published_releases,
     release_prefix,
-    supprime_schema_postgresql,
 )
 from observatory.publish.schemas import load_table_schema
 from observatory.sources.raw import sha256_file
