@@ -1,11 +1,12 @@
 """The Table Schemas' suites evaluated by polars, reporting what great-expectations reports.
 
 `expectations.valider_table` runs the suite generated from a Table Schema in great-expectations:
-it imports great-expectations (about 3 s), copies the table to pandas and builds a metric graph,
-about 13 s of a national run for tables that almost always pass. `valider_table_polars` takes
-the same rules (`expectations.regles`, so nothing is declared twice), counts every rule's failing
-rows in one polars pass, and builds the same `ResultatValidation`: the same expectations, in the
-same order, with the same parameters, counts, examples and observed values. The test
+it imports great-expectations, copies the table to pandas and builds a metric graph: most of a
+national run's checks, for tables that almost always pass (issue 18's profile).
+`valider_table_polars` takes the same rules (`expectations.regles_suite`, so nothing is declared
+twice), counts every rule's failing rows in one polars pass, and builds the same
+`ResultatValidation`: the same expectations, in the same order, with the same parameters,
+counts, examples and observed values. The test
 `tests/validation/test_moteur_polars.py` runs both on tables holding one violation of each
 expectation type (the published tables, the staged registries) and asserts they are equal.
 
