@@ -124,12 +124,17 @@ def script(nom: str, *arguments: object) -> dict:
     return timed([PY, str(BENCH / nom), *(str(a) for a in arguments)])
 
 
+# Whether the full runs get the synthetic national partner inbox (`--sans-boite`: not).
+AVEC_BOITE = [True]
+
+
 def fresh_data_dir(work: Path, name: str, inbox: Path | None = None) -> Path:
     data = work / name
     if data.exists():
         shutil.rmtree(data)
     data.mkdir(parents=True)
-    shutil.copytree(inbox or work / "inbox", data / "inbox")
+    if AVEC_BOITE[0]:
+        shutil.copytree(inbox or work / "inbox", data / "inbox")
     return data
 
 
@@ -321,6 +326,11 @@ def report(res: dict) -> str:
     sql_pl1, sql_pl10 = somme(p1, sql), somme(p10, sql)
     sql_dk1, sql_dk10 = k1["median_s"]["sql_models"], k10["median_s"]["sql_models"]
     nearest = _nearest(res["access"])
+    boite = (
+        ""
+        if res.get("boite_partenaires", True)
+        else ", not given to the full runs of this invocation: `--sans-boite`"
+    )
     floor = res.get("floor") or {}
     plancher = floor.get("floor_s") or float("nan")
     rerun_s = (res.get("rerun") or {}).get("wall_s") or float("nan")
@@ -356,7 +366,8 @@ def report(res: dict) -> str:
         f"- **1×**: `bench/generate.py --scale 1`: the real bundled national data (all COG 2026 "
         f"communes, census, Filosofi, ARCEP, CAF, zonings…) + synthetic places (registries hold "
         f"{p1['places']:,} merged places after dedup) + synthetic national partner files "
-        f"(inbox formats). Warehouse: {p1['communes']:,} communes.",
+        f"(inbox formats{boite}). "
+        f"Warehouse: {p1['communes']:,} communes.",
         f"- **10×**: `bench/generate.py --scale 10`: 10 copies of every commune, EPCI, IRIS "
         f"and place under new codes (the real code followed by `S1`…`S9`; départements and "
         f"régions are not copied, each holds ten times its communes), built twice: in the raw "
@@ -597,16 +608,23 @@ def main() -> None:
     parser.add_argument("--full-runs-10x", type=int, default=1)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument(
+        "--sans-boite",
+        action="store_true",
+        help="full runs without the synthetic partner inbox (the bundled data and places only)",
+    )
+    parser.add_argument(
         "--snapshot", action="store_true", help="measure HEAD (git archive), not the working tree"
     )
     parser.add_argument("--results", type=Path, default=RESULTS_MD)
     args = parser.parse_args()
     args.work = args.work.resolve()
     fichier = args.work / "results.json"
+    AVEC_BOITE[0] = not args.sans_boite
     if not args.report_only:
         res = measure(
             args.work, args.repetitions, args.full_runs, args.full_runs_10x, args.snapshot
         )
+        res["boite_partenaires"] = AVEC_BOITE[0]
         fichier.write_text(json.dumps(res, indent=2, default=str), encoding="utf-8")
     res = json.loads(fichier.read_text(encoding="utf-8"))
     args.results.write_text(report(res), encoding="utf-8")
