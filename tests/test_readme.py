@@ -153,7 +153,7 @@ def test_run_time_is_the_benchmarks() -> None:
     )
     floor = re.search(r"\| I/O floor: [^|]+\| ([\d.]+) s \(read", results)
     readme = re.search(
-        r"national full run ([\d.]+) s \(median of 3[^)]*\), ([\d.]+)× its I/O floor of "
+        r"national full run ([\d.]+) s \(median of 3[^)]*\),\s+([\d.]+)× its I/O floor of\s+"
         r"([\d.]+) s",
         README,
     )
