@@ -620,11 +620,8 @@ def main() -> None:
     parser.add_argument("--full-runs", type=int, default=3)
     parser.add_argument("--full-runs-10x", type=int, default=1)
     parser.add_argument("--report-only", action="store_true")
-    parser.add_argument(
-        "--sans-boite",
-        action="store_true",
-        help="full runs without the synthetic partner inbox (the bundled data and places only)",
-    )
+    sans_boite = "full runs without the synthetic partner inbox (bundled data and places only)"
+    parser.add_argument("--sans-boite", action="store_true", help=sans_boite)
     parser.add_argument(
         "--snapshot", action="store_true", help="measure HEAD (git archive), not the working tree"
     )

@@ -641,14 +641,18 @@ def en_processus_fils(calcul: Callable[[], T], table: str) -> T:
     return valeur
 
 
-# The GE expectation each conditional rule stands for, so results read the same either way.
-_NOMS_GE = {
+# The great-expectations expectation type of each rule (`attente` builds it; the conditional
+# rules evaluated in polars and the polars engine name their results with it).
+TYPES_ATTENTES = {
+    "lignes": "expect_table_row_count_to_be_between",
+    "primaryKey": "expect_compound_columns_to_be_unique",
     "required": "expect_column_values_to_not_be_null",
     "unique": "expect_column_values_to_be_unique",
     "pattern": "expect_column_values_to_match_regex",
     "enum": "expect_column_values_to_be_in_set",
     "minimum": "expect_column_values_to_be_between",
     "minLength": "expect_column_value_lengths_to_be_between",
+    "point": "expect_column_values_to_be_in_set",
 }
 
 
@@ -674,7 +678,7 @@ def _echecs_conditionnels(
             failed = frame.filter(echec)
             echecs.append(
                 AttenteEchouee(
-                    attente=_NOMS_GE.get(regle.sorte, regle.sorte),
+                    attente=TYPES_ATTENTES.get(regle.sorte, regle.sorte),
                     colonne=regle.colonne,
                     parametres=_json({"valeur": regle.valeur, "si": regle.condition}),
                     nb_inattendus=failed.height,

@@ -27,6 +27,7 @@ import polars as pl
 from observatory.validation.expectations import (
     COLONNE_POINT,
     NB_EXEMPLES,
+    TYPES_ATTENTES,
     AttenteEchouee,
     Regle,
     ResultatValidation,
@@ -38,19 +39,6 @@ from observatory.validation.expectations import (
     motif_par_valeur,
     regles_suite,
 )
-
-# The great-expectations expectation type of each rule of the suite.
-TYPES_ATTENTES = {
-    "lignes": "expect_table_row_count_to_be_between",
-    "primaryKey": "expect_compound_columns_to_be_unique",
-    "required": "expect_column_values_to_not_be_null",
-    "unique": "expect_column_values_to_be_unique",
-    "pattern": "expect_column_values_to_match_regex",
-    "enum": "expect_column_values_to_be_in_set",
-    "minimum": "expect_column_values_to_be_between",
-    "minLength": "expect_column_value_lengths_to_be_between",
-    "point": "expect_column_values_to_be_in_set",
-}
 
 
 def _type_attente(regle: Regle) -> str:
