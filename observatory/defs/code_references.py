@@ -3,84 +3,20 @@
 The UI links every asset to its files ("Open source") and `observatory explain` prints them:
 both read this one metadata entry, so the lineage that is shown cannot drift from the code.
 An asset's references are the file of its body, and the modules of the pure functions the body
-calls (`observatory.transforms`, `observatory.publish`…: found by reading the body with `ast`);
-a SQL model's reference is its `.sql` file.
+calls (`observatory.operations.references`); a SQL model's reference is its `.sql` file.
 """
 
 from __future__ import annotations
 
-import ast
 import inspect
-import textwrap
-import types
 import warnings
-from collections.abc import Callable, Iterable
-from functools import cache
-from pathlib import Path
+from collections.abc import Iterable
 
 import dagster as dg
 
+from observatory.operations.references import pure_modules, relative
+
 CODE_REFERENCES = "dagster/code_references"
-# Modules an asset body calls to describe its output (metadata), not to compute it.
-DESCRIPTIFS = ("observatory.transforms.resume",)
-_PROJECT = Path(__file__).resolve().parents[2]
-
-
-def _relative(path: str | Path) -> str:
-    resolved = Path(path).resolve()
-    try:
-        return str(resolved.relative_to(_PROJECT))
-    except ValueError:  # installed as a wheel: the package's own path
-        return str(resolved)
-
-
-def _called(node: ast.Call) -> tuple[str, str | None] | None:
-    """(name, attribute) of a call `name(...)` or `name.attribute(...)`."""
-    func = node.func
-    if isinstance(func, ast.Name):
-        return func.id, None
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-        return func.value.id, func.attr
-    return None
-
-
-@cache
-def _arbre(code: types.CodeType) -> ast.Module | None:
-    """The parsed body of a function: asset factories make many functions of one code, parsed
-    once (reading and parsing the source is most of a definitions build's references)."""
-    try:
-        return ast.parse(textwrap.dedent(inspect.getsource(code)))
-    except (OSError, TypeError, SyntaxError):
-        return None
-
-
-def _pure_modules(function: Callable) -> list[types.ModuleType]:
-    """The observatory modules outside `defs` whose functions `function`'s body calls.
-
-    Only calls count: a module read for a constant (a vintage, a column list) computes nothing.
-    """
-    tree = _arbre(function.__code__)
-    if tree is None:
-        return []
-    closure = inspect.getclosurevars(function)
-    scope = {**function.__globals__, **closure.globals, **closure.nonlocals}
-    modules: dict[str, types.ModuleType] = {}
-    for node in ast.walk(tree):
-        called = _called(node) if isinstance(node, ast.Call) else None
-        if called is None or called[0] not in scope:
-            continue
-        value = scope[called[0]]
-        if called[1] is not None:
-            value = getattr(value, called[1], None)
-        if not inspect.isfunction(value):
-            continue
-        module = inspect.getmodule(value)
-        name = getattr(module, "__name__", "")
-        if name.startswith("observatory.") and not name.startswith(
-            ("observatory.defs", *DESCRIPTIFS)
-        ):
-            modules[name] = module  # type: ignore[assignment]
-    return [modules[name] for name in sorted(modules)]
 
 
 def references_of(assets_def: dg.AssetsDefinition) -> list[dg.LocalFileCodeReference]:
@@ -96,22 +32,22 @@ def _references_of(assets_def: dg.AssetsDefinition) -> list[dg.LocalFileCodeRefe
     )
     if sql is not None:
         path = str(sql.value if hasattr(sql, "value") else sql)
-        return [dg.LocalFileCodeReference(file_path=_relative(path), line_number=1, label="SQL")]
+        return [dg.LocalFileCodeReference(file_path=relative(path), line_number=1, label="SQL")]
     node = getattr(assets_def, "node_def", None)
     compute = getattr(node, "compute_fn", None)
     function = getattr(compute, "decorated_fn", None)
     if function is None:
         return []
     body = dg.LocalFileCodeReference(
-        file_path=_relative(inspect.getsourcefile(function) or ""),
+        file_path=relative(inspect.getsourcefile(function) or ""),
         line_number=inspect.getsourcelines(function)[1],
         label="asset",
     )
     pure = [
         dg.LocalFileCodeReference(
-            file_path=_relative(m.__file__ or ""), line_number=1, label=m.__name__
+            file_path=relative(m.__file__ or ""), line_number=1, label=m.__name__
         )
-        for m in _pure_modules(function)
+        for m in pure_modules(function)
     ]
     return [body, *pure]
 
