@@ -124,17 +124,14 @@ def script(nom: str, *arguments: object) -> dict:
     return timed([PY, str(BENCH / nom), *(str(a) for a in arguments)])
 
 
-# Whether the full runs get the synthetic national partner inbox (`--sans-boite`: not).
-AVEC_BOITE = [True]
-
-
-def fresh_data_dir(work: Path, name: str, inbox: Path | None = None) -> Path:
+def fresh_data_dir(work: Path, name: str, inbox: Path | None) -> Path:
+    """An empty data dir, with a copy of `inbox` as its partner inbox (None: no inbox)."""
     data = work / name
     if data.exists():
         shutil.rmtree(data)
     data.mkdir(parents=True)
-    if AVEC_BOITE[0]:
-        shutil.copytree(inbox or work / "inbox", data / "inbox")
+    if inbox is not None:
+        shutil.copytree(inbox, data / "inbox")
     return data
 
 
@@ -163,9 +160,18 @@ def snapshot(work: Path) -> str:
     return commit
 
 
-def measure(work: Path, repetitions: int, full_runs: int, full_runs_10x: int, commit: bool) -> dict:
+def measure(
+    work: Path,
+    repetitions: int,
+    full_runs: int,
+    full_runs_10x: int,
+    commit: bool,
+    avec_boite: bool = True,
+) -> dict:
+    """Every figure; `avec_boite`: the full runs get the synthetic partner inbox."""
     work.mkdir(parents=True, exist_ok=True)
     res: dict = {"machine": machine(), "started": datetime.now(UTC).isoformat(timespec="seconds")}
+    res["boite_partenaires"] = avec_boite
     res["commit"] = snapshot(work) if commit else "working tree of " + str(ROOT)
     print("generate scale 1", flush=True)
     subprocess.run(
@@ -178,7 +184,7 @@ def measure(work: Path, repetitions: int, full_runs: int, full_runs_10x: int, co
     runs = []
     for i in range(full_runs):
         print(f"full run {i + 1}/{full_runs}", flush=True)
-        data = fresh_data_dir(work, f"data{i}")
+        data = fresh_data_dir(work, f"data{i}", work / "inbox" if avec_boite else None)
         r = timed(
             [OBSERVATORY, "run", "--data-dir", str(data)], env, work / f"run{i}.log", arbre=True
         )
@@ -203,7 +209,7 @@ def measure(work: Path, repetitions: int, full_runs: int, full_runs_10x: int, co
         "steps": _steps((work / "rerun.log").read_text(encoding="utf-8"))
     }
     print("profiled run", flush=True)
-    prof = fresh_data_dir(work, "data_prof")
+    prof = fresh_data_dir(work, "data_prof", work / "inbox" if avec_boite else None)
     r = timed(
         [PY, str(BENCH / "full_run.py"), "--data-dir", str(prof), "--out", str(work / "prof.json")],
         env,
@@ -236,7 +242,7 @@ def measure(work: Path, repetitions: int, full_runs: int, full_runs_10x: int, co
     runs10 = []
     for i in range(full_runs_10x):
         print(f"full run 10x {i + 1}/{full_runs_10x}", flush=True)
-        data = fresh_data_dir(work, f"data10x_{i}", work / "x10" / "inbox")
+        data = fresh_data_dir(work, f"data10x_{i}", work / "x10" / "inbox" if avec_boite else None)
         r = timed(
             [OBSERVATORY, "run", "--data-dir", str(data)],
             env10,
@@ -629,12 +635,15 @@ def main() -> None:
     args = parser.parse_args()
     args.work = args.work.resolve()
     fichier = args.work / "results.json"
-    AVEC_BOITE[0] = not args.sans_boite
     if not args.report_only:
         res = measure(
-            args.work, args.repetitions, args.full_runs, args.full_runs_10x, args.snapshot
+            args.work,
+            args.repetitions,
+            args.full_runs,
+            args.full_runs_10x,
+            args.snapshot,
+            avec_boite=not args.sans_boite,
         )
-        res["boite_partenaires"] = AVEC_BOITE[0]
         fichier.write_text(json.dumps(res, indent=2, default=str), encoding="utf-8")
     res = json.loads(fichier.read_text(encoding="utf-8"))
     args.results.write_text(report(res), encoding="utf-8")

@@ -189,15 +189,19 @@ def echecs_suite(table: pl.DataFrame, suite: list[Regle]) -> tuple[AttenteEchoue
     """
     table = _comme_pandas(table)
     lues = [set(_colonnes_lues(r)) <= set(table.columns) for r in suite]
-    presentes = [i for i, r in enumerate(suite) if r.par_ligne and lues[i]]
+    # each rule's expression built once (a pattern's distinct values, a key's hashes): counted
+    # for every rule in one pass, then read again for the examples of those that fail
+    lignes_en_echec = {
+        i: _echec_lignes(r, table).fill_null(False)
+        for i, r in enumerate(suite)
+        if r.par_ligne and lues[i]
+    }
     comptes = (
-        table.select(
-            _echec_lignes(suite[i], table).fill_null(False).sum().alias(str(i)) for i in presentes
-        ).row(0)
-        if presentes
+        table.select(e.sum().alias(str(i)) for i, e in lignes_en_echec.items()).row(0)
+        if lignes_en_echec
         else ()
     )
-    nb_echecs = dict(zip(presentes, comptes, strict=True))
+    nb_echecs = dict(zip(lignes_en_echec, comptes, strict=True))
     echecs = [
         AttenteEchouee(_type_attente(r), _colonne(r), _parametres(r), None, [])
         for i, r in enumerate(suite)
@@ -215,7 +219,7 @@ def echecs_suite(table: pl.DataFrame, suite: list[Regle]) -> tuple[AttenteEchoue
                     _colonne(regle),
                     _parametres(regle),
                     nb_echecs[i],
-                    _exemples(table, regle, _echec_lignes(regle, table).fill_null(False)),
+                    _exemples(table, regle, lignes_en_echec[i]),
                 )
             )
     return tuple(echecs)

@@ -11,7 +11,7 @@ same expectations, order, parameters, counts, examples and observed values.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
@@ -135,12 +135,9 @@ def test_staged_registries_are_reported_alike(pipeline_run) -> None:
     """Real registries break La Mednum's standard here and there: both report the same."""
     settings, _ = pipeline_run
     standard = json.loads((SCHEMAS / SCHEMA_FILE).read_text(encoding="utf-8"))
-    compare: Callable[[pl.DataFrame], list[str]] = lambda f: _compare(  # noqa: E731
-        f, standard, colonnes_exactes=False, nom="stg"
-    )
     registres = sorted(settings.warehouse_dir.glob("stg_*__lieux*.parquet"))
     assert len(registres) >= 3
     for chemin in registres:
         frame = pl.read_parquet(chemin)
         for variante in _variantes(frame, standard).values():
-            compare(variante)
+            _compare(variante, standard, colonnes_exactes=False, nom="stg")
