@@ -429,6 +429,18 @@ def _complements(etroites: pl.Series, cellules: pl.DataFrame, relations: pl.Data
     return pl.concat([pl.DataFrame(schema={"id": pl.Int64}), *choix])["id"].unique()
 
 
+# what hiding a cell costs the readers: a total more than its categories, a level more than
+# the one below (a département's count is read far more than one commune's)
+COUT_NIVEAU = {"commune": 1.0, "epci": 20.0, "departement": 1e3, "region": 1e4, "france": 1e5}
+
+
+def cout_masque() -> pl.Expr:
+    """Cost per unit a cell moves in a protecting perturbation (`COUT_NIVEAU`, totals twice)."""
+    return pl.col("niveau").replace_strict(COUT_NIVEAU, return_dtype=pl.Float64) * pl.when(
+        pl.col("mesure").is_in(CATEGORIES_DIAGNOSTIC)
+    ).then(1.0).otherwise(2.0)
+
+
 def applique_secret(
     comptes: pl.DataFrame, appartenances: pl.DataFrame, seuil: int = SEUIL_SECRET
 ) -> pl.DataFrame:
@@ -440,9 +452,11 @@ def applique_secret(
     Secondary suppression protects every linear relation (`relations_lineaires`: both
     hierarchies, categories and their total) relation by relation (`_secret_local`), then
     proves the result: the linear-programming audit (`secret_audit`) bounds every suppressed
-    cell given all published ones at once; a cell it finds narrower than the rule allows gets
-    its nearest published non-zero cell suppressed, and both steps run again until the audit
-    passes. The audit assumes every unsuppressed covered cell is known (more than the
+    cell given all published ones at once; for a cell it finds narrower than the rule allows,
+    the cheapest set of published cells whose hiding lets it rise by `seuil` is hidden
+    (`secret_audit.complements_protecteurs`, costs `cout_masque`; the nearest published non-zero
+    cell where no such set is found), and both steps run again until the audit passes. Choosing
+    one cell at a time instead did not converge on a national file (tens of rounds). The audit assumes every unsuppressed covered cell is known (more than the
     indicators publish), so the publication is at least as safe.
     """
     cellules = comptes.with_row_index("id").with_columns(
@@ -474,7 +488,16 @@ def applique_secret(
         etroites = bornes.filter(~pl.col("protege"))["id"]
         if etroites.is_empty():
             return cellules.drop("id")
-        ajouts = _complements(etroites, cellules, relations)
+        ajouts, non_resolues = secret_audit.complements_protecteurs(
+            cellules.select("id", "nb", "secret", cout=cout_masque()),
+            relations,
+            etroites,
+            seuil,
+            # a perturbation through a département's count: worth looking further for another
+            cout_elargir=COUT_NIVEAU["departement"],
+        )
+        if not non_resolues.is_empty():
+            ajouts = pl.concat([ajouts, _complements(non_resolues, cellules, relations)])
         if ajouts.is_empty():
             raise RuntimeError(
                 f"Secret statistique : {etroites.len()} cellule(s) restent trop étroites et "

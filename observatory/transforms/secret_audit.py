@@ -29,11 +29,15 @@ import math
 import numpy as np
 import polars as pl
 from scipy.optimize import linprog
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, hstack
 from scipy.sparse.csgraph import connected_components
 
 TOLERANCE = 1e-6
 ESSAIS_GROUPES = 4  # programmes on all unproven cells at once before one per cell
+# how far from a narrow cell its protection looks, wider only when nearer fails: (relations
+# away, through relations of at most so many members: an EPCI's communes before a
+# département's; None: any)
+VOISINAGES = ((2, 200), (3, 200), (4, 200), (3, None), (5, None), (8, None))
 BORNES_SCHEMA = {
     "id": pl.Int64(),
     "nb": pl.Float64(),
@@ -203,4 +207,132 @@ def intervalles_secret(
             resultats.append((ident, nb, bas, haut, est_protege(bas, haut, seuil)))
     return pl.concat(
         [exposees.cast(BORNES_SCHEMA), pl.DataFrame(resultats, schema=BORNES_SCHEMA, orient="row")]
+    )
+
+
+def _voisinage(
+    a_csr, a_csc, k: int, profondeur: int, taille_max: int | None, tailles: np.ndarray
+) -> np.ndarray:
+    """Variables reachable from `k` through at most `profondeur` shared relations of at most
+    `taille_max` members."""
+    variables = np.array([k])
+    for _ in range(profondeur):
+        lignes = np.unique(a_csc[:, variables].indices)
+        if taille_max is not None:
+            lignes = lignes[tailles[lignes] <= taille_max]
+        variables = np.unique(np.concatenate([variables, a_csr[lignes].indices]))
+    return variables
+
+
+def _perturbation(
+    a_csc,
+    local: np.ndarray,
+    k: int,
+    nb: np.ndarray,
+    cachee: np.ndarray,
+    reste: np.ndarray,
+    cout: np.ndarray,
+    seuil: int,
+) -> tuple[float, np.ndarray] | None:
+    """The cheapest rise y+ and fall y- of the `local` variables raising `k` by `seuil`, and
+    their cost."""
+    sous = a_csc[:, local]
+    actives = np.unique(sous.indices)
+    sous = sous[actives]
+    w = np.where(cachee[local], 0.0, cout[local])
+    # a published zero stays, a hidden remainder never falls
+    fixe = ~cachee[local] & (nb[local] == 0)
+    bornes = [(0.0, 0.0 if f else None) for f in fixe]
+    bornes += [(0.0, b) for b in np.where(fixe | reste[local], 0.0, nb[local]).tolist()]
+    position = int(np.searchsorted(local, k))
+    bornes[position] = (float(seuil), float(seuil))
+    bornes[local.size + position] = (0.0, 0.0)
+    res = linprog(
+        np.concatenate([w, w]),
+        A_eq=hstack([sous, -sous]).tocsr(),
+        b_eq=np.zeros(actives.size),
+        bounds=bornes,
+        method="highs",
+    )
+    return (float(res.fun), res.x) if res.status == 0 else None
+
+
+def complements_protecteurs(
+    cellules: pl.DataFrame,
+    relations: pl.DataFrame,
+    etroites: pl.Series,
+    seuil: int,
+    cout_elargir: float = math.inf,
+) -> tuple[pl.Series, pl.Series]:
+    """Published cells to hide so that each narrow cell can rise by `seuil`, found by LP.
+
+    For each narrow cell the attacker must be unable to rule out its value plus `seuil`: a
+    perturbation y of the cells with y = `seuil` on it, every relation still balanced
+    (sum(coef * y) = 0) and every count still non-negative (y >= -nb), that leaves every
+    published cell unchanged once the cells it moves are hidden. The cheapest one (sum of
+    `cout` times the movement of the published cells it moves; hidden cells and the hidden
+    remainders move for free, a published zero never moves: a zero is not hidden) is found by
+    linear programming over the cell's neighbourhood (`VOISINAGES`, the nearest first, a
+    wider one while the best found costs `cout_elargir` or more), and the published
+    cells it moves are hidden. Each cell's perturbation is then feasible for the attacker, so
+    its interval reaches nb + `seuil`; the cells hidden along the way move by the same amount
+    and are mostly protected with it (the audit that follows checks them all). This is the
+    single-cell protection of statistical offices' suppression (τ-ARGUS), cells taken one after
+    the other, each seeing what the previous ones hid. A cell whose neighbourhood holds no such
+    perturbation is returned apart (the caller falls back on another choice): returns the ids
+    to hide, and those of the narrow cells left unsolved.
+    `cellules`: `id`, `nb`, `secret`, `cout` (of hiding it, > 0); `relations` as for
+    `intervalles_secret`, an id absent from `cellules` being a hidden remainder.
+    """
+    relations = relations.with_columns(pl.col("id").cast(pl.Int64), pl.col("coef").cast(pl.Float64))
+    cellules = cellules.with_columns(pl.col("id").cast(pl.Int64))
+    variables = (
+        relations.select("id")
+        .unique()
+        .join(cellules.select("id", "nb", "secret", "cout"), on="id", how="left")
+        .sort("id")
+        .with_row_index("var")
+    )
+    lignes = relations.select("relation").unique().sort("relation").with_row_index("ligne")
+    termes = relations.join(variables.select("id", "var"), on="id").join(lignes, on="relation")
+    forme = (lignes.height, variables.height)
+    a = coo_matrix(
+        (termes["coef"].to_numpy(), (termes["ligne"].to_numpy(), termes["var"].to_numpy())),
+        shape=forme,
+    )
+    a_csr, a_csc = a.tocsr(), a.tocsc()
+    tailles = np.diff(a_csr.indptr)
+    ids = variables["id"].to_numpy()
+    nb = variables["nb"].fill_null(0).cast(pl.Float64).to_numpy()
+    reste = variables["nb"].is_null().to_numpy()
+    cachee = variables["secret"].fill_null(True).to_numpy().copy()
+    cout = variables["cout"].fill_null(0.0).cast(pl.Float64).to_numpy()
+    var_de = dict(zip(ids.tolist(), range(len(ids)), strict=True))
+    ajouts: list[int] = []
+    non_resolues: list[int] = []
+    for ident in sorted(set(etroites.to_list())):
+        k = var_de.get(ident)
+        if k is None:
+            non_resolues.append(ident)
+            continue
+        meilleure: tuple[float, np.ndarray, np.ndarray] | None = None
+        for profondeur, taille_max in VOISINAGES:
+            local = _voisinage(a_csr, a_csc, k, profondeur, taille_max, tailles)
+            res = _perturbation(a_csc, local, k, nb, cachee, reste, cout, seuil)
+            if res is not None and (meilleure is None or res[0] < meilleure[0]):
+                meilleure = (res[0], local, res[1])
+            if meilleure is not None and meilleure[0] < cout_elargir:
+                break
+        if meilleure is None:
+            non_resolues.append(ident)
+            continue
+        _, local, res = meilleure
+        n = local.size
+        mouvement = res[:n] + res[n:]
+        nouvelles = local[(mouvement > TOLERANCE) & ~cachee[local]]
+        cachee[nouvelles] = True
+        ajouts.extend(ids[nouvelles].tolist())
+    return (
+        pl.Series("id", sorted(set(ajouts)), pl.Int64),
+        pl.Series("id", non_resolues, pl.Int64),
     )

@@ -111,7 +111,11 @@ def audit_publication(
             ratios.select("relation", pl.col("id_den").alias("id"), coef=-pl.col("valeur")),
         ]
     ).cast(RELATIONS_SCHEMA)
-    connu = pl.col("id").is_in(connus["id"].implode())
+    # a ratio to a published denominator gives its numerator exactly: known too, so that the
+    # relations it is in leave the programmes (else every category of the country is one
+    # component, a programme of 100 000 variables)
+    derives = ratios.join(connus.select(pl.col("id").alias("id_den")), on="id_den").select("id")
+    connu = pl.col("id").is_in(pl.concat([connus.select("id"), derives])["id"].implode())
     bornes = secret_audit.intervalles_secret(
         cellules.select(
             "id",

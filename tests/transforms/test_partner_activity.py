@@ -16,6 +16,7 @@ from observatory.partners.reading import read_partner
 from observatory.publish.schemas import load_dictionary
 from observatory.settings import PROJECT_ROOT
 from observatory.transforms import partner_activity as pa
+from observatory.transforms import secret_audit
 from observatory.transforms import secret_publication as sp
 from tests.conftest import PARTNER_ACTIVITY, PARTNER_ACTIVITY_FILES
 from tests.transforms.test_secret_audit import BESOIN_VIDE
@@ -141,9 +142,11 @@ def test_every_row_is_counted_or_quarantined(staged, comptes) -> None:
         # non-zero commune of the CC du Rouillacais, else EPCI − Rouillac would give it away
         ("commune", "16148", "nb_diagnostics_autonomie", (None, True, True)),
         ("commune", "16286", "nb_diagnostics_autonomie", (None, True, True)),
-        # ... and the CC's total (9), which the département minus its published communes gave
-        # exactly: a suppressed cell is never known to within fewer than 5
-        ("epci", "241600303", "nb_diagnostics_autonomie", (None, True, True)),
+        # ... while the CC's total (9) is published: its two communes, hidden, can each still
+        # be anything from 0 to 9 (the audit); the CC's 4 needing help is protected by hiding
+        # the CA du Grand Cognac's 6 needing help, the cheapest cell that lets it rise by 5
+        ("epci", "241600303", "nb_diagnostics_autonomie", (9.0, False, True)),
+        ("epci", "200070514", "part_besoin_aide_diagnostic", (None, True, True)),
         # a zero describes nobody: published
         ("commune", "16339", "nb_diagnostics_autonomie", (0.0, False, True)),
         ("departement", "16", "nb_diagnostics_autonomie", (119.0, False, True)),
@@ -305,6 +308,34 @@ def test_the_publication_check_finds_what_would_break_secrecy(indicateurs) -> No
 def test_the_audit_proves_the_publication_safe(cellules, appartenances, indicateurs) -> None:
     comptes = cellules.drop("secret")
     assert sp.audit_publication(comptes, appartenances, indicateurs).is_empty()
+
+
+def test_the_published_epci_total_leaves_its_hidden_communes_anywhere_in_0_9(
+    cellules, appartenances
+) -> None:
+    """The CC du Rouillacais' 9 diagnosed is published; Genac-Bignac's 3 and Rouillac's 6 stay
+    hidden, each anywhere from 0 to 9 given every unsuppressed cell (exact bounds)."""
+    cellules = cellules.with_row_index("id")
+    cible = (
+        pl.col("code").is_in(["16148", "16286"])
+        & (pl.col("mesure") == pa.TOTAL_DIAGNOSTIC)
+        & (pl.col("annee") == 2024)
+    )
+    bornes = secret_audit.intervalles_secret(
+        cellules.select(
+            "id",
+            "nb",
+            (pl.col("couverture") & ~pl.col("secret")).alias("connu"),
+            cible.alias("a_proteger"),
+        ),
+        pa.relations_lineaires(cellules, appartenances),
+        pa.SEUIL_SECRET,
+        exactes=True,
+    )
+    assert sorted(bornes.select("nb", "borne_min", "borne_max").rows()) == [
+        (3.0, 0.0, 9.0),
+        (6.0, 0.0, 9.0),
+    ]
 
 
 def test_the_audit_finds_the_leak_of_the_linked_hierarchies(

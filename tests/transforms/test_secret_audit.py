@@ -266,3 +266,61 @@ def test_random_linked_tables_are_protected(table) -> None:
         (pl.col("indicateur") == "nb_diagnostics_autonomie") & pl.col("valeur").is_not_null()
     ).join(agreges.filter(pl.col("mesure") == pa.TOTAL_DIAGNOSTIC), on=["niveau", "code", "annee"])
     assert (totaux["valeur"] == totaux["nb"].cast(pl.Float64)).all()
+
+
+# One EPCI inside one département, two communes: a's 1 autonomous person is primary. The
+# cheapest way to let it rise by 5 is the rectangle of the two communes × two categories (every
+# EPCI, département and total unchanged): b's autonomous, a's and b's never online; never a
+# total (a total costs more to hide, `cout_masque`) nor a higher level.
+RECTANGLE = [
+    ("a", "16", "E1", (1, 0, 9)),
+    ("b", "16", "E1", (8, 0, 7)),
+]
+
+
+@pytest.mark.parametrize(
+    ("communes", "caches", "attendu"),
+    [
+        (
+            RECTANGLE,
+            [("commune", "a", AUT)],
+            [("commune", "a", JAMAIS), ("commune", "b", AUT), ("commune", "b", JAMAIS)],
+        ),
+        # already hidden cells move for free: with a third commune's two categories hidden,
+        # only a's other category has to be
+        (
+            [*RECTANGLE, ("c", "16", "E1", (12, 0, 30))],
+            [("commune", "a", AUT), ("commune", "c", AUT), ("commune", "c", JAMAIS)],
+            [("commune", "a", JAMAIS)],
+        ),
+    ],
+)
+def test_the_cheapest_perturbation_is_hidden(communes, caches, attendu) -> None:
+    cellules = marque(comptes(communes), caches).with_row_index("id")
+    cellules = cellules.with_columns(pl.col("id").cast(pl.Int64))
+    etroite = cellules.filter(
+        (pl.col("code") == caches[0][1]) & (pl.col("mesure") == caches[0][2])
+    )["id"]
+    ajouts, non_resolues = secret_audit.complements_protecteurs(
+        cellules.select("id", "nb", "secret", cout=pa.cout_masque()),
+        pa.relations_lineaires(cellules, appartenances(communes)),
+        etroite,
+        pa.SEUIL_SECRET,
+    )
+    assert non_resolues.is_empty()
+    caches_apres = cellules.filter(pl.col("id").is_in(ajouts.implode()))
+    assert sorted(caches_apres.select("niveau", "code", "mesure").rows()) == attendu
+    # and the narrow cell is then protected: it can rise by 5
+    secrets = cellules.with_columns(pl.col("secret") | pl.col("id").is_in(ajouts.implode()))
+    bornes = secret_audit.intervalles_secret(
+        secrets.select(
+            "id",
+            "nb",
+            (pl.col("couverture") & ~pl.col("secret")).alias("connu"),
+            pl.col("id").is_in(etroite.implode()).alias("a_proteger"),
+        ),
+        pa.relations_lineaires(cellules, appartenances(communes)),
+        pa.SEUIL_SECRET,
+        exactes=True,
+    )
+    assert bornes["protege"].all() and bornes["borne_max"].item() >= 1 + pa.SEUIL_SECRET
