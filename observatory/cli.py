@@ -65,10 +65,17 @@ def _parser() -> argparse.ArgumentParser:
             "échoué (aucune release Parquet publiée), 2 les définitions n'ont pas pu être "
             "chargées, 3 une autre exécution tient le verrou, 4 le dossier de données n'est "
             "pas accessible en écriture, 5 la release Parquet est publiée mais sa copie SQL a "
-            "échoué (rattrapée au run suivant)."
+            "échoué (rattrapée au run suivant). Seules les étapes dont le code, les réglages "
+            "ou les entrées ont changé depuis le dernier run réussi sont rejouées (--tout : "
+            "toutes)."
         ),
     )
     _add_data_dir(run)
+    run.add_argument(
+        "--tout",
+        action="store_true",
+        help="rejoue toutes les étapes, même celles dont rien n'a changé",
+    )
     run.add_argument(
         "--profile",
         choices=PROFILES,
@@ -258,6 +265,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 settings,
                 log_level="DEBUG" if args.verbose else "CRITICAL",
                 listener=display.handle,
+                tout=args.tout,
             )
     except RunLockedError as locked:
         error(f"pas démarré : {locked}")
@@ -292,6 +300,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
         post_webhook(summarize_outcome(outcome))  # only when OBSERVATORY_WEBHOOK_URL is set
         return EXIT_FAILED
+    if outcome.rien_a_rejouer:
+        display.say(
+            "rien n'a changé depuis le dernier run réussi (code, réglages, entrées) : aucune "
+            "étape rejouée, la release courante reste `latest` (--tout pour tout rejouer)"
+        )
     print(outcome.release)
     return EXIT_OK
 

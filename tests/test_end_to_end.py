@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,8 @@ from observatory.sources.raw import sha256_file
 from observatory.transforms.personal_data import scan_personal_data
 from observatory.validation.store import read_quarantine
 from tests.conftest import PARTNER_ACTIVITY_FILES
+
+PARTNERS_REAL = Path(__file__).parent / "fixtures" / "partners" / "real"
 
 pytestmark = pytest.mark.real_data
 
@@ -214,10 +217,11 @@ def test_frictionless_validates_the_release(release: Path) -> None:
 def test_cli_second_run_with_nothing_changed_publishes_nothing(
     pipeline_run, release: Path, capsys, monkeypatch
 ) -> None:
+    """Every step run again (`--tout`): the same tables, no new release."""
     settings, _ = pipeline_run
     monkeypatch.setenv("OBSERVATORY_ZONAGES_DIR", str(settings.zonages_dir))  # same settings
     sidecar = next(settings.raw_dir.glob("cog/2026/communes.csv.meta.json")).read_text()
-    assert main(["run", "--data-dir", str(settings.data_dir)]) == 0
+    assert main(["run", "--data-dir", str(settings.data_dir), "--tout"]) == 0
     captured = capsys.readouterr()
     printed = Path(captured.out.strip())
     assert printed == release
@@ -245,6 +249,53 @@ def test_cli_second_run_with_nothing_changed_publishes_nothing(
     assert [p.name for p in (settings.published_dir / "releases").iterdir()] == [release.name]
     # the raw layer is immutable: landing again did not rewrite the file or its sidecar
     assert next(settings.raw_dir.glob("cog/2026/communes.csv.meta.json")).read_text() == sidecar
+
+
+def test_cli_rerun_with_nothing_changed_runs_no_step(
+    pipeline_run, release: Path, capsys, monkeypatch
+) -> None:
+    """By default a rerun materialises only what changed since the last successful run."""
+    settings, _ = pipeline_run
+    monkeypatch.setenv("OBSERVATORY_ZONAGES_DIR", str(settings.zonages_dir))  # same settings
+    assert main(["run", "--data-dir", str(settings.data_dir)]) == 0
+    captured = capsys.readouterr()
+    assert Path(captured.out.strip()) == release
+    assert "rien n'a changé depuis le dernier run réussi" in captured.err
+    assert "étapes (terminé)" not in captured.err
+    assert [p.name for p in (settings.published_dir / "releases").iterdir()] == [release.name]
+
+
+def test_a_new_partner_file_reruns_that_partner_and_what_depends_on_it(pipeline_run) -> None:
+    import dagster as dg
+
+    from observatory.defs.jobs import a_rejouer, pipeline_job
+    from observatory.settings import settings_fields
+
+    settings, _ = pipeline_run
+    definition = pipeline_job(**settings_fields(settings))
+    graphe = definition.asset_layer.asset_graph
+    assert a_rejouer(definition, settings)[0] == []
+    inbox = settings.data_dir / "inbox" / "hubik_pyrenees_atlantiques"
+    inbox.mkdir(parents=True)
+    try:
+        shutil.copy(PARTNERS_REAL / "raw_hub_hubik_pyrenees_atlantiques_64_2020.csv", inbox)
+        selection, _ = a_rejouer(definition, settings)
+    finally:
+        shutil.rmtree(inbox)
+    # the partner's raw asset, the report of unread drops (it reads the whole inbox), and
+    # everything downstream of them: Dagster's own reading of the graph
+    attendu = (
+        dg.AssetSelection.assets(
+            "raw_partenaire__hubik_pyrenees_atlantiques", "raw_partenaires__sans_format"
+        )
+        .downstream()
+        .resolve(graphe)
+    )
+    assert set(selection) == attendu
+    assert dg.AssetKey("stg_partenaire__hubik_pyrenees_atlantiques") in attendu
+    assert dg.AssetKey("stg_cog__communes") not in attendu  # the statistics are not rerun
+    assert len(attendu) < len(graphe.materializable_asset_keys) / 3
+    assert a_rejouer(definition, settings)[0] == []  # the file gone: as before
 
 
 def test_cli_failure_is_clear_and_keeps_latest(

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
 
+from observatory.operations import empreintes
 from observatory.operations.catalogue import columns, table_description
 from observatory.operations.findings import failed_check_line
 from observatory.operations.freshness import LAST_UPDATED, freshness, max_age
@@ -129,3 +131,72 @@ def test_metadata_helpers_count_gaps_and_statuses() -> None:
     frame = pl.DataFrame({"code_commune": ["1", "2"], "bv": [None, "x"], "statut": ["a", "a"]})
     assert resume.lacunes(frame) == {"sans_bv": 1, "sans_statut": 0}
     assert resume.statuts(frame, "statut") == {"statut:a": 2}
+
+
+# --- which assets a rerun materialises again (operations.empreintes) ----------------------------
+
+# a → b → c, d alone
+GRAPHE = {"a": [], "b": ["a"], "c": ["b"], "d": []}
+PROPRES = {"a": "x", "b": "x", "c": "x", "d": "x"}
+
+
+@pytest.mark.parametrize(
+    ("propres", "anciennes", "absentes", "attendu"),
+    [
+        # nothing changed: nothing runs
+        (PROPRES, "memes", [], set()),
+        # an input of a changes: a and what depends on it
+        ({**PROPRES, "a": "y"}, "memes", [], {"a", "b", "c"}),
+        # an input of c only: c alone
+        ({**PROPRES, "c": "y"}, "memes", [], {"c"}),
+        # no record (first run, or the last one failed): everything
+        (PROPRES, {}, [], {"a", "b", "c", "d"}),
+        # b's stored output was deleted: b again, its children read it
+        (PROPRES, "memes", ["b"], {"b"}),
+    ],
+)
+def test_a_rerun_materialises_what_changed_and_what_depends_on_it(
+    propres, anciennes, absentes, attendu
+) -> None:
+    nouvelles = empreintes.empreintes(GRAPHE, propres)
+    if anciennes == "memes":
+        anciennes = empreintes.empreintes(GRAPHE, PROPRES)
+    assert empreintes.a_rejouer(nouvelles, anciennes, absentes) == attendu
+
+
+def test_a_folder_fingerprint_sees_a_new_file_and_an_edit(tmp_path: Path) -> None:
+    vide = empreintes.empreinte_dossier(tmp_path)
+    assert empreintes.empreinte_dossier(tmp_path / "absent") == vide
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "f.csv").write_text("a;b\n1;2\n")
+    un = empreintes.empreinte_dossier(tmp_path)
+    assert un != vide and empreintes.empreinte_dossier(tmp_path) == un
+    (tmp_path / "p" / "f.csv").write_text("a;b\n1;3\n")
+    assert empreintes.empreinte_dossier(tmp_path, contenu=True) != un
+
+
+def test_the_record_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    assert empreintes.lit(tmp_path) == {}
+    empreintes.ecrit(tmp_path, {"a": {"empreinte": "e", "sortie": True}})
+    assert empreintes.lit(tmp_path) == {"a": {"empreinte": "e", "sortie": True}}
+    assert [p.name for p in tmp_path.iterdir()] == [empreintes.FICHIER]
+    (tmp_path / empreintes.FICHIER).write_text("{tronqu")
+    assert empreintes.lit(tmp_path) == {}  # a torn record means a full run
+    empreintes.oublie(tmp_path)
+    assert not (tmp_path / empreintes.FICHIER).exists()
+
+
+def test_a_hostile_drop_has_a_fingerprint_too(tmp_path: Path) -> None:
+    """A name that is not UTF-8, a broken link, an unreadable file: fingerprinted, not fatal."""
+    import os
+
+    (tmp_path / os.fsdecode(b"r\xe9sum\xe9.csv")).write_bytes(b"a;b\n")
+    (tmp_path / "lien").symlink_to(tmp_path / "absent")
+    illisible = tmp_path / "illisible.csv"
+    illisible.write_text("x")
+    illisible.chmod(0)
+    try:
+        for contenu in (False, True):
+            assert len(empreintes.empreinte_dossier(tmp_path, contenu=contenu)) == 64
+    finally:
+        illisible.chmod(0o644)

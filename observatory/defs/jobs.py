@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import os
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import dagster as dg
 from observatory.defs import build_definitions
 from observatory.defs.progress import progress_logger, step_layers
 from observatory.defs.schedules import PIPELINE_JOB
+from observatory.operations import empreintes
 from observatory.operations.findings import failed_check_line
 from observatory.operations.notices import RunOutcome, root_cause
 from observatory.progress import (
@@ -21,6 +24,7 @@ from observatory.progress import (
     listening,
     run_config_logger,
 )
+from observatory.publish.release import current_release
 from observatory.settings import Settings, settings_fields, settings_from_fields
 
 
@@ -56,11 +60,63 @@ def pipeline_job(**fields: str | int | None) -> dg.JobDefinition:
     return job.with_logger_defs({**dg.default_loggers(), PROGRESS_LOGGER: progress_logger})
 
 
+ORPHELINS = "raw_partenaires__sans_format"
+
+
+def _enregistrement(definition: dg.JobDefinition, settings: Settings) -> dict[str, dict]:
+    """Each asset's fingerprint (`operations.empreintes`) and its stored output, if any."""
+    graphe = definition.asset_layer.asset_graph
+    commun = empreintes.empreinte_code(
+        [settings.schemas_dir, settings.sql_dir, settings.assets_dir, settings.zonages_dir]
+    )
+    commun += json.dumps(settings_fields(settings), sort_keys=True)
+    inbox = settings.data_dir / "inbox"
+    parents, propres, sorties = {}, {}, {}
+    for noeud in graphe.asset_nodes:
+        if not noeud.is_materializable:
+            continue
+        cle = noeud.key.to_user_string()
+        parents[cle] = [p.to_user_string() for p in noeud.parent_keys]
+        propre = commun
+        if partenaire := noeud.metadata.get("partenaire"):
+            propre += empreintes.empreinte_dossier(inbox / str(partenaire))
+        elif cle == ORPHELINS:
+            propre += empreintes.empreinte_dossier(inbox)
+        propres[cle] = propre
+        sorties[cle] = settings.warehouse_dir / f"{cle}.parquet"
+    return {
+        cle: {"empreinte": e, "sortie": sorties[cle].exists()}
+        for cle, e in empreintes.empreintes(parents, propres).items()
+    }
+
+
+def a_rejouer(
+    definition: dg.JobDefinition, settings: Settings
+) -> tuple[list[dg.AssetKey] | None, dict[str, dict]]:
+    """The assets a run must materialise (None: all) and the record to keep if it succeeds."""
+    if settings.profile == "live":
+        return None, {}
+    nouveau = _enregistrement(definition, settings)
+    ancien = empreintes.lit(settings.warehouse_dir)
+    if not ancien:
+        return None, nouveau
+    absentes = [
+        c for c, e in ancien.items() if e.get("sortie") and not nouveau.get(c, {}).get("sortie")
+    ]
+    cles = empreintes.a_rejouer(
+        {c: e["empreinte"] for c, e in nouveau.items()},
+        {c: e.get("empreinte", "") for c, e in ancien.items()},
+        absentes,
+    )
+    return [dg.AssetKey.from_user_string(c) for c in sorted(cles)], nouveau
+
+
 def materialize_all(
     settings: Settings,
     instance: dg.DagsterInstance | None = None,
     log_level: str = "WARNING",
     listener: Listener | None = None,
+    tout: bool = False,
 ) -> RunOutcome:
     """Run every asset with the in-process executor; failures are collected, not raised.
 
@@ -68,7 +124,9 @@ def materialize_all(
     every step's output in memory until the end of the run (to return them), which made a
     national run hold ~0.6 GB of frames it never reads again. `listener` receives the run's
     steps (a `PLAN` first), through the `progression` logger; a job that cannot be built
-    raises `DefinitionsError` before anything runs.
+    raises `DefinitionsError` before anything runs. Unless `tout`, only the assets whose
+    fingerprint changed since the last successful run are materialised (`a_rejouer`); with
+    none, nothing runs and the outcome names the current release.
     """
     job = dg.build_reconstructable_job(
         "observatory.defs.jobs", "pipeline_job", reconstructable_kwargs=settings_fields(settings)
@@ -77,20 +135,47 @@ def materialize_all(
         definition = job.get_definition()  # cached: execute_job reuses it
     except Exception as error:
         raise DefinitionsError(f"{type(error).__name__}: {error}") from error
+    selection, enregistrement = a_rejouer(definition, settings)
+    if tout:
+        selection = None
+    if selection == []:
+        release = current_release(settings.published_dir)
+        return RunOutcome(True, release, [], "", False, (), rien_a_rejouer=True)
+    empreintes.oublie(settings.warehouse_dir)
     with contextlib.ExitStack() as stack:
         loggers: dict[str, object] = {"console": {"config": {"log_level": log_level}}}
         if listener is not None:
-            listener(StepEvent(PLAN, metadata={"steps": step_layers(definition)}))
+            plan = (
+                definition
+                if selection is None
+                else definition.get_subset(asset_selection=set(selection))
+            )
+            listener(StepEvent(PLAN, metadata={"steps": step_layers(plan)}))
             loggers |= run_config_logger(stack.enter_context(listening(listener)))
         run_config = {"loggers": loggers, "execution": {"config": {"in_process": {}}}}
-        return _execute(job, instance, run_config)
+        outcome = _execute(job, instance, run_config, selection)
+    if outcome.release is None and outcome.success and selection is not None:
+        # the changed assets did not reach the release: `latest` is still the current one
+        outcome = dataclasses.replace(outcome, release=current_release(settings.published_dir))
+    if outcome.success and not outcome.errors and enregistrement:
+        empreintes.ecrit(settings.warehouse_dir, _enregistrement(definition, settings))
+    return outcome
 
 
 def _execute(
-    job: dg.ReconstructableJob, instance: dg.DagsterInstance | None, run_config: dict
+    job: dg.ReconstructableJob,
+    instance: dg.DagsterInstance | None,
+    run_config: dict,
+    selection: list[dg.AssetKey] | None = None,
 ) -> RunOutcome:
     with instance or _instance() as active:
-        result = dg.execute_job(job, instance=active, raise_on_error=False, run_config=run_config)
+        result = dg.execute_job(
+            job,
+            instance=active,
+            raise_on_error=False,
+            run_config=run_config,
+            asset_selection=selection,
+        )
         failures = [e for e in result.all_events if e.is_step_failure]
         errors = [
             f"{event.step_key}: {root_cause(event.step_failure_data.error)}"

@@ -147,6 +147,7 @@ class RunOutcome:
     run_id: str
     new_release: bool = False  # false when nothing changed since `latest`
     failed_steps: tuple[str, ...] = ()  # step keys that failed (`pub_sql`: the SQL copy only)
+    rien_a_rejouer: bool = False  # nothing changed since the last successful run: none ran
 
     @property
     def sql_only(self) -> bool:

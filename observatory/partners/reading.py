@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 
@@ -284,17 +283,3 @@ def _sans_noms_reserves(table: Table) -> Table:
         return table
     entete = [f"{n}_fichier" if n in _RESERVES else n for n in table.entete]
     return replace(table, entete=entete)
-
-
-def read_partner_file(
-    path: Path,
-    mapping: PartnerMapping,
-    *,
-    standard: Standard | None = None,
-    date_reception: date | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(kept rows, quarantine entries) of a partner file; see `read_partner`."""
-    result = read_partner(
-        path.read_bytes(), path.name, mapping, standard=standard, date_reception=date_reception
-    )
-    return result.kept, result.quarantine

@@ -180,7 +180,7 @@ def _type_column(rule: ColumnRule, decimale: str, date_reception: date | None = 
             (
                 ("formule_non_evaluee", formule),
                 ("periode_invalide", present & ~formule & v.is_null()),
-                ("date_epoch_1970", annee <= 1970),
+                ("date_epoch_1970", annee < ANNEE_MIN),
                 ("periode_invalide", annee > ANNEE_MAX),
                 *(
                     [("periode_future", v > pl.lit(date_reception))]

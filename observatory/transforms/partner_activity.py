@@ -456,8 +456,9 @@ def applique_secret(
     the cheapest set of published cells whose hiding lets it rise by `seuil` is hidden
     (`secret_audit.complements_protecteurs`, costs `cout_masque`; the nearest published non-zero
     cell where no such set is found), and both steps run again until the audit passes. Choosing
-    one cell at a time instead did not converge on a national file (tens of rounds). The audit assumes every unsuppressed covered cell is known (more than the
-    indicators publish), so the publication is at least as safe.
+    one cell at a time instead did not converge on a national file (tens of rounds). The audit
+    assumes every unsuppressed covered cell is known (more than the indicators publish), so the
+    publication is at least as safe.
     """
     cellules = comptes.with_row_index("id").with_columns(
         (pl.col("couverture") & pl.col("nb").is_between(1, seuil - 1))
