@@ -11,6 +11,10 @@ from pathlib import Path
 from observatory.settings import PROFILES, Settings, load_settings
 
 EXIT_OK = 0  # published, or nothing changed since `latest`
+RIEN_A_REJOUER = (
+    "rien n'a changé depuis le dernier run réussi (code, réglages, entrées) : aucune étape "
+    "rejouée, la release courante reste `latest` (--tout pour tout rejouer)"
+)
 EXIT_FAILED = 1  # a step or a blocking check failed: no Parquet release, `latest` unchanged
 EXIT_DEFINITIONS = 2  # the definitions (SQL models, mappings, schemas) could not load
 EXIT_LOCKED = 3  # another run holds the data directory's lock
@@ -236,8 +240,9 @@ def _unwritable(data_dir: Path) -> str | None:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from observatory.defs.jobs import DefinitionsError, materialize_all  # Dagster: when running
     from observatory.locking import RunLockedError, run_lock
+    from observatory.operations.empreintes import rien_a_rejouer
+    from observatory.operations.notices import DefinitionsError
     from observatory.progress import RunDisplay
     from observatory.publish.assembly import nettoie_interrompus
     from observatory.publish.release import current_release
@@ -261,6 +266,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             on_wait=lambda holder: display.waiting_for_lock(holder, args.wait),
         ):
             nettoie_interrompus(settings)  # what a run killed mid-write left behind
+            if not args.tout and rien_a_rejouer(settings):  # without loading Dagster
+                display.say(RIEN_A_REJOUER)
+                print(current_release(settings.published_dir))
+                return EXIT_OK
+            # Dagster: only when something runs
+            from observatory.defs.jobs import materialize_all
+
             outcome = materialize_all(
                 settings,
                 log_level="DEBUG" if args.verbose else "CRITICAL",
@@ -301,10 +313,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         post_webhook(summarize_outcome(outcome))  # only when OBSERVATORY_WEBHOOK_URL is set
         return EXIT_FAILED
     if outcome.rien_a_rejouer:
-        display.say(
-            "rien n'a changé depuis le dernier run réussi (code, réglages, entrées) : aucune "
-            "étape rejouée, la release courante reste `latest` (--tout pour tout rejouer)"
-        )
+        display.say(RIEN_A_REJOUER)
     print(outcome.release)
     return EXIT_OK
 

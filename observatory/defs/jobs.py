@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from observatory.defs.progress import progress_logger, step_layers
 from observatory.defs.schedules import PIPELINE_JOB
 from observatory.operations import empreintes
 from observatory.operations.findings import failed_check_line
-from observatory.operations.notices import RunOutcome, root_cause
+from observatory.operations.notices import DefinitionsError, RunOutcome, root_cause
 from observatory.progress import (
     PLAN,
     PROGRESS_LOGGER,
@@ -26,10 +25,6 @@ from observatory.progress import (
 )
 from observatory.publish.release import current_release
 from observatory.settings import Settings, settings_fields, settings_from_fields
-
-
-class DefinitionsError(RuntimeError):
-    """The job could not be built (a SQL model, a mapping, a schema is broken)."""
 
 
 def _instance() -> dg.DagsterInstance:
@@ -63,52 +58,28 @@ def pipeline_job(**fields: str | int | None) -> dg.JobDefinition:
 ORPHELINS = "raw_partenaires__sans_format"
 
 
-def _enregistrement(definition: dg.JobDefinition, settings: Settings) -> dict[str, dict]:
-    """Each asset's fingerprint (`operations.empreintes`) and its stored output, if any."""
-    graphe = definition.asset_layer.asset_graph
-    commun = empreintes.empreinte_code(
-        [settings.schemas_dir, settings.sql_dir, settings.assets_dir, settings.zonages_dir]
-    )
-    commun += json.dumps(settings_fields(settings), sort_keys=True)
-    inbox = settings.data_dir / "inbox"
-    parents, propres, sorties = {}, {}, {}
-    for noeud in graphe.asset_nodes:
+def graphe(definition: dg.JobDefinition) -> tuple[dict[str, list[str]], dict[str, str | None]]:
+    """Each materialisable asset's parents, and the inbox folder it reads (`empreintes`)."""
+    parents: dict[str, list[str]] = {}
+    entrees: dict[str, str | None] = {}
+    for noeud in definition.asset_layer.asset_graph.asset_nodes:
         if not noeud.is_materializable:
             continue
         cle = noeud.key.to_user_string()
         parents[cle] = [p.to_user_string() for p in noeud.parent_keys]
-        propre = commun
-        if partenaire := noeud.metadata.get("partenaire"):
-            propre += empreintes.empreinte_dossier(inbox / str(partenaire))
-        elif cle == ORPHELINS:
-            propre += empreintes.empreinte_dossier(inbox)
-        propres[cle] = propre
-        sorties[cle] = settings.warehouse_dir / f"{cle}.parquet"
-    return {
-        cle: {"empreinte": e, "sortie": sorties[cle].exists()}
-        for cle, e in empreintes.empreintes(parents, propres).items()
-    }
+        partenaire = noeud.metadata.get("partenaire")
+        entrees[cle] = str(partenaire) if partenaire else ("" if cle == ORPHELINS else None)
+    return parents, entrees
 
 
 def a_rejouer(
     definition: dg.JobDefinition, settings: Settings
 ) -> tuple[list[dg.AssetKey] | None, dict[str, dict]]:
     """The assets a run must materialise (None: all) and the record to keep if it succeeds."""
-    if settings.profile == "live":
-        return None, {}
-    nouveau = _enregistrement(definition, settings)
-    ancien = empreintes.lit(settings.warehouse_dir)
-    if not ancien:
-        return None, nouveau
-    absentes = [
-        c for c, e in ancien.items() if e.get("sortie") and not nouveau.get(c, {}).get("sortie")
-    ]
-    cles = empreintes.a_rejouer(
-        {c: e["empreinte"] for c, e in nouveau.items()},
-        {c: e.get("empreinte", "") for c, e in ancien.items()},
-        absentes,
-    )
-    return [dg.AssetKey.from_user_string(c) for c in sorted(cles)], nouveau
+    cles, enregistrement = empreintes.selection(settings, *graphe(definition))
+    if cles is None:
+        return None, enregistrement
+    return [dg.AssetKey.from_user_string(c) for c in sorted(cles)], enregistrement
 
 
 def materialize_all(
@@ -158,7 +129,10 @@ def materialize_all(
         # the changed assets did not reach the release: `latest` is still the current one
         outcome = dataclasses.replace(outcome, release=current_release(settings.published_dir))
     if outcome.success and not outcome.errors and enregistrement:
-        empreintes.ecrit(settings.warehouse_dir, _enregistrement(definition, settings))
+        # after the run: the outputs it stored are now in the warehouse
+        empreintes.ecrit(
+            settings.warehouse_dir, empreintes.enregistrement(settings, *graphe(definition))
+        )
     return outcome
 
 

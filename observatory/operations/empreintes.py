@@ -21,6 +21,8 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from observatory.settings import Settings, settings_fields
+
 FICHIER = "empreintes.json"  # in the warehouse
 PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -86,7 +88,7 @@ def a_rejouer(
 
 
 def lit(entrepot: Path) -> dict[str, dict]:
-    """The last successful run's record: {asset: {"empreinte", "sortie"}}; empty if none."""
+    """The last successful run's record (`enregistrement`); empty if none."""
     try:
         return json.loads((entrepot / FICHIER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -102,3 +104,70 @@ def ecrit(entrepot: Path, enregistrement: Mapping[str, dict]) -> None:
     provisoire = entrepot / f".{FICHIER}.tmp"
     provisoire.write_text(json.dumps(enregistrement, sort_keys=True), encoding="utf-8")
     provisoire.replace(entrepot / FICHIER)
+
+
+def _propres(settings: Settings, entrees: Mapping[str, str | None]) -> dict[str, str]:
+    """Each asset's own fingerprint: what every asset reads, and its inbox folder if any."""
+    commun = empreinte_code(
+        [settings.schemas_dir, settings.sql_dir, settings.assets_dir, settings.zonages_dir]
+    )
+    commun += json.dumps(settings_fields(settings), sort_keys=True)
+    inbox = settings.data_dir / "inbox"
+    return {
+        cle: commun + (empreinte_dossier(inbox / entree) if entree is not None else "")
+        for cle, entree in entrees.items()
+    }
+
+
+def enregistrement(
+    settings: Settings, parents: Mapping[str, list[str]], entrees: Mapping[str, str | None]
+) -> dict[str, dict]:
+    """What a successful run records of each asset: its fingerprint, its parents, the inbox
+    folder it reads (`entrees`: a partner's name, "" the whole inbox, None none) and whether
+    its output is stored in the warehouse."""
+    nouvelles = empreintes(parents, _propres(settings, entrees))
+    return {
+        cle: {
+            "empreinte": empreinte,
+            "parents": list(parents[cle]),
+            "entree": entrees[cle],
+            "sortie": (settings.warehouse_dir / f"{cle}.parquet").exists(),
+        }
+        for cle, empreinte in nouvelles.items()
+    }
+
+
+def selection(
+    settings: Settings, parents: Mapping[str, list[str]], entrees: Mapping[str, str | None]
+) -> tuple[set[str] | None, dict[str, dict]]:
+    """The assets to materialise (None: all) and the record to write if the run succeeds."""
+    if settings.profile == "live":
+        return None, {}
+    nouveau = enregistrement(settings, parents, entrees)
+    ancien = lit(settings.warehouse_dir)
+    if not ancien:
+        return None, nouveau
+    absentes = [
+        c for c, e in ancien.items() if e.get("sortie") and not nouveau.get(c, {}).get("sortie")
+    ]
+    cles = a_rejouer(
+        {c: e["empreinte"] for c, e in nouveau.items()},
+        {c: e.get("empreinte", "") for c, e in ancien.items()},
+        absentes,
+    )
+    return cles, nouveau
+
+
+def rien_a_rejouer(settings: Settings) -> bool:
+    """Nothing changed since the last successful run, judged on the graph it recorded (the
+    code is in every fingerprint: a changed graph is a changed code), without loading the
+    definitions."""
+    ancien = lit(settings.warehouse_dir)
+    if not ancien or settings.profile == "live":
+        return False
+    try:
+        parents = {c: list(e["parents"]) for c, e in ancien.items()}
+        entrees = {c: e["entree"] for c, e in ancien.items()}
+    except (KeyError, TypeError):
+        return False
+    return selection(settings, parents, entrees)[0] == set()

@@ -71,6 +71,10 @@ def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
     return text
 
 
+class DefinitionsError(RuntimeError):
+    """The job could not be built (a SQL model, a mapping, a schema is broken)."""
+
+
 @dataclass(frozen=True)
 class StepFailure:
     step: str
