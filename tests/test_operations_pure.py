@@ -200,3 +200,23 @@ def test_a_hostile_drop_has_a_fingerprint_too(tmp_path: Path) -> None:
             assert len(empreintes.empreinte_dossier(tmp_path, contenu=contenu)) == 64
     finally:
         illisible.chmod(0o644)
+
+
+def test_nothing_to_rerun_only_with_a_record_and_a_release(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", assets_dir=tmp_path / "assets")
+    graphe = ({"raw_a": [], "stg_a": ["raw_a"]}, {"raw_a": "partenaire_a", "stg_a": None})
+    assert empreintes.selection(settings, *graphe)[0] is None  # never run: everything
+    empreintes.ecrit(settings.warehouse_dir, empreintes.enregistrement(settings, *graphe))
+    assert empreintes.selection(settings, *graphe)[0] is None  # no release: everything
+    (settings.published_dir / "releases" / "r1").mkdir(parents=True)
+    (settings.published_dir / "latest").symlink_to(settings.published_dir / "releases" / "r1")
+    assert empreintes.selection(settings, *graphe)[0] == set()
+    assert empreintes.rien_a_rejouer(settings)
+    depot = settings.data_dir / "inbox" / "partenaire_a"
+    depot.mkdir(parents=True)
+    (depot / "export.csv").write_text("a;b\n")
+    assert empreintes.selection(settings, *graphe)[0] == {"raw_a", "stg_a"}
+    assert not empreintes.rien_a_rejouer(settings)
+    assert (
+        empreintes.selection(Settings(**{**vars(settings), "profile": "live"}), *graphe)[0] is None
+    )

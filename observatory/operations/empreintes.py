@@ -7,7 +7,8 @@ partner mappings, the SQL models), the settings, the files read from outside the
 bundled snapshot and users' zonings, for every asset; a partner's raw asset also its inbox
 folder, the asset of unread drops the whole inbox), and its parents' fingerprints. An asset whose
 fingerprint equals the one recorded by the last complete, successful run is not run again; its
-output is still in the warehouse. The record is removed before a run starts and written only
+output is still in the warehouse (an asset whose stored output is gone runs again; with no
+release published, everything does). The record is removed before a run starts and written only
 when the run succeeded with every blocking check passed, so a failed or killed run is followed
 by a full one. The live profile always runs everything (a download may change behind the same
 URL).
@@ -21,6 +22,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from observatory.publish.release import current_release
 from observatory.settings import Settings, settings_fields
 
 FICHIER = "empreintes.json"  # in the warehouse
@@ -145,8 +147,8 @@ def selection(
         return None, {}
     nouveau = enregistrement(settings, parents, entrees)
     ancien = lit(settings.warehouse_dir)
-    if not ancien:
-        return None, nouveau
+    if not ancien or current_release(settings.published_dir) is None:
+        return None, nouveau  # no record, or no release left to stand for the last run: all
     absentes = [
         c for c, e in ancien.items() if e.get("sortie") and not nouveau.get(c, {}).get("sortie")
     ]
