@@ -168,11 +168,15 @@ def test_a_folder_fingerprint_sees_a_new_file_and_an_edit(tmp_path: Path) -> Non
     vide = empreintes.empreinte_dossier(tmp_path)
     assert empreintes.empreinte_dossier(tmp_path / "absent") == vide
     (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "f.csv").write_text("a;b\n1;2\n")
-    un = empreintes.empreinte_dossier(tmp_path)
-    assert un != vide and empreintes.empreinte_dossier(tmp_path) == un
-    (tmp_path / "p" / "f.csv").write_text("a;b\n1;3\n")
-    assert empreintes.empreinte_dossier(tmp_path, contenu=True) != un
+    avec_dossier = empreintes.empreinte_dossier(tmp_path)
+    assert avec_dossier != vide  # an empty folder dropped is a change (its refusal is due)
+    fichier = tmp_path / "p" / "f.csv"
+    fichier.write_text("a;b\n1;2\n")
+    for contenu in (False, True):
+        avant = empreintes.empreinte_dossier(tmp_path, contenu=contenu)
+        assert avant != avec_dossier and empreintes.empreinte_dossier(tmp_path, contenu) == avant
+        fichier.write_text(f"a;b\n1;{3 + contenu}\n")  # same size, another content
+        assert empreintes.empreinte_dossier(tmp_path, contenu=contenu) != avant
 
 
 def test_the_record_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
@@ -187,19 +191,37 @@ def test_the_record_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
 
 
 def test_a_hostile_drop_has_a_fingerprint_too(tmp_path: Path) -> None:
-    """A name that is not UTF-8, a broken link, an unreadable file: fingerprinted, not fatal."""
+    """A name that is not UTF-8, a broken link, a link to a folder, an unreadable file, folders
+    nested thousands deep: each fingerprinted (a change each time), never fatal."""
     import os
 
-    (tmp_path / os.fsdecode(b"r\xe9sum\xe9.csv")).write_bytes(b"a;b\n")
-    (tmp_path / "lien").symlink_to(tmp_path / "absent")
-    illisible = tmp_path / "illisible.csv"
-    illisible.write_text("x")
-    illisible.chmod(0)
-    try:
+    vues = {empreintes.empreinte_dossier(tmp_path)}
+
+    def ajoute(action) -> None:
+        action()
         for contenu in (False, True):
-            assert len(empreintes.empreinte_dossier(tmp_path, contenu=contenu)) == 64
-    finally:
-        illisible.chmod(0o644)
+            empreinte = empreintes.empreinte_dossier(tmp_path, contenu=contenu)
+            assert len(empreinte) == 64
+        assert empreinte not in vues
+        vues.add(empreinte)
+
+    ajoute(lambda: (tmp_path / os.fsdecode(b"r\xe9sum\xe9.csv")).write_bytes(b"a;b\n"))
+    ajoute(lambda: (tmp_path / "lien").symlink_to(tmp_path / "absent"))
+    ajoute(lambda: (tmp_path / "lien_dossier").symlink_to(tmp_path))
+    illisible = tmp_path / "illisible.csv"
+    ajoute(lambda: (illisible.write_text("x"), illisible.chmod(0)))
+    niveaux = [tmp_path / "profond"]
+    for _ in range(1500):  # deeper than Python's recursion limit
+        niveaux.append(niveaux[-1] / "d")
+
+    def creuse() -> None:
+        for niveau in niveaux:
+            niveau.mkdir()
+
+    ajoute(creuse)
+    for niveau in reversed(niveaux):  # rmtree would recurse as deep
+        niveau.rmdir()
+    illisible.chmod(0o644)
 
 
 def test_nothing_to_rerun_only_with_a_record_and_a_release(tmp_path: Path) -> None:
@@ -212,6 +234,11 @@ def test_nothing_to_rerun_only_with_a_record_and_a_release(tmp_path: Path) -> No
     (settings.published_dir / "latest").symlink_to(settings.published_dir / "releases" / "r1")
     assert empreintes.selection(settings, *graphe)[0] == set()
     assert empreintes.rien_a_rejouer(settings)
+    # an asset gone from the graph (a mapping removed) is not asked for
+    record = empreintes.lit(settings.warehouse_dir)
+    record["stg_retire"] = {"empreinte": "e", "parents": [], "entree": None, "sortie": True}
+    empreintes.ecrit(settings.warehouse_dir, record)
+    assert empreintes.selection(settings, *graphe)[0] == set()
     depot = settings.data_dir / "inbox" / "partenaire_a"
     depot.mkdir(parents=True)
     (depot / "export.csv").write_text("a;b\n")

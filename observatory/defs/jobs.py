@@ -73,13 +73,24 @@ def graphe(definition: dg.JobDefinition) -> tuple[dict[str, list[str]], dict[str
 
 
 def a_rejouer(
-    definition: dg.JobDefinition, settings: Settings
+    definition: dg.JobDefinition, settings: Settings, tout: bool = False
 ) -> tuple[list[dg.AssetKey] | None, dict[str, dict]]:
-    """The assets a run must materialise (None: all) and the record to keep if it succeeds."""
-    cles, enregistrement = empreintes.selection(settings, *graphe(definition))
-    if cles is None:
+    """The assets a run must materialise (None: all) and the record to keep if it succeeds.
+
+    An asset making several outputs runs whole: any of its keys selected selects them all.
+    Fingerprints that cannot be taken (a hostile drop the walk cannot read) mean a complete run
+    and no record.
+    """
+    try:
+        cles, enregistrement = empreintes.selection(settings, *graphe(definition))
+    except Exception:  # the run goes on, complete: a drop never blocks the release
+        return None, {}
+    if cles is None or tout:
         return None, enregistrement
-    return [dg.AssetKey.from_user_string(c) for c in sorted(cles)], enregistrement
+    asset_graph = definition.asset_layer.asset_graph
+    choisies = {dg.AssetKey.from_user_string(c) for c in cles} & asset_graph.get_all_asset_keys()
+    entieres = {k for c in choisies for k in asset_graph.get(c).assets_def.keys}
+    return sorted(entieres & asset_graph.get_all_asset_keys()), enregistrement
 
 
 def materialize_all(
@@ -106,9 +117,7 @@ def materialize_all(
         definition = job.get_definition()  # cached: execute_job reuses it
     except Exception as error:
         raise DefinitionsError(f"{type(error).__name__}: {error}") from error
-    selection, enregistrement = a_rejouer(definition, settings)
-    if tout:
-        selection = None
+    selection, enregistrement = a_rejouer(definition, settings, tout)
     if selection == []:
         release = current_release(settings.published_dir)
         return RunOutcome(True, release, [], "", False, (), rien_a_rejouer=True)
@@ -129,10 +138,11 @@ def materialize_all(
         # the changed assets did not reach the release: `latest` is still the current one
         outcome = dataclasses.replace(outcome, release=current_release(settings.published_dir))
     if outcome.success and not outcome.errors and enregistrement:
-        # after the run: the outputs it stored are now in the warehouse
-        empreintes.ecrit(
-            settings.warehouse_dir, empreintes.enregistrement(settings, *graphe(definition))
-        )
+        # what the run saw when it started (a file dropped during the run is new to the next
+        # one), with the outputs it stored since
+        for cle, entree in enregistrement.items():
+            entree["sortie"] = empreintes.sortie_stockee(settings, cle)
+        empreintes.ecrit(settings.warehouse_dir, enregistrement)
     return outcome
 
 

@@ -11,6 +11,7 @@ import dagster as dg
 import polars as pl
 from dagster_polars import PolarsParquetIOManager
 
+from observatory.operations import empreintes
 from observatory.settings import FIELDS, Settings, settings_fields, settings_from_fields
 
 
@@ -49,6 +50,9 @@ class ParquetIOManager(PolarsParquetIOManager):
         if getattr(path, "protocol", "") not in ("", "file", "local"):
             super().write_df_to_path(context, df, path)
             return
+        # a write outside `observatory run` (the UI, a schedule) voids the record of what the
+        # warehouse holds: the next run is complete (`operations.empreintes`)
+        empreintes.oublie(Path(self.base_dir))
         tmp = path.with_name(f".{path.name}.ecriture-{os.getpid()}.{secrets.token_hex(4)}")
         try:
             super().write_df_to_path(context, df, tmp)

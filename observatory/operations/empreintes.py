@@ -19,41 +19,68 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterable, Mapping
+from importlib import metadata
 from pathlib import Path
 
 from observatory.publish.release import current_release
-from observatory.settings import Settings, settings_fields
+from observatory.settings import Settings, bundled, settings_fields
 
 FICHIER = "empreintes.json"  # in the warehouse
 PACKAGE = Path(__file__).resolve().parents[1]
 
 
-def empreinte_dossier(dossier: Path | None, contenu: bool = False) -> str:
-    """Every file under `dossier` by relative path, size and modification time (or content)."""
+def empreinte_dossier(dossier: Path | None, contenu: bool = False, profondeur: int = 8) -> str:
+    """Every entry under `dossier` (files and folders, `profondeur` levels at most) by relative
+    path, size, modification and change time and inode (or content).
+
+    A drop may be hostile: a name in any encoding, a link (never followed), an unreadable file
+    (its error is part of what it is), folders nested thousands deep (cut at `profondeur`).
+    """
     h = hashlib.sha256()
     if dossier is None or not dossier.exists():
         return h.hexdigest()
-    for racine, dossiers, fichiers in os.walk(dossier):
-        dossiers.sort()
-        for nom in sorted(fichiers):
-            chemin = Path(racine, nom)
-            # a name in any encoding (a partner's drop may not be UTF-8), a link not followed
+    pile = [(dossier, 0)]
+    while pile:
+        courant, niveau = pile.pop()
+        try:
+            entrees = sorted(courant.iterdir(), key=lambda p: os.fsencode(p.name))
+        except OSError as erreur:
+            h.update(f"{type(erreur).__name__}:{erreur.errno}".encode())
+            continue
+        for chemin in entrees:
             h.update(os.fsencode(chemin.relative_to(dossier)) + b"\0")
             try:
-                if contenu and not chemin.is_symlink():
+                etat = chemin.lstat()
+                if contenu and stat.S_ISREG(etat.st_mode):
                     h.update(chemin.read_bytes())
                 else:
-                    etat = chemin.lstat()
-                    h.update(f"{etat.st_size}:{etat.st_mtime_ns}".encode())
-            except OSError as erreur:  # unreadable: the error is part of what it is
+                    h.update(
+                        f"{etat.st_mode}:{etat.st_size}:{etat.st_mtime_ns}:{etat.st_ctime_ns}:"
+                        f"{etat.st_ino}".encode()
+                    )
+            except OSError as erreur:
                 h.update(f"{type(erreur).__name__}:{erreur.errno}".encode())
+                continue
+            if stat.S_ISDIR(etat.st_mode) and niveau < profondeur:
+                pile.append((chemin, niveau + 1))
     return h.hexdigest()
 
 
+# libraries whose version can change a result (the solver picks which cells are hidden)
+BIBLIOTHEQUES = ("polars", "scipy", "numpy", "dagster", "sqlglot")
+
+
 def empreinte_code(dossiers: Iterable[Path]) -> str:
-    """The content of the code: the package's Python files and the given folders."""
+    """The content of the code: the package's Python files, the given folders and the versions
+    of the libraries that compute."""
     h = hashlib.sha256()
+    for nom in BIBLIOTHEQUES:
+        try:
+            h.update(f"{nom}={metadata.version(nom)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(nom.encode())
     for source in sorted(PACKAGE.rglob("*.py")):
         h.update(str(source.relative_to(PACKAGE)).encode())
         h.update(source.read_bytes())
@@ -90,18 +117,25 @@ def a_rejouer(
 
 
 def lit(entrepot: Path) -> dict[str, dict]:
-    """The last successful run's record (`enregistrement`); empty if none."""
+    """The last successful run's record (`enregistrement`); empty if none or malformed (then
+    the run is complete)."""
     try:
-        return json.loads((entrepot / FICHIER).read_text(encoding="utf-8"))
+        lu = json.loads((entrepot / FICHIER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    if not isinstance(lu, dict) or not all(isinstance(e, dict) for e in lu.values()):
+        return {}
+    return lu
 
 
 def oublie(entrepot: Path) -> None:
+    """Remove the record: before a run writes the warehouse, and on any write outside one (the
+    Dagster UI, a schedule), so the next run is complete."""
     (entrepot / FICHIER).unlink(missing_ok=True)
 
 
 def ecrit(entrepot: Path, enregistrement: Mapping[str, dict]) -> None:
+    """Write the record whole or not at all (a torn record would read as none anyway)."""
     entrepot.mkdir(parents=True, exist_ok=True)
     provisoire = entrepot / f".{FICHIER}.tmp"
     provisoire.write_text(json.dumps(enregistrement, sort_keys=True), encoding="utf-8")
@@ -110,15 +144,29 @@ def ecrit(entrepot: Path, enregistrement: Mapping[str, dict]) -> None:
 
 def _propres(settings: Settings, entrees: Mapping[str, str | None]) -> dict[str, str]:
     """Each asset's own fingerprint: what every asset reads, and its inbox folder if any."""
-    commun = empreinte_code(
-        [settings.schemas_dir, settings.sql_dir, settings.assets_dir, settings.zonages_dir]
+    from observatory.publish.database import database_url
+
+    dossiers = {
+        settings.schemas_dir,
+        settings.sql_dir,
+        settings.assets_dir,
+        bundled("assets"),  # the list of first names read for personal data
+        bundled("docs"),  # the methodology notes in the release
+    }
+    commun = empreinte_code([*sorted(dossiers), settings.zonages_dir])
+    commun += json.dumps(
+        [settings_fields(settings), database_url(settings.data_dir)], sort_keys=True
     )
-    commun += json.dumps(settings_fields(settings), sort_keys=True)
     inbox = settings.data_dir / "inbox"
     return {
         cle: commun + (empreinte_dossier(inbox / entree) if entree is not None else "")
         for cle, entree in entrees.items()
     }
+
+
+def sortie_stockee(settings: Settings, cle: str) -> bool:
+    """The asset's output is in the warehouse (where the Parquet IO manager writes it)."""
+    return (settings.warehouse_dir / f"{cle}.parquet").exists()
 
 
 def enregistrement(
@@ -133,7 +181,7 @@ def enregistrement(
             "empreinte": empreinte,
             "parents": list(parents[cle]),
             "entree": entrees[cle],
-            "sortie": (settings.warehouse_dir / f"{cle}.parquet").exists(),
+            "sortie": sortie_stockee(settings, cle),
         }
         for cle, empreinte in nouvelles.items()
     }
@@ -149,8 +197,11 @@ def selection(
     ancien = lit(settings.warehouse_dir)
     if not ancien or current_release(settings.published_dir) is None:
         return None, nouveau  # no record, or no release left to stand for the last run: all
+    # an asset that left the graph is not run (Dagster would not know it)
     absentes = [
-        c for c, e in ancien.items() if e.get("sortie") and not nouveau.get(c, {}).get("sortie")
+        c
+        for c, e in ancien.items()
+        if e.get("sortie") and c in nouveau and not nouveau[c]["sortie"]
     ]
     cles = a_rejouer(
         {c: e["empreinte"] for c, e in nouveau.items()},
