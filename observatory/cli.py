@@ -75,11 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     _add_data_dir(run)
-    run.add_argument(
-        "--tout",
-        action="store_true",
-        help="rejoue toutes les étapes, même celles dont rien n'a changé",
-    )
+    run.add_argument("--tout", action="store_true", help="rejoue aussi ce qui n'a pas changé")
     run.add_argument(
         "--profile",
         choices=PROFILES,

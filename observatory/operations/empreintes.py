@@ -55,6 +55,8 @@ def empreinte_dossier(dossier: Path | None, contenu: bool = False, profondeur: i
                 etat = chemin.lstat()
                 if contenu and stat.S_ISREG(etat.st_mode):
                     h.update(chemin.read_bytes())
+                elif contenu and stat.S_ISDIR(etat.st_mode):
+                    h.update(b"dossier")  # what it holds is walked below
                 else:
                     h.update(
                         f"{etat.st_mode}:{etat.st_size}:{etat.st_mtime_ns}:{etat.st_ctime_ns}:"
