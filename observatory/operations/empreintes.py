@@ -175,8 +175,8 @@ def enregistrement(
     settings: Settings, parents: Mapping[str, list[str]], entrees: Mapping[str, str | None]
 ) -> dict[str, dict]:
     """What a successful run records of each asset: its fingerprint, its parents, the inbox
-    folder it reads (`entrees`: a partner's name, "" the whole inbox, None none) and whether
-    its output is stored in the warehouse."""
+    folder it reads (`entrees`: a partner's name, "" for the whole inbox, None for no folder)
+    and whether its output is stored in the warehouse."""
     nouvelles = empreintes(parents, _propres(settings, entrees))
     return {
         cle: {
