@@ -73,3 +73,42 @@ def test_only_the_sql_copy_failing_exits_5_saying_the_parquet_release_is_out(
     assert out == ""
     assert failed_release in err
     assert "aucune release Parquet publiée : `latest` n'existe pas encore" in err
+
+
+def test_a_partial_rerun_publishes_what_a_complete_run_would(tmp_path: Path) -> None:
+    """A new partner file: the rerun materialises only part of the graph, and a complete run
+    afterwards (`tout`) finds the very same tables and lineage, so publishes nothing."""
+    import shutil
+
+    from dagster import DagsterInstance
+
+    from observatory.progress import PLAN
+    from observatory.settings import PROJECT_ROOT, Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    plans: list[int] = []
+
+    def run(tout: bool = False) -> RunOutcome:
+        outcome = jobs.materialize_all(
+            settings,
+            instance=DagsterInstance.ephemeral(),
+            listener=lambda e: plans.append(len(e.metadata["steps"])) if e.kind == PLAN else None,
+            tout=tout,
+        )
+        assert outcome.success, outcome.errors
+        return outcome
+
+    premier = run()
+    depot = settings.data_dir / "inbox" / "hubik_pyrenees_atlantiques"
+    depot.mkdir(parents=True)
+    shutil.copy(
+        PROJECT_ROOT
+        / "tests/fixtures/partners/real/raw_hub_hubik_pyrenees_atlantiques_64_2020.csv",
+        depot,
+    )
+    partiel = run()
+    assert partiel.new_release and partiel.release != premier.release
+    assert plans[1] < plans[0] / 3  # only the partner's assets and what depends on them
+    complet = run(tout=True)
+    assert plans[2] == plans[0]
+    assert not complet.new_release and complet.release == partiel.release
