@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from observatory.defs import build_definitions
+from observatory.defs.partners import ORPHELINS
 from observatory.defs.progress import progress_logger, step_layers
 from observatory.defs.schedules import PIPELINE_JOB
 from observatory.operations import empreintes
@@ -55,9 +56,6 @@ def pipeline_job(**fields: str | int | None) -> dg.JobDefinition:
     return job.with_logger_defs({**dg.default_loggers(), PROGRESS_LOGGER: progress_logger})
 
 
-ORPHELINS = "raw_partenaires__sans_format"
-
-
 def graphe(definition: dg.JobDefinition) -> tuple[dict[str, list[str]], dict[str, str | None]]:
     """Each materialisable asset's parents, and the inbox folder it reads (`empreintes`)."""
     parents: dict[str, list[str]] = {}
@@ -89,8 +87,7 @@ def a_rejouer(
         return None, enregistrement
     asset_graph = definition.asset_layer.asset_graph
     choisies = {dg.AssetKey.from_user_string(c) for c in cles} & asset_graph.get_all_asset_keys()
-    entieres = {k for c in choisies for k in asset_graph.get(c).assets_def.keys}
-    return sorted(entieres & asset_graph.get_all_asset_keys()), enregistrement
+    return sorted({k for c in choisies for k in asset_graph.get(c).assets_def.keys}), enregistrement
 
 
 def materialize_all(

@@ -25,6 +25,7 @@ from observatory.sources.catalogue import COG_COMMUNES
 from observatory.validation.store import write_quarantine
 
 SENSOR = "inbox_partenaires"
+ORPHELINS = "raw_partenaires__sans_format"  # drops no mapping reads: the whole inbox
 
 
 def raw_key(mapping: PartnerMapping) -> dg.AssetKey:
@@ -93,7 +94,7 @@ def build_inbox_orphans_asset(mappings: dict[str, PartnerMapping]) -> dg.AssetsD
     a report each, so a producer who dropped in the wrong place is told."""
 
     @dg.asset(
-        name="raw_partenaires__sans_format",
+        name=ORPHELINS,
         group_name="raw",
         description="Dépôts sans format d'échange (dossier inconnu, racine de l'inbox) : "
         "un retour pour chacun, rien n'est lu.",

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 
+from observatory.partners.inbox import inbox_dir
 from observatory.publish.release import current_release
 from observatory.settings import Settings, bundled, settings_fields
 
@@ -159,9 +160,9 @@ def _propres(settings: Settings, entrees: Mapping[str, str | None]) -> dict[str,
     commun += json.dumps(
         [settings_fields(settings), database_url(settings.data_dir)], sort_keys=True
     )
-    inbox = settings.data_dir / "inbox"
     return {
-        cle: commun + (empreinte_dossier(inbox / entree) if entree is not None else "")
+        cle: commun
+        + (empreinte_dossier(inbox_dir(settings, entree or None)) if entree is not None else "")
         for cle, entree in entrees.items()
     }
 
@@ -223,6 +224,6 @@ def rien_a_rejouer(settings: Settings) -> bool:
     try:
         parents = {c: list(e["parents"]) for c, e in ancien.items()}
         entrees = {c: e["entree"] for c, e in ancien.items()}
-    except (KeyError, TypeError):
+        return selection(settings, parents, entrees)[0] == set()
+    except Exception:  # a record or a drop that cannot be read: the run is complete
         return False
-    return selection(settings, parents, entrees)[0] == set()
