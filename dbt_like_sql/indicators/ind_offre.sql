@@ -4,6 +4,11 @@
 -- population des communes couvertes et de toutes les communes) donnent la part de la
 -- population couverte : la règle de couverture commune à tous les indicateurs
 -- (`observatory.publish.tables.applique_regle_couverture`) publie la valeur à partir de 99 %.
+
+-- moteur: streaming
+-- La jointure communes × territoires (1,9 M lignes en France) est agrégée par lots au lieu
+-- d'être tenue entière en mémoire (−0,4 Go au pic d'un run national). Exact : les agrégats
+-- sont des sommes d'entiers, des comptes et un MAX, que l'ordre des lignes ne change pas.
 WITH par_territoire AS (
     SELECT
         a.niveau,

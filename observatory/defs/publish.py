@@ -50,10 +50,11 @@ def build_pub_indicateurs(indicator_models: list[str]) -> dg.AssetsDefinition:
     @dg.asset(
         name="pub_indicateurs",
         group_name=GROUP,
-        ins={name: dg.AssetIn(name) for name in indicator_models},
+        # scanned: the long table is built in one query, each model read once
+        ins={name: dg.AssetIn(name, dagster_type=pl.LazyFrame) for name in indicator_models},
         description="Published `indicateurs` (long): the rows of every indicator model.",
     )
-    def _pub_indicateurs(**models: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+    def _pub_indicateurs(**models: pl.LazyFrame) -> dg.Output[pl.DataFrame]:
         frame = tables.build_indicateurs([models[name] for name in sorted(models)])
         return dg.Output(
             frame,
@@ -65,9 +66,10 @@ def build_pub_indicateurs(indicator_models: list[str]) -> dg.AssetsDefinition:
 
 @dg.asset(group_name=GROUP)
 def pub_indicateurs_large(
-    observatory: ObservatoryResource, pub_indicateurs: pl.DataFrame, pub_territoires: pl.DataFrame
+    observatory: ObservatoryResource, pub_indicateurs: pl.LazyFrame, pub_territoires: pl.DataFrame
 ) -> pl.DataFrame:
-    """Published `indicateurs_large`: latest value of each indicator as a column."""
+    """Published `indicateurs_large`: latest value of each indicator as a column (the long
+    table scanned: only the columns used are read)."""
     codes = list(load_dictionary(observatory.settings.schemas_dir))
     entiers = load_precisions(observatory.settings.schemas_dir).integers()
     return tables.build_indicateurs_large(pub_indicateurs, pub_territoires, codes, entiers)
@@ -84,9 +86,10 @@ def pub_lieux(
 
 @dg.asset(group_name=GROUP)
 def pub_couverture_sources(
-    int__couverture_sources: pl.DataFrame, int__appartenances: pl.DataFrame
+    int__couverture_sources: pl.LazyFrame, int__appartenances: pl.LazyFrame
 ) -> pl.DataFrame:
-    """Published `couverture_sources`: which territories each source covers, at every level."""
+    """Published `couverture_sources`: which territories each source covers, at every level
+    (inputs scanned, aggregated in a stream)."""
     return tables.build_couverture_sources(int__couverture_sources, int__appartenances)
 
 

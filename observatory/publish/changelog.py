@@ -169,8 +169,14 @@ def build_changelog(
     if previous_manifest is None or previous is None:
         lines += ["Première publication : pas de publication précédente à comparer.", ""]
         lines += ["## Tables", ""]
+        # the manifest's counts: no table is read again just to count its rows
+        rows = {n: t["rows"] for n, t in manifest.get("tables", {}).items()}
         lines += _table(
-            ["Table", "Lignes"], [[n, numbers.count(f.height)] for n, f in sorted(current.items())]
+            ["Table", "Lignes"],
+            [
+                [n, numbers.count(rows[n] if n in rows else current[n].height)]
+                for n in sorted(current)
+            ],
         )
         return "\n".join(lines) + "\n"
     lines += [

@@ -132,6 +132,15 @@ class TablesOnDemand(Mapping[str, pl.DataFrame]):
             del self._recent[next(iter(self._recent))]
         return recent
 
+    def colonnes(self, name: str) -> list[str]:
+        """A table's columns, without reading a scanned table."""
+        if name in self._recent:
+            return self._recent[name].columns
+        loader = self._loaders[name]
+        if isinstance(loader, pl.LazyFrame):
+            return loader.collect_schema().names()
+        return self[name].columns
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._loaders)
 
@@ -189,8 +198,9 @@ def write_table(
 ) -> list[dict[str, Any]]:
     """Write one table, sorted by its key, as one file or one file per partition value.
 
-    A partitioned table is split first and each part sorted as it is written: one sorted copy
-    of a part at a time, not a sorted copy of the whole table beside its parts.
+    A partitioned table is written one part at a time, each filtered then sorted: one part
+    and its sorted copy in memory beside the table, not every part at once (splitting the
+    national `indicateurs` whole cost 0.15 GB more at the run's peak).
     """
 
     def trie(part: pl.DataFrame) -> pl.DataFrame:
@@ -201,12 +211,13 @@ def write_table(
     if layout.partition_by is None:
         return [_write_file(trie(frame), folder, f"{name}.parquet")]
     entries = []
-    parts = frame.partition_by(layout.partition_by, as_dict=True, maintain_order=True)
-    for key in sorted(parts, key=lambda key: str(key[0])):
-        value = key[0]
+    column = pl.col(layout.partition_by)
+    for value in sorted(frame[layout.partition_by].unique().to_list(), key=str):
         relative = f"{name}/{_partition_dir(layout.partition_by, value)}/part-0.parquet"
-        entry = _write_file(trie(parts.pop(key)), folder, relative)  # freed once written
-        entries.append({**entry, "partition": {layout.partition_by: value}})
+        part = frame.filter(column.is_null() if value is None else column == value)
+        entries.append(
+            {**_write_file(trie(part), folder, relative), "partition": {layout.partition_by: value}}
+        )
     return entries
 
 

@@ -3,6 +3,12 @@
 The file name is the model (and asset) name; its dependencies are the tables named in its
 FROM/JOIN clauses, CTE names excluded. Loading fails, naming the file, on anything but one
 SELECT, on an unknown table, on a read that skips a layer, or on a cycle.
+
+A model may ask polars' streaming engine with a line `-- moteur: streaming`: its join is then
+aggregated in batches instead of being held whole. Only for a model whose aggregates do not
+depend on the order rows arrive in (sums of integers, counts, MIN/MAX): a sum of floats could
+differ in its last bits from one run to the next, and a release would no longer be
+reproducible. `tests/sqlmodels/` checks each such model against the in-memory engine.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ class SqlModel:
     sql: str
     dependencies: tuple[str, ...]
     description: str
+    moteur: str = "auto"  # polars' engine: "auto" (in memory) or "streaming"
 
     @property
     def layer(self) -> str:
@@ -50,6 +57,17 @@ def _description(sql: str) -> str:
             break
         lines.append(line.removeprefix("--").strip())
     return " ".join(lines).strip()
+
+
+MOTEURS = ("auto", "streaming")
+MOTEUR = re.compile(r"^--\s*moteur\s*:\s*(\S+)\s*$", re.MULTILINE)
+
+
+def _moteur(path: Path, sql: str) -> str:
+    found = MOTEUR.findall(sql)
+    if len(found) > 1 or (found and found[0] not in MOTEURS):
+        raise SqlModelError(f"{path}: one `-- moteur:` line at most, one of {MOTEURS}: {found}")
+    return found[0] if found else "auto"
 
 
 def parse_model(path: Path) -> SqlModel:
@@ -69,7 +87,7 @@ def parse_model(path: Path) -> SqlModel:
     tree = statements[0]
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     tables = sorted({table.name for table in tree.find_all(exp.Table)} - ctes)
-    return SqlModel(name, path, sql, tuple(tables), _description(sql))
+    return SqlModel(name, path, sql, tuple(tables), _description(sql), _moteur(path, sql))
 
 
 def discover(sql_dir: Path) -> list[SqlModel]:

@@ -13,14 +13,20 @@ class SqlRunError(RuntimeError):
     """A model failed to run; the message names the file."""
 
 
-def run_model(model: SqlModel, inputs: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> pl.DataFrame:
-    """Execute one model with its dependencies registered under their table names."""
+def run_model(
+    model: SqlModel,
+    inputs: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    moteur: str | None = None,
+) -> pl.DataFrame:
+    """Execute one model with its dependencies registered under their table names, on the
+    engine it asks for (`moteur` overrides it: the tests compare the engines)."""
     missing = [d for d in model.dependencies if d not in inputs]
     if missing:
         raise SqlRunError(f"{model.path}: inputs missing: {missing}")
     frames = {name: inputs[name].lazy() for name in model.dependencies}
     try:
-        return pl.SQLContext(frames).execute(model.sql).collect()
+        query = pl.SQLContext(frames).execute(model.sql)
+        return query.collect(engine=moteur or model.moteur)  # type: ignore[arg-type]
     except pl.exceptions.PolarsError as error:
         raise SqlRunError(f"{model.path}: {error}") from error
 

@@ -9,7 +9,11 @@ every indicator, what is published: unknown is never 0.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import polars as pl
+
+Trame = TypeVar("Trame", pl.DataFrame, pl.LazyFrame)
 
 # What every indicator model gives for the coverage rule: the weight (population; aged 15+ for
 # need) of the communes covered by all of the indicator's sources and of all the communes, and
@@ -49,7 +53,7 @@ def part_population_couverte() -> pl.Expr:
     )
 
 
-def applique_regle_couverture(frame: pl.DataFrame) -> pl.DataFrame:
+def applique_regle_couverture(frame: Trame) -> Trame:
     """The coverage rule, the same for every indicator (counts, rates, distances, scores).
 
     A model computes its value over the communes its sources cover and gives the covered and
@@ -57,7 +61,8 @@ def applique_regle_couverture(frame: pl.DataFrame) -> pl.DataFrame:
     the value is published (`couverture` true, the share shown); below, value and interval
     are null and `couverture` false: unknown, never 0.
     """
-    manquantes = [c for c in COUVERTURE_MODELE if c not in frame.columns]
+    colonnes = frame.collect_schema().names()  # a scan's without reading it
+    manquantes = [c for c in COUVERTURE_MODELE if c not in colonnes]
     if manquantes:
         raise ValueError(f"indicator model rows without their coverage weights: {manquantes}")
     couvert = pl.col("part_population_couverte") >= PART_COUVERTE_MIN
@@ -68,7 +73,7 @@ def applique_regle_couverture(frame: pl.DataFrame) -> pl.DataFrame:
             *(
                 pl.when(couvert).then(pl.col(c)).alias(c)
                 for c in ("valeur", "ic_bas", "ic_haut")
-                if c in frame.columns
+                if c in colonnes
             ),
             couvert.alias("couverture"),
         )

@@ -213,3 +213,51 @@ def test_series_carry_the_previous_vintage_its_change_and_definition_breaks() ->
         orient="row",
     )
     assert_frame_equal(got, expected)
+
+
+def test_personal_columns_are_found_in_a_scanned_table(tmp_path) -> None:
+    """The release checks a `TablesOnDemand` of scans: a table's columns come from its scan's
+    schema (it is not read again for them), and a personal column is refused there as in a
+    frame."""
+    from observatory.publish.release import TablesOnDemand
+
+    scans = {}
+    for nom, frame in {
+        "territoires": TERRITOIRES,
+        "indicateurs": INDICATEURS,
+        "lieux": pl.DataFrame({"id": ["a"], "nom_referent": ["Jeanne Dupont"]}),
+    }.items():
+        frame.write_parquet(tmp_path / f"{nom}.parquet")
+        scans[nom] = pl.scan_parquet(tmp_path / f"{nom}.parquet")
+    tables = TablesOnDemand(scans)
+    assert tables.colonnes("lieux") == ["id", "nom_referent"]
+    assert tables.colonnes("territoires") == TERRITOIRES.columns
+    errors = check_tables(tables)
+    assert any("personal columns ['nom_referent']" in e for e in errors), errors
+    assert not any("territoires" in e or "indicateurs" in e for e in errors), errors
+
+
+@pytest.mark.parametrize("scanne", [False, True])
+def test_long_table_is_the_same_from_frames_or_scans(tmp_path, scanne: bool) -> None:
+    """`pub_indicateurs` reads the models as scans: the table is the one built from frames."""
+    modeles = [
+        indicateur(
+            [
+                ("departement", "16", "nb_lieux", 2025, 2.0, True),
+                ("departement", "16", "nb_lieux", 2024, 1.0, True),
+                ("commune", "16015", "nb_lieux", 2025, 2.0, True),
+            ]
+        ),
+        indicateur([("commune", "16015", "nb_conseillers", 2025, None, False)]).with_columns(
+            pl.lit("v1").alias("definition")
+        ),
+    ]
+    if scanne:
+        for i, modele in enumerate(modeles):
+            modele.write_parquet(tmp_path / f"m{i}.parquet")
+        entrees = [pl.scan_parquet(tmp_path / f"m{i}.parquet") for i in range(len(modeles))]
+    else:
+        entrees = modeles
+    attendu = build_indicateurs(modeles)
+    assert_frame_equal(build_indicateurs(entrees), attendu)
+    assert attendu["annee_precedente"].to_list() == [None, None, None, 2024]

@@ -53,16 +53,33 @@ MILLESIMES = pl.DataFrame(
 )
 
 
-def run() -> pl.DataFrame:
-    inputs = {
+def inputs() -> dict[str, pl.DataFrame]:
+    entrees = {
         "int__territoires": TERRITOIRES,
         "int__appartenances": build_appartenances(TERRITOIRES),
         "int__couverture_sources": COUVERTURE,
         "int__lieux": LIEUX,
         "int__france_services_millesimes": MILLESIMES,
     }
-    inputs["int__offre_communes"] = run_model(COMMUNES, inputs)
-    return applique_regle_couverture(run_model(MODEL, inputs)).sort("indicateur", "niveau", "code")
+    entrees["int__offre_communes"] = run_model(COMMUNES, entrees)
+    return entrees
+
+
+def run() -> pl.DataFrame:
+    return applique_regle_couverture(run_model(MODEL, inputs())).sort(
+        "indicateur", "niveau", "code"
+    )
+
+
+def test_streaming_engine_gives_exactly_the_in_memory_result() -> None:
+    """The model asks the streaming engine (its join is aggregated in batches): exact, because
+    its aggregates are integer sums, counts and a MAX. Same rows, same bits as in memory."""
+    assert MODEL.moteur == "streaming"
+    cle = ["niveau", "code", "indicateur", "annee"]
+    flux = run_model(MODEL, inputs()).sort(cle)
+    memoire = run_model(MODEL, inputs(), moteur="in-memory").sort(cle)
+    assert set(flux["niveau"]) == {"commune", "epci", "departement", "region", "france"}
+    assert_frame_equal(flux, memoire, check_exact=True)
 
 
 def test_nb_lieux_at_every_level() -> None:

@@ -65,6 +65,8 @@ def test_layer_skipping_is_refused(tmp_path: Path) -> None:
         ("ind_a", "SELEC * FRM", "does not parse|exactly one SELECT"),
         ("indicateur", "SELECT 1", "starts with one of"),
         ("Ind_A", "SELECT 1", "snake_case"),
+        ("ind_a", "-- moteur: gpu\nSELECT 1", "moteur"),
+        ("ind_a", "-- moteur: streaming\n-- moteur: auto\nSELECT 1", "moteur"),
     ],
 )
 def test_bad_files(tmp_path: Path, name: str, sql: str, message: str) -> None:
@@ -85,3 +87,18 @@ def test_duplicate_names_in_subfolders(tmp_path: Path) -> None:
 def test_order_is_pure(tmp_path: Path) -> None:
     models = [parse_model(write(tmp_path, "ind_a", "SELECT * FROM int__x"))]
     assert order(models, {"int__x"}) == models
+
+
+@pytest.mark.parametrize(
+    ("sql", "moteur", "description"),
+    [
+        ("-- Offre.\nSELECT 1 AS x", "auto", "Offre."),
+        ("-- Offre.\n\n-- moteur: streaming\n-- Exact.\nSELECT 1 AS x", "streaming", "Offre."),
+        ("-- Offre.\n--moteur :streaming\nSELECT 1 AS x", "streaming", "Offre. moteur :streaming"),
+    ],
+)
+def test_engine_line(tmp_path: Path, sql: str, moteur: str, description: str) -> None:
+    """`-- moteur: streaming` asks polars' streaming engine; after the header's blank line it
+    stays out of the description shown in the catalogue."""
+    model = parse_model(write(tmp_path, "ind_a", sql))
+    assert (model.moteur, model.description) == (moteur, description)
