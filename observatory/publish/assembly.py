@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from observatory.publish.release import (
     TablesOnDemand,
     nettoie_publication,
     read_manifest,
-    read_table,
+    scan_table,
     write_release,
 )
 from observatory.publish.schemas import load_dictionary, load_table_schema
@@ -185,19 +184,15 @@ def release_documents(
     keys = {name: schema.get("primaryKey", ()) for name, schema in schemas.items()}
 
     def write(folder: Path, manifest: dict[str, Any], previous: Path | None) -> list[str]:
-        # read table by table, as the comparison asks for them: never two releases in memory
-        current = TablesOnDemand(
-            {name: partial(read_table, folder, name, manifest) for name in manifest["tables"]}
-        )
+        # scans: the comparison reads only the columns it uses, never two releases whole
+        current = {name: scan_table(folder, name, manifest) for name in manifest["tables"]}
         previous_manifest = previous_tables = None
         if previous is not None:
             previous_manifest = json.loads((previous / "manifest.json").read_text("utf-8"))
-            previous_tables = TablesOnDemand(
-                {
-                    name: partial(read_table, previous, name, previous_manifest)
-                    for name in previous_manifest["tables"]
-                }
-            )
+            previous_tables = {
+                name: scan_table(previous, name, previous_manifest)
+                for name in previous_manifest["tables"]
+            }
         texts = {
             "CHANGELOG.md": build_changelog(
                 manifest, current, previous_manifest, previous_tables, keys

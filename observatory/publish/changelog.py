@@ -101,9 +101,31 @@ COMPARAISON_SCHEMA = {
 }
 
 
+# A table as a frame or a scan of a release's files: a scan reads only the columns a
+# comparison uses (a national release's `indicateurs` has 13 columns and 1.8 M rows, and the
+# previous release's as many), and the comparisons run on the streaming engine, exact here
+# (counts, anti-joins, row-wise differences sorted by a unique key).
+Table = pl.DataFrame | pl.LazyFrame
+
+
+def _lignes(table: Table) -> int:
+    return table.lazy().select(pl.len()).collect().item()
+
+
+def _cles_absentes(de: Table, dans: Table, key: list[str]) -> int:
+    """How many distinct keys of `de` `dans` does not have. The anti-join needs no distinct
+    keys on either side (a key repeated in `dans` is found all the same): only its result,
+    small, is made distinct. Two national `indicateurs` compared this way take 0.1 GB at
+    most, against 0.7 GB with the distinct keys of both sides first."""
+    query = (
+        de.lazy().select(key).join(dans.lazy().select(key), on=key, how="anti", nulls_equal=True)
+    )
+    return query.unique().select(pl.len()).collect(engine="streaming").item()
+
+
 def compare_tables(
-    current: Mapping[str, pl.DataFrame],
-    previous: Mapping[str, pl.DataFrame],
+    current: Mapping[str, Table],
+    previous: Mapping[str, Table],
     keys: Mapping[str, Sequence[str]],
 ) -> pl.DataFrame:
     """Rows before/after per table, and keys added/removed where the table has a key."""
@@ -116,16 +138,15 @@ def compare_tables(
             new is not None
             and old is not None
             and key
-            and set(key) <= set(new.columns) & set(old.columns)
+            and set(key) <= set(new.collect_schema().names()) & set(old.collect_schema().names())
         ):
-            new_keys, old_keys = new.select(key).unique(), old.select(key).unique()
-            added = new_keys.join(old_keys, on=key, how="anti", nulls_equal=True).height
-            removed = old_keys.join(new_keys, on=key, how="anti", nulls_equal=True).height
+            added = _cles_absentes(new, old, key)
+            removed = _cles_absentes(old, new, key)
         rows.append(
             {
                 "table": name,
-                "lignes_avant": None if old is None else old.height,
-                "lignes": None if new is None else new.height,
+                "lignes_avant": None if old is None else _lignes(old),
+                "lignes": None if new is None else _lignes(new),
                 "cles_ajoutees": added,
                 "cles_retirees": removed,
             }
@@ -133,11 +154,11 @@ def compare_tables(
     return pl.DataFrame(rows, schema=COMPARAISON_SCHEMA)
 
 
-def _values(indicateurs: pl.DataFrame) -> pl.DataFrame:
-    return indicateurs.select("niveau", "code", "indicateur", "annee", "valeur")
+def _values(indicateurs: Table) -> pl.LazyFrame:
+    return indicateurs.lazy().select("niveau", "code", "indicateur", "annee", "valeur")
 
 
-def compare_indicators(current: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
+def compare_indicators(current: Table, previous: Table) -> pl.DataFrame:
     """Every (niveau, code, indicateur, annee) whose value changed, with the relative change."""
     key = ["niveau", "code", "indicateur", "annee"]
     joined = _values(current).join(
@@ -154,14 +175,15 @@ def compare_indicators(current: pl.DataFrame, previous: pl.DataFrame) -> pl.Data
             .alias("variation_relative"),
         )
         .sort(key)
+        .collect(engine="streaming")
     )
 
 
 def build_changelog(
     manifest: Mapping[str, Any],
-    current: Mapping[str, pl.DataFrame],
+    current: Mapping[str, Table],
     previous_manifest: Mapping[str, Any] | None,
-    previous: Mapping[str, pl.DataFrame] | None,
+    previous: Mapping[str, Table] | None,
     keys: Mapping[str, Sequence[str]],
 ) -> str:
     """The Markdown change log of `manifest`'s release against the previous release."""
@@ -174,7 +196,7 @@ def build_changelog(
         lines += _table(
             ["Table", "Lignes"],
             [
-                [n, numbers.count(rows[n] if n in rows else current[n].height)]
+                [n, numbers.count(rows[n] if n in rows else _lignes(current[n]))]
                 for n in sorted(current)
             ],
         )

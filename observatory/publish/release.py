@@ -226,6 +226,12 @@ def read_manifest(release: Path) -> dict[str, Any]:
     return json.loads((release / "manifest.json").read_text(encoding="utf-8"))
 
 
+def scan_table(release: Path, name: str, manifest: Mapping[str, Any]) -> pl.LazyFrame:
+    """A published table as a scan of its files: a query reads only the columns it uses."""
+    files = [release / entry["path"] for entry in manifest["tables"][name]["files"]]
+    return pl.scan_parquet(files, hive_partitioning=False) if files else pl.LazyFrame()
+
+
 def read_table(release: Path, name: str, manifest: Mapping[str, Any] | None = None) -> pl.DataFrame:
     """A published table, whatever its layout, read through the release's manifest."""
     if manifest is None:

@@ -1,4 +1,5 @@
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from observatory.publish.changelog import (
@@ -112,3 +113,31 @@ def test_changelog_against_previous_and_first_release() -> None:
     assert top.index("| departement | 16 |") < top.index("| departement | 17 |")  # +50 % > +5 %
     first = build_changelog(manifest, {"indicateurs": AFTER}, None, None, keys)
     assert "Première publication" in first and "| indicateurs | 6 |" in first
+
+
+@pytest.mark.parametrize("scanne", [False, True])
+@pytest.mark.parametrize(
+    ("nouvelles", "anciennes", "ajoutees", "retirees"),
+    [
+        (["a", "a", "b", None], ["b", "b", "c", None], 1, 1),  # repeated keys count once
+        (["a", "b"], ["a", "b"], 0, 0),
+        (["a", "b", "c"], [], 3, 0),
+        ([None, None], ["a"], 1, 1),  # a missing key is one key, equal to itself
+    ],
+)
+def test_keys_added_and_removed_are_distinct_keys(
+    tmp_path, scanne: bool, nouvelles: list, anciennes: list, ajoutees: int, retirees: int
+) -> None:
+    """Keys are compared as sets, from frames or from scans of a release's files."""
+    tables = []
+    for nom, cles in (("nouvelle", nouvelles), ("ancienne", anciennes)):
+        frame = pl.DataFrame(
+            {"id": cles, "valeur": range(len(cles))}, schema_overrides={"id": pl.String}
+        )
+        if scanne:
+            frame.write_parquet(tmp_path / f"{nom}.parquet")
+            tables.append(pl.scan_parquet(tmp_path / f"{nom}.parquet"))
+        else:
+            tables.append(frame)
+    result = compare_tables({"lieux": tables[0]}, {"lieux": tables[1]}, {"lieux": ("id",)})
+    assert result.row(0) == ("lieux", len(anciennes), len(nouvelles), ajoutees, retirees)
