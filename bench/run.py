@@ -367,6 +367,10 @@ def report(res: dict) -> str:
     plancher = floor.get("floor_s") or float("nan")
     rerun_s = (res.get("rerun") or {}).get("wall_s") or float("nan")
     partenaire_s = (res.get("rerun_partenaire") or {}).get("wall_s") or float("nan")
+    # a run after a new partner file compares its release with the previous one (CHANGELOG):
+    # the largest process of the full runs and of that run
+    partenaire_rss = (res.get("rerun_partenaire") or {}).get("rss_mb") or float("nan")
+    rss_max = max(rss, partenaire_rss) if partenaire_rss == partenaire_rss else rss
     full10 = [r for r in res.get("full_runs_10x", []) if r["rc"] == 0]
     wall10 = statistics.median(r["wall_s"] for r in full10) if full10 else None
     lignes = [
@@ -424,7 +428,9 @@ def report(res: dict) -> str:
         f"| a new partner file re-materialises only that partner's assets and what depends on "
         f"them | {partenaire_s:.1f} s ({res.get('rerun_partenaire', {}).get('steps', '')}) | "
         "measured |",
-        f"| largest process ≤ 1.0 GB | {rss:,.0f} MB | {_ok(rss, TARGETS['largest_process_mb'])} |",
+        f"| largest process ≤ 1.0 GB (full runs; the run after a new partner file, which compares "
+        f"its release with the previous one) | {rss:,.0f} MB; {partenaire_rss:,.0f} MB | "
+        f"{_ok(rss_max, TARGETS['largest_process_mb'])} |",
         f"| whole process tree ≤ 1.2 GB | {memoire:,.0f} MB | {_ok(memoire, TARGETS['tree_mb'])} |",
         f"| compute core ≥ 5× faster than pandas (1×) | pandas / polars = {pd1 / core1:.2f}× | "
         f"{_ok(pd1 / core1, TARGETS['core_vs_pandas'], plus_petit=False)} |",
