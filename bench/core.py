@@ -28,6 +28,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import observatory  # noqa: F401  (first: its allocator setting applies when polars loads)
+
+# isort: split
 import polars as pl
 
 from observatory.settings import PROJECT_ROOT

@@ -9,6 +9,7 @@
 -- La jointure communes × territoires (1,9 M lignes en France) est agrégée par lots au lieu
 -- d'être tenue entière en mémoire (−0,4 Go au pic d'un run national). Exact : les agrégats
 -- sont des sommes d'entiers, des comptes et un MAX, que l'ordre des lignes ne change pas.
+-- L'ordre des lignes produites n'est pas garanti (pub_indicateurs les trie par clé).
 WITH par_territoire AS (
     SELECT
         a.niveau,

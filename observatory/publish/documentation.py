@@ -15,6 +15,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from observatory.publish import numbers
+from observatory.sqlmodels.loader import MOTEUR
 
 SENS = {
     "hausse_favorable": "une hausse est favorable",
@@ -41,7 +42,8 @@ def model_header(sql: str) -> str:
         stripped = line.strip()
         if not stripped.startswith("--"):
             break
-        lines.append(stripped[2:].strip())
+        if not MOTEUR.match(stripped):  # an instruction to the runner, not documentation
+            lines.append(stripped[2:].strip())
     return " ".join(lines).strip()
 
 

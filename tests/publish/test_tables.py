@@ -258,6 +258,27 @@ def test_long_table_is_the_same_from_frames_or_scans(tmp_path, scanne: bool) -> 
         entrees = [pl.scan_parquet(tmp_path / f"m{i}.parquet") for i in range(len(modeles))]
     else:
         entrees = modeles
-    attendu = build_indicateurs(modeles)
-    assert_frame_equal(build_indicateurs(entrees), attendu)
-    assert attendu["annee_precedente"].to_list() == [None, None, None, 2024]
+    colonnes = ["niveau", "code", "indicateur", "annee", "valeur", "couverture"]
+    suite = ["annee_precedente", "evolution", "rupture_definition"]
+    attendu = pl.DataFrame(
+        [
+            ("commune", "16015", "nb_conseillers", 2025, None, False, None, None, None),
+            ("commune", "16015", "nb_lieux", 2025, 2.0, True, None, None, None),
+            ("departement", "16", "nb_lieux", 2024, 1.0, True, None, None, None),
+            ("departement", "16", "nb_lieux", 2025, 2.0, True, 2024, 1.0, False),
+        ],
+        schema={
+            "niveau": pl.String,
+            "code": pl.String,
+            "indicateur": pl.String,
+            "annee": pl.Int32,
+            "valeur": pl.Float64,
+            "couverture": pl.Boolean,
+            "annee_precedente": pl.Int32,
+            "evolution": pl.Float64,
+            "rupture_definition": pl.Boolean,
+        },
+        orient="row",
+    )
+    obtenu = build_indicateurs(entrees).select(*colonnes, *suite)
+    assert_frame_equal(obtenu, attendu)

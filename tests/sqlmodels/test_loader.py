@@ -94,11 +94,17 @@ def test_order_is_pure(tmp_path: Path) -> None:
     [
         ("-- Offre.\nSELECT 1 AS x", "auto", "Offre."),
         ("-- Offre.\n\n-- moteur: streaming\n-- Exact.\nSELECT 1 AS x", "streaming", "Offre."),
-        ("-- Offre.\n--moteur :streaming\nSELECT 1 AS x", "streaming", "Offre. moteur :streaming"),
+        ("-- Offre.\n--moteur :streaming\nSELECT 1 AS x", "streaming", "Offre."),
     ],
 )
 def test_engine_line(tmp_path: Path, sql: str, moteur: str, description: str) -> None:
-    """`-- moteur: streaming` asks polars' streaming engine; after the header's blank line it
-    stays out of the description shown in the catalogue."""
+    """`-- moteur: streaming` asks polars' streaming engine; an instruction to the runner, it
+    is never part of the description (catalogue) nor of the methodology's model header."""
+    from observatory.publish.documentation import model_header
+
     model = parse_model(write(tmp_path, "ind_a", sql))
-    assert (model.moteur, model.description) == (moteur, description)
+    assert (model.moteur, model.description, model_header(sql)) == (
+        moteur,
+        description,
+        description,
+    )
