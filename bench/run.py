@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
@@ -370,7 +371,7 @@ def report(res: dict) -> str:
     # a run after a new partner file compares its release with the previous one (CHANGELOG):
     # the largest process of the full runs and of that run
     partenaire_rss = (res.get("rerun_partenaire") or {}).get("rss_mb") or float("nan")
-    rss_max = max(rss, partenaire_rss) if partenaire_rss == partenaire_rss else rss
+    rss_max = rss if math.isnan(partenaire_rss) else max(rss, partenaire_rss)
     full10 = [r for r in res.get("full_runs_10x", []) if r["rc"] == 0]
     wall10 = statistics.median(r["wall_s"] for r in full10) if full10 else None
     lignes = [

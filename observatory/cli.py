@@ -11,15 +11,15 @@ from pathlib import Path
 from observatory.settings import PROFILES, Settings, load_settings
 
 EXIT_OK = 0  # published, or nothing changed since `latest`
-RIEN_A_REJOUER = (
-    "rien n'a changé depuis le dernier run réussi (code, réglages, entrées) : aucune étape "
-    "rejouée, la release courante reste `latest` (--tout pour tout rejouer)"
-)
 EXIT_FAILED = 1  # a step or a blocking check failed: no Parquet release, `latest` unchanged
 EXIT_DEFINITIONS = 2  # the definitions (SQL models, mappings, schemas) could not load
 EXIT_LOCKED = 3  # another run holds the data directory's lock
 EXIT_DATA_DIR = 4  # the data directory cannot be written
 EXIT_SQL = 5  # the Parquet release is published (`latest`), only its SQL copy failed
+RIEN_A_REJOUER = (
+    "rien n'a changé depuis le dernier run réussi (code, réglages, entrées) : aucune étape "
+    "rejouée, la release courante reste `latest` (--tout pour tout rejouer)"
+)
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:

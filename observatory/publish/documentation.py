@@ -15,7 +15,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from observatory.publish import numbers
-from observatory.sqlmodels.loader import MOTEUR
+from observatory.sqlmodels.loader import header_text
 
 SENS = {
     "hausse_favorable": "une hausse est favorable",
@@ -33,18 +33,6 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return lines
-
-
-def model_header(sql: str) -> str:
-    """The leading `--` comment block of a SQL model: its documentation."""
-    lines = []
-    for line in sql.splitlines():
-        stripped = line.strip()
-        if not stripped.startswith("--"):
-            break
-        if not MOTEUR.match(stripped):  # an instruction to the runner, not documentation
-            lines.append(stripped[2:].strip())
-    return " ".join(lines).strip()
 
 
 def _vintages(manifest: Mapping[str, Any]) -> dict[str, str]:
@@ -151,7 +139,7 @@ def render_methodology(
     lines += ["", "## Modèles d'indicateurs", ""]
     for model in sorted(models):
         produced = [code for code, e in dictionary.items() if e.get("modele") == model]
-        lines += [f"### `{model}`", "", model_header(models[model]) or "(sans description)", ""]
+        lines += [f"### `{model}`", "", header_text(models[model]) or "(sans description)", ""]
         if produced:
             sources = sorted({s for c in produced for s in dictionary[c].get("sources", [])})
             lines.append(f"Indicateurs : {', '.join(f'`{c}`' for c in produced)}.")

@@ -132,15 +132,6 @@ class TablesOnDemand(Mapping[str, pl.DataFrame]):
             del self._recent[next(iter(self._recent))]
         return recent
 
-    def colonnes(self, name: str) -> list[str]:
-        """A table's columns, without reading a scanned table."""
-        if name in self._recent:
-            return self._recent[name].columns
-        loader = self._loaders[name]
-        if isinstance(loader, pl.LazyFrame):
-            return loader.collect_schema().names()
-        return self[name].columns
-
     def __iter__(self) -> Iterator[str]:
         return iter(self._loaders)
 
@@ -236,8 +227,7 @@ def read_table(release: Path, name: str, manifest: Mapping[str, Any] | None = No
     """A published table, whatever its layout, read through the release's manifest."""
     if manifest is None:
         manifest = read_manifest(release)
-    files = [release / entry["path"] for entry in manifest["tables"][name]["files"]]
-    return pl.read_parquet(files) if files else pl.DataFrame()
+    return scan_table(release, name, manifest).collect()
 
 
 def verify_release(folder: Path) -> dict[str, Any]:

@@ -210,8 +210,15 @@ def check_tables(
 ) -> list[str]:
     """Blocking checks on what readers will see; an empty list means publishable."""
     errors: list[str] = []
-    for name, schema in (schemas or {}).items():
-        errors += check_schema(tables[name], schema)
+    schemas = schemas or {}
+    leaks: list[str] = []
+    # each table read once for its schema and its columns (`TablesOnDemand` keeps one)
+    for name in [*schemas, *(n for n in tables if n not in schemas)]:
+        frame = tables[name]
+        if name in schemas:
+            errors += check_schema(frame, schemas[name])
+        if leaked := [c for c in COLONNES_INTERDITES if c in frame.columns]:
+            leaks.append(f"{name}: personal columns {leaked} must not be published")
     territoires = tables["territoires"]
     indicateurs = tables["indicateurs"]
     if n := _duplicates(territoires, ("niveau", "code")):
@@ -235,9 +242,4 @@ def check_tables(
     uncovered = indicateurs.filter(~pl.col("couverture") & pl.col("valeur").is_not_null())
     if uncovered.height:
         errors.append(f"indicateurs: {uncovered.height} values on territories not covered")
-    for name in tables:
-        # the columns only: a table read one at a time (`TablesOnDemand`) is not read again
-        colonnes = tables.colonnes(name) if hasattr(tables, "colonnes") else tables[name].columns
-        if leaked := [c for c in COLONNES_INTERDITES if c in colonnes]:
-            errors.append(f"{name}: personal columns {leaked} must not be published")
-    return errors
+    return errors + leaks

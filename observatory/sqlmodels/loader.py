@@ -56,13 +56,16 @@ MOTEURS = ("auto", "streaming")
 MOTEUR = re.compile(r"^--\s*moteur\s*:\s*(\S+)\s*$", re.MULTILINE)
 
 
-def _description(sql: str) -> str:
+def header_text(sql: str) -> str:
+    """The leading `--` comment block of a model: its documentation (the catalogue's
+    description, the methodology's text), without the `-- moteur:` instruction."""
     lines = []
     for line in sql.splitlines():
-        if not line.startswith("--"):
+        stripped = line.strip()
+        if not stripped.startswith("--"):
             break
-        if not MOTEUR.match(line):  # an instruction to the runner, not documentation
-            lines.append(line.removeprefix("--").strip())
+        if not MOTEUR.match(stripped):  # an instruction to the runner, not documentation
+            lines.append(stripped[2:].strip())
     return " ".join(lines).strip()
 
 
@@ -90,7 +93,7 @@ def parse_model(path: Path) -> SqlModel:
     tree = statements[0]
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     tables = sorted({table.name for table in tree.find_all(exp.Table)} - ctes)
-    return SqlModel(name, path, sql, tuple(tables), _description(sql), _moteur(path, sql))
+    return SqlModel(name, path, sql, tuple(tables), header_text(sql), _moteur(path, sql))
 
 
 def discover(sql_dir: Path) -> list[SqlModel]:

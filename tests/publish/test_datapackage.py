@@ -5,13 +5,9 @@ import polars as pl
 import pytest
 
 from observatory.publish.datapackage import build_datapackage
-from observatory.publish.documentation import (
-    model_header,
-    render_dictionary,
-    render_methodology,
-    to_html,
-)
+from observatory.publish.documentation import render_dictionary, render_methodology, to_html
 from observatory.publish.release import TableLayout, write_release
+from observatory.sqlmodels.loader import header_text as model_header
 
 SCHEMA = {
     "name": "territoires",

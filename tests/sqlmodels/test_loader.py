@@ -100,7 +100,7 @@ def test_order_is_pure(tmp_path: Path) -> None:
 def test_engine_line(tmp_path: Path, sql: str, moteur: str, description: str) -> None:
     """`-- moteur: streaming` asks polars' streaming engine; an instruction to the runner, it
     is never part of the description (catalogue) nor of the methodology's model header."""
-    from observatory.publish.documentation import model_header
+    from observatory.sqlmodels.loader import header_text as model_header
 
     model = parse_model(write(tmp_path, "ind_a", sql))
     assert (model.moteur, model.description, model_header(sql)) == (
