@@ -21,6 +21,7 @@ import polars as pl
 
 from observatory.settings import PROJECT_ROOT
 from observatory.sources.mednum import load_standard
+from observatory.sources.readers import prenoms
 from observatory.transforms import access, dedup, orientation
 from observatory.transforms.cog import stage_communes, stage_communes_deleguees, stage_coordonnees
 from observatory.transforms.lieux import resolve_communes, stage_registre
@@ -89,7 +90,10 @@ def depuis_les_assets() -> tuple[pl.DataFrame, pl.DataFrame]:
             date(2023, 10, 3),
         ),
     ]
-    staged = [stage_registre(raw, parse, standard, export)[0] for raw, parse, export in registres]
+    staged = [
+        stage_registre(raw, parse, standard, export, prenoms())[0]
+        for raw, parse, export in registres
+    ]
     resolus, _ = resolve_communes(
         pl.concat(staged, how="diagonal_relaxed"), communes, deleguees, points
     )

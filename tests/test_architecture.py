@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,47 @@ def test_pure_layers_never_import_dagster() -> None:
     }
     pure = {"transforms", "partners", "validation", "sources", "publish", "operations", "settings"}
     assert dagster_users.isdisjoint(pure)
+
+
+IO_CALLS = re.compile(
+    r"^(read_\w+|scan_\w+|write_\w+|sink_\w+|open|getenv|read_text|read_bytes|iterdir|glob|rglob)$"
+)
+
+
+def io_calls(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every call that reads or writes a file or the environment."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if IO_CALLS.match(name):
+                found.append((node.lineno, name))
+        elif isinstance(node, ast.Attribute) and node.attr == "environ":
+            found.append((node.lineno, "environ"))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import polars as pl\npl.read_csv(path)", [(2, "read_csv")]),
+        ("frame.lazy().sink_parquet(p)", [(1, "sink_parquet")]),
+        ("import os\nos.environ.get('X')", [(2, "environ")]),
+        ("Path(p).read_text()", [(1, "read_text")]),
+        ("frame.join(other, on='code').group_by('x').agg(pl.len())", []),
+    ],
+)
+def test_io_call_finder(source: str, expected: list[tuple[int, str]]) -> None:
+    assert io_calls(source) == expected
+
+
+def test_transforms_do_no_io() -> None:
+    """Transforms take frames and return frames: reference lists are passed in (loaded by a
+    source or read from an asset), never read by the transform itself."""
+    found = {
+        str(path.relative_to(PACKAGE)): calls
+        for path in sorted((PACKAGE / "transforms").rglob("*.py"))
+        if (calls := io_calls(path.read_text(encoding="utf-8")))
+    }
+    assert found == {}

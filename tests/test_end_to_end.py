@@ -17,6 +17,7 @@ from observatory.publish.numbers import count
 from observatory.publish.release import read_table, verify_release
 from observatory.sources.catalogue import SOURCES
 from observatory.sources.raw import sha256_file
+from observatory.sources.readers import prenoms
 from observatory.transforms.personal_data import scan_personal_data
 from observatory.validation.store import read_quarantine
 from tests.conftest import PARTNER_ACTIVITY_FILES
@@ -130,7 +131,7 @@ def test_indicateurs_large_and_lieux(release: Path) -> None:
     assert large.height == read(release, "territoires").height
     lieux = read(release, "lieux")
     assert {"courriels", "telephone"} <= set(lieux.columns) and "courriel" not in lieux.columns
-    assert scan_personal_data(lieux).is_empty()  # generic contacts only
+    assert scan_personal_data(lieux, prenoms()).is_empty()  # generic contacts only
     assert lieux["code_insee"].null_count() == 0
 
 

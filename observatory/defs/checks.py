@@ -91,10 +91,11 @@ def personal_data_check(asset: str) -> dg.AssetChecksDefinition:
         asset=asset,
         name=NOM_CHECK_DONNEES_PERSONNELLES,
         blocking=True,
+        additional_ins={"stg_insee__prenoms": dg.AssetIn("stg_insee__prenoms")},
         description="Aucun courriel de personne ni numéro de mobile dans les colonnes texte.",
     )
-    def _check(frame: pl.DataFrame) -> dg.AssetCheckResult:
-        found = scan_personal_data(frame)
+    def _check(frame: pl.DataFrame, stg_insee__prenoms: pl.DataFrame) -> dg.AssetCheckResult:
+        found = scan_personal_data(frame, stg_insee__prenoms["prenom"])
         counts = found.group_by("colonne", "code_raison").len().sort("colonne", "code_raison")
         return dg.AssetCheckResult(
             passed=found.is_empty(),

@@ -12,16 +12,17 @@ import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
 from observatory.partners.inbox import new_files_key
-from observatory.partners.mappings import TYPES_ACTIVITE, PartnerMapping, load_mappings
+from observatory.partners.mappings import LIEUX, TYPES_ACTIVITE, PartnerMapping, load_mappings
 from observatory.partners.staging import (
     feedback_dir,
     land_partner,
     orphan_entries,
+    prenoms_landed,
     referentiel_landed,
     stage_partner,
 )
 from observatory.settings import Settings
-from observatory.sources.catalogue import COG_COMMUNES
+from observatory.sources.catalogue import COG_COMMUNES, INSEE_PRENOMS
 from observatory.validation.store import write_quarantine
 
 SENSOR = "inbox_partenaires"
@@ -59,6 +60,9 @@ def build_stg_partner_asset(mapping: PartnerMapping) -> dg.AssetsDefinition:
     deps = [raw_key(mapping)]
     if mapping.type_fichier in TYPES_ACTIVITE:
         deps.append(COG_COMMUNES.raw_asset)
+    lieux = mapping.type_fichier == LIEUX
+    if lieux:  # the first names a place list's e-mails are checked against
+        deps.append(INSEE_PRENOMS.raw_asset)
 
     @dg.asset(
         key=stg_key(mapping),
@@ -73,7 +77,8 @@ def build_stg_partner_asset(mapping: PartnerMapping) -> dg.AssetsDefinition:
         referentiel = (
             referentiel_landed(settings) if mapping.type_fichier in TYPES_ACTIVITE else None
         )
-        staged = stage_partner(settings, mapping, referentiel=referentiel)
+        prenoms = prenoms_landed(settings) if lieux else None
+        staged = stage_partner(settings, mapping, referentiel=referentiel, prenoms=prenoms)
         for message in staged.illisibles:
             context.log.warning(message)
         path = write_quarantine(settings, name, staged.quarantine)

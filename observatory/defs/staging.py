@@ -28,12 +28,15 @@ from observatory.validation.store import write_quarantine
 GROUP = "staging"
 
 
-def staging_asset(source: cat.Source) -> Callable[..., dg.AssetsDefinition]:
-    """The `@dg.asset` of a source's staging: `stg_<key>`, after its raw asset, described."""
+def staging_asset(
+    source: cat.Source, *references: cat.Source
+) -> Callable[..., dg.AssetsDefinition]:
+    """The `@dg.asset` of a source's staging: `stg_<key>`, after its raw asset (and those of
+    the `references` it reads as landed), described."""
     return dg.asset(
         name=f"stg_{source.key}",
         group_name=GROUP,
-        deps=[source.raw_asset],
+        deps=[source.raw_asset, *(r.raw_asset for r in references)],
         description=f"{source.title} — {source.producer}, millésime {source.vintage}.",
     )
 
@@ -81,12 +84,17 @@ def build_lieux_asset(
     `requis`: the columns without which a row is rejected (`lieux.stage_lieux`)."""
     name = f"stg_{source.key}"
 
-    @staging_asset(source)
+    @staging_asset(source, cat.INSEE_PRENOMS)  # the first names e-mails are checked against
     def _lieux(observatory: ObservatoryResource) -> dg.Output[pl.DataFrame]:
         settings = observatory.settings
         raw = read_landed(settings, source)
         kept, quarantine = lieux.stage_registre(
-            raw, parse, load_standard(settings.schemas_dir), date_export(settings, source), requis
+            raw,
+            parse,
+            load_standard(settings.schemas_dir),
+            date_export(settings, source),
+            read_reference_table(settings, cat.INSEE_PRENOMS)["prenom"],
+            requis,
         )
         return staged(observatory, name, raw.height, kept, quarantine)
 

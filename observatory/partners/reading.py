@@ -43,8 +43,9 @@ from observatory.partners.values import swap_lat_lon, type_all
 from observatory.settings import bundled
 from observatory.sources.mednum import Standard, load_standard
 from observatory.sources.raw import sha256_bytes
+from observatory.sources.readers import prenoms as prenoms_insee
 from observatory.transforms.lieux import stage_lieux
-from observatory.transforms.personal_data import ecarter_donnees_personnelles
+from observatory.transforms.personal_data import Prenoms, ecarter_donnees_personnelles
 from observatory.transforms.registries import map_v0_to_v1
 from observatory.validation.quarantine import (
     IDENTITE_LIGNE,
@@ -206,6 +207,7 @@ def _stage_lieux(
     mapping: PartnerMapping,
     standard: Standard,
     date_reception: date | None,
+    prenoms: Prenoms,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Partner columns → standard v1 (strings) → `stage_lieux`, with the entries of each step."""
     v0 = frame.select(
@@ -216,7 +218,7 @@ def _stage_lieux(
     v1, ecarts = map_v0_to_v1(v0)
     # the same filter as every registry's (`defs.staging`): a person's e-mail or mobile, a
     # referent's name never reach staging, whoever sends the list
-    v1, personnelles = ecarter_donnees_personnelles(v1)
+    v1, personnelles = ecarter_donnees_personnelles(v1, prenoms)
     kept, quarantine = stage_lieux(v1, standard, date_reception)
     return kept, pl.concat([ecarts, personnelles, quarantine], how="vertical_relaxed")
 
@@ -230,12 +232,15 @@ def read_partner(
     standard: Standard | None = None,
     date_reception: date | None = None,
     referentiel: Referentiel | None = None,
+    prenoms: Prenoms | None = None,
 ) -> PartnerRead:
     """Read a partner file's bytes through its mapping; raises only `PartnerFileError`.
 
     `date_reception`: when the file was received, the date a place without a valid update date
     is given (flagged `date_maj_estimee`), an upper bound of its real date, and the day after
     which a period is in the future. `referentiel`: the COG activity codes are checked against.
+    `prenoms`: INSEE's first names a place list's e-mails are checked against (default: the
+    bundled list).
     """
     sha256 = sha256 or sha256_bytes(content)
     table = sniff_table(content, fichier, mapping.colonnes_connues, dict(mapping.format))
@@ -252,7 +257,11 @@ def read_partner(
     typed_entries = run_checks(frame, [*checks, *swap_checks])
     if lieux:
         kept, entries = _stage_lieux(
-            frame, mapping, standard or load_standard(bundled("schemas")), date_reception
+            frame,
+            mapping,
+            standard or load_standard(bundled("schemas")),
+            date_reception,
+            prenoms_insee() if prenoms is None else prenoms,
         )
     else:
         kept, entries = stage_activite(split_rejected(frame, typed_entries), mapping, referentiel)

@@ -45,6 +45,7 @@ from observatory.settings import Settings
 from observatory.sources import catalogue as cat
 from observatory.sources.mednum import Standard, load_standard
 from observatory.sources.raw import RawFile, sha256_bytes, verifie_empreinte
+from observatory.sources.readers import read_reference_table
 from observatory.validation.quarantine import account, empty_quarantine
 
 SANS_FORMAT = "_sans_format"  # reports of inbox entries no mapping reads
@@ -171,6 +172,15 @@ def referentiel_landed(settings: Settings) -> Referentiel | None:
         return None
 
 
+def prenoms_landed(settings: Settings) -> pl.Series | None:
+    """INSEE's first names as the raw layer landed them, or None when they are not landed
+    (the bundled list is then used, `read_partner`)."""
+    try:
+        return read_reference_table(settings, cat.INSEE_PRENOMS)["prenom"]
+    except Exception:
+        return None
+
+
 @dataclass
 class PartnerStaging:
     """A partner's staged rows, quarantine, and what happened to each of its files."""
@@ -198,6 +208,7 @@ def _read_one(
     mapping: PartnerMapping,
     standard: Standard,
     referentiel: Referentiel | None,
+    prenoms: pl.Series | None,
 ) -> PartnerRead:
     recu = datetime.fromisoformat(raw.recupere_le).date()
     read = read_partner(
@@ -208,6 +219,7 @@ def _read_one(
         standard=standard,
         date_reception=recu,
         referentiel=referentiel if mapping.type_fichier in TYPES_ACTIVITE else None,
+        prenoms=prenoms,
     )
     return replace(read, lot=raw.vintage)
 
@@ -233,6 +245,7 @@ def stage_partner(
     mapping: PartnerMapping,
     standard: Standard | None = None,
     referentiel: Referentiel | None = None,
+    prenoms: pl.Series | None = None,
 ) -> PartnerStaging:
     """Read every landed file of a partner through its mapping; refuse the ones that fail.
 
@@ -250,7 +263,7 @@ def stage_partner(
         detail = verifie_empreinte(raw)
         if detail is None:
             try:
-                reads.append(_read_one(raw, mapping, standard, referentiel))
+                reads.append(_read_one(raw, mapping, standard, referentiel, prenoms))
                 continue
             except (Exception, RecursionError, MemoryError) as error:
                 detail = _detail(error)

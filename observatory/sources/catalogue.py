@@ -454,6 +454,21 @@ INSEE_TAUX_DIFFICULTE = _source(
 )
 TAUX_NATIONAUX: tuple[Source, ...] = (INSEE_TAUX_ILLECTRONISME, INSEE_TAUX_DIFFICULTE)
 
+# INSEE's first names, the reference list of the personal-data detector (`prenom.nom@…`
+# e-mails are a person's): an extract made once from the national file (PROVENANCE.md).
+INSEE_PRENOMS = _source(
+    "insee",
+    "prenoms",
+    "2025",
+    "Prénoms donnés au moins 500 fois de 1900 à 2024 (fichier des prénoms, édition 2025), INSEE",
+    "INSEE (fichier des prénoms, d'après le RNIPP)",
+    (
+        "insee.fr/fr/statistiques/8595130, via github.com/mthiboust/prenomscope @ "
+        "bce2cf50ffbefd6814a9c7c0d899169e2ea9d975 frontend/static/data.parquet"
+    ),
+    "prenoms/prenoms_insee_1900_2024_min500.csv",
+)
+
 IGN_CONTOURS_COMMUNES = _source(
     "ign",
     "contours_communes",
@@ -499,4 +514,5 @@ SOURCES: tuple[Source, ...] = (
     IGN_CONTOURS_COMMUNES,
     *STATISTIQUES,
     *TAUX_NATIONAUX,
+    INSEE_PRENOMS,
 )

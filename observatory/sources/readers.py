@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 import polars as pl
 
-from observatory.settings import Settings
-from observatory.sources.catalogue import STATISTIQUES, Source
+from observatory.settings import Settings, bundled
+from observatory.sources.catalogue import INSEE_PRENOMS, STATISTIQUES, Source
 from observatory.sources.live_formats import ANNEE_DONNEES
 from observatory.sources.live_parsers import FILE_PARSERS, SOURCE_PARSERS
 from observatory.sources.raw import RawFile, landed
@@ -78,3 +81,14 @@ def read_reference_table(settings: Settings, source: Source) -> pl.DataFrame:
     """A reference table used as it is published: every column a string, no row identity
     (nothing is quarantined from it)."""
     return read_landed(settings, source).drop(IDENTITE_LIGNE)
+
+
+PRENOMS_BUNDLED = bundled("assets") / INSEE_PRENOMS.files[0].bundled
+
+
+@cache
+def prenoms(path: Path = PRENOMS_BUNDLED) -> frozenset[str]:
+    """INSEE first names given ≥ 500 times since 1900, lower case without accents (the
+    bundled file: for reading a partner file outside a run, and for tests)."""
+    table = pl.read_csv(path, schema_overrides={"prenom": pl.String})
+    return frozenset(table["prenom"].to_list())

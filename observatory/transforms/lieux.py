@@ -16,7 +16,7 @@ from observatory.geo import haversine_km, in_france
 from observatory.sources.mednum import Standard
 from observatory.transforms.contours import dans_sa_commune
 from observatory.transforms.names import normalise_nom
-from observatory.transforms.personal_data import ecarter_donnees_personnelles
+from observatory.transforms.personal_data import Prenoms, ecarter_donnees_personnelles
 from observatory.transforms.rebasing import former_commune_names
 from observatory.transforms.territories import normalise_codes_communes
 from observatory.validation.quarantine import (
@@ -561,6 +561,7 @@ def stage_registre(
     parse: Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]],
     standard: Standard,
     date_export: date | None,
+    prenoms: Prenoms,
     requis: tuple[str, ...] = IDENTITE,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A registry of places from its own format (`parse` → standard v1) to typed, checked rows.
@@ -569,7 +570,7 @@ def stage_registre(
     anything else, so it never reaches staging; columns beyond the standard that the parser
     gives (e.g. `nb_conseillers`) are kept beside the standard's."""
     v1, ecarts = parse(raw)
-    v1, personnelles = ecarter_donnees_personnelles(v1)
+    v1, personnelles = ecarter_donnees_personnelles(v1, prenoms)
     kept, quarantine = stage_lieux(v1, standard, date_export, requis)
     extra = [c for c in v1.columns if c not in kept.columns]
     if extra:

@@ -7,10 +7,11 @@ a switchboard `05…`), so:
 - columns that always hold personal data (`COLONNES_PERSONNELLES`: referent, responsible
   person…) are dropped, each non-null value counted;
 - in every other string column, person-like e-mails (`prenom.nom@`, `nom.prenom@`,
-  `p.nom@`/`mf.nom@`, `prenom-nom@`, `prenom_nom@`; `prenom` from INSEE's list of first names,
-  `assets/prenoms/`) and French mobile numbers (`06`/`07`, `+33 6`/`+33 7`, `0033 6`) are
-  removed: in a contact column (`COLONNES_CONTACT`) only those tokens are taken out and the
-  structure's own contacts kept; in any other column (free text) the whole value is set aside.
+  `p.nom@`/`mf.nom@`, `prenom-nom@`, `prenom_nom@`; `prenom` from INSEE's list of first names
+  passed in, `stg_insee__prenoms`) and French mobile numbers (`06`/`07`, `+33 6`/`+33 7`,
+  `0033 6`) are removed: in a contact column (`COLONNES_CONTACT`) only those tokens are taken
+  out and the structure's own contacts kept; in any other column (free text) the whole value is
+  set aside.
 
 `ecarter_donnees_personnelles` returns the cleaned frame and quarantine entries
 (`valeur_ecartee`) whose `valeur_brute` is masked (`c***.g***@udaf16.org`, `+33 6 ** ** ** 38`):
@@ -25,20 +26,15 @@ structure word (`ange.gardien@`) is taken for a person's (removed, never publish
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import cache
-from pathlib import Path
 
 import polars as pl
 
-from observatory.settings import bundled
 from observatory.validation.quarantine import (
     IDENTITE_LIGNE,
     QUARANTINE_SCHEMA,
     ROW,
     VALEUR_ECARTEE,
 )
-
-FICHIER_PRENOMS = bundled("assets") / "prenoms/prenoms_insee_1900_2024_min500.csv"
 
 # Columns that name or reach a person, in the registries and partner exports seen so far.
 COLONNES_PERSONNELLES = (
@@ -194,22 +190,11 @@ _SEP_VALEURS = r"\s*[|;,/]\s*|\s+(?:ou|et)\s+"
 _RESULTAT = {"ligne": pl.Int64, "colonne": pl.String, "code_raison": pl.String, "valeur": pl.String}
 
 
-@cache
-def prenoms(path: Path = FICHIER_PRENOMS) -> frozenset[str]:
-    """INSEE first names given ≥ 500 times since 1900, lower case without accents."""
-    table = pl.read_csv(path, schema_overrides={"prenom": pl.String})
-    return frozenset(table["prenom"].to_list())
+Prenoms = Iterable[str] | pl.Series  # INSEE's first names (`stg_insee__prenoms`)
 
 
-@cache
-def _serie_prenoms() -> pl.Series:
-    return pl.Series("prenom", sorted(prenoms()), pl.String)
-
-
-def _serie_noms(noms: Iterable[str] | pl.Series | None) -> pl.Series:
-    """First names as a Series (built once per call, not once per `is_in`); default INSEE's."""
-    if noms is None:
-        return _serie_prenoms()
+def _serie_noms(noms: Prenoms) -> pl.Series:
+    """First names as a Series (built once per call, not once per `is_in`)."""
     return noms if isinstance(noms, pl.Series) else pl.Series("prenom", sorted(noms), pl.String)
 
 
@@ -221,7 +206,7 @@ def _est_prenom(token: pl.Expr, noms: pl.Series) -> pl.Expr:
     )
 
 
-def courriel_personnel(courriel: pl.Expr, noms: Iterable[str] | pl.Series | None = None) -> pl.Expr:
+def courriel_personnel(courriel: pl.Expr, noms: Prenoms) -> pl.Expr:
     """True for a person-like e-mail address, else False.
 
     The local part, in lower case without accents or trailing digits, split on `.` and `_`:
@@ -294,9 +279,7 @@ def _colonnes_a_examiner(frame: pl.DataFrame, colonnes: Sequence[str]) -> list[s
     return [c for c, hit in zip(colonnes, hits, strict=True) if hit]
 
 
-def _trouvailles(
-    frame: pl.DataFrame, colonnes: Sequence[str], noms: Sequence[str] | pl.Series
-) -> pl.DataFrame:
+def _trouvailles(frame: pl.DataFrame, colonnes: Sequence[str], noms: Prenoms) -> pl.DataFrame:
     """One row per personal e-mail or mobile found: (__i, colonne, code_raison, brut, masque)."""
     parts = []
     noms = _serie_noms(noms)
@@ -352,13 +335,13 @@ def _colonnes_texte(frame: pl.DataFrame, exclues: Iterable[str] = ()) -> list[st
     return [c for c, t in frame.schema.items() if t == pl.String and c not in skip]
 
 
-def scan_personal_data(frame: pl.DataFrame) -> pl.DataFrame:
+def scan_personal_data(frame: pl.DataFrame, prenoms: Prenoms) -> pl.DataFrame:
     """Person-like e-mails and mobile numbers in every string column (masked values).
 
     Columns: `ligne` (0-based row), `colonne`, `code_raison`, `valeur` (masked). Empty when the
     table can be published.
     """
-    found = _trouvailles(frame, _colonnes_texte(frame), _serie_prenoms())
+    found = _trouvailles(frame, _colonnes_texte(frame), prenoms)
     return found.select(
         pl.col("__i").cast(pl.Int64).alias("ligne"),
         "colonne",
@@ -417,6 +400,7 @@ def _sans_les_trouvailles(frame: pl.DataFrame, colonne: str, found: pl.DataFrame
 
 def ecarter_donnees_personnelles(
     frame: pl.DataFrame,
+    prenoms: Prenoms,
     colonnes_personnelles: Iterable[str] = COLONNES_PERSONNELLES,
     colonnes_contact: Iterable[str] = COLONNES_CONTACT,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -442,7 +426,7 @@ def ecarter_donnees_personnelles(
         for c in personal
     ]
     rest = indexed.drop(personal)
-    found = _trouvailles(rest.drop("__i"), _colonnes_texte(rest.drop("__i")), _serie_prenoms())
+    found = _trouvailles(rest.drop("__i"), _colonnes_texte(rest.drop("__i")), prenoms)
     entries = found.join(rest, on="__i", how="left").select(
         *_identite(frame),
         "colonne",

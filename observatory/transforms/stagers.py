@@ -51,7 +51,7 @@ TYPED = {
 }
 # reference tables staged with the column of their code; tables used as published
 REFERENCES = {cat.COG_EPCI: "code_epci", cat.COG_DEPARTEMENTS: "code", cat.COG_REGIONS: "code"}
-REFERENCE_TABLES = (cat.INSEE_PASSAGE, cat.INSEE_MOUVEMENTS, *cat.TAUX_NATIONAUX)
+REFERENCE_TABLES = (cat.INSEE_PASSAGE, cat.INSEE_MOUVEMENTS, *cat.TAUX_NATIONAUX, cat.INSEE_PRENOMS)
 
 FILOSOFI_NIVEAUX = {
     "filosofi_2016_epci.csv": "epci",

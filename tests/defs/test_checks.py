@@ -15,6 +15,7 @@ from observatory.defs.checks import (
     build_schema_checks,
 )
 from observatory.publish.release import write_release
+from observatory.sources.readers import prenoms
 
 SCHEMA = {
     "name": "essai",
@@ -38,11 +39,15 @@ def _run(frame: pl.DataFrame, published: Path, blocking: bool = True) -> dg.Exec
     def release(pub_essai: pl.DataFrame) -> None:
         write_release({"essai": pub_essai}, published, sources=[])
 
+    @dg.asset(name="stg_insee__prenoms")
+    def stg_insee__prenoms() -> pl.DataFrame:
+        return pl.DataFrame({"prenom": sorted(prenoms())})
+
     checks = build_schema_checks({"pub_essai": SCHEMA}, blocking=blocking)
     if blocking:
         checks += build_personal_data_checks(["pub_essai"])
     return dg.materialize(
-        [pub_essai, release, *checks],
+        [pub_essai, release, stg_insee__prenoms, *checks],
         raise_on_error=False,
         resources={"io_manager": dg.mem_io_manager},
     )

@@ -166,11 +166,12 @@ def test_real_places_lose_their_personal_data_before_staging(
     """Issue 16: partner places went to staging unfiltered, and the publication's blocking
     check found the real exports' e-mails and mobiles. The registries' filter now runs on
     them: the staged rows pass the same scan, every value taken out counted and masked."""
+    from observatory.sources.readers import prenoms
     from observatory.transforms.personal_data import scan_personal_data
 
     mapping = load_mappings(PROJECT_ROOT / "schemas/partners")[partenaire]
     read = read_partner((REAL / fichier).read_bytes(), fichier, mapping, standard=standard)
-    assert scan_personal_data(read.kept).is_empty()
+    assert scan_personal_data(read.kept, prenoms()).is_empty()
     personnelles = read.quarantine.filter(
         pl.col("code_raison").is_in(["courriel_personnel", "telephone_mobile"])
     )

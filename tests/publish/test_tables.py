@@ -135,6 +135,7 @@ def test_personal_contacts_are_never_published() -> None:
 def test_build_lieux_allow_list(
     charente_raw, standard, communes, communes_deleguees, coordonnees
 ) -> None:
+    from observatory.sources.readers import prenoms
     from observatory.transforms.dedup import find_duplicate_pairs, merge_duplicates
     from observatory.transforms.lieux import resolve_communes, stage_lieux
     from observatory.transforms.personal_data import (
@@ -142,7 +143,7 @@ def test_build_lieux_allow_list(
         scan_personal_data,
     )
 
-    cleaned, _ = ecarter_donnees_personnelles(charente_raw)
+    cleaned, _ = ecarter_donnees_personnelles(charente_raw, prenoms())
     kept, _ = stage_lieux(cleaned, standard)
     resolved, _ = resolve_communes(kept, communes, communes_deleguees, coordonnees)
     merged = merge_duplicates(resolved, find_duplicate_pairs(resolved)).with_columns(
@@ -156,7 +157,7 @@ def test_build_lieux_allow_list(
     assert lieux.columns == columns
     # structures' contacts are published; nobody's personal e-mail or mobile is
     assert lieux["courriels"].drop_nulls().len() > 40 and "telephone" in lieux.columns
-    assert scan_personal_data(lieux).is_empty()
+    assert scan_personal_data(lieux, prenoms()).is_empty()
     assert lieux.height == merged.height < resolved.height
     assert lieux["id"].is_unique().all()
     assert lieux["id"].str.starts_with("mednum__lieux:").all()

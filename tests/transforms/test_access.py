@@ -18,6 +18,7 @@ from observatory.publish.schemas import field_names, load_table_schema
 from observatory.publish.tables import build_lieux
 from observatory.settings import PROJECT_ROOT
 from observatory.sources.mednum import load_standard
+from observatory.sources.readers import prenoms
 from observatory.sqlmodels.loader import parse_model
 from observatory.sqlmodels.runner import run_model
 from observatory.transforms import access, dedup
@@ -437,7 +438,9 @@ def donnees_nationales() -> tuple[pl.DataFrame, pl.DataFrame]:
         ),
     ]
     deja_v1 = lambda v1: (v1, empty_quarantine())  # noqa: E731  (parsed above)
-    frames = [stage_registre(v1, deja_v1, standard, export)[0] for v1, export in registres]
+    frames = [
+        stage_registre(v1, deja_v1, standard, export, prenoms())[0] for v1, export in registres
+    ]
     resolus, _ = resolve_communes(
         pl.concat(frames, how="diagonal_relaxed"), communes, deleguees, coordonnees
     )

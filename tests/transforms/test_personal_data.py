@@ -6,10 +6,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from observatory.sources.readers import prenoms
 from observatory.transforms.personal_data import (
     courriel_personnel,
     ecarter_donnees_personnelles,
-    prenoms,
     scan_personal_data,
 )
 from tests.conftest import report
@@ -50,7 +50,7 @@ def test_first_names_are_insee_s() -> None:
     ],
 )
 def test_person_like_emails(courriel: str, personnel: bool) -> None:
-    got = pl.select(courriel_personnel(pl.lit(courriel))).item()
+    got = pl.select(courriel_personnel(pl.lit(courriel), prenoms())).item()
     assert got is personnel
 
 
@@ -73,7 +73,7 @@ LIEUX = pl.DataFrame(
 
 
 def test_personal_data_is_removed_generic_contacts_kept() -> None:
-    cleaned, removed = ecarter_donnees_personnelles(LIEUX)
+    cleaned, removed = ecarter_donnees_personnelles(LIEUX, prenoms())
     expected = pl.DataFrame(
         {
             "id": ["a", "b", "c", "d"],
@@ -97,7 +97,7 @@ def test_personal_data_is_removed_generic_contacts_kept() -> None:
 
 
 def test_scan_finds_what_would_be_published() -> None:
-    found = scan_personal_data(LIEUX)
+    found = scan_personal_data(LIEUX, prenoms())
     assert found.select("ligne", "colonne", "code_raison").rows() == [
         (0, "courriels", "courriel_personnel"),
         (1, "courriels", "courriel_personnel"),
@@ -105,19 +105,19 @@ def test_scan_finds_what_would_be_published() -> None:
         (2, "telephone", "telephone_mobile"),
         (3, "presentation_detail", "telephone_mobile"),
     ]
-    cleaned, _ = ecarter_donnees_personnelles(LIEUX)
-    assert scan_personal_data(cleaned).is_empty()
+    cleaned, _ = ecarter_donnees_personnelles(LIEUX, prenoms())
+    assert scan_personal_data(cleaned, prenoms()).is_empty()
 
 
 @pytest.mark.real_data
 def test_real_charente_contacts(charente_raw: pl.DataFrame) -> None:
     """The 188 real Charente places: named staff's e-mails and a mobile number are removed."""
-    cleaned, removed = ecarter_donnees_personnelles(charente_raw)
+    cleaned, removed = ecarter_donnees_personnelles(charente_raw, prenoms())
     assert cleaned.height == charente_raw.height == 188
     counts = dict(removed.group_by("code_raison").len().iter_rows())
     assert counts == {"courriel_personnel": 9, "telephone_mobile": 5}
     assert removed["source"].unique().to_list() == ["mednum__lieux"]
-    assert scan_personal_data(cleaned.drop("ligne")).is_empty()
+    assert scan_personal_data(cleaned.drop("ligne"), prenoms()).is_empty()
     kept = cleaned["courriel"].drop_nulls()
     assert kept.len() == charente_raw["courriel"].drop_nulls().len() - 9
     assert "accueil@rochefoucauld-perigord.fr" in kept.to_list()
