@@ -40,47 +40,42 @@ WITH criteres_lieux AS (
 
 -- Les noms des indicateurs sont écrits ici en toutes lettres (une ligne par critère).
 criteres AS (
-    SELECT
-        'lieux' AS critere,
-        'nb_lieux' AS indicateur_nombre,
-        'lieux_pour_10k_hab' AS indicateur_taux,
-        'mednum__lieux' AS source
-    UNION ALL
-    SELECT
-        'lieux_demarches' AS critere,
-        'nb_lieux_demarches' AS indicateur_nombre,
-        'lieux_demarches_pour_10k_hab' AS indicateur_taux,
-        'france_services__lieux' AS source
-    UNION ALL
-    SELECT
-        'lieux_outils_quotidien' AS critere,
-        'nb_lieux_outils_quotidien' AS indicateur_nombre,
-        'lieux_outils_quotidien_pour_10k_hab' AS indicateur_taux,
-        'conseillers_numeriques__lieux' AS source
-    UNION ALL
-    SELECT
-        'lieux_conseillers_numeriques' AS critere,
-        'nb_lieux_conseillers_numeriques' AS indicateur_nombre,
-        'lieux_conseillers_numeriques_pour_10k_hab' AS indicateur_taux,
-        'conseillers_numeriques__lieux' AS source
-    UNION ALL
-    SELECT
-        'lieux_aidants_connect' AS critere,
-        'nb_lieux_aidants_connect' AS indicateur_nombre,
-        'lieux_aidants_connect_pour_10k_hab' AS indicateur_taux,
-        'mednum__lieux' AS source
-    UNION ALL
-    SELECT
-        'lieux_itinerants' AS critere,
-        'nb_lieux_itinerants' AS indicateur_nombre,
-        'lieux_itinerants_pour_10k_hab' AS indicateur_taux,
-        'mednum__lieux' AS source
-    UNION ALL
-    SELECT
-        'conseillers_numeriques' AS critere,
-        'nb_conseillers_numeriques' AS indicateur_nombre,
-        'conseillers_numeriques_pour_10k_hab' AS indicateur_taux,
-        'conseillers_numeriques__lieux' AS source
+    SELECT critere, indicateur_nombre, indicateur_taux, source
+    FROM (
+        VALUES
+        ('lieux', 'nb_lieux', 'lieux_pour_10k_hab', 'mednum__lieux'),
+        (
+            'lieux_demarches',
+            'nb_lieux_demarches',
+            'lieux_demarches_pour_10k_hab',
+            'france_services__lieux'
+        ),
+        (
+            'lieux_outils_quotidien',
+            'nb_lieux_outils_quotidien',
+            'lieux_outils_quotidien_pour_10k_hab',
+            'conseillers_numeriques__lieux'
+        ),
+        (
+            'lieux_conseillers_numeriques',
+            'nb_lieux_conseillers_numeriques',
+            'lieux_conseillers_numeriques_pour_10k_hab',
+            'conseillers_numeriques__lieux'
+        ),
+        (
+            'lieux_aidants_connect',
+            'nb_lieux_aidants_connect',
+            'lieux_aidants_connect_pour_10k_hab',
+            'mednum__lieux'
+        ),
+        ('lieux_itinerants', 'nb_lieux_itinerants', 'lieux_itinerants_pour_10k_hab', 'mednum__lieux'),
+        (
+            'conseillers_numeriques',
+            'nb_conseillers_numeriques',
+            'conseillers_numeriques_pour_10k_hab',
+            'conseillers_numeriques__lieux'
+        )
+    ) AS v (critere, indicateur_nombre, indicateur_taux, source)
 ),
 
 -- France Services à chaque millésime de la liste nationale de l'ANCT (2020 : première vague de

@@ -4,6 +4,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 import responses
 
@@ -12,7 +13,7 @@ from observatory.sources import catalogue
 from observatory.sources.catalogue import COG_COMMUNES, MEDNUM_LIEUX
 from observatory.sources.http import DownloadError, FetchedFile
 from observatory.sources.live import live_source
-from observatory.sources.raw import land_live, land_source, landed
+from observatory.sources.raw import RawFile, land_live, land_source, landed
 from observatory.sources.readers import read_landed
 from observatory.transforms.cog import stage_communes
 from tests.sources import live_bodies
@@ -97,6 +98,18 @@ RECORDED_BY_FILE = {
 }
 
 
+def _land_live_and_bundled(
+    live: Settings, source: catalogue.Source
+) -> tuple[list[RawFile], pl.DataFrame, pl.DataFrame]:
+    """The source landed from its (replayed) live files, those read, and its bundled files read
+    the same way in an offline data dir beside it."""
+    landed_files = land_source(live, source)
+    frame = read_landed(live, source)
+    offline = replace(live, data_dir=live.data_dir / "offline", profile="offline")
+    land_source(offline, source)
+    return landed_files, frame, read_landed(offline, source)
+
+
 @pytest.mark.parametrize(
     "source",
     [
@@ -117,12 +130,9 @@ def test_live_references_land_and_read_like_the_bundled_files(
     for file in live_source(source.key).files:
         body = (PROJECT_ROOT / "tests/fixtures/http" / RECORDED_BY_FILE[file.name]).read_bytes()
         responses.get(file.url.url, body=body, content_type="application/json")
-    landed_files = land_source(live, source)
+    landed_files, frame, bundled = _land_live_and_bundled(live, source)
     assert {f.profil for f in landed_files} == {"live"}
-    frame = read_landed(live, source)
-    offline = replace(live, data_dir=live.data_dir / "offline", profile="offline")
-    land_source(offline, source)
-    assert frame.columns == read_landed(offline, source).columns
+    assert frame.columns == bundled.columns
     assert frame.height > 0
 
 
@@ -174,12 +184,8 @@ def test_live_sources_land_and_read_in_the_bundled_layout(
     """Downloaded (replayed), landed as received, parsed into the columns the staging reads."""
     for file in live_source(source.key).files:
         responses.get(file.url.url, body=LIVE_BODIES[file.name](), content_type="text/csv")
-    landed_files = land_source(live, source)
+    landed_files, frame, bundled = _land_live_and_bundled(live, source)
     assert {f.profil for f in landed_files} == {"live"}
-    frame = read_landed(live, source)
-    offline = replace(live, data_dir=live.data_dir / "offline", profile="offline")
-    land_source(offline, source)
-    bundled = read_landed(offline, source)
     # France Services' extra fields, Filosofi's level, RSA by commune (no IRIS live)
     live_only = {"type_fs", "site_web", "prise_rdv", "niveau_filosofi", "CODE_COMMUNE"}
     assert set(frame.columns) <= set(bundled.columns) | live_only
