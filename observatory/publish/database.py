@@ -221,6 +221,9 @@ def build_table(
         *(sa.Index(index_name(cols), *cols) for cols in indexes),
         schema=schema,
         comment=table_schema.get("title"),
+        # SQLite: a table with a key is stored in its key's B-tree, not beside it in a rowid
+        # B-tree: one copy of the key columns instead of two (PostgreSQL ignores this)
+        sqlite_with_rowid=not key,
     )
 
 
