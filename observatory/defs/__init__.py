@@ -35,6 +35,7 @@ from observatory.defs.sql_models import build_sql_assets
 from observatory.defs.staging import staging_assets
 from observatory.defs.statistics import statistics_assets
 from observatory.partners.mappings import load_mappings
+from observatory.publish.release import code_version
 from observatory.settings import Settings
 from observatory.sources.catalogue import REGISTRES_LIEUX
 from observatory.sources.mednum import load_standard_schema
@@ -91,7 +92,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *build_schema_checks(staged_registries, blocking=False),
     ]
     operations = build_operations()
-    assets = [*assets, build_release(table_lineage(assets)), pub_sql]
+    assets = [*assets, build_release(table_lineage(assets), code_version()), pub_sql]
     definitions = dg.Definitions(
         assets=assets,
         asset_checks=[*checks, *operations.asset_checks],

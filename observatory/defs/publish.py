@@ -138,8 +138,13 @@ def table_lineage(assets: Sequence[dg.AssetsDefinition]) -> dict[str, list[str]]
     return table_sources(parents, TABLES, {s.raw_asset: s.key for s in SOURCES})
 
 
-def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
-    """The release asset; `lineage` (table -> source keys) is read off the asset graph."""
+def build_release(
+    lineage: dict[str, list[str]], code: dict[str, str | None]
+) -> dg.AssetsDefinition:
+    """The release asset; `lineage` (table -> source keys) is read off the asset graph, `code`
+    is the version of the code the definitions were built from (`code_version`): the code a run
+    executes, read before it starts (not by a `git` process forked from a run holding its
+    tables)."""
 
     @dg.asset(
         name="release",
@@ -162,7 +167,7 @@ def build_release(lineage: dict[str, list[str]]) -> dg.AssetsDefinition:
         """A checked, immutable release; `latest` switches only once everything is written."""
         frames = {table: published[f"pub_{table}"] for table in TABLES}
         annexes = {"zz_bornes_ifn.md": fragility.tableau_bornes(int__fragilite_bornes)}
-        metadata = publish_release(observatory.settings, frames, lineage, annexes)
+        metadata = publish_release(observatory.settings, frames, lineage, annexes, code)
         return dg.MaterializeResult(metadata=metadata)
 
     return _release

@@ -224,10 +224,12 @@ def publish_release(
     published: Mapping[str, Any],
     lineage: dict[str, list[str]],
     annexes: Mapping[str, str] | None = None,
+    code: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """Check the published tables (table → frame or scan, read one at a time), then write
     the release under the run lock (runs started by the daemon do not go through the CLI's);
-    `latest` switches only once everything is written. Returns what the release asset says."""
+    `latest` switches only once everything is written. Returns what the release asset says.
+    `code`: the run's code version (`release.code_version`), else read now."""
     frames = TablesOnDemand(dict(published))
     schemas = {name: load_table_schema(settings.schemas_dir, name) for name in published}
     dictionary = load_dictionary(settings.schemas_dir)
@@ -244,6 +246,7 @@ def publish_release(
             lineage=lineage,
             documents=release_documents(settings, schemas, dictionary, annexes),
             keep=settings.keep_releases,
+            code=code,
         )
     manifest = read_manifest(publication.folder)
     return {

@@ -307,6 +307,7 @@ def write_release(
     lineage: Mapping[str, Sequence[str]] | None = None,
     documents: Documents | None = None,
     keep: int | None = None,
+    code: Mapping[str, str | None] | None = None,
 ) -> Publication:
     """Write, verify and promote a release; `latest` moves last.
 
@@ -314,9 +315,10 @@ def write_release(
     and checksums into the manifest); `documents(staging, manifest, previous)` writes the
     generated documents (changelog, datapackage…) and returns their relative paths. When
     nothing changed since `latest`, nothing is written and the current release is returned.
+    `code`: the code version of the run (`code_version()`, taken when its code was loaded).
     """
     created_at = created_at or datetime.now(UTC)
-    version = code_version()
+    version = dict(code) if code is not None else code_version()
     # a partner file altered since landing counts with the bytes found (it was refused)
     checksums = [s["sha256"] for s in sources]
     checksums += [str(s["sha256_constate"]) for s in sources if s.get("sha256_constate")]
