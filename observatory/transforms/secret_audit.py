@@ -33,7 +33,7 @@ from scipy.sparse import coo_matrix, hstack
 from scipy.sparse.csgraph import connected_components
 
 TOLERANCE = 1e-6
-ESSAIS_GROUPES = 4  # programmes on all unproven cells at once before one per cell
+ESSAIS_GROUPES = 10  # programmes on all unproven cells at once before one per cell
 # how far from a narrow cell its protection looks, wider only when nearer fails: (relations
 # away, through relations of at most so many members: an EPCI's communes before a
 # département's; None: any)
@@ -85,10 +85,12 @@ def _eprouve(
     seuil: int,
     plafond: float,
 ) -> None:
-    """Widen the seen ranges with a few programmes pushing all unproven cells up, then down.
+    """Widen the seen ranges with a few programmes on all unproven cells at once.
 
-    Every point found is feasible (the cap only restricts the set), so a cell seen across the
-    threshold is proven protected; the rest get their own two programmes afterwards.
+    Each round pushes the unproven cells up, each towards `seuil` above the lowest value it
+    was seen to take, then down, each towards `seuil` below the highest (`_vers_les_cibles`).
+    Every point found is feasible, so a cell seen across the threshold is proven protected;
+    the rest get their own two programmes afterwards.
     """
     rng = np.random.default_rng(0)
     restantes = ks
@@ -98,16 +100,65 @@ def _eprouve(
         if restantes.size == 0:
             return
         avant = restantes.size
-        for signe in (-1.0, 1.0):
-            c = np.zeros(n)
-            c[restantes] = signe * rng.uniform(0.5, 1.5, restantes.size)
-            res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, plafond), method="highs")
-            if res.status == 0:
-                np.minimum(vu_min, res.x, out=vu_min)
-                np.maximum(vu_max, res.x, out=vu_max)
+        c = np.zeros(n)
+        c[restantes] = rng.uniform(0.5, 1.5, restantes.size)
+        res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, plafond), method="highs")
+        if res.status == 0:
+            np.minimum(vu_min, res.x, out=vu_min)
+            np.maximum(vu_max, res.x, out=vu_max)
+        for haut in (True, False):
+            cibles = (
+                np.ceil(vu_min[restantes] - TOLERANCE) + seuil
+                if haut
+                else np.maximum(np.floor(vu_max[restantes] + TOLERANCE) - seuil, 0.0)
+            )
+            x = _vers_les_cibles(a_eq, b_eq, n, restantes, cibles, plafond, haut)
+            if x is not None:
+                np.minimum(vu_min, x, out=vu_min)
+                np.maximum(vu_max, x, out=vu_max)
         largeur = np.floor(vu_max[restantes] + TOLERANCE) - np.ceil(vu_min[restantes] - TOLERANCE)
         if (largeur < seuil).sum() == avant:
             return
+
+
+def _vers_les_cibles(
+    a_eq,
+    b_eq: np.ndarray | None,
+    n: int,
+    ks: np.ndarray,
+    cibles: np.ndarray,
+    plafond: float,
+    haut: bool,
+) -> np.ndarray | None:
+    """A feasible point moving cells `ks` towards `cibles` together (None when not solved).
+
+    Up: maximise the sum of `min(x_k, cible_k)` (an auxiliary t_j <= x_{k_j}, capped at its
+    target); down: minimise the sum of `max(x_k, cible_k)` (u_j >= x_{k_j}, floored at it).
+    The cap is what moves many cells in one programme: a plain sum puts all its weight on a
+    few cells, leaving the others to two programmes each (tens of thousands on a national
+    partner file, hours of solving).
+    """
+    m = ks.size
+    lignes = np.arange(m)
+    sens = 1.0 if haut else -1.0
+    a_ub = hstack(
+        [
+            coo_matrix((-sens * np.ones(m), (lignes, ks)), shape=(m, n)),
+            coo_matrix((sens * np.ones(m), (lignes, lignes)), shape=(m, m)),
+        ]
+    ).tocsr()
+    a_eq_t = None if a_eq is None else hstack([a_eq, coo_matrix((a_eq.shape[0], m))]).tocsr()
+    bornes = [(0.0, float(c)) if haut else (float(c), plafond) for c in cibles]
+    res = linprog(
+        np.concatenate([np.zeros(n), -sens * np.ones(m)]),
+        A_ub=a_ub,
+        b_ub=np.zeros(m),
+        A_eq=a_eq_t,
+        b_eq=b_eq,
+        bounds=[*([(0, plafond)] * n), *bornes],
+        method="highs",
+    )
+    return res.x[:n] if res.status == 0 else None
 
 
 def intervalles_secret(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -324,3 +325,91 @@ def test_the_cheapest_perturbation_is_hidden(communes, caches, attendu) -> None:
         exactes=True,
     )
     assert bornes["protege"].all() and bornes["borne_max"].item() >= 1 + pa.SEUIL_SECRET
+
+
+def departements_de_petites_communes(nb_deps: int, nb_communes: int, graine: int = 0):
+    """`nb_deps` départements of `nb_communes` rural communes each, five EPCI per département
+    (one reaching into the next): counts mostly below the threshold, as a national
+    diagnostics file has them (more than a third of its commune cells are 1 to 4)."""
+    rng = np.random.default_rng(graine)
+    communes = []
+    for d in range(nb_deps):
+        for i in range(nb_communes):
+            epci = f"E{d}-{i % 5}" if i % 7 else f"E{(d + 1) % nb_deps}-0"
+            categories = tuple(int(v) for v in rng.choice([0, 1, 2, 3, 4, 6, 12, 30], size=3))
+            communes.append((f"{d}{i:03d}", f"D{d}", epci, categories))
+    return communes
+
+
+def test_the_fast_audit_gives_the_exact_audit_s_verdicts() -> None:
+    """Cells proven by programmes on all unproven cells at once (feasible points seen across
+    the threshold) get the verdict the exact audit (two programmes per cell) gives them."""
+    communes = departements_de_petites_communes(2, 60)
+    app = appartenances(communes)
+    cellules = pa.applique_secret(comptes(communes), app)
+    exactes = _bornes_suppression(cellules, app, exactes=True)
+    rapides = _bornes_suppression(cellules, app)
+    assert exactes.height == rapides.height > 100
+    verdicts = exactes.select("id", "protege").join(
+        rapides.select("id", "protege"), on="id", suffix="_rapide"
+    )
+    assert (verdicts["protege"] == verdicts["protege_rapide"]).all()
+    assert verdicts["protege"].all()
+
+
+def diagnostics_reels(communes_reelles: pl.DataFrame, taux: float, graine: int = 0):
+    """(counts at every level, memberships) of a diagnostics file on real communes: people
+    diagnosed in proportion to the population (Poisson), split into the three categories."""
+    rng = np.random.default_rng(graine)
+    totaux = rng.poisson(communes_reelles["population"].fill_null(0).to_numpy() * taux)
+    rows = []
+    for code, total in zip(communes_reelles["code_commune"], totaux, strict=True):
+        categories = rng.multinomial(total, [0.5, 0.35, 0.15])
+        mesures = (*pa.CATEGORIES_DIAGNOSTIC, pa.TOTAL_DIAGNOSTIC)
+        for mesure, nb in zip(mesures, (*categories, total), strict=True):
+            rows.append(("commune", code, ANNEE, mesure, int(nb), DIAG, "test"))
+    niveaux = {
+        "commune": "code_commune",
+        "epci": "code_epci",
+        "departement": "code_departement",
+        "region": "code_region",
+    }
+    app = pl.concat(
+        [
+            *(
+                communes_reelles.select(
+                    "code_commune", pl.lit(niveau).alias("niveau"), pl.col(col).alias("code")
+                )
+                for niveau, col in niveaux.items()
+            ),
+            communes_reelles.select(
+                "code_commune", pl.lit("france").alias("niveau"), pl.lit("FR").alias("code")
+            ),
+        ]
+    )
+    brut = pl.DataFrame(rows, schema=pa.COMPTES_SCHEMA, orient="row")
+    return pa.agrege_comptes(brut, app), app
+
+
+def test_a_departement_of_small_counts_is_audited_without_a_programme_per_cell(
+    communes: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Côtes-d'Armor's real communes and EPCI, 0.4 % of their people diagnosed: about 700
+    cells of 1 to 4. Suppressed, then audited as published: safe, and proven by programmes on
+    all unproven cells at once, two programmes of its own for at most one cell in 20 (a
+    programme per cell took 202 here, and hours on a national file)."""
+    agreges, app = diagnostics_reels(
+        communes.filter(pl.col("code_departement") == "22", pl.col("code_epci").is_not_null()),
+        taux=0.004,
+    )
+    petites = agreges.filter(pl.col("nb").is_between(1, pa.SEUIL_SECRET - 1)).height
+    assert petites > 500
+    cellules = pa.applique_secret(agreges, app)
+    indicateurs = pa.indicateurs_activite(cellules, BESOIN_VIDE)
+    appels = []
+    bornes = secret_audit._bornes
+    monkeypatch.setattr(
+        secret_audit, "_bornes", lambda *a, **k: appels.append(a[-1]) or bornes(*a, **k)
+    )
+    assert sp.audit_publication(agreges, app, indicateurs).is_empty()
+    assert len(appels) <= petites / 20
