@@ -55,6 +55,12 @@ COLONNES_UNION = ("services", "dispositif_programmes_nationaux")
 # whenever one name's words are a subset of the other's ("MAIRIE" / "MAIRIE SAINT FORT SUR
 # NE", two different mairies in Segonzac, pair 50).
 SEUIL_NOM = 85.0
+# Pairs evaluated at once (names and addresses scored, distances): memory stays bounded
+PAIRES_PAR_LOT = 500_000
+# Beyond this many places in one commune, only the pairs that can be duplicates are compared
+LIEUX_COMPARES_DEUX_A_DEUX = 2_000
+# Below the km of a degree on `haversine_km`'s sphere (111.2): squares a little too large, safe
+KM_PAR_DEGRE = 110.5
 # Address similarity (token_sort_ratio of the street words and numbers, street types and
 # postal code dropped) from which two addresses are the same; the first house numbers must
 # agree too. The same address typed differently scores 87-100 on the labelled duplicates
@@ -306,11 +312,100 @@ def find_duplicate_pairs(
     the pairs at once (`process.cpdist`).
     """
     prepares = _prepare(lieux)
-    droite = prepares.rename(lambda c: c if c == "code_commune" else f"{c}_b")
+    candidates = paires_candidates(prepares, distance_max_km)
+    lots = [
+        _evalue(
+            prepares,
+            candidates.slice(debut, PAIRES_PAR_LOT),
+            seuil_nom,
+            seuil_adresse,
+            distance_max_km,
+            toutes_les_paires,
+        )
+        for debut in range(0, max(candidates.height, 1), PAIRES_PAR_LOT)
+    ]
+    return pl.concat(lots).sort("jeu_de_donnees_a", "id_a", "jeu_de_donnees_b", "id_b")
+
+
+def paires_candidates(prepares: pl.DataFrame, distance_max_km: float) -> pl.DataFrame:
+    """The pairs (`_i_a` < `_i_b`) worth comparing, as indices only (8 bytes a pair).
+
+    Every pair of a commune's places, unless the commune holds more than
+    `LIEUX_COMPARES_DEUX_A_DEUX` places (a file of thousands of places in one town: millions
+    of pairs, the run's memory exhausted). There, only the pairs that can be duplicates: points
+    on the same or adjacent squares of `distance_max_km` (every pair at most that far apart),
+    or the same house number (a same address needs one), or the same normalised address for a
+    place without a number. A block that is itself larger than `LIEUX_COMPARES_DEUX_A_DEUX`
+    (thousands of places on one square, or at one number) is compared on the same normalised
+    address only. Only there can two spellings of one address be left uncompared.
+    """
+    index = prepares.select("_i", "code_commune", "_lat", "_lon", "_adresse", "_numero")
+    petites = index.filter(pl.len().over("code_commune") <= LIEUX_COMPARES_DEUX_A_DEUX)
+    grandes = index.filter(pl.len().over("code_commune") > LIEUX_COMPARES_DEUX_A_DEUX)
+    pas_lat = distance_max_km / KM_PAR_DEGRE
+    # a degree of longitude is shortest at the commune's point furthest from the equator
+    pas_lon = pas_lat / pl.col("_lat").abs().max().over("code_commune").radians().cos()
+    cases = grandes.filter(pl.col("_lat").is_not_null() & pl.col("_lon").is_not_null()).select(
+        "_i",
+        "code_commune",
+        "_adresse",
+        (pl.col("_lat") / pas_lat).floor().cast(pl.Int64).alias("_y"),
+        (pl.col("_lon") / pas_lon).floor().cast(pl.Int64).alias("_x"),
+    )
+    voisines = (
+        cases.join(
+            pl.DataFrame({"_dy": [-1, -1, -1, 0, 0, 0, 1, 1, 1], "_dx": [-1, 0, 1] * 3}),
+            how="cross",
+        )
+        .with_columns(pl.col("_y") + pl.col("_dy"), pl.col("_x") + pl.col("_dx"))
+        .drop("_dy", "_dx")
+    )
+    numerotees = grandes.filter(pl.col("_numero").is_not_null())
+    sans_numero = grandes.filter(pl.col("_numero").is_null())
+    blocs = [
+        (petites, ["code_commune"], petites),
+        (voisines, ["code_commune", "_y", "_x"], cases),
+        (numerotees, ["code_commune", "_numero"], numerotees),
+        (sans_numero, ["code_commune", "_adresse"], grandes),
+    ]
+    paires = [_paires_du_bloc(gauche, cle, droite) for gauche, cle, droite in blocs]
+    return pl.concat(paires).filter(pl.col("_i_a") < pl.col("_i_b")).unique().sort("_i_a", "_i_b")
+
+
+def _paires_du_bloc(gauche: pl.DataFrame, cle: list[str], droite: pl.DataFrame) -> pl.DataFrame:
+    """Pairs of places sharing `cle`; within a block larger than `LIEUX_COMPARES_DEUX_A_DEUX`
+    on the right, only those that also share their normalised address."""
+    taille = droite.group_by(cle).len()
+    droite = droite.join(taille, on=cle)
+    gauche = gauche.join(taille, on=cle)
+    petits = gauche.filter(pl.col("len") <= LIEUX_COMPARES_DEUX_A_DEUX).join(
+        droite.filter(pl.col("len") <= LIEUX_COMPARES_DEUX_A_DEUX).select(*cle, "_i"),
+        on=cle,
+        suffix="_b",
+    )
+    adresse = [*cle, "_adresse"] if "_adresse" not in cle else cle
+    grands = gauche.filter(pl.col("len") > LIEUX_COMPARES_DEUX_A_DEUX).join(
+        droite.filter(pl.col("len") > LIEUX_COMPARES_DEUX_A_DEUX).select(*adresse, "_i"),
+        on=adresse,
+        suffix="_b",
+    )
+    return pl.concat([p.select(pl.col("_i").alias("_i_a"), "_i_b") for p in (petits, grands)])
+
+
+def _evalue(
+    prepares: pl.DataFrame,
+    candidates: pl.DataFrame,
+    seuil_nom: float,
+    seuil_adresse: float,
+    distance_max_km: float,
+    toutes_les_paires: bool,
+) -> pl.DataFrame:
+    """`find_duplicate_pairs` on one lot of candidate pairs."""
     paires = (
-        prepares.rename(lambda c: c if c == "code_commune" else f"{c}_a")
-        .join(droite, on="code_commune", how="inner")
-        .filter(pl.col("_i_a") < pl.col("_i_b"))
+        candidates.join(prepares.rename(lambda c: f"{c}_a"), on="_i_a")
+        .join(prepares.drop("code_commune").rename(lambda c: f"{c}_b"), on="_i_b")
+        .rename({"code_commune_a": "code_commune"})
+        .sort("_i_a", "_i_b")
         .with_columns(_nom_compare("a").alias("_nom_a"), _nom_compare("b").alias("_nom_b"))
     )
     paires = paires.with_columns(
@@ -365,7 +460,7 @@ def find_duplicate_pairs(
     ).with_columns(pl.col("regle").is_not_null().alias("doublon"))
     if not toutes_les_paires:
         resultat = resultat.filter(pl.col("doublon"))
-    return resultat.sort("jeu_de_donnees_a", "id_a", "jeu_de_donnees_b", "id_b")
+    return resultat
 
 
 def _composantes(

@@ -3,11 +3,13 @@ cases of `find_duplicate_pairs` and `merge_duplicates`, and the real Charente fi
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from observatory.settings import PROJECT_ROOT
+from observatory.transforms import dedup
 from observatory.transforms.dedup import (
     duplicate_groups,
     find_duplicate_pairs,
@@ -396,6 +398,51 @@ def test_blocking_by_commune() -> None:
         b = {**a, "code_commune": autre}
         assert find_duplicate_pairs(_lieux(a, b), toutes_les_paires=True).height == 0
     assert find_duplicate_pairs(_lieux(a, a), toutes_les_paires=True).height == 1
+
+
+def lieux_d_une_ville(n: int, graine: int = 1) -> pl.DataFrame:
+    """`n` places of one commune (Bordeaux), points spread over 3 × 4 km, 400 streets and 200
+    house numbers: many near-identical names and addresses, some sharing a point."""
+    rng = np.random.default_rng(graine)
+    return pl.DataFrame(
+        {
+            "jeu_de_donnees": ["partenaire__gironde"] * n,
+            "id": [f"g{i}" for i in range(n)],
+            "pivot": [None] * n,
+            "nom": [f"Espace numérique {i}" if i % 50 else "Espace numérique 1" for i in range(n)],
+            "adresse": [f"{1 + (i * 7) % 200} rue n{i % 400} - 33000 Bordeaux" for i in range(n)],
+            "commune": ["Bordeaux"] * n,
+            "code_commune": ["33063"] * n,
+            "latitude": (44.83 + rng.random(n) * 0.03).round(4).astype(str),
+            "longitude": (-0.60 + rng.random(n) * 0.05).round(4).astype(str),
+        }
+    )
+
+
+def test_a_crowded_commune_is_compared_by_blocks_with_the_same_pairs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above `LIEUX_COMPARES_DEUX_A_DEUX` places in a commune, only pairs that can be
+    duplicates are compared (near points, one house number, one address): the same pairs as
+    comparing them all, the duplicates included."""
+    lieux = lieux_d_une_ville(600)
+    tous = find_duplicate_pairs(lieux, toutes_les_paires=True)
+    assert tous.height == 600 * 599 // 2
+    monkeypatch.setattr(dedup, "LIEUX_COMPARES_DEUX_A_DEUX", 100)
+    par_blocs = find_duplicate_pairs(lieux, toutes_les_paires=True)
+    assert par_blocs.height < tous.height / 4
+    doublons = tous.filter("doublon")
+    assert doublons.height > 50
+    assert_frame_equal(par_blocs.filter("doublon"), doublons)
+
+
+def test_thousands_of_places_in_one_commune_make_thousands_of_candidate_pairs() -> None:
+    """5,000 places in one town (a hostile file) made 12.5 million pairs of two rows each and
+    exhausted the run's memory; compared by blocks, under one pair in 50 of those."""
+    prepares = dedup._prepare(lieux_d_une_ville(5000))
+    candidates = dedup.paires_candidates(prepares, dedup.DISTANCE_DOUBLON_KM)
+    assert 0 < candidates.height < 5000 * 4999 // 2 // 50
+    assert candidates.filter(pl.col("_i_a") >= pl.col("_i_b")).is_empty()
 
 
 PIVOTS = [
