@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from observatory.settings import Settings
 from observatory.sources.raw import RawFile, _write_raw, read_sidecar, sha256_bytes
+from observatory.transforms.personal_data import masque_texte
 
 TAILLE_MAX_OCTETS = 50 * 1024 * 1024
 PROFIL_INBOX = "inbox"
@@ -88,8 +89,11 @@ def nom_depose(name: str, digest: str) -> str:
 
     Its own when the file system, the sidecar and the feedback report can hold it; else its
     readable part (at most 80 characters, other characters as `_`), a `-` and the first 8
-    characters of its sha256, and its extension: two such files never share a name.
+    characters of its sha256, and its extension: two such files never share a name. An e-mail
+    address or a mobile number in it is masked (`masque_texte`): the name goes into the
+    published `lieux` (`fichier_origine`), the manifest and the CHANGELOG.
     """
+    name = masque_texte(name)
     try:
         size = len(name.encode("utf-8"))
     except UnicodeEncodeError:

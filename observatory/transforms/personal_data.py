@@ -25,6 +25,8 @@ structure word (`ange.gardien@`) is taken for a person's (removed, never publish
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 import polars as pl
@@ -80,6 +82,14 @@ COLONNES_CONTACT = (
 )
 # Local-part words that name a structure or a function, never a person: an address made of
 # one of them and a first name (`france.services@`, `accueil.marie@`) is a structure's.
+# Mailbox providers for individuals: a bare first name there is a person's address
+FOURNISSEURS_COURRIEL = frozenset(
+    [
+        "gmail.com", "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "hotmail.fr",
+        "hotmail.com", "yahoo.fr", "yahoo.com", "sfr.fr", "neuf.fr", "outlook.fr",
+        "outlook.com", "live.fr", "icloud.com", "aol.com", "bbox.fr", "club-internet.fr",
+    ]
+)  # fmt: skip
 MOTS_STRUCTURE = frozenset(
     [
         "accueil",
@@ -179,18 +189,72 @@ _MOTS_STRUCTURE = pl.Series("mot", sorted(MOTS_STRUCTURE), pl.String)
 RAISON_COLONNE = "donnee_personnelle_colonne"
 RAISON_COURRIEL = "courriel_personnel"
 RAISON_MOBILE = "telephone_mobile"
+RAISON_NIR = "numero_securite_sociale"
+RAISON_NAISSANCE = "date_de_naissance"
+RAISON_PERSONNE = "nom_de_personne"
 
 _COURRIEL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
+_SEP = r"[\s.\-/]"
 _MOBILE = (
-    r"(?:\+33|0033)\s?(?:\(0\)\s?)?[67](?:[\s.\-]?\d{2}){4}\b"
-    r"|\b0[67](?:[\s.\-]?\d{2}){4}\b"
+    rf"(?:\(\+33\)|\+33|0033){_SEP}?(?:\(0\){_SEP}?)?[67](?:{_SEP}?\d{{2}}){{4}}\b"
+    rf"|\b0[67](?:{_SEP}?\d{{2}}){{4}}\b"
 )
+# Found in free text and addresses (a person's, never a structure's): a social security number
+# (sex, year, month, département, commune, order, key), a birth date, a civility and a name
+_NIR = (
+    r"\b[12][\s.]?\d{2}[\s.]?(?:0[1-9]|1[0-2]|[2-9]\d)[\s.]?(?:\d{2}|2[AB])"
+    r"[\s.]?\d{3}[\s.]?\d{3}[\s.]?\d{2}\b"
+)
+_NAISSANCE = r"(?i)\bn[ée]e?\s+le\s+\d{1,2}[\s/.\-]+(?:\d{1,2}|[a-zéû]+)[\s/.\-]+\d{2,4}"
+_PERSONNE = (
+    r"\b(?:M\.|Mr|Mme|Mlle|Madame|Monsieur|Mademoiselle)\s+"
+    r"[A-ZÀ-Ý][a-zà-ÿ'\-]+(?:\s+[A-ZÀ-Ý][A-Za-zà-ÿ'\-]+)?"
+)
+_TEXTE_PERSONNEL = {RAISON_NIR: _NIR, RAISON_NAISSANCE: _NAISSANCE, RAISON_PERSONNE: _PERSONNE}
+# what hides an address or a number from a filter: `nom[at]domaine.fr`, full-width `＠` and
+# digits, zero-width spaces
+_AROBASE_ECRIT = r"\s*[\[\(\{]\s*(?:at|arobase)\s*[\]\)\}]\s*"
+_INVISIBLES = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
 _NOMBRE_DECIMAL = r"^\s*[+-]?\d+[.,]\d+\s*$"  # a coordinate is never a phone number
 _SEP_VALEURS = r"\s*[|;,/]\s*|\s+(?:ou|et)\s+"
 _RESULTAT = {"ligne": pl.Int64, "colonne": pl.String, "code_raison": pl.String, "valeur": pl.String}
 
 
 Prenoms = Iterable[str] | pl.Series  # INSEE's first names (`stg_insee__prenoms`)
+
+
+def normalise_texte(texte: pl.Expr) -> pl.Expr:
+    """The text the filters read: compatibility forms folded (NFKC: `＠`, full-width digits),
+    invisible characters dropped, `[at]`/`(arobase)` written as `@`."""
+    return (
+        texte.str.normalize("NFKC")
+        .str.replace_all(_INVISIBLES, "")
+        .str.replace_all(rf"(?i){_AROBASE_ECRIT}", "@")
+    )
+
+
+def _cle_nir_valide(nir: pl.Expr) -> pl.Expr:
+    """The key of a social security number (97 minus its first 13 digits modulo 97, Corsica's
+    2A and 2B read 19 and 18): a 15-digit identifier in a URL (a Facebook page's) has the
+    right key only by chance."""
+    chiffres = nir.str.replace_all(r"[\s.]", "")
+    corps = (
+        chiffres.str.slice(0, 13)
+        .str.replace("2A", "19", literal=True)
+        .str.replace("2B", "18", literal=True)
+        .cast(pl.Int64, strict=False)
+    )
+    return (97 - corps % 97) == chiffres.str.slice(13, 2).cast(pl.Int64, strict=False)
+
+
+def masque_texte(texte: str) -> str:
+    """A text (a dropped file's name) with every e-mail's local part and every mobile number
+    masked, whoever they belong to: a name is not the place for either."""
+    texte = unicodedata.normalize("NFKC", texte)
+    texte = re.sub(_INVISIBLES, "", texte)
+    texte = re.sub(_AROBASE_ECRIT, "@", texte, flags=re.IGNORECASE)
+    texte = re.sub(_COURRIEL, lambda m: "xxx@" + m.group(0).rpartition("@")[2], texte)
+    return re.sub(_MOBILE, "0x-xx-xx-xx-xx", texte)
 
 
 def _serie_noms(noms: Prenoms) -> pl.Series:
@@ -212,8 +276,10 @@ def courriel_personnel(courriel: pl.Expr, noms: Prenoms) -> pl.Expr:
     The local part, in lower case without accents or trailing digits, split on `.` and `_`:
     two parts with a first name and a name (`prenom.nom`, `nom.prenom`, `prenom_nom2`), or
     initials and a name (`p.nom`, `mf.nom`); three or more parts starting with a first name
-    and a name (`prenom.nom.service`); one part `prenom-nom`. Never when any word of it names
-    a structure or a function (`MOTS_STRUCTURE`: `france.services`, `accueil.marie`).
+    and a name (`prenom.nom.service`); one part `prenom-nom`, and at a mailbox provider for
+    individuals (`FOURNISSEURS_COURRIEL`) `nom-prenom` or a first name alone. Never when any
+    word of it names a structure or a function (`MOTS_STRUCTURE`: `france.services`,
+    `accueil.marie`).
     """
     noms = _serie_noms(noms)
     local = (
@@ -241,7 +307,18 @@ def courriel_personnel(courriel: pl.Expr, noms: Prenoms) -> pl.Expr:
     )
     more = (n >= 3) & _est_prenom(first, noms) & second.str.contains(name)
     hyphen = local.str.extract_groups(r"^(?<a>[a-z]{2,})-(?<b>[a-z]{2,})$")
-    one = (n == 1) & _est_prenom(hyphen.struct.field("a"), noms)
+    # `prenom-nom`; at a mailbox provider also `nom-prenom` and a first name alone
+    # (`gerard@orange.fr`): elsewhere they are as often a commune (`antony@pimms.org`,
+    # `lachamp-raphael@france-services.gouv.fr`)
+    fournisseur = (
+        courriel.str.to_lowercase()
+        .str.extract(r"@([a-z0-9.\-]+)$", 1)
+        .is_in(list(FOURNISSEURS_COURRIEL))
+    )
+    one = (n == 1) & (
+        _est_prenom(hyphen.struct.field("a"), noms)
+        | (fournisseur & (_est_prenom(hyphen.struct.field("b"), noms) | _est_prenom(local, noms)))
+    )
     return (~structure & (two | more | one)).fill_null(False)
 
 
@@ -273,7 +350,10 @@ def _colonnes_a_examiner(frame: pl.DataFrame, colonnes: Sequence[str]) -> list[s
     if not colonnes or frame.height == 0:
         return []
     hits = frame.select(
-        (pl.col(c).str.contains("@", literal=True) | pl.col(c).str.contains(_MOBILE)).any().alias(c)
+        normalise_texte(pl.col(c))
+        .str.contains("|".join(["@", _MOBILE, *_TEXTE_PERSONNEL.values()]))
+        .any()
+        .alias(c)
         for c in colonnes
     ).row(0)
     return [c for c, hit in zip(colonnes, hits, strict=True) if hit]
@@ -286,9 +366,10 @@ def _trouvailles(frame: pl.DataFrame, colonnes: Sequence[str], noms: Prenoms) ->
     colonnes = _colonnes_a_examiner(frame, colonnes)
     indexed = frame.with_row_index("__i") if colonnes else frame
     for colonne in colonnes:
-        cell = pl.col(colonne)
+        cell = normalise_texte(pl.col(colonne))
         found = indexed.select(
             "__i",
+            *(cell.str.extract_all(motif).alias(f"__{r}") for r, motif in _TEXTE_PERSONNEL.items()),
             cell.str.extract_all(_COURRIEL).alias("__courriel"),
             pl.when(cell.str.contains(_NOMBRE_DECIMAL))
             .then(pl.lit([], pl.List(pl.String)))
@@ -314,9 +395,19 @@ def _trouvailles(frame: pl.DataFrame, colonnes: Sequence[str], noms: Prenoms) ->
                 _masque_mobile(pl.col("brut")).alias("masque"),
             )
         )
+        textes = [
+            found.select("__i", pl.col(f"__{raison}").alias("brut"))
+            .explode("brut", empty_as_null=True)
+            .drop_nulls("brut")
+            .filter(_cle_nir_valide(pl.col("brut")) if raison == RAISON_NIR else pl.lit(True))
+            .with_columns(
+                pl.lit(raison).alias("code_raison"),
+                pl.col("brut").str.replace_all(r"[A-Za-zÀ-ÿ0-9]", "*").alias("masque"),
+            )
+            for raison in _TEXTE_PERSONNEL
+        ]
         parts += [
-            emails.with_columns(pl.lit(colonne).alias("colonne")),
-            mobiles.with_columns(pl.lit(colonne).alias("colonne")),
+            p.with_columns(pl.lit(colonne).alias("colonne")) for p in (emails, mobiles, *textes)
         ]
     empty = pl.DataFrame(
         schema={
@@ -386,7 +477,7 @@ def _sans_les_trouvailles(frame: pl.DataFrame, colonne: str, found: pl.DataFrame
     )
     hits = (
         values.join(found.filter(pl.col("colonne") == colonne), on="__i")
-        .filter(pl.col("__v").str.contains(pl.col("brut"), literal=True))
+        .filter(normalise_texte(pl.col("__v")).str.contains(pl.col("brut"), literal=True))
         .select("__k")
         .unique()
     )

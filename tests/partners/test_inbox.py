@@ -129,6 +129,11 @@ def test_bad_partner_names_are_refused(settings: Settings, partner: str) -> None
         (os.fsdecode(b"caf\xe9.csv"), "caf-5a9e5e7e.csv"),
         ("a\nb.csv", "a_b-5a9e5e7e.csv"),
         ("x" * 200 + ".json", "x" * 80 + "-5a9e5e7e.json"),
+        # published in `lieux.fichier_origine` and the manifest: never a person's contact
+        (
+            "lieux de m.dupont@gmail.com 06 12 34 56 78.csv",
+            "lieux de xxx@gmail.com 0x-xx-xx-xx-xx.csv",
+        ),
     ],
 )
 def test_names_the_sidecar_cannot_hold_get_a_safe_name(name: str, landed: str) -> None:

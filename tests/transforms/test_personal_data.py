@@ -10,6 +10,7 @@ from observatory.sources.readers import prenoms
 from observatory.transforms.personal_data import (
     courriel_personnel,
     ecarter_donnees_personnelles,
+    masque_texte,
     scan_personal_data,
 )
 from tests.conftest import report
@@ -47,6 +48,12 @@ def test_first_names_are_insee_s() -> None:
         ("la-foret-de-tesse@wanadoo.fr", False),
         ("s.jeunesse@ville.fr", False),
         ("christinegranet@udaf16.org", False),  # known limit: glued name
+        ("dupont-marie@free.fr", True),  # nom-prenom at a mailbox provider
+        ("gerard@orange.fr", True),  # a first name alone at a mailbox provider
+        ("antony@pimms.org", False),  # elsewhere, as often a commune (PIMMS Antony)
+        ("lachamp-raphael@france-services.gouv.fr", False),
+        ("msp.fs@grandparisgrandest.fr", False),  # an acronym and initials
+        ("dupont.m@laposte.net", False),  # known limit: nom.initial (as msp.fs above)
     ],
 )
 def test_person_like_emails(courriel: str, personnel: bool) -> None:
@@ -126,3 +133,53 @@ def test_real_charente_contacts(charente_raw: pl.DataFrame) -> None:
         f"{counts['courriel_personnel']} person-like e-mails and {counts['telephone_mobile']}"
         f" mobile numbers removed, {kept.len()} structure e-mails kept",
     )
+
+
+@pytest.mark.parametrize(
+    ("texte", "raison"),
+    [
+        ("Chez Mme Josiane Lefebvre, 14 allée des Tilleuls - 33400 Talence", "nom_de_personne"),
+        ("Contact : M. Dupont", "nom_de_personne"),
+        ("Josiane, née le 14/02/1961", "date_de_naissance"),
+        ("NIR 2 61 02 33 063 123 53", "numero_securite_sociale"),
+        ("261023306312353", "numero_securite_sociale"),
+        ("appelez le 06/12/34/56/78", "telephone_mobile"),
+        ("+33-7-98-76-54-32", "telephone_mobile"),
+        ("(+33)6 11 22 33 44", "telephone_mobile"),
+        ("0\uff16 12 34 56 78", "telephone_mobile"),  # a full-width digit
+        ("06\u200b12 34 56 78", "telephone_mobile"),  # a zero-width space
+        ("josiane.lefebvre [at] orange.fr", "courriel_personnel"),
+        ("marie.dupont\uff20gmail.com", "courriel_personnel"),  # a full-width @
+        # a structure's, or no person's
+        ("Ouvert le lundi, 05 45 12 34 56", None),
+        ("https://www.facebook.com/people/chazelles/100076669267207/", None),  # not a NIR key
+        ("NIR 2 61 02 33 063 123 54", None),  # wrong key
+        ("Rue Madame de Sévigné", None),
+        ("SIRET 20006891400015", None),
+    ],
+)
+def test_personal_data_in_free_text(texte: str, raison: str | None) -> None:
+    """Free text and addresses: a person's name after a civility, a birth date, a social
+    security number (its key checked), mobiles and e-mails written to get past a filter."""
+    found = scan_personal_data(pl.DataFrame({"presentation_detail": [texte]}), prenoms())
+    assert found["code_raison"].to_list() == ([raison] if raison else [])
+    assert texte not in found["valeur"].to_list()
+    cleaned, _ = ecarter_donnees_personnelles(
+        pl.DataFrame({"presentation_detail": [texte]}), prenoms()
+    )
+    assert cleaned["presentation_detail"].to_list() == ([None] if raison else [texte])
+
+
+@pytest.mark.parametrize(
+    ("nom", "attendu"),
+    [
+        (
+            "Liste lieux - contact marie.dupont@gmail.com 06 12 34 56 78.json",
+            "Liste lieux - contact xxx@gmail.com 0x-xx-xx-xx-xx.json",
+        ),
+        ("export_lieux_2025.csv", "export_lieux_2025.csv"),
+    ],
+)
+def test_a_file_name_never_carries_an_address_or_a_mobile(nom: str, attendu: str) -> None:
+    """A dropped file's name goes into the published `lieux` and the manifest."""
+    assert masque_texte(nom) == attendu
