@@ -55,12 +55,15 @@ def empty_kept(mapping: PartnerMapping, standard: Standard | None = None) -> pl.
 def _lieux_du_dernier_lot(
     reads: list[PartnerRead],
 ) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """Places of a partner: the files of its latest landing, together (two lists dropped at
-    once are both used); each older file's kept rows are reported replaced. An id that an
-    earlier file of the same landing already uses gets the file's sha256 prefix."""
-    dernier = reads[-1].lot
+    """Places of a partner: the files of its latest landing with a place kept, together (two
+    lists dropped at once are both used); each older file's kept rows are reported replaced.
+    A later landing of which no row could be kept (an export broken on every row) replaces
+    nothing: its rows are reported rejected and the places before it stay published. An id
+    that an earlier file of the same landing already uses gets the file's sha256 prefix."""
+    utiles = [r.lot for r in reads if r.kept.height > 0]
+    dernier = utiles[-1] if utiles else reads[-1].lot
     lot = [r for r in reads if r.lot == dernier]
-    anciens = [r for r in reads if r.lot != dernier]
+    anciens = [r for r in reads if r.lot < dernier]
     remplaces = [
         run_checks(r.kept, [Check("id", REMPLACE, pl.lit(True), REJET, pl.col("id"))])
         for r in anciens

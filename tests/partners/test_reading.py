@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import polars as pl
@@ -134,6 +135,34 @@ def test_newer_activity_file_replaces_rows_of_an_older_one() -> None:
     assert quarantine.select("fichier", "ligne", "code_raison").rows() == [
         ("a.csv", 1, "remplace_par_fichier_plus_recent")
     ]
+
+
+def test_a_later_list_of_places_with_no_row_kept_replaces_nothing(standard) -> None:
+    """A list of places is a snapshot: the latest one replaces the earlier. But an export
+    broken on every row (here every point at 0,0: outside France) keeps nothing, and must not
+    take the partner's places off the release: the previous list stays, its rows are not
+    reported replaced, the broken file's rows are reported rejected."""
+    mapping = load_mappings(PROJECT_ROOT / "schemas/partners")["departement_gironde"]
+    texte = (PROJECT_ROOT / "tests/fixtures/partners/defects/lieux_dates_1970.csv").read_text()
+    casse = texte.replace("44,93815;-0,235791", "0;0").replace("44,8954283;-0,5077425", "0;0")
+    bon = replace(read_partner(texte.encode(), "bon.csv", mapping, standard=standard), lot="1")
+    mauvais = read_partner(casse.encode(), "casse.csv", mapping, standard=standard)
+    mauvais = replace(mauvais, lot="2")
+    assert bon.kept.height == 3 and mauvais.kept.height == 0
+    kept, quarantine, rows_in = combine_reads([bon, mauvais], mapping, standard)
+    assert kept["fichier_origine"].unique().to_list() == ["bon.csv"] and kept.height == 3
+    assert rows_in == 6
+    assert quarantine.filter(pl.col("code_raison") == "remplace_par_fichier_plus_recent").is_empty()
+    rejets = quarantine.filter(pl.col("action") == "rejet")
+    assert rejets["fichier"].unique().to_list() == ["casse.csv"] and rejets.height == 3
+    # a later list with a place kept replaces the earlier one, as before
+    nouveau = replace(
+        read_partner(texte.encode(), "nouveau.csv", mapping, standard=standard), lot="3"
+    )
+    kept, quarantine, _ = combine_reads([bon, mauvais, nouveau], mapping, standard)
+    assert kept["fichier_origine"].unique().to_list() == ["nouveau.csv"]
+    remplaces = quarantine.filter(pl.col("code_raison") == "remplace_par_fichier_plus_recent")
+    assert remplaces["fichier"].unique().to_list() == ["bon.csv"]
 
 
 @pytest.mark.parametrize(
