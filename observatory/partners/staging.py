@@ -46,6 +46,7 @@ from observatory.sources import catalogue as cat
 from observatory.sources.mednum import Standard, load_standard
 from observatory.sources.raw import RawFile, sha256_bytes, verifie_empreinte
 from observatory.sources.readers import read_reference_table
+from observatory.transforms.territories import COLONNES_NIVEAUX_COG
 from observatory.validation.quarantine import account, empty_quarantine
 
 SANS_FORMAT = "_sans_format"  # reports of inbox entries no mapping reads
@@ -133,12 +134,6 @@ def _communes(settings: Settings) -> pl.DataFrame:
 def referentiel_cog(communes: pl.DataFrame) -> Referentiel:
     """Territories (with their population) and former commune codes of the staged COG."""
     population = pl.col("population").sum()
-    niveaux = {
-        "commune": "code_commune",
-        "epci": "code_epci",
-        "departement": "code_departement",
-        "region": "code_region",
-    }
     territoires = pl.concat(
         [
             *(
@@ -146,7 +141,7 @@ def referentiel_cog(communes: pl.DataFrame) -> Referentiel:
                 .group_by(pl.col(col).alias("code"))
                 .agg(population)
                 .select(pl.lit(niveau).alias("niveau"), "code", "population")
-                for niveau, col in niveaux.items()
+                for niveau, col in COLONNES_NIVEAUX_COG.items()
             ),
             communes.select(
                 pl.lit("france").alias("niveau"), pl.lit("FR").alias("code"), population

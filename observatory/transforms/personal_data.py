@@ -349,14 +349,14 @@ def _colonnes_a_examiner(frame: pl.DataFrame, colonnes: Sequence[str]) -> list[s
     """
     if not colonnes or frame.height == 0:
         return []
-    hits = frame.select(
-        normalise_texte(pl.col(c))
-        .str.contains("|".join(["@", _MOBILE, *_TEXTE_PERSONNEL.values()]))
-        .any()
-        .alias(c)
+    motif = "|".join(["@", _MOBILE, *_TEXTE_PERSONNEL.values()])
+    # each distinct value once: published tables repeat theirs (a place in every commune's
+    # `orientation` rows), and the folding (NFKC) is the costly part
+    return [
+        c
         for c in colonnes
-    ).row(0)
-    return [c for c, hit in zip(colonnes, hits, strict=True) if hit]
+        if frame.select(normalise_texte(pl.col(c).unique()).str.contains(motif).any()).item()
+    ]
 
 
 def _trouvailles(frame: pl.DataFrame, colonnes: Sequence[str], noms: Prenoms) -> pl.DataFrame:
@@ -367,14 +367,20 @@ def _trouvailles(frame: pl.DataFrame, colonnes: Sequence[str], noms: Prenoms) ->
     indexed = frame.with_row_index("__i") if colonnes else frame
     for colonne in colonnes:
         cell = normalise_texte(pl.col(colonne))
-        found = indexed.select(
-            "__i",
+        valeurs = frame.select(pl.col(colonne).unique()).drop_nulls()
+        par_valeur = valeurs.select(
+            colonne,
             *(cell.str.extract_all(motif).alias(f"__{r}") for r, motif in _TEXTE_PERSONNEL.items()),
             cell.str.extract_all(_COURRIEL).alias("__courriel"),
             pl.when(cell.str.contains(_NOMBRE_DECIMAL))
             .then(pl.lit([], pl.List(pl.String)))
             .otherwise(cell.str.extract_all(_MOBILE))
             .alias("__mobile"),
+        )
+        found = (
+            indexed.select("__i", colonne)
+            .join(par_valeur, on=colonne, maintain_order="left")
+            .drop(colonne)
         )
         emails = (
             found.select("__i", pl.col("__courriel").alias("brut"))

@@ -21,6 +21,15 @@ ZONES_EN_PERIMETRE = ("metro", "drom")
 _CODE_COMMUNE = r"^(?:0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5])\d{3}$|^9[78]\d{3}$"
 
 
+# The column of a staged COG commune that names its territory at each level
+COLONNES_NIVEAUX_COG = {
+    "commune": "code_commune",
+    "epci": "code_epci",
+    "departement": "code_departement",
+    "region": "code_region",
+}
+
+
 def motif_code(motif: str) -> str:
     """`motif` (`^…$`, no top-level `|`), with the benchmark's synthetic suffix when enabled."""
     if not CODES_SYNTHETIQUES:
@@ -203,12 +212,7 @@ def build_couverture(
     suppressed), a declared commune is covered only if the source has a row for it in
     `lignes` (one row per source row, with `code_commune`).
     """
-    column = {
-        "commune": "code_commune",
-        "epci": "code_epci",
-        "departement": "code_departement",
-        "region": "code_region",
-    }.get(niveau)
+    column = COLONNES_NIVEAUX_COG.get(niveau)
     if codes is None or niveau == "france":
         couvert = pl.lit(True)
     elif column is None:

@@ -18,6 +18,7 @@ from observatory.transforms import partner_activity as pa
 from observatory.transforms import secret_audit
 from observatory.transforms import secret_publication as sp
 from observatory.transforms.couverture import COUVERTURE_MODELE
+from observatory.transforms.territories import COLONNES_NIVEAUX_COG
 
 ANNEE = 2024
 DIAG = "diagnostics_autonomie"
@@ -368,19 +369,13 @@ def diagnostics_reels(communes_reelles: pl.DataFrame, taux: float, graine: int =
         mesures = (*pa.CATEGORIES_DIAGNOSTIC, pa.TOTAL_DIAGNOSTIC)
         for mesure, nb in zip(mesures, (*categories, total), strict=True):
             rows.append(("commune", code, ANNEE, mesure, int(nb), DIAG, "test"))
-    niveaux = {
-        "commune": "code_commune",
-        "epci": "code_epci",
-        "departement": "code_departement",
-        "region": "code_region",
-    }
     app = pl.concat(
         [
             *(
                 communes_reelles.select(
                     "code_commune", pl.lit(niveau).alias("niveau"), pl.col(col).alias("code")
                 )
-                for niveau, col in niveaux.items()
+                for niveau, col in COLONNES_NIVEAUX_COG.items()
             ),
             communes_reelles.select(
                 "code_commune", pl.lit("france").alias("niveau"), pl.lit("FR").alias("code")
