@@ -80,8 +80,6 @@ COLONNES_CONTACT = (
     "portable",
     "contact",
 )
-# Local-part words that name a structure or a function, never a person: an address made of
-# one of them and a first name (`france.services@`, `accueil.marie@`) is a structure's.
 # Mailbox providers for individuals: a bare first name there is a person's address
 FOURNISSEURS_COURRIEL = frozenset(
     [
@@ -90,6 +88,8 @@ FOURNISSEURS_COURRIEL = frozenset(
         "outlook.com", "live.fr", "icloud.com", "aol.com", "bbox.fr", "club-internet.fr",
     ]
 )  # fmt: skip
+# Local-part words that name a structure or a function, never a person: an address made of
+# one of them and a first name (`france.services@`, `accueil.marie@`) is a structure's.
 MOTS_STRUCTURE = frozenset(
     [
         "accueil",
@@ -250,6 +250,8 @@ def _cle_nir_valide(nir: pl.Expr) -> pl.Expr:
 def masque_texte(texte: str) -> str:
     """A text (a dropped file's name) with every e-mail's local part and every mobile number
     masked, whoever they belong to: a name is not the place for either."""
+    # `normalise_texte` in Python: a file name may hold bytes that are not UTF-8 (surrogate
+    # escapes), which a polars string cannot
     texte = unicodedata.normalize("NFKC", texte)
     texte = re.sub(_INVISIBLES, "", texte)
     texte = re.sub(_AROBASE_ECRIT, "@", texte, flags=re.IGNORECASE)
@@ -342,7 +344,7 @@ def _masque_mobile(numero: pl.Expr) -> pl.Expr:
 
 
 def _colonnes_a_examiner(frame: pl.DataFrame, colonnes: Sequence[str]) -> list[str]:
-    """The columns with at least one `@` or one mobile-like number: one pass over all columns.
+    """The columns with at least one `@`, mobile-like number or personal pattern of free text.
 
     Most columns of a national table have neither; examining each one cell by cell (the
     e-mail test builds a dozen expressions) made the scan seconds long on big tables.
@@ -360,7 +362,8 @@ def _colonnes_a_examiner(frame: pl.DataFrame, colonnes: Sequence[str]) -> list[s
 
 
 def _trouvailles(frame: pl.DataFrame, colonnes: Sequence[str], noms: Prenoms) -> pl.DataFrame:
-    """One row per personal e-mail or mobile found: (__i, colonne, code_raison, brut, masque)."""
+    """One row per personal value found (e-mail, mobile, `_TEXTE_PERSONNEL`): (__i, colonne,
+    code_raison, brut, masque)."""
     parts = []
     noms = _serie_noms(noms)
     colonnes = _colonnes_a_examiner(frame, colonnes)
