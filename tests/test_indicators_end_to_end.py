@@ -8,7 +8,7 @@ import pytest
 
 from observatory.publish.release import read_table
 from observatory.transforms import need
-from tests.conftest import report
+from tests.conftest import PARTNER_ACTIVITY, PARTNER_ACTIVITY_FILES, report
 
 pytestmark = pytest.mark.real_data
 
@@ -199,3 +199,51 @@ def test_france_services_series_over_two_vintages(published) -> None:
         charente = rows.filter(pl.col("niveau") == "departement", pl.col("code") == "16")
         assert charente["valeur"].item() == somme
     report("France Services: France 2020", v2020, "2022", v2022)
+
+
+def test_a_later_export_reveals_no_difference_of_1_to_4_across_releases(
+    pipeline_run, tmp_path: Path
+) -> None:
+    """The diagnostics partner drops a later export (3 more people in Angoulême in June 2024)
+    and the pipeline runs again: the new release is published, and no count it reveals differs
+    by 1 to 4 from what the first one revealed (78 − 75 would tell the 3 people)."""
+    import shutil
+    from dataclasses import replace
+
+    from dagster import DagsterInstance
+
+    from observatory.defs.jobs import materialize_all
+    from observatory.publish.historique import chemin_registre
+    from observatory.transforms.partner_activity import CLE_CELLULE, SEUIL_SECRET
+    from observatory.transforms.secret_publication import valeurs_revelees
+
+    settings, premier = pipeline_run
+    # a data dir whose published folder holds the first release, the same files in the inbox
+    suite = replace(settings, data_dir=tmp_path / "data")
+    shutil.copytree(settings.published_dir, suite.published_dir, symlinks=True)
+    for partenaire, fichier in PARTNER_ACTIVITY_FILES.items():
+        (suite.data_dir / "inbox" / partenaire).mkdir(parents=True)
+        shutil.copy(PARTNER_ACTIVITY / fichier, suite.data_dir / "inbox" / partenaire)
+    (suite.data_dir / "inbox" / "exemple_diagnostics_autonomie" / "juin_2024.csv").write_text(
+        "code_commune;periode;nb_personnes_diagnostiquees;nb_autonomes;nb_besoin_aide;"
+        "nb_jamais_en_ligne;commentaire\n16015;2024-06;3;1;1;1;\n",
+        encoding="utf-8",
+    )
+    second = materialize_all(suite, instance=DagsterInstance.ephemeral())
+    assert second.success, second.errors
+    assert second.release.name != premier.release.name
+    avant = valeurs_revelees(read_table(premier.release, "indicateurs"))
+    apres = valeurs_revelees(read_table(second.release, "indicateurs"))
+    ecarts = apres.join(avant, on=list(CLE_CELLULE)).filter(
+        (pl.col("nb") - pl.col("nb_right")).abs().is_between(1, SEUIL_SECRET - 1)
+    )
+    assert ecarts.is_empty(), ecarts
+    cle = ["niveau", "code", "annee", "mesure"]
+    premiere = {r[:4]: r[4] for r in avant.select(*cle, "nb").rows()}
+    seconde = {r[:4]: r[4] for r in apres.select(*cle, "nb").rows()}
+    assert premiere[("commune", "16015", 2024, "nb_diagnostics")] == 75
+    assert ("commune", "16015", 2024, "nb_diagnostics") not in seconde  # 78: hidden
+    assert seconde[("commune", "16015", 2023, "nb_diagnostics")] == 20  # unchanged: published
+    # what the first release revealed is kept in the private ledger, not in the release
+    assert chemin_registre(suite).is_file()
+    assert not any(p.name == chemin_registre(suite).name for p in second.release.rglob("*"))

@@ -54,12 +54,18 @@ def build_activity_assets(mappings: dict[str, PartnerMapping]) -> list[dg.Assets
 
     @dg.asset(name="ind_activite_partenaires", group_name="indicators")
     def _indicateurs(
+        observatory: ObservatoryResource,
         int__activite_partenaires: pl.DataFrame,
         int__appartenances: pl.DataFrame,
         ind_besoin: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
-        """Shares of diagnosed people, accompaniments per need, pass used: secret below 5."""
-        cellules = partner_activity.applique_secret(int__activite_partenaires, int__appartenances)
+        """Shares of diagnosed people, accompaniments per need, pass used: secret below 5, and
+        within 5 of what an earlier release revealed (read fresh: releases are not assets)."""
+        cellules = partner_activity.applique_secret(
+            int__activite_partenaires,
+            int__appartenances,
+            observatory.historique_secret(),
+        )
         frame = partner_activity.indicateurs_activite(cellules, ind_besoin)
         return dg.Output(
             frame,
@@ -78,12 +84,13 @@ def build_activity_assets(mappings: dict[str, PartnerMapping]) -> list[dg.Assets
         "int__appartenances": dg.AssetIn("int__appartenances"),
     },
     description=(
-        "Aucune valeur sur une ligne secrète, aucun compte de partenaire de 1 à 4, et aucun "
-        "compte masqué que les valeurs publiées encadrent à moins de 5 près (audit par "
-        "programmation linéaire)."
+        "Aucune valeur sur une ligne secrète, aucun compte de partenaire de 1 à 4, ni à moins "
+        "de 5 d'une valeur qu'une release précédente a révélée, et aucun compte masqué que "
+        "les valeurs publiées encadrent à moins de 5 près (audit par programmation linéaire)."
     ),
 )
 def secret_statistique(
+    observatory: ObservatoryResource,
     pub_indicateurs: pl.DataFrame,
     int__activite_partenaires: pl.DataFrame,
     int__appartenances: pl.DataFrame,
@@ -91,7 +98,10 @@ def secret_statistique(
     """Blocking: no published count, direct or by subtraction, small enough to identify a person."""
     found = secret_publication.violations_secret(pub_indicateurs)
     etroites = secret_publication.audit_publication(
-        int__activite_partenaires, int__appartenances, pub_indicateurs
+        int__activite_partenaires,
+        int__appartenances,
+        pub_indicateurs,
+        observatory.historique_secret(),
     )
     return dg.AssetCheckResult(
         passed=found.is_empty() and etroites.is_empty(),

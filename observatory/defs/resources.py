@@ -13,6 +13,7 @@ from dagster_polars import PolarsParquetIOManager
 from dagster_polars.io_managers.utils import get_metadata_schema, get_table_metadata
 
 from observatory.operations import empreintes
+from observatory.publish.historique import historique_secret
 from observatory.settings import FIELDS, Settings, settings_fields, settings_from_fields
 
 
@@ -30,6 +31,11 @@ class ObservatoryResource(dg.ConfigurableResource):
     @property
     def settings(self) -> Settings:
         return settings_from_fields(**{name: getattr(self, name) for name in FIELDS})
+
+    def historique_secret(self) -> pl.DataFrame:
+        """What earlier releases revealed of the partners' counts: an input read fresh by the
+        steps that decide and check secrecy (releases are not assets of the graph)."""
+        return historique_secret(self.settings)
 
 
 if TYPE_CHECKING:

@@ -21,6 +21,7 @@ from observatory.publish.documentation import (
     render_methodology,
     to_html,
 )
+from observatory.publish.historique import historique_secret
 from observatory.publish.numbers import load_precisions
 from observatory.publish.release import (
     Documents,
@@ -237,6 +238,8 @@ def publish_release(
         raise PublicationCheckError("; ".join(errors))
     with run_lock(settings.data_dir, label="release"):
         nettoie_interrompus(settings)
+        # what the releases on disk revealed is kept before pruning deletes the oldest
+        historique_secret(settings)
         publication = write_release(
             frames,
             settings.published_dir,

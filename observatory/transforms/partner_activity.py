@@ -73,6 +73,9 @@ CELLULE_SCHEMA = {
     "mesure": pl.String(),
     "nb": pl.Int64(),
 }
+CLE_CELLULE = ("niveau", "code", "annee", "type_fichier", "mesure")
+# accompaniments are published per 1,000 people in need of the same territory
+POUR_MILLE = 1000.0
 
 
 def _rejets(
@@ -441,10 +444,37 @@ def cout_masque() -> pl.Expr:
     ).then(1.0).otherwise(2.0)
 
 
+def ecart_etroit(
+    cellules: pl.DataFrame, historique: pl.DataFrame | None, seuil: int = SEUIL_SECRET
+) -> pl.Expr:
+    """True for a cell whose count differs by 1 to `seuil` - 1 from a value an earlier release
+    revealed of it (`historique`: `CLE_CELLULE`, `nb`).
+
+    Releases stay downloadable: publishing 23 where an earlier release published 20 tells that
+    3 people were counted in between, a count of 3 by subtraction across releases. Such a
+    count is protected like a count of 1 to 4 (primary secrecy); the attacker who knows the
+    earlier value exactly learns the difference only as tightly as the current value, so the
+    audit's rule on the current value protects the difference too. `cellules` needs `id`.
+    """
+    if historique is None or historique.is_empty():
+        return pl.lit(False)
+    cle = list(CLE_CELLULE)
+    proches = (
+        cellules.select("id", *cle, "nb")
+        .join(historique.select(*cle, pl.col("nb").alias("nb_revele")), on=cle)
+        .filter((pl.col("nb") - pl.col("nb_revele")).abs().is_between(1, seuil - 1))
+    )
+    return pl.col("id").is_in(proches["id"].unique().implode())
+
+
 def applique_secret(
-    comptes: pl.DataFrame, appartenances: pl.DataFrame, seuil: int = SEUIL_SECRET
+    comptes: pl.DataFrame,
+    appartenances: pl.DataFrame,
+    historique: pl.DataFrame | None = None,
+    seuil: int = SEUIL_SECRET,
 ) -> pl.DataFrame:
-    """Flag `secret` cells: primary (covered count from 1 to `seuil` - 1), then secondary.
+    """Flag `secret` cells: primary (covered count from 1 to `seuil` - 1, or as near to a value
+    an earlier release revealed: `ecart_etroit`), then secondary.
 
     A zero is not secret: it describes nobody (INSEE's practice for counts); suppressing zeros
     would also force the suppression of the one commune that has activity in an EPCI.
@@ -460,8 +490,12 @@ def applique_secret(
     assumes every unsuppressed covered cell is known (more than the indicators publish), so the
     publication is at least as safe.
     """
-    cellules = comptes.with_row_index("id").with_columns(
-        (pl.col("couverture") & pl.col("nb").is_between(1, seuil - 1))
+    cellules = comptes.with_row_index("id")
+    cellules = cellules.with_columns(
+        (
+            pl.col("couverture")
+            & (pl.col("nb").is_between(1, seuil - 1) | ecart_etroit(cellules, historique, seuil))
+        )
         .fill_null(False)
         .alias("secret")
     )
@@ -563,7 +597,7 @@ def indicateurs_activite(cellules: pl.DataFrame, besoin: pl.DataFrame) -> pl.Dat
                 "nb_den",
                 "secret",
                 (pl.col("couverture") & pl.col("c_den").fill_null(False)).alias("couverture"),
-                pl.lit(1000.0).alias("facteur"),
+                pl.lit(POUR_MILLE).alias("facteur"),
             ),
         ]
     )

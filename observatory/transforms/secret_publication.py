@@ -14,10 +14,13 @@ import polars as pl
 from observatory.transforms import secret_audit
 from observatory.transforms.partner_activity import (
     CELLULE_SCHEMA,
+    CLE_CELLULE,
     PARTS_DIAGNOSTIC,
+    POUR_MILLE,
     RELATIONS_SCHEMA,
     SEUIL_SECRET,
     TOTAL_DIAGNOSTIC,
+    ecart_etroit,
     relations_lineaires,
 )
 
@@ -49,6 +52,11 @@ REVELATIONS = {
     "ratio_pass_utilises_emis": ("pass_numerique", "nb_pass_utilises", "nb_pass_emis"),
     "accompagnements_pour_1000_illectronisme": ("accompagnements", "nb_accompagnements", None),
 }
+# published ratio to a need estimate published in the same table → (its indicator, factor)
+BESOINS_PUBLIES = {"accompagnements_pour_1000_illectronisme": ("nb_illectronisme", POUR_MILLE)}
+# the rows of a published table that `valeurs_revelees` reads
+INDICATEURS_REVELATEURS = (*REVELATIONS, *(b for b, _ in BESOINS_PUBLIES.values()))
+HISTORIQUE_SCHEMA = {c: CELLULE_SCHEMA[c] for c in (*CLE_CELLULE, "nb")}
 AUDIT_SCHEMA = {
     **CELLULE_SCHEMA,
     "borne_min": pl.Float64(),
@@ -56,10 +64,62 @@ AUDIT_SCHEMA = {
 }
 
 
+def valeurs_revelees(indicateurs: pl.DataFrame) -> pl.DataFrame:
+    """The counts a published long table gives exactly, read as an attacker reads them.
+
+    A count is its value; a share of a published total gives its numerator (share × total);
+    a ratio to the published need gives its numerator (value × need / factor). Ratios between
+    two unpublished counts give no count. Values are rounded to the unit (counts are integers;
+    the published values carry full precision). Returns `HISTORIQUE_SCHEMA`: what an earlier
+    release revealed, for `ecart_etroit`.
+    """
+    cle = ["niveau", "code", "annee"]
+    revelations = pl.DataFrame(
+        [(nom, *sens) for nom, sens in REVELATIONS.items()],
+        schema=["indicateur", "type_fichier", "mesure", "mesure_den"],
+        orient="row",
+    )
+    besoins = pl.DataFrame(
+        [(nom, b, f) for nom, (b, f) in BESOINS_PUBLIES.items()],
+        schema=["indicateur", "indicateur_besoin", "facteur"],
+        orient="row",
+    )
+    publiees = indicateurs.filter(pl.col("valeur").is_not_null()).select(
+        *cle, "indicateur", pl.col("valeur").cast(pl.Float64)
+    )
+    lignes = publiees.join(revelations, on="indicateur").join(besoins, on="indicateur", how="left")
+    directs = lignes.filter(pl.col("mesure_den").is_null() & pl.col("facteur").is_null()).select(
+        *cle, "type_fichier", "mesure", pl.col("valeur").alias("nb")
+    )
+    par_total = lignes.join(
+        directs.rename({"mesure": "mesure_den", "nb": "nb_den"}),
+        on=[*cle, "type_fichier", "mesure_den"],
+    ).select(*cle, "type_fichier", "mesure", (pl.col("valeur") * pl.col("nb_den")).alias("nb"))
+    par_besoin = lignes.join(
+        publiees.select(
+            "niveau", "code", pl.col("indicateur").alias("indicateur_besoin"), besoin="valeur"
+        ),
+        on=["niveau", "code", "indicateur_besoin"],
+    ).select(
+        *cle,
+        "type_fichier",
+        "mesure",
+        (pl.col("valeur") * pl.col("besoin") / pl.col("facteur")).alias("nb"),
+    )
+    return (
+        pl.concat([directs, par_total, par_besoin])
+        .with_columns(pl.col("nb").round())
+        .cast(HISTORIQUE_SCHEMA)
+        .unique()
+        .sort(*CLE_CELLULE, "nb")
+    )
+
+
 def audit_publication(
     comptes: pl.DataFrame,
     appartenances: pl.DataFrame,
     indicateurs: pl.DataFrame,
+    historique: pl.DataFrame | None = None,
     seuil: int = SEUIL_SECRET,
 ) -> pl.DataFrame:
     """Counts the published indicators pin down too tightly; empty when the release is safe.
@@ -68,8 +128,10 @@ def audit_publication(
     suppression's flags: a count published or derivable from a ratio to a published
     denominator is known, a ratio between two counts is one more linear relation, on top of
     both hierarchies and the category totals. Protected: every covered count of 1 to
-    `seuil` - 1, and every count whose own published row is secret (a protected count that is
-    published or derivable is reported with its exact value). Each gets its interval by
+    `seuil` - 1, every count whose own published row is secret, and every count within
+    `seuil` - 1 of a value an earlier release revealed (`historique`, `ecart_etroit`: the
+    difference between two releases is a count too); a protected count that is published or
+    derivable is reported with its exact value. Each gets its interval by
     linear programming (`secret_audit`); those narrower than the rule are returned with it.
     `comptes` is `agrege_comptes`' output (the true counts), `indicateurs` the published long
     table (rows of other indicators are ignored).
@@ -126,6 +188,7 @@ def audit_publication(
                 & (
                     pl.col("nb").is_between(1, seuil - 1)
                     | pl.col("id").is_in(secrets["id"].implode())
+                    | ecart_etroit(cellules, historique, seuil)
                 )
             ).alias("a_proteger"),
         ),

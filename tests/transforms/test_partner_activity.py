@@ -57,8 +57,8 @@ def staged() -> list[tuple[str, pl.DataFrame]]:
 
 
 @pytest.fixture(scope="module")
-def comptes(staged, communes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    codes = pl.concat(
+def codes(communes: pl.DataFrame) -> pl.DataFrame:
+    return pl.concat(
         [
             communes.select(
                 pl.lit("commune").alias("niveau"), pl.col("code_commune").alias("code")
@@ -69,6 +69,10 @@ def comptes(staged, communes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
             communes.select(pl.lit("epci").alias("niveau"), pl.col("code_epci").alias("code")),
         ]
     ).unique()
+
+
+@pytest.fixture(scope="module")
+def comptes(staged, codes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return pa.compte_activite(staged, codes)
 
 
@@ -77,22 +81,25 @@ def cellules(comptes, appartenances: pl.DataFrame) -> pl.DataFrame:
     return pa.applique_secret(pa.agrege_comptes(comptes[0], appartenances), appartenances)
 
 
+# ind_besoin's nb_illectronisme rows for the two départements of the files
+BESOIN = pl.DataFrame(
+    {
+        "niveau": ["departement", "departement"],
+        "code": ["16", "17"],
+        "indicateur": ["nb_illectronisme"] * 2,
+        "valeur": [NB_ILLECTRONISME_16, 120_000.0],
+        # ind_besoin's coverage weights (people aged 15+): both départements covered
+        "poids_couvert": [300_000.0, 540_000.0],
+        "poids_total": [300_000.0, 540_000.0],
+        "nb_communes_couvertes": [359, 463],
+        "nb_communes": [359, 463],
+    }
+)
+
+
 @pytest.fixture(scope="module")
 def indicateurs(cellules: pl.DataFrame) -> pl.DataFrame:
-    besoin = pl.DataFrame(
-        {
-            "niveau": ["departement", "departement"],
-            "code": ["16", "17"],
-            "indicateur": ["nb_illectronisme"] * 2,
-            "valeur": [NB_ILLECTRONISME_16, 120_000.0],
-            # ind_besoin's coverage weights (people aged 15+): both départements covered
-            "poids_couvert": [300_000.0, 540_000.0],
-            "poids_total": [300_000.0, 540_000.0],
-            "nb_communes_couvertes": [359, 463],
-            "nb_communes": [359, 463],
-        }
-    )
-    return pa.indicateurs_activite(cellules, besoin)
+    return pa.indicateurs_activite(cellules, BESOIN)
 
 
 def valeur(frame: pl.DataFrame, niveau: str, code: str, indicateur: str, annee: int = 2024):
@@ -379,3 +386,120 @@ def test_published_shares_are_written_out_one_per_category() -> None:
     for indicateur, mesure in pa.PARTS_DIAGNOSTIC.items():
         assert indicateur == f"part_{mesure.removeprefix('nb_')}_diagnostic"
     assert set(pa.PARTS_DIAGNOSTIC) <= set(load_dictionary(PROJECT_ROOT / "schemas"))
+
+
+def _publie_avec_besoin(indicateurs: pl.DataFrame) -> pl.DataFrame:
+    """The partner rows as the long table publishes them, beside ind_besoin's need rows."""
+    besoin = BESOIN.select(
+        "niveau", "code", pl.lit(2022, pl.Int32).alias("annee"), "indicateur", "valeur"
+    )
+    return pl.concat([indicateurs.select(besoin.columns), besoin])
+
+
+def test_what_a_release_reveals_is_the_true_count_of_each_published_cell(
+    cellules, indicateurs
+) -> None:
+    """Read as an attacker reads the published rows: counts, numerators of shares of a
+    published total, accompaniments from the published need. Each is the true count."""
+    revelees = sp.valeurs_revelees(_publie_avec_besoin(indicateurs))
+    verite = cellules.select(*pa.CLE_CELLULE, pl.col("nb").alias("vrai"))
+    jointes = revelees.join(verite, on=list(pa.CLE_CELLULE), how="left")
+    assert jointes.filter(pl.col("nb") != pl.col("vrai")).is_empty()
+    assert jointes["vrai"].null_count() == 0
+    cle = ["niveau", "code", "annee", "mesure"]
+    trouve = {r[:4]: r[4] for r in revelees.select(*cle, "nb").rows()}
+    assert trouve[("commune", "16015", 2024, "nb_diagnostics")] == 75
+    assert trouve[("commune", "16015", 2024, "nb_besoin_aide")] == 38  # share × published 75
+    assert trouve[("departement", "16", 2024, "nb_accompagnements")] == 175  # × the need
+    assert ("commune", "16148", 2024, "nb_diagnostics") not in trouve  # secret: 3
+    # the pass numérique: a ratio of two unpublished counts gives neither
+    assert revelees.filter(pl.col("type_fichier") == "pass_numerique").is_empty()
+
+
+def _fichier_tardif(ajout: int) -> pl.DataFrame:
+    """A later export of the diagnostics partner: `ajout` people diagnosed in Angoulême in
+    June 2024, after a release had published the year's 75."""
+    categories = (ajout // 3, ajout - 2 * (ajout // 3), ajout // 3)
+    texte = (
+        "code_commune;periode;nb_personnes_diagnostiquees;nb_autonomes;nb_besoin_aide;"
+        f"nb_jamais_en_ligne;commentaire\n16015;2024-06;{ajout};"
+        + ";".join(map(str, categories))
+        + ";\n"
+    )
+    mapping = MAPPINGS["exemple_diagnostics_autonomie"]
+    lu = read_partner(texte.encode(), "diagnostics_charente_2024_06.csv", mapping)
+    assert lu.quarantine.is_empty(), lu.quarantine
+    return lu.kept
+
+
+def _release_suivante(
+    staged, codes, appartenances, ajout: int, historique: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The next release's counts and published rows once the later export has landed."""
+    comptes, _ = pa.compte_activite(
+        [*staged, ("diagnostics_autonomie", _fichier_tardif(ajout))], codes
+    )
+    agreges = pa.agrege_comptes(comptes, appartenances)
+    cellules = pa.applique_secret(agreges, appartenances, historique)
+    return agreges, pa.indicateurs_activite(cellules, BESOIN)
+
+
+def _ecarts(avant: pl.DataFrame, apres: pl.DataFrame) -> pl.DataFrame:
+    """Cells whose revealed value moved by 1 to 4 between two releases: counts of people."""
+    return (
+        sp.valeurs_revelees(_publie_avec_besoin(apres))
+        .join(sp.valeurs_revelees(_publie_avec_besoin(avant)), on=list(pa.CLE_CELLULE))
+        .filter((pl.col("nb") - pl.col("nb_right")).abs().is_between(1, pa.SEUIL_SECRET - 1))
+    )
+
+
+def test_without_history_two_releases_reveal_the_people_counted_in_between(
+    staged, codes, appartenances, indicateurs
+) -> None:
+    """The attack: each release alone is safe, yet 78 − 75 tells that 3 people were diagnosed
+    in Angoulême between them (and 122 − 119 in the département, and so on up)."""
+    agreges, suivante = _release_suivante(staged, codes, appartenances, 3, None)
+    assert sp.violations_secret(suivante).is_empty()
+    assert sp.audit_publication(agreges, appartenances, suivante).is_empty()
+    ecarts = _ecarts(indicateurs, suivante)
+    assert ("commune", "16015", 2024, "nb_diagnostics", 78, 75) in ecarts.select(
+        "niveau", "code", "annee", "mesure", "nb", "nb_right"
+    ).rows()
+
+
+@pytest.mark.parametrize(
+    ("ajout", "angouleme_2024"),
+    [
+        (3, (None, True, True)),  # 78 would tell the 3: suppressed
+        (4, (None, True, True)),
+        (5, (80.0, False, True)),  # a difference of 5 or more is published
+        (12, (87.0, False, True)),
+    ],
+)
+def test_a_release_reveals_no_difference_of_1_to_4_with_an_earlier_one(
+    staged, codes, appartenances, indicateurs, ajout, angouleme_2024
+) -> None:
+    historique = sp.valeurs_revelees(_publie_avec_besoin(indicateurs))
+    agreges, suivante = _release_suivante(staged, codes, appartenances, ajout, historique)
+    assert _ecarts(indicateurs, suivante).is_empty()
+    assert valeur(suivante, "commune", "16015", "nb_diagnostics_autonomie") == angouleme_2024
+    # the blocking check agrees, and without the history it would not have known
+    assert sp.audit_publication(agreges, appartenances, suivante, historique).is_empty()
+    assert sp.violations_secret(suivante).is_empty()
+    # 2023 did not move: published as before
+    assert valeur(suivante, "commune", "16015", "nb_diagnostics_autonomie", 2023) == (
+        20.0,
+        False,
+        True,
+    )
+
+
+def test_the_check_catches_a_release_that_ignored_the_history(
+    staged, codes, appartenances, indicateurs
+) -> None:
+    historique = sp.valeurs_revelees(_publie_avec_besoin(indicateurs))
+    agreges, naive = _release_suivante(staged, codes, appartenances, 3, None)
+    etroites = sp.audit_publication(agreges, appartenances, naive, historique)
+    assert ("commune", "16015", 2024, "nb_diagnostics", 78) in etroites.select(
+        "niveau", "code", "annee", "mesure", "nb"
+    ).rows()
