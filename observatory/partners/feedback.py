@@ -32,6 +32,10 @@ EXPLICATIONS: dict[str, str] = {
     "nombre_invalide": "ce n'est pas un nombre",
     "nombre_negatif": "un nombre négatif n'est pas possible ici",
     "nombre_non_entier": "un nombre entier est attendu",
+    "nombre_notation_scientifique": (
+        "nombre en notation scientifique (1,23E+05) : le tableur a pu l'arrondir ; exportez la "
+        "colonne au format nombre, sans exposant"
+    ),
     "date_invalide": "date illisible (format attendu : celui indiqué dans le format d'échange)",
     "date_epoch_1970": (
         "date du 1er janvier 1970 (ou antérieure) : valeur par défaut d'un logiciel, pas une "

@@ -34,6 +34,7 @@ TAILLE_MAX_OCTETS = 50 * 1024 * 1024
 PROFIL_INBOX = "inbox"
 _PARTENAIRE = re.compile(r"^[a-z0-9][a-z0-9_]{1,62}$")
 _TEMPORAIRES = (".part", ".tmp", ".crdownload", ".partial", ".swp")
+SUFFIXE_FICHE = ".meta.json"  # the sidecar of a landed file: `<file>.meta.json`
 
 NOM_OCTETS_MAX = 150  # a landed name, leaving room for `.meta.json` and `.retour.html`
 RECU = "recu"
@@ -127,15 +128,18 @@ def safe_name(name: str) -> str:
 
 
 def is_pending(path: Path) -> bool:
-    """A file to take: not hidden, not a spreadsheet lock file, not an upload in progress."""
+    """A file to take: not hidden, not a spreadsheet lock file, not an upload in progress.
+
+    A file named like a sidecar (`*.meta.json`) is taken, to be refused with a report
+    (`_read_dropped`): skipped, it would wait in the inbox forever, unexplained."""
     name = path.name
-    return not (
-        name.startswith((".", "~$")) or name.endswith(_TEMPORAIRES) or name.endswith(".meta.json")
-    )
+    return not (name.startswith((".", "~$")) or name.endswith(_TEMPORAIRES))
 
 
 def _sidecars(folder: Path) -> list[RawFile]:
-    sidecars = [read_sidecar(p) for p in folder.glob("*/*.meta.json")] if folder.is_dir() else []
+    sidecars = (
+        [read_sidecar(p) for p in folder.glob(f"*/*{SUFFIXE_FICHE}")] if folder.is_dir() else []
+    )
     return sorted(sidecars, key=lambda raw: (raw.recupere_le, raw.vintage, raw.fichier))
 
 
@@ -158,7 +162,7 @@ def refuse_landed(settings: Settings, raw: RawFile, raison: str) -> RawFile:
     moved = replace(raw, chemin=str(target))
     if raw.path.exists():
         os.replace(raw.path, target)
-    sidecar = raw.path.with_name(raw.path.name + ".meta.json")
+    sidecar = raw.path.with_name(raw.path.name + SUFFIXE_FICHE)
     _write_raw_sidecar(target, moved)
     sidecar.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # the landing's folder, when it held only this file
@@ -167,7 +171,7 @@ def refuse_landed(settings: Settings, raw: RawFile, raison: str) -> RawFile:
 
 
 def _write_raw_sidecar(target: Path, raw: RawFile) -> None:
-    sidecar = target.with_name(target.name + ".meta.json")
+    sidecar = target.with_name(target.name + SUFFIXE_FICHE)
     tmp = sidecar.with_name(f".{sidecar.name}.tmp")
     tmp.write_text(json.dumps(asdict(raw), ensure_ascii=False, indent=2), encoding="utf-8")
     os.replace(tmp, sidecar)
@@ -193,6 +197,13 @@ def pending_files(settings: Settings, partenaire: str) -> list[Path]:
 
 def _read_dropped(folder: Path, name: str, taille_max: int) -> bytes:
     path = folder / safe_name(name)
+    if name.lower().endswith(SUFFIXE_FICHE):
+        # landed beside the files it would pass for the sidecar of one of them
+        raise InboxError(
+            f"{lisible(name)} : un nom finissant par « {SUFFIXE_FICHE} » est réservé aux fiches "
+            "que l'observatoire écrit à côté de chaque fichier reçu ; renommez le fichier (par "
+            "exemple en « .json ») et déposez-le à nouveau"
+        )
     if path.is_symlink():
         raise InboxError(f"{lisible(name)} : lien symbolique refusé, déposez le fichier lui-même")
     if path.is_dir():

@@ -91,7 +91,9 @@ def resolve_columns(
     A required column found under none of its names fails, listing expected and found columns.
     A column the mapping reads that the file names twice (`doublons`, or two names written
     differently but read alike: `Code commune` and `code_commune`) fails too: which one holds
-    the values is the producer's to say, never the first silently.
+    the values is the producer's to say, never the first silently. A field the file gives under
+    two of its names (`Lieu` and `Libellé 1` in a real Hubik export) is read from the name the
+    mapping lists first: the mapping's order is its author's choice.
     """
     par_nom: dict[str, str] = {}
     vus: dict[str, list[str]] = {}

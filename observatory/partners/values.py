@@ -8,7 +8,8 @@ overseas included, and swapped back), cells that look like spreadsheet formulas 
 (in a numeric or date column they are reported: the file holds the formula, not its result).
 
 Each column's failures are reported with their reason, never summed: a period that starts
-after the file was received (`periode_future`), a count above `NOMBRE_MAX`
+after the file was received (`periode_future`), a number in scientific notation, which a
+spreadsheet may have rounded (`nombre_notation_scientifique`), a count above `NOMBRE_MAX`
 (`nombre_invraisemblable`, which also keeps every sum far from Int64's limit), a value outside
 the column's vocabulary. In a `lieux` file a value the partner's format cannot convert is
 passed as written, for the standard's checks (`lieux.stage_lieux`) to report.
@@ -54,6 +55,7 @@ _DATE_FR = r"^\d{1,2}/(\d{1,2})/(\d{4})$"
 _SERIE_EXCEL = r"^(\d{5})(?:\.0+)?$"
 _EPOQUE_EXCEL = date(1899, 12, 30)
 NOMBRE_MAX = 1_000_000_000  # a count of people or actions above a billion is an error
+_SCIENTIFIQUE = r"^[+-]?[\d.,]*\d[eE][+-]?\d+$"
 
 
 def nombre(value: pl.Expr, decimale: str) -> pl.Expr:
@@ -158,6 +160,10 @@ def _type_column(rule: ColumnRule, decimale: str, date_reception: date | None = 
             ("nombre_invalide", present & ~formule & v.is_null()),
         ]
         if rule.type in ("entier", "nombre"):
+            # `1,23E+05`: a spreadsheet shows a number so when its column is too narrow, and
+            # exports what it shows: 123 456 became 123 000
+            scientifique = s.str.replace_all(_BLANCS, "").str.contains(_SCIENTIFIQUE)
+            failures.append(("nombre_notation_scientifique", present & scientifique))
             failures.append(("nombre_negatif", v < 0))
             failures.append(("nombre_invraisemblable", v > NOMBRE_MAX))
         if rule.type == "entier":

@@ -40,6 +40,7 @@ REFUSES = {
     "diag_octets_aleatoires.csv": "encodage des caractères non reconnu",
     "diag_colonne_en_double.csv": "apparaît 2 fois dans l'en-tête",
     "diag_colonnes_noms_voisins.csv": "apparaît 2 fois dans l'en-tête",
+    "diag_export.csv.meta.json": "est réservé aux fiches que l'observatoire écrit",
     "diag_guillemet_ouvert.csv": "tronqué",
     "diag_lignes_vides.csv": "aucune ligne de données",
     "diag_dimension_geante.xlsx": "une feuille déclare 17179869184 cellules",
@@ -77,7 +78,12 @@ LUS = {
     "gironde_lot_a.json": (1, 1, {"id_duplique_entre_fichiers": 1, "obligatoire_manquant": 1}),
     "gironde_lot_b.json": (2, 2, {"id_duplique_entre_fichiers": 2, "obligatoire_manquant": 2}),
     "accomp_annee_et_trimestre.csv": (2, 0, {"periodes_chevauchantes": 2}),
-    "accomp_flottant_enorme.csv": (2, 1, {"nombre_invraisemblable": 1}),
+    # 1e308: beyond a billion, and written in scientific notation
+    "accomp_flottant_enorme.csv": (
+        2,
+        1,
+        {"nombre_invraisemblable": 1, "nombre_notation_scientifique": 1},
+    ),
     "accomp_periode_future.csv": (2, 1, {"periode_future": 1}),
     "accomp_separateurs_melanges.csv": (2, 1, {"nombre_colonnes_incorrect": 1}),
     "accomp_trois_mille_colonnes.csv": (1, 1, {}),
@@ -92,6 +98,10 @@ LUS = {
     # read as cp1252, its rows given again by newer files of the drop
     "diag_encodages_melanges.csv": (2, 0, {"remplace_par_fichier_plus_recent": 2}),
     "diag_negatifs_decimaux.csv": (3, 3, {"nombre_negatif": 1, "nombre_non_entier": 1}),
+    # the total under two of its names: read from the one the mapping lists first
+    "diag_deux_noms_une_donnee.csv": (1, 1, {}),
+    # an optional total set aside (the sum of its categories counts), a required category: out
+    "diag_notation_scientifique.csv": (3, 2, {"nombre_notation_scientifique": 2}),
     "diag_noms_reserves.csv": (1, 1, {}),
     "diag_octet_nul.csv": (3, 1, {"caractere_nul": 1, "remplace_par_fichier_plus_recent": 1}),
     "diag_periode_future.csv": (2, 1, {"periode_future": 1}),
@@ -101,7 +111,12 @@ LUS = {
     "diag_utf16le_sans_bom.csv": (2, 2, {}),
     "pass_annuel_2016.csv": (1, 0, {"periodes_chevauchantes": 1}),
     "pass_mensuel_2016.csv": (1, 0, {"periodes_chevauchantes": 1}),
-    "pass_au_dela_int64.json": (2, 0, {"nombre_invraisemblable": 2}),
+    # 1e19 also written with an exponent
+    "pass_au_dela_int64.json": (
+        2,
+        0,
+        {"nombre_invraisemblable": 2, "nombre_notation_scientifique": 1},
+    ),
     "pass_entier_5000_chiffres.json": (2, 1, {"nombre_invalide": 1}),
     "pass_epci_inconnu.csv": (2, 1, {"code_hors_cog": 1}),
     "pass_nan_infini.json": (1, 0, {"nombre_invalide": 2}),
