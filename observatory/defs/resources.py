@@ -13,7 +13,7 @@ from dagster_polars import PolarsParquetIOManager
 from dagster_polars.io_managers.utils import get_metadata_schema, get_table_metadata
 
 from observatory.operations import empreintes
-from observatory.publish.historique import historique_secret
+from observatory.publish.historique import HistoriqueIllisible, historique_secret
 from observatory.settings import FIELDS, Settings, settings_fields, settings_from_fields
 
 
@@ -32,10 +32,18 @@ class ObservatoryResource(dg.ConfigurableResource):
     def settings(self) -> Settings:
         return settings_from_fields(**{name: getattr(self, name) for name in FIELDS})
 
-    def historique_secret(self) -> pl.DataFrame:
+    def historique_secret(self) -> pl.DataFrame | None:
         """What earlier releases revealed of the partners' counts: an input read fresh by the
-        steps that decide and check secrecy (releases are not assets of the graph)."""
-        return historique_secret(self.settings)
+        steps that decide and check secrecy (releases are not assets of the graph). None when
+        it cannot be read: every partner count is then hidden, and the release still goes out
+        (`partner_activity.etat_historique`)."""
+        try:
+            return historique_secret(self.settings)
+        except HistoriqueIllisible as erreur:
+            dg.get_dagster_logger().error(
+                f"{erreur} Tous les comptes des partenaires sont masqués."
+            )
+            return None
 
 
 if TYPE_CHECKING:

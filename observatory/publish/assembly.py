@@ -6,6 +6,7 @@ Kept out of the Dagster asset so the CLI and tests build releases the same way.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from observatory.publish.documentation import (
     render_methodology,
     to_html,
 )
-from observatory.publish.historique import historique_secret
+from observatory.publish.historique import HistoriqueIllisible, historique_secret
 from observatory.publish.numbers import load_precisions
 from observatory.publish.release import (
     Documents,
@@ -220,6 +221,19 @@ def release_documents(
     return write
 
 
+logger = logging.getLogger(__name__)
+
+
+def _garde_historique(settings: Settings) -> None:
+    """Add the releases on disk to the ledger of what was revealed; a ledger or a release that
+    cannot be read is said, never blocks the release (the next runs hide every partner count
+    until it is mended: `partner_activity.etat_historique`)."""
+    try:
+        historique_secret(settings, ecrire=True)
+    except (HistoriqueIllisible, OSError) as erreur:
+        logger.error("%s", erreur)
+
+
 def publish_release(
     settings: Settings,
     published: Mapping[str, Any],
@@ -239,7 +253,7 @@ def publish_release(
     with run_lock(settings.data_dir, label="release"):
         nettoie_interrompus(settings)
         # what the releases on disk revealed is kept before pruning deletes the oldest
-        historique_secret(settings)
+        _garde_historique(settings)
         publication = write_release(
             frames,
             settings.published_dir,
@@ -251,6 +265,7 @@ def publish_release(
             keep=settings.keep_releases,
             code=code,
         )
+        _garde_historique(settings)  # and what this one revealed
     manifest = read_manifest(publication.folder)
     return {
         "chemin": str(publication.folder),

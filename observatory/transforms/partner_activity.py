@@ -361,16 +361,17 @@ def _secret_local(cellules: pl.DataFrame, relations: pl.DataFrame, seuil: int) -
     A relation with exactly one suppressed cell gives it back by subtraction; one whose
     suppressed cells are all parts (its total published) and add up to less than `seuil`
     narrows each to less than `seuil`. Either way its smallest published non-zero cell (a zero
-    protects nothing; ties broken by id) is suppressed too, and everything is checked again.
+    protects nothing, nor does a cell an earlier release revealed, `fixe`; ties broken by id)
+    is suppressed too, and everything is checked again.
     """
     structure = relations.join(
         cellules.select(pl.col("id").cast(pl.Int64), "nb", "couverture"), on="id"
     )
     while True:
         membres = structure.join(
-            cellules.select(pl.col("id").cast(pl.Int64), "secret"), on="id"
+            cellules.select(pl.col("id").cast(pl.Int64), "secret", "fixe"), on="id"
         ).sort("nb", "id")
-        publiable = ~pl.col("secret") & (pl.col("nb") > 0)
+        publiable = ~pl.col("secret") & (pl.col("nb") > 0) & ~pl.col("fixe")
         exposes = (
             membres.group_by("relation")
             .agg(
@@ -406,7 +407,9 @@ def _complements(etroites: pl.Series, cellules: pl.DataFrame, relations: pl.Data
     Nearest: in a relation of the cell; else in a relation of a suppressed cell of those; and so
     on. Among equally near ones, the smallest (then the lowest id).
     """
-    candidats = cellules.filter(pl.col("couverture") & ~pl.col("secret") & (pl.col("nb") > 0))
+    candidats = cellules.filter(
+        pl.col("couverture") & ~pl.col("secret") & (pl.col("nb") > 0) & ~pl.col("fixe")
+    )
     candidats = candidats.select(pl.col("id").cast(pl.Int64), "nb")
     liens = relations.select("relation", "id")
     frontiere = pl.DataFrame({"cible": etroites, "id": etroites}).cast(pl.Int64)
@@ -444,37 +447,113 @@ def cout_masque() -> pl.Expr:
     ).then(1.0).otherwise(2.0)
 
 
-def ecart_etroit(
-    cellules: pl.DataFrame, historique: pl.DataFrame | None, seuil: int = SEUIL_SECRET
-) -> pl.Expr:
-    """True for a cell whose count differs by 1 to `seuil` - 1 from a value an earlier release
-    revealed of it (`historique`: `CLE_CELLULE`, `nb`).
+# What earlier releases revealed: one row per release and cell (`publish.historique`).
+HISTORIQUE_SCHEMA = {
+    "release_id": pl.String(),
+    **{c: CELLULE_SCHEMA[c] for c in CLE_CELLULE},
+    "nb": pl.Int64(),
+}
+SANS_HISTORIQUE = pl.DataFrame(schema=HISTORIQUE_SCHEMA)
 
-    Releases stay downloadable: publishing 23 where an earlier release published 20 tells that
-    3 people were counted in between, a count of 3 by subtraction across releases. Such a
-    count is protected like a count of 1 to 4 (primary secrecy); the attacker who knows the
-    earlier value exactly learns the difference only as tightly as the current value, so the
-    audit's rule on the current value protects the difference too. `cellules` needs `id`.
+
+def complete_historique(
+    historique: pl.DataFrame, cellules: pl.DataFrame, relations: pl.DataFrame
+) -> pl.DataFrame:
+    """What each earlier release revealed, completed by subtraction within that release.
+
+    A relation of which a release revealed every member but one gives the last (a parent
+    minus its children, a total minus its categories), and so on until nothing more follows.
+    The hidden remainder of a category relation (people without a category) counts as 0: the
+    attacker's guess, which can only add values (a wrong one hides more, never less). A
+    combination of several relations is not followed (the audit of each release proved its
+    protected cells against those). `cellules`: `id` and `CLE_CELLULE`.
     """
-    if historique is None or historique.is_empty():
-        return pl.lit(False)
     cle = list(CLE_CELLULE)
-    proches = (
-        cellules.select("id", *cle, "nb")
-        .join(historique.select(*cle, pl.col("nb").alias("nb_revele")), on=cle)
-        .filter((pl.col("nb") - pl.col("nb_revele")).abs().is_between(1, seuil - 1))
+    ids = cellules.select(pl.col("id").cast(pl.Int64), *cle)
+    connus = historique.join(ids, on=cle).select("release_id", "id", pl.col("nb").cast(pl.Float64))
+    membres = relations.join(ids.select("id"), on="id", how="semi").select("relation", "id", "coef")
+    while True:
+        touchees = (
+            connus.join(membres.select("relation", "id"), on="id")
+            .select("release_id", "relation")
+            .unique()
+        )
+        deduits = (
+            touchees.join(membres, on="relation")
+            .join(connus, on=["release_id", "id"], how="left")
+            .group_by("release_id", "relation")
+            .agg(
+                pl.col("nb").is_null().sum().alias("inconnus"),
+                (pl.col("coef") * pl.col("nb")).sum().alias("somme"),
+                pl.col("id").filter(pl.col("nb").is_null()).first(),
+                pl.col("coef").filter(pl.col("nb").is_null()).first(),
+            )
+            .filter(pl.col("inconnus") == 1)
+            .select("release_id", "id", (-pl.col("somme") / pl.col("coef")).alias("nb"))
+            .filter(pl.col("nb") >= -0.5)
+            .unique(["release_id", "id"], keep="first", maintain_order=True)
+        )
+        if deduits.is_empty():
+            break
+        connus = pl.concat([connus, deduits])
+    return (
+        connus.join(ids, on="id")
+        .select("release_id", *cle, pl.col("nb").round().cast(pl.Int64))
+        .unique()
     )
-    return pl.col("id").is_in(proches["id"].unique().implode())
+
+
+def etat_historique(
+    cellules: pl.DataFrame,
+    historique: pl.DataFrame | None,
+    relations: pl.DataFrame,
+    seuil: int = SEUIL_SECRET,
+) -> tuple[pl.Series, pl.Series]:
+    """(ecart, fixe): the ids of cells within 1 to `seuil` - 1 of a value an earlier release
+    revealed (`complete_historique`), and of those equal to one (and near none).
+
+    Releases stay downloadable: publishing 78 where an earlier release published 75 tells that
+    3 people were counted in between, a count of 3 by subtraction across releases. Such a
+    count is protected like a count of 1 to 4 (primary secrecy): the attacker who knows the
+    earlier value exactly learns the difference only as tightly as the current value. A cell
+    whose count equals a value an earlier release revealed is known (the attacker reads it
+    there): hiding it protects nothing, so it is never chosen to protect another (`fixe`).
+    With `historique` None (what earlier releases revealed could not be read), every covered
+    non-zero cell is `ecart`: nothing is published that could differ from an unknown earlier
+    value. `cellules`: `id`, `CLE_CELLULE`, `nb`, `couverture`.
+    """
+    vide = pl.Series("id", [], pl.Int64)
+    if historique is None:
+        tout = cellules.filter(pl.col("couverture").fill_null(False) & (pl.col("nb") != 0))
+        return tout["id"].cast(pl.Int64), vide
+    if historique.is_empty():
+        return vide, vide
+    cle = list(CLE_CELLULE)
+    revelees = complete_historique(historique, cellules, relations)
+    comparees = (
+        cellules.filter(pl.col("couverture").fill_null(False))
+        .select(pl.col("id").cast(pl.Int64), *cle, "nb")
+        .join(revelees.select(*cle, pl.col("nb").alias("nb_revele")), on=cle)
+        .with_columns((pl.col("nb") - pl.col("nb_revele")).abs().alias("ecart"))
+        .group_by("id")
+        .agg(
+            pl.col("ecart").is_between(1, seuil - 1).any().alias("proche"),
+            (pl.col("ecart") == 0).any().alias("egal"),
+        )
+    )
+    ecart = comparees.filter("proche")["id"].sort()
+    fixe = comparees.filter(pl.col("egal") & ~pl.col("proche"))["id"].sort()
+    return ecart, fixe
 
 
 def applique_secret(
     comptes: pl.DataFrame,
     appartenances: pl.DataFrame,
-    historique: pl.DataFrame | None = None,
+    historique: pl.DataFrame | None = SANS_HISTORIQUE,
     seuil: int = SEUIL_SECRET,
 ) -> pl.DataFrame:
     """Flag `secret` cells: primary (covered count from 1 to `seuil` - 1, or as near to a value
-    an earlier release revealed: `ecart_etroit`), then secondary.
+    an earlier release revealed: `etat_historique`), then secondary.
 
     A zero is not secret: it describes nobody (INSEE's practice for counts); suppressing zeros
     would also force the suppression of the one commune that has activity in an EPCI.
@@ -488,18 +567,24 @@ def applique_secret(
     cell where no such set is found), and both steps run again until the audit passes. Choosing
     one cell at a time instead did not converge on a national file (tens of rounds). The audit
     assumes every unsuppressed covered cell is known (more than the indicators publish), so the
-    publication is at least as safe.
+    publication is at least as safe. A cell an earlier release revealed with its current count
+    is never hidden to protect another (it stays known: `fixe`). `historique`: what earlier
+    releases revealed (`HISTORIQUE_SCHEMA`), None when it could not be read.
     """
-    cellules = comptes.with_row_index("id")
+    cellules = comptes.with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
+    relations = relations_lineaires(cellules, appartenances)
+    ecart, fixe = etat_historique(cellules, historique, relations, seuil)
     cellules = cellules.with_columns(
         (
             pl.col("couverture")
-            & (pl.col("nb").is_between(1, seuil - 1) | ecart_etroit(cellules, historique, seuil))
+            & (pl.col("nb").is_between(1, seuil - 1) | pl.col("id").is_in(ecart.implode()))
         )
         .fill_null(False)
-        .alias("secret")
+        .alias("secret"),
+        pl.col("id").is_in(fixe.implode()).alias("fixe"),
     )
-    relations = relations_lineaires(cellules, appartenances)
+    if historique is None:  # every covered non-zero cell hidden: nothing left to audit
+        return cellules.drop("id", "fixe")
     # hiding more only widens intervals: a cell proven protected stays so, and is not audited
     # again
     prouvees = pl.Series("id", [], pl.Int64)
@@ -522,9 +607,9 @@ def applique_secret(
         prouvees = pl.concat([prouvees, bornes.filter(pl.col("protege"))["id"]])
         etroites = bornes.filter(~pl.col("protege"))["id"]
         if etroites.is_empty():
-            return cellules.drop("id")
+            return cellules.drop("id", "fixe")
         ajouts, non_resolues = secret_audit.complements_protecteurs(
-            cellules.select("id", "nb", "secret", cout=cout_masque()),
+            cellules.select("id", "nb", "secret", "fixe", cout=cout_masque()),
             relations,
             etroites,
             seuil,

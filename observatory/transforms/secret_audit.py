@@ -285,6 +285,7 @@ def _perturbation(
     reste: np.ndarray,
     cout: np.ndarray,
     seuil: int,
+    connue: np.ndarray,
 ) -> tuple[float, np.ndarray] | None:
     """The cheapest rise y+ and fall y- of the `local` variables raising `k` by `seuil`, and
     their cost."""
@@ -292,8 +293,8 @@ def _perturbation(
     actives = np.unique(sous.indices)
     sous = sous[actives]
     w = np.where(cachee[local], 0.0, cout[local])
-    # a published zero stays, a hidden remainder never falls
-    fixe = ~cachee[local] & (nb[local] == 0)
+    # a published zero stays, so does a cell known elsewhere; a hidden remainder never falls
+    fixe = (~cachee[local] & (nb[local] == 0)) | connue[local]
     bornes = [(0.0, 0.0 if f else None) for f in fixe]
     bornes += [(0.0, b) for b in np.where(fixe | reste[local], 0.0, nb[local]).tolist()]
     position = int(np.searchsorted(local, k))
@@ -333,7 +334,8 @@ def complements_protecteurs(
     the other, each seeing what the previous ones hid. A cell whose neighbourhood holds no such
     perturbation is returned apart (the caller falls back on another choice): returns the ids
     to hide, and those of the narrow cells left unsolved.
-    `cellules`: `id`, `nb`, `secret`, `cout` (of hiding it, > 0); `relations` as for
+    `cellules`: `id`, `nb`, `secret`, `cout` (of hiding it, > 0), optionally `fixe` (published
+    and known elsewhere: never moves, like a published zero); `relations` as for
     `intervalles_secret`, an id absent from `cellules` being a hidden remainder.
     """
     relations = relations.with_columns(pl.col("id").cast(pl.Int64), pl.col("coef").cast(pl.Float64))
@@ -341,7 +343,17 @@ def complements_protecteurs(
     variables = (
         relations.select("id")
         .unique()
-        .join(cellules.select("id", "nb", "secret", "cout"), on="id", how="left")
+        .join(
+            cellules.select(
+                "id",
+                "nb",
+                "secret",
+                "cout",
+                (pl.col("fixe") if "fixe" in cellules.columns else pl.lit(False)).alias("fixe"),
+            ),
+            on="id",
+            how="left",
+        )
         .sort("id")
         .with_row_index("var")
     )
@@ -359,6 +371,7 @@ def complements_protecteurs(
     reste = variables["nb"].is_null().to_numpy()
     cachee = variables["secret"].fill_null(True).to_numpy().copy()
     cout = variables["cout"].fill_null(0.0).cast(pl.Float64).to_numpy()
+    connue = variables["fixe"].fill_null(False).to_numpy()
     var_de = dict(zip(ids.tolist(), range(len(ids)), strict=True))
     ajouts: list[int] = []
     non_resolues: list[int] = []
@@ -370,7 +383,7 @@ def complements_protecteurs(
         meilleure: tuple[float, np.ndarray, np.ndarray] | None = None
         for profondeur, taille_max in VOISINAGES:
             local = _voisinage(a_csr, a_csc, k, profondeur, taille_max, tailles)
-            res = _perturbation(a_csc, local, k, nb, cachee, reste, cout, seuil)
+            res = _perturbation(a_csc, local, k, nb, cachee, reste, cout, seuil, connue)
             if res is not None and (meilleure is None or res[0] < meilleure[0]):
                 meilleure = (res[0], local, res[1])
             if meilleure is not None and meilleure[0] < cout_elargir:

@@ -15,12 +15,14 @@ from observatory.transforms import secret_audit
 from observatory.transforms.partner_activity import (
     CELLULE_SCHEMA,
     CLE_CELLULE,
+    HISTORIQUE_SCHEMA,
     PARTS_DIAGNOSTIC,
     POUR_MILLE,
     RELATIONS_SCHEMA,
+    SANS_HISTORIQUE,
     SEUIL_SECRET,
     TOTAL_DIAGNOSTIC,
-    ecart_etroit,
+    etat_historique,
     relations_lineaires,
 )
 
@@ -56,7 +58,7 @@ REVELATIONS = {
 BESOINS_PUBLIES = {"accompagnements_pour_1000_illectronisme": ("nb_illectronisme", POUR_MILLE)}
 # the rows of a published table that `valeurs_revelees` reads
 INDICATEURS_REVELATEURS = (*REVELATIONS, *(b for b, _ in BESOINS_PUBLIES.values()))
-HISTORIQUE_SCHEMA = {c: CELLULE_SCHEMA[c] for c in (*CLE_CELLULE, "nb")}
+VALEURS_SCHEMA = {c: HISTORIQUE_SCHEMA[c] for c in (*CLE_CELLULE, "nb")}
 AUDIT_SCHEMA = {
     **CELLULE_SCHEMA,
     "borne_min": pl.Float64(),
@@ -70,8 +72,9 @@ def valeurs_revelees(indicateurs: pl.DataFrame) -> pl.DataFrame:
     A count is its value; a share of a published total gives its numerator (share × total);
     a ratio to the published need gives its numerator (value × need / factor). Ratios between
     two unpublished counts give no count. Values are rounded to the unit (counts are integers;
-    the published values carry full precision). Returns `HISTORIQUE_SCHEMA`: what an earlier
-    release revealed, for `ecart_etroit`.
+    the published values carry full precision). Returns `VALEURS_SCHEMA`: what an earlier
+    release revealed, before `partner_activity.complete_historique` adds what follows by
+    subtraction.
     """
     cle = ["niveau", "code", "annee"]
     revelations = pl.DataFrame(
@@ -109,7 +112,7 @@ def valeurs_revelees(indicateurs: pl.DataFrame) -> pl.DataFrame:
     return (
         pl.concat([directs, par_total, par_besoin])
         .with_columns(pl.col("nb").round())
-        .cast(HISTORIQUE_SCHEMA)
+        .cast(VALEURS_SCHEMA)
         .unique()
         .sort(*CLE_CELLULE, "nb")
     )
@@ -119,7 +122,7 @@ def audit_publication(
     comptes: pl.DataFrame,
     appartenances: pl.DataFrame,
     indicateurs: pl.DataFrame,
-    historique: pl.DataFrame | None = None,
+    historique: pl.DataFrame | None = SANS_HISTORIQUE,
     seuil: int = SEUIL_SECRET,
 ) -> pl.DataFrame:
     """Counts the published indicators pin down too tightly; empty when the release is safe.
@@ -129,15 +132,20 @@ def audit_publication(
     denominator is known, a ratio between two counts is one more linear relation, on top of
     both hierarchies and the category totals. Protected: every covered count of 1 to
     `seuil` - 1, every count whose own published row is secret, and every count within
-    `seuil` - 1 of a value an earlier release revealed (`historique`, `ecart_etroit`: the
-    difference between two releases is a count too); a protected count that is published or
-    derivable is reported with its exact value. Each gets its interval by
+    `seuil` - 1 of a value an earlier release revealed (`historique`, `etat_historique`: the
+    difference between two releases is a count too; a count equal to one is known, read
+    there); a protected count that is published or derivable is reported with its exact
+    value. With `historique` None (unreadable), every covered non-zero count is protected and
+    none may be known. Each gets its interval by
     linear programming (`secret_audit`); those narrower than the rule are returned with it.
     `comptes` is `agrege_comptes`' output (the true counts), `indicateurs` the published long
     table (rows of other indicators are ignored).
     """
     cellules = comptes.with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
     relations = relations_lineaires(cellules, appartenances)
+    # what earlier releases revealed, completed through the additive relations only (a ratio
+    # ties two counts of this release, not of an earlier one)
+    ecart, fixe = etat_historique(cellules, historique, relations, seuil)
     revelations = pl.DataFrame(
         [(nom, *sens) for nom, sens in REVELATIONS.items()],
         schema=["indicateur", "type_fichier", "mesure", "mesure_den"],
@@ -177,7 +185,18 @@ def audit_publication(
     # relations it is in leave the programmes (else every category of the country is one
     # component, a programme of 100 000 variables)
     derives = ratios.join(connus.select(pl.col("id").alias("id_den")), on="id_den").select("id")
-    connu = pl.col("id").is_in(pl.concat([connus.select("id"), derives])["id"].implode())
+    connu = pl.col("id").is_in(
+        pl.concat([connus.select("id"), derives, fixe.to_frame()])["id"].implode()
+    )
+    if historique is None:  # nothing non-zero may be known: no programme needed
+        return (
+            cellules.filter(connu & pl.col("couverture") & pl.col("id").is_in(ecart.implode()))
+            .with_columns(pl.col("nb").cast(pl.Float64).alias("borne_min"))
+            .with_columns(pl.col("borne_min").alias("borne_max"))
+            .select(list(AUDIT_SCHEMA))
+            .cast(AUDIT_SCHEMA)
+            .sort("type_fichier", "mesure", "annee", "niveau", "code")
+        )
     bornes = secret_audit.intervalles_secret(
         cellules.select(
             "id",
@@ -188,7 +207,7 @@ def audit_publication(
                 & (
                     pl.col("nb").is_between(1, seuil - 1)
                     | pl.col("id").is_in(secrets["id"].implode())
-                    | ecart_etroit(cellules, historique, seuil)
+                    | pl.col("id").is_in(ecart.implode())
                 )
             ).alias("a_proteger"),
         ),

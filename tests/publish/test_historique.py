@@ -10,10 +10,14 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from observatory.publish.historique import chemin_registre, historique_secret
+from observatory.publish.historique import (
+    HistoriqueIllisible,
+    chemin_registre,
+    historique_secret,
+)
 from observatory.publish.release import write_release
 from observatory.settings import Settings
-from observatory.transforms.secret_publication import HISTORIQUE_SCHEMA
+from observatory.transforms.partner_activity import HISTORIQUE_SCHEMA
 
 SCHEMA = {
     "niveau": pl.String,
@@ -50,10 +54,10 @@ def _attendu(lignes: list[tuple]) -> pl.DataFrame:
 
 def test_every_release_counts_even_once_pruned(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
-    assert historique_secret(settings).is_empty()  # nothing published yet
+    assert historique_secret(settings, ecrire=True).is_empty()  # nothing published yet
     premiere = _publie(settings, CHARENTE_2024, 1)
     # a later release: 78 diagnosed in Angoulême, hidden
-    _publie(
+    seconde = _publie(
         settings,
         [
             ("commune", "16015", 2024, "nb_diagnostics_autonomie", None, True),
@@ -61,15 +65,18 @@ def test_every_release_counts_even_once_pruned(tmp_path: Path) -> None:
         ],
         2,
     )
+    un, deux = premiere.name, seconde.name
     attendu = _attendu(
         [
-            ("commune", "16015", 2024, "diagnostics_autonomie", "nb_diagnostics", 75),
-            ("commune", "16015", 2024, "diagnostics_autonomie", "nb_besoin_aide", 38),
-            ("departement", "16", 2024, "accompagnements", "nb_accompagnements", 175),
-            ("departement", "16", 2024, "diagnostics_autonomie", "nb_diagnostics", 127),
+            (un, "commune", "16015", 2024, "diagnostics_autonomie", "nb_diagnostics", 75),
+            (un, "commune", "16015", 2024, "diagnostics_autonomie", "nb_besoin_aide", 38),
+            (un, "departement", "16", 2024, "accompagnements", "nb_accompagnements", 175),
+            (deux, "departement", "16", 2024, "diagnostics_autonomie", "nb_diagnostics", 127),
         ]
     )
     assert_frame_equal(historique_secret(settings), attendu)
+    assert not chemin_registre(settings).exists()  # read, not written: only under the lock
+    assert_frame_equal(historique_secret(settings, ecrire=True), attendu)
     # the ledger is private: outside the published folder that readers are served
     assert chemin_registre(settings).is_file()
     assert settings.published_dir not in chemin_registre(settings).parents
@@ -77,10 +84,10 @@ def test_every_release_counts_even_once_pruned(tmp_path: Path) -> None:
     assert_frame_equal(historique_secret(settings), attendu)
 
 
-def test_a_release_is_read_once_and_an_unreadable_one_is_named(tmp_path: Path) -> None:
+def test_a_release_is_read_once_and_what_cannot_be_read_is_said(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     sans_partenaire = _publie(settings, CHARENTE_2024[-1:], 1)
-    assert historique_secret(settings).is_empty()
+    assert historique_secret(settings, ecrire=True).is_empty()
     # read once: its files are not opened again (a release is immutable)
     for fichier in sans_partenaire.rglob("*.parquet"):
         fichier.chmod(0o644)
@@ -90,5 +97,20 @@ def test_a_release_is_read_once_and_an_unreadable_one_is_named(tmp_path: Path) -
     for fichier in abimee.rglob("*.parquet"):
         fichier.chmod(0o644)
         fichier.write_bytes(b"plus du parquet")
-    with pytest.raises(RuntimeError, match=f"release publiée .*{abimee.name}.* illisible"):
+    with pytest.raises(HistoriqueIllisible, match=f"release publiée .*{abimee.name}.* illisible"):
+        historique_secret(settings)
+
+
+def test_a_ledger_cut_short_falls_back_on_its_previous_state(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    _publie(settings, CHARENTE_2024, 1)
+    avant = historique_secret(settings, ecrire=True)
+    _publie(settings, CHARENTE_2024[:1], 2)
+    tout = historique_secret(settings, ecrire=True)
+    assert tout.height == avant.height + 1
+    chemin_registre(settings).write_bytes(b"tronque")
+    # the previous state lacks the second release: it is read again from its folder
+    assert_frame_equal(historique_secret(settings), tout)
+    chemin_registre(settings).with_name("valeurs_revelees.precedent.parquet").write_bytes(b"x")
+    with pytest.raises(HistoriqueIllisible, match=r"registre .* illisible"):
         historique_secret(settings)

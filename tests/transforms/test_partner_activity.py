@@ -444,24 +444,70 @@ def _release_suivante(
     return agreges, pa.indicateurs_activite(cellules, BESOIN)
 
 
+def _historique(indicateurs: pl.DataFrame, release: str = "r1") -> pl.DataFrame:
+    """What a release of these published rows revealed, as the ledger keeps it."""
+    revelees = sp.valeurs_revelees(_publie_avec_besoin(indicateurs))
+    return revelees.select(pl.lit(release).alias("release_id"), pl.all())
+
+
+def _epinglees(agreges: pl.DataFrame, appartenances: pl.DataFrame, indicateurs) -> pl.DataFrame:
+    """Every count the published rows pin to one value: exact bounds by linear programming
+    over every covered cell (the audit's programmes asked about all cells, not
+    `valeurs_revelees`' reading of the rows)."""
+    bornes = sp.audit_publication(agreges, appartenances, indicateurs, seuil=10**9)
+    return bornes.filter(pl.col("borne_min") == pl.col("borne_max")).select(*pa.CLE_CELLULE, "nb")
+
+
 def _ecarts(avant: pl.DataFrame, apres: pl.DataFrame) -> pl.DataFrame:
-    """Cells whose revealed value moved by 1 to 4 between two releases: counts of people."""
-    return (
-        sp.valeurs_revelees(_publie_avec_besoin(apres))
-        .join(sp.valeurs_revelees(_publie_avec_besoin(avant)), on=list(pa.CLE_CELLULE))
-        .filter((pl.col("nb") - pl.col("nb_right")).abs().is_between(1, pa.SEUIL_SECRET - 1))
+    """Cells pinned in both releases whose value moved by 1 to 4: counts of people."""
+    return apres.join(avant, on=list(pa.CLE_CELLULE)).filter(
+        (pl.col("nb") - pl.col("nb_right")).abs().is_between(1, pa.SEUIL_SECRET - 1)
     )
 
 
+def _etroites_conjointes(
+    agreges: pl.DataFrame, appartenances: pl.DataFrame, epinglees: pl.DataFrame, avant
+) -> pl.DataFrame:
+    """The attacker who holds both releases and guesses that a count pinned earlier kept its
+    value wherever it did (exact programmes, `secret_audit`): cells narrower than 5 among the
+    counts of 1 to 4 and those that moved by 1 to 4."""
+    cle = list(pa.CLE_CELLULE)
+    cellules = agreges.with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
+    lie = cellules.join(avant, on=[*cle, "nb"], how="semi")["id"]
+    bouge = cellules.join(avant, on=cle).filter(
+        (pl.col("nb") - pl.col("nb_right")).abs().is_between(1, pa.SEUIL_SECRET - 1)
+    )["id"]
+    connu = pl.concat([cellules.join(epinglees, on=[*cle, "nb"], how="semi")["id"], lie])
+    bornes = secret_audit.intervalles_secret(
+        cellules.select(
+            "id",
+            "nb",
+            (pl.col("couverture") & pl.col("id").is_in(connu.implode())).alias("connu"),
+            (
+                pl.col("couverture")
+                & (
+                    pl.col("nb").is_between(1, pa.SEUIL_SECRET - 1)
+                    | pl.col("id").is_in(bouge.implode())
+                )
+            ).alias("a_proteger"),
+        ),
+        pa.relations_lineaires(cellules, appartenances),
+        pa.SEUIL_SECRET,
+        exactes=True,
+    )
+    return bornes.filter(~pl.col("protege")).join(cellules.select("id", *cle), on="id")
+
+
 def test_without_history_two_releases_reveal_the_people_counted_in_between(
-    staged, codes, appartenances, indicateurs
+    staged, codes, appartenances, cellules, indicateurs
 ) -> None:
     """The attack: each release alone is safe, yet 78 − 75 tells that 3 people were diagnosed
     in Angoulême between them (and 122 − 119 in the département, and so on up)."""
-    agreges, suivante = _release_suivante(staged, codes, appartenances, 3, None)
+    agreges, suivante = _release_suivante(staged, codes, appartenances, 3, pa.SANS_HISTORIQUE)
     assert sp.violations_secret(suivante).is_empty()
     assert sp.audit_publication(agreges, appartenances, suivante).is_empty()
-    ecarts = _ecarts(indicateurs, suivante)
+    avant = _epinglees(cellules.drop("secret"), appartenances, indicateurs)
+    ecarts = _ecarts(avant, _epinglees(agreges, appartenances, suivante))
     assert ("commune", "16015", 2024, "nb_diagnostics", 78, 75) in ecarts.select(
         "niveau", "code", "annee", "mesure", "nb", "nb_right"
     ).rows()
@@ -477,13 +523,16 @@ def test_without_history_two_releases_reveal_the_people_counted_in_between(
     ],
 )
 def test_a_release_reveals_no_difference_of_1_to_4_with_an_earlier_one(
-    staged, codes, appartenances, indicateurs, ajout, angouleme_2024
+    staged, codes, appartenances, cellules, indicateurs, ajout, angouleme_2024
 ) -> None:
-    historique = sp.valeurs_revelees(_publie_avec_besoin(indicateurs))
+    historique = _historique(indicateurs)
     agreges, suivante = _release_suivante(staged, codes, appartenances, ajout, historique)
-    assert _ecarts(indicateurs, suivante).is_empty()
+    avant = _epinglees(cellules.drop("secret"), appartenances, indicateurs)
+    apres = _epinglees(agreges, appartenances, suivante)
+    assert _ecarts(avant, apres).is_empty()
+    # nor with what both releases pin together, unchanged counts taken as known
+    assert _etroites_conjointes(agreges, appartenances, apres, avant).is_empty()
     assert valeur(suivante, "commune", "16015", "nb_diagnostics_autonomie") == angouleme_2024
-    # the blocking check agrees, and without the history it would not have known
     assert sp.audit_publication(agreges, appartenances, suivante, historique).is_empty()
     assert sp.violations_secret(suivante).is_empty()
     # 2023 did not move: published as before
@@ -494,12 +543,123 @@ def test_a_release_reveals_no_difference_of_1_to_4_with_an_earlier_one(
     )
 
 
+def test_a_count_an_earlier_release_revealed_is_never_hidden_to_protect_another(
+    staged, codes, appartenances, cellules, indicateurs
+) -> None:
+    """Hiding Cognac's 14, which the first release published and which did not move, would
+    protect nothing: it is read in that release."""
+    historique = _historique(indicateurs)
+    comptes, _ = pa.compte_activite([*staged, ("diagnostics_autonomie", _fichier_tardif(3))], codes)
+    suivantes = pa.applique_secret(
+        pa.agrege_comptes(comptes, appartenances), appartenances, historique
+    )
+    avant = _epinglees(cellules.drop("secret"), appartenances, indicateurs)
+    inchangees = suivantes.join(avant, on=[*pa.CLE_CELLULE, "nb"], how="semi")
+    cognac = (pl.col("code") == "16102") & (pl.col("mesure") == pa.TOTAL_DIAGNOSTIC)
+    assert inchangees.filter(cognac & (pl.col("annee") == 2024))["nb"].to_list() == [14]
+    assert inchangees.height >= 10
+    assert inchangees.filter(pl.col("secret")).is_empty()
+    assert suivantes.filter(pl.col("secret")).height > cellules.filter(pl.col("secret")).height
+
+
+def test_unreadable_history_hides_every_partner_count_and_the_release_goes_out(
+    comptes, appartenances
+) -> None:
+    agreges = pa.agrege_comptes(comptes[0], appartenances)
+    prudentes = pa.applique_secret(agreges, appartenances, None)
+    publiees = pa.indicateurs_activite(prudentes, BESOIN)
+    couvertes = publiees.filter(pl.col("couverture"))
+    assert couvertes.height > 100
+    assert couvertes.filter(pl.col("valeur").is_not_null() & (pl.col("valeur") != 0)).is_empty()
+    assert couvertes.filter(pl.col("valeur") == 0).height > 0  # a zero describes nobody
+    assert sp.audit_publication(agreges, appartenances, publiees, None).is_empty()
+    # the check with an unreadable history refuses any non-zero count that is published
+    normales = pa.indicateurs_activite(pa.applique_secret(agreges, appartenances), BESOIN)
+    assert not sp.audit_publication(agreges, appartenances, normales, None).is_empty()
+
+
 def test_the_check_catches_a_release_that_ignored_the_history(
     staged, codes, appartenances, indicateurs
 ) -> None:
-    historique = sp.valeurs_revelees(_publie_avec_besoin(indicateurs))
-    agreges, naive = _release_suivante(staged, codes, appartenances, 3, None)
+    historique = _historique(indicateurs)
+    agreges, naive = _release_suivante(staged, codes, appartenances, 3, pa.SANS_HISTORIQUE)
     etroites = sp.audit_publication(agreges, appartenances, naive, historique)
     assert ("commune", "16015", 2024, "nb_diagnostics", 78) in etroites.select(
         "niveau", "code", "annee", "mesure", "nb"
     ).rows()
+
+
+@pytest.mark.parametrize(
+    ("revele", "attendu"),
+    [
+        # an EPCI and two of its three communes: the third by subtraction
+        ({"E": 125, "A": 75, "B": 20}, {"C": 30}),
+        # then the département from its two EPCI, one of them derived first
+        ({"E": 125, "A": 75, "B": 20, "F": 10, "D": 135}, {"C": 30}),
+        ({"E": 125, "F": 10, "A": 75, "B": 20, "C": 30}, {"D": 135}),
+        # two unknowns in every relation: nothing follows
+        ({"E": 125, "A": 75}, {}),
+    ],
+)
+def test_what_follows_by_subtraction_from_what_a_release_revealed(revele, attendu) -> None:
+    """D = E + F (EPCI), E = A + B + C (communes): each derived value is read in that release."""
+    noms = ["A", "B", "C", "E", "F", "D"]
+    cellules = pl.DataFrame(
+        {
+            "id": list(range(6)),
+            "niveau": ["commune"] * 3 + ["epci"] * 2 + ["departement"],
+            "code": noms,
+            "annee": [2024] * 6,
+            "type_fichier": ["accompagnements"] * 6,
+            "mesure": ["nb_accompagnements"] * 6,
+        },
+        schema_overrides={"id": pl.Int64, "annee": pl.Int32},
+    )
+    relations = pl.DataFrame(
+        {
+            "relation": [0, 0, 0, 0, 1, 1, 1],
+            "id": [0, 1, 2, 3, 3, 4, 5],
+            "coef": [1.0, 1.0, 1.0, -1.0, 1.0, 1.0, -1.0],
+        }
+    )
+    historique = cellules.filter(pl.col("code").is_in(list(revele))).select(
+        pl.lit("r1").alias("release_id"),
+        *pa.CLE_CELLULE,
+        pl.col("code").replace_strict(revele, return_dtype=pl.Int64).alias("nb"),
+    )
+    complet = pa.complete_historique(historique, cellules, relations)
+    assert dict(complet.select("code", "nb").rows()) == revele | attendu
+
+
+def test_an_unchanged_count_is_not_the_complement_of_one_that_moved() -> None:
+    """The EPCI E = A + B + C goes from 75 + 20 + 30 to 78 + 20 + 40: A's 78 is hidden (3 more
+    people). Hiding B, the smallest, would protect nothing: the first release published its 20,
+    and 138 − 20 − 40 gives A's 78 back. C, which moved, is hidden instead."""
+    from tests.transforms.test_secret_audit import appartenances as memberships
+
+    communes = [(c, "16", "E", None) for c in ("A", "B", "C")]
+    app = memberships(communes)
+
+    def agreges(valeurs: dict[str, int]) -> pl.DataFrame:
+        brut = pl.DataFrame(
+            [
+                ("commune", c, 2024, "nb_accompagnements", n, "accompagnements", "test")
+                for c, n in valeurs.items()
+            ],
+            schema=pa.COMPTES_SCHEMA,
+            orient="row",
+        )
+        return pa.agrege_comptes(brut, app)
+
+    premiere = agreges({"A": 75, "B": 20, "C": 30})
+    cellules_1 = pa.applique_secret(premiere, app)
+    assert not cellules_1["secret"].any()
+    historique = cellules_1.filter(pl.col("couverture")).select(
+        pl.lit("r1").alias("release_id"), *pa.CLE_CELLULE, "nb"
+    )
+    seconde = agreges({"A": 78, "B": 20, "C": 40})
+    cellules_2 = pa.applique_secret(seconde, app, historique)
+    caches = dict(cellules_2.filter(pl.col("niveau") == "commune").select("code", "secret").rows())
+    assert caches == {"A": True, "B": False, "C": True}
+    publiees = cellules_2.filter(~pl.col("secret")).select(*pa.CLE_CELLULE, "nb")
+    assert _etroites_conjointes(seconde, app, publiees, historique.drop("release_id")).is_empty()
