@@ -466,22 +466,32 @@ def complete_historique(
     The hidden remainder of a category relation (people without a category) counts as 0: the
     attacker's guess, which can only add values (a wrong one hides more, never less). A
     combination of several relations is not followed (the audit of each release proved its
-    protected cells against those). `cellules`: `id` and `CLE_CELLULE`.
+    protected cells against those). Releases that revealed the same values are completed once
+    (a run that changed no partner file publishes what the previous one did); each round looks
+    only at the relations a value found in the previous one belongs to. `cellules`: `id` and
+    `CLE_CELLULE`.
     """
     cle = list(CLE_CELLULE)
     ids = cellules.select(pl.col("id").cast(pl.Int64), *cle)
     connus = historique.join(ids, on=cle).select("release_id", "id", pl.col("nb").cast(pl.Float64))
+    # one release for each distinct set of revealed values
+    contenu = connus.group_by("release_id").agg(
+        pl.struct("id", "nb").sort_by("id", "nb").hash().alias("empreinte")
+    )
+    representants = contenu.sort("release_id").unique("empreinte", keep="first")
+    connus = connus.join(representants.select("release_id"), on="release_id", how="semi")
     membres = relations.join(ids.select("id"), on="id", how="semi").select("relation", "id", "coef")
+    nouveaux = connus
     while True:
-        touchees = (
-            connus.join(membres.select("relation", "id"), on="id")
+        # the relations of the values found last, with a single member left unknown
+        a_voir = (
+            nouveaux.join(membres.select("relation", "id"), on="id")
             .select("release_id", "relation")
             .unique()
         )
+        etat = a_voir.join(membres, on="relation").join(connus, on=["release_id", "id"], how="left")
         deduits = (
-            touchees.join(membres, on="relation")
-            .join(connus, on=["release_id", "id"], how="left")
-            .group_by("release_id", "relation")
+            etat.group_by("release_id", "relation")
             .agg(
                 pl.col("nb").is_null().sum().alias("inconnus"),
                 (pl.col("coef") * pl.col("nb")).sum().alias("somme"),
@@ -491,11 +501,14 @@ def complete_historique(
             .filter(pl.col("inconnus") == 1)
             .select("release_id", "id", (-pl.col("somme") / pl.col("coef")).alias("nb"))
             .filter(pl.col("nb") >= -0.5)
+            # two relations may give two values (the remainder guessed 0): the smallest kept
+            .sort("release_id", "id", "nb")
             .unique(["release_id", "id"], keep="first", maintain_order=True)
         )
         if deduits.is_empty():
             break
         connus = pl.concat([connus, deduits])
+        nouveaux = deduits
     return (
         connus.join(ids, on="id")
         .select("release_id", *cle, pl.col("nb").round().cast(pl.Int64))
@@ -546,6 +559,62 @@ def etat_historique(
     return ecart, fixe
 
 
+def deja_reveles(
+    cellules: pl.DataFrame,
+    relations: pl.DataFrame,
+    etroites: pl.Series,
+    fixe: pl.Series,
+    seuil: int = SEUIL_SECRET,
+) -> pl.Series:
+    """Of the narrow cells, those that earlier releases pin by themselves: narrow when only the
+    counts they revealed (`fixe`) and the zeros (never hidden) are known. Hiding nothing in
+    this release can widen them; they are reported, not protected. `cellules`: `id`, `nb`,
+    `couverture`; `relations`: the additive ones (`relations_lineaires`)."""
+    if etroites.is_empty() or fixe.is_empty():
+        return pl.Series("id", [], pl.Int64)
+    bornes = secret_audit.intervalles_secret(
+        cellules.select(
+            pl.col("id").cast(pl.Int64),
+            "nb",
+            (
+                pl.col("couverture")
+                & (pl.col("id").cast(pl.Int64).is_in(fixe.implode()) | (pl.col("nb") == 0))
+            ).alias("connu"),
+            pl.col("id").cast(pl.Int64).is_in(etroites.implode()).alias("a_proteger"),
+        ),
+        relations,
+        seuil,
+        exactes=True,
+    )
+    return bornes.filter(~pl.col("protege"))["id"].sort()
+
+
+def _tout_masquer(
+    etroites: pl.Series, cellules: pl.DataFrame, relations: pl.DataFrame
+) -> pl.Series:
+    """Every published non-zero cell linked to the narrow ones through relations (their
+    component), but those earlier releases revealed: the last resort, when no cheaper set is
+    found, so that a partner's file never stops the release."""
+    liens = relations.select("relation", pl.col("id").cast(pl.Int64))
+    vus = etroites.cast(pl.Int64).to_frame("id")
+    frontiere = vus
+    while not frontiere.is_empty():
+        voisins = (
+            (frontiere.join(liens, on="id").select("relation").unique().join(liens, on="relation"))
+            .select("id")
+            .unique()
+        )
+        frontiere = voisins.join(vus, on="id", how="anti")
+        vus = pl.concat([vus, frontiere])
+    return cellules.filter(
+        pl.col("couverture")
+        & ~pl.col("secret")
+        & ~pl.col("fixe")
+        & (pl.col("nb") > 0)
+        & pl.col("id").cast(pl.Int64).is_in(vus["id"].implode())
+    )["id"].cast(pl.Int64)
+
+
 def applique_secret(
     comptes: pl.DataFrame,
     appartenances: pl.DataFrame,
@@ -568,8 +637,12 @@ def applique_secret(
     one cell at a time instead did not converge on a national file (tens of rounds). The audit
     assumes every unsuppressed covered cell is known (more than the indicators publish), so the
     publication is at least as safe. A cell an earlier release revealed with its current count
-    is never hidden to protect another (it stays known: `fixe`). `historique`: what earlier
-    releases revealed (`HISTORIQUE_SCHEMA`), None when it could not be read.
+    is known (`fixe`), hidden or not: never hidden to protect another, and not itself to
+    protect (it was revealed already). Where no complement is found, every published non-zero
+    cell of the narrow cell's component is hidden (`_tout_masquer`); a cell still narrow then
+    is pinned by earlier releases alone (`deja_reveles`): nothing can be done, and the run goes
+    on (the release is always published). `historique`: what earlier releases revealed
+    (`HISTORIQUE_SCHEMA`), None when it could not be read.
     """
     cellules = comptes.with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
     relations = relations_lineaires(cellules, appartenances)
@@ -594,10 +667,12 @@ def applique_secret(
             cellules.select(
                 "id",
                 "nb",
-                (pl.col("couverture") & ~pl.col("secret")).alias("connu"),
+                # a count an earlier release revealed is known, hidden or not
+                (pl.col("couverture") & (~pl.col("secret") | pl.col("fixe"))).alias("connu"),
                 (
                     pl.col("couverture")
                     & pl.col("secret")
+                    & ~pl.col("fixe")
                     & ~pl.col("id").cast(pl.Int64).is_in(prouvees.implode())
                 ).alias("a_proteger"),
             ),
@@ -619,10 +694,12 @@ def applique_secret(
         if not non_resolues.is_empty():
             ajouts = pl.concat([ajouts, _complements(non_resolues, cellules, relations)])
         if ajouts.is_empty():
-            raise RuntimeError(
-                f"Secret statistique : {etroites.len()} cellule(s) restent trop étroites et "
-                "aucune cellule publiée ne peut plus être masquée."
-            )
+            ajouts = _tout_masquer(etroites, cellules, relations)
+        if ajouts.is_empty():
+            # everything else of their component is hidden: what pins them is what earlier
+            # releases revealed (`deja_reveles`); the check reports them, nothing can be hidden
+            prouvees = pl.concat([prouvees, etroites.cast(pl.Int64)])
+            continue
         cellules = cellules.with_columns(
             pl.col("secret") | pl.col("id").cast(pl.Int64).is_in(ajouts.implode())
         )

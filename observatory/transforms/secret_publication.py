@@ -22,6 +22,7 @@ from observatory.transforms.partner_activity import (
     SANS_HISTORIQUE,
     SEUIL_SECRET,
     TOTAL_DIAGNOSTIC,
+    deja_reveles,
     etat_historique,
     relations_lineaires,
 )
@@ -134,9 +135,11 @@ def audit_publication(
     `seuil` - 1, every count whose own published row is secret, and every count within
     `seuil` - 1 of a value an earlier release revealed (`historique`, `etat_historique`: the
     difference between two releases is a count too; a count equal to one is known, read
-    there); a protected count that is published or derivable is reported with its exact
-    value. With `historique` None (unreadable), every covered non-zero count is protected and
-    none may be known. Each gets its interval by
+    there, and not to protect: it was revealed already); a protected count that is published
+    or derivable is reported with its exact value. A count pinned by what earlier releases
+    revealed alone is not reported (`deja_reveles`: this release adds nothing to it). With
+    `historique` None (unreadable), every covered non-zero count is protected and none may be
+    known. Each gets its interval by
     linear programming (`secret_audit`); those narrower than the rule are returned with it.
     `comptes` is `agrege_comptes`' output (the true counts), `indicateurs` the published long
     table (rows of other indicators are ignored).
@@ -146,6 +149,7 @@ def audit_publication(
     # what earlier releases revealed, completed through the additive relations only (a ratio
     # ties two counts of this release, not of an earlier one)
     ecart, fixe = etat_historique(cellules, historique, relations, seuil)
+    relations_additives = relations
     revelations = pl.DataFrame(
         [(nom, *sens) for nom, sens in REVELATIONS.items()],
         schema=["indicateur", "type_fichier", "mesure", "mesure_den"],
@@ -204,6 +208,7 @@ def audit_publication(
             (pl.col("couverture") & connu).alias("connu"),
             (
                 pl.col("couverture")
+                & ~pl.col("id").is_in(fixe.implode())  # revealed already: nothing to protect
                 & (
                     pl.col("nb").is_between(1, seuil - 1)
                     | pl.col("id").is_in(secrets["id"].implode())
@@ -214,8 +219,11 @@ def audit_publication(
         relations,
         seuil,
     )
+    etroites = bornes.filter(~pl.col("protege"))
+    # pinned by what earlier releases revealed alone: this release adds nothing to it
+    deja = deja_reveles(cellules, relations_additives, etroites["id"], fixe, seuil)
     return (
-        bornes.filter(~pl.col("protege"))
+        etroites.filter(~pl.col("id").is_in(deja.implode()))
         .drop("nb")
         .join(cellules.select("id", *cle, "mesure", "nb"), on="id")
         .select(list(AUDIT_SCHEMA))

@@ -663,3 +663,77 @@ def test_an_unchanged_count_is_not_the_complement_of_one_that_moved() -> None:
     assert caches == {"A": True, "B": False, "C": True}
     publiees = cellules_2.filter(~pl.col("secret")).select(*pa.CLE_CELLULE, "nb")
     assert _etroites_conjointes(seconde, app, publiees, historique.drop("release_id")).is_empty()
+
+
+def _historique_de(agreges: pl.DataFrame, app: pl.DataFrame) -> pl.DataFrame:
+    """What a release of `agreges` (suppressed as the pipeline does) revealed."""
+    from tests.transforms.test_secret_audit import BESOIN_VIDE as SANS_BESOIN
+
+    publiees = pa.indicateurs_activite(pa.applique_secret(agreges, app), SANS_BESOIN)
+    return sp.valeurs_revelees(publiees).select(pl.lit("r1").alias("release_id"), pl.all())
+
+
+@pytest.mark.parametrize(
+    ("premiere", "seconde"),
+    [
+        # c2's 3 people without a category get one: its first category moves by 3 while its
+        # total, other categories, siblings and parents keep the values the first release
+        # published; nothing in this release can hide what they pin
+        ({"c2": ((20, 20, 17), 3)}, {"c2": ((23, 20, 17), 0)}),
+        # the same with 2 left without a category
+        ({"c2": ((20, 20, 17), 5)}, {"c2": ((23, 20, 17), 2)}),
+        # nothing moved: a rerun
+        ({}, {}),
+    ],
+)
+def test_a_second_release_is_always_produced_and_passes_its_check(premiere, seconde) -> None:
+    """A partner's correction must never stop the release: `applique_secret` returns, and the
+    blocking check, which reads the same history, passes."""
+    from tests.transforms.test_secret_audit import BESOIN_VIDE as SANS_BESOIN
+    from tests.transforms.test_secret_audit import appartenances as memberships
+    from tests.transforms.test_secret_audit import comptes as diagnostics
+
+    base = {
+        "c1": ((20, 20, 30), 0),
+        "c2": ((20, 20, 17), 0),
+        "c3": ((25, 25, 10), 0),
+        "c4": ((10, 20, 10), 0),
+        "c5": ((10, 10, 10), 0),
+    }
+    epci = {"c1": "E1", "c2": "E1", "c3": "E2", "c4": "E2", "c5": "E2"}
+
+    def table(modifs):
+        lignes = base | modifs
+        communes = [
+            (c, "16" if c in ("c1", "c2", "c3") else "17", epci[c], v[0]) for c, v in lignes.items()
+        ]
+        return communes, diagnostics(communes, {c: v[1] for c, v in lignes.items()})
+
+    communes, r1 = table(premiere)
+    app = memberships(communes)
+    historique = _historique_de(r1, app)
+    _, r2 = table(seconde)
+    cellules = pa.applique_secret(r2, app, historique)
+    publiees = pa.indicateurs_activite(cellules, SANS_BESOIN)
+    assert sp.audit_publication(r2, app, publiees, historique).is_empty()
+    assert sp.violations_secret(publiees).is_empty()
+
+
+def test_a_count_an_older_release_let_through_does_not_block_every_later_one() -> None:
+    """A release made before this audit revealed c1's 3 (the counterexample of
+    test_secret_audit): it cannot be taken back; the later releases still go out."""
+    from tests.transforms.test_secret_audit import BESOIN_VIDE as SANS_BESOIN
+    from tests.transforms.test_secret_audit import CONTRE_EXEMPLE
+    from tests.transforms.test_secret_audit import appartenances as memberships
+    from tests.transforms.test_secret_audit import comptes as diagnostics
+
+    app = memberships(CONTRE_EXEMPLE)
+    agreges = diagnostics(CONTRE_EXEMPLE)
+    trois = (pl.col("code") == "c1") & (pl.col("mesure") == pa.TOTAL_DIAGNOSTIC)
+    historique = agreges.filter(trois).select(
+        pl.lit("r0").alias("release_id"), *pa.CLE_CELLULE, "nb"
+    )
+    cellules = pa.applique_secret(agreges, app, historique)
+    assert cellules.filter(trois)["secret"].to_list() == [True]  # not printed again
+    publiees = pa.indicateurs_activite(cellules, SANS_BESOIN)
+    assert sp.audit_publication(agreges, app, publiees, historique).is_empty()
