@@ -9,6 +9,7 @@ import polars as pl
 
 from observatory.defs.resources import ObservatoryResource
 from observatory.defs.staging import staged
+from observatory.partners.staging import complete_reports
 from observatory.sources import catalogue as cat
 from observatory.transforms import (
     context,
@@ -158,9 +159,11 @@ def build_resolution_asset(
     resolve: Resolver,
     lists: Callable[[Mapping[str, pl.DataFrame]], list],
     description: str,
+    partenaires: Sequence[str] = (),
 ) -> dg.AssetsDefinition:
     """An asset resolving places to their COG commune: `resolve(lists(inputs), *REFERENTIELS)`
-    gives the places kept, the quarantine and the rows read; the quarantine is written."""
+    gives the places kept, the quarantine and the rows read; the quarantine is written, and
+    the reports of the `partenaires`' files say which of their rows it rejected."""
 
     @dg.asset(
         name=name,
@@ -172,7 +175,8 @@ def build_resolution_asset(
         observatory: ObservatoryResource, **frames: pl.DataFrame
     ) -> dg.Output[pl.DataFrame]:
         kept, quarantine, lignes = resolve(lists(frames), *(frames[n] for n in REFERENTIELS))
-        return staged(observatory, name, lignes, kept, quarantine)
+        retours = complete_reports(observatory.settings, partenaires, quarantine)
+        return staged(observatory, name, lignes, kept, quarantine, retours_reecrits=len(retours))
 
     return _resolved
 
@@ -186,6 +190,7 @@ def build_lieux_resolus(partenaires: Sequence[str] = ()) -> dg.AssetsDefinition:
         lieux.resout_lieux,
         lambda frames: [frames[name] for name in entrees],
         "Places of every registry with their COG commune; unresolved or too far: quarantined.",
+        [n.removeprefix("stg_partenaire__") for n in partenaires],
     )
 
 

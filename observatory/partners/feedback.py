@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import polars as pl
 
-from observatory.validation.quarantine import REJET, VALEUR_CORRIGEE, VALEUR_ECARTEE
+from observatory.validation.quarantine import (
+    QUARANTINE_SCHEMA,
+    REJET,
+    VALEUR_CORRIGEE,
+    VALEUR_ECARTEE,
+    account,
+)
 
 # What each reason means, for the producer. Unknown reasons show their code.
 EXPLICATIONS: dict[str, str] = {
@@ -224,3 +231,63 @@ def write_feedback(
     _write(csv_path, feedback_csv(table))
     _write(html_path, feedback_html(table, fichier, comptes).encode("utf-8"))
     return csv_path, html_path
+
+
+# What a file's report was built from at staging, kept so that a later step that rejects some
+# of its rows (a place whose commune cannot be found) rewrites the report whole: the producer
+# never reads "reprises" for rows the release does not hold. Private to the observatory.
+ETAT = ".etat"
+
+
+def _chemin_etat(folder: Path, fichier: str) -> Path:
+    return folder / ETAT / f"{fichier}.json"
+
+
+def write_feedback_state(
+    folder: Path,
+    fichier: str,
+    sha256: str,
+    lignes_entree: int,
+    lignes_gardees: int,
+    ligne_entete: int,
+    colonnes_fichier: Mapping[str, str],
+    entrees: pl.DataFrame,
+) -> Path:
+    """Keep what a file's report was built from (its quarantine entries, counts, header row)."""
+    etat = {
+        "sha256": sha256,
+        "lignes_entree": lignes_entree,
+        "lignes_gardees": lignes_gardees,
+        "ligne_entete": ligne_entete,
+        "colonnes_fichier": dict(colonnes_fichier),
+        "entrees": entrees.select(list(QUARANTINE_SCHEMA)).to_dicts(),
+    }
+    path = _chemin_etat(folder, fichier)
+    _write(path, json.dumps(etat, ensure_ascii=False).encode("utf-8"))
+    return path
+
+
+def rewrite_feedback(folder: Path, fichier: str, sha256: str, plus_tard: pl.DataFrame) -> bool:
+    """Rewrite a file's report with the entries of a step after staging (`plus_tard`: its
+    quarantine entries for this file; none puts the staged report back). False when the file
+    has no state to rebuild from (refused, or staged before the state was kept)."""
+    path = _chemin_etat(folder, fichier)
+    try:
+        etat = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if etat.get("sha256") != sha256:
+        return False
+    entrees = pl.concat(
+        [
+            pl.DataFrame(etat["entrees"], schema=QUARANTINE_SCHEMA, orient="row"),
+            plus_tard.select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA),
+        ]
+    )
+    ecartees_plus_tard = (
+        plus_tard.filter(pl.col("action") == REJET).select("fichier", "ligne").n_unique()
+    )
+    comptes = account(etat["lignes_entree"], etat["lignes_gardees"] - ecartees_plus_tard, entrees)
+    table = feedback_table(entrees, etat["ligne_entete"], etat["colonnes_fichier"])
+    write_feedback(folder, fichier, table, comptes)
+    return True

@@ -15,7 +15,9 @@ population is rejected there, so the producer's report lists every row the publi
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +26,14 @@ import polars as pl
 
 from observatory.partners.activity import Referentiel
 from observatory.partners.combining import combine_reads, empty_kept
-from observatory.partners.feedback import feedback_error_html, feedback_table, write_feedback
+from observatory.partners.feedback import (
+    ETAT,
+    feedback_error_html,
+    feedback_table,
+    rewrite_feedback,
+    write_feedback,
+    write_feedback_state,
+)
 from observatory.partners.inbox import (
     DEJA_REFUSE,
     RECU,
@@ -47,7 +56,7 @@ from observatory.sources.mednum import Standard, load_standard
 from observatory.sources.raw import RawFile, sha256_bytes, verifie_empreinte
 from observatory.sources.readers import read_reference_table
 from observatory.transforms.territories import COLONNES_NIVEAUX_COG
-from observatory.validation.quarantine import account, empty_quarantine
+from observatory.validation.quarantine import AccountingError, account, empty_quarantine
 
 SANS_FORMAT = "_sans_format"  # reports of inbox entries no mapping reads
 NIVEAUX_COG = ("commune", "epci", "departement", "region", "france")
@@ -232,7 +241,40 @@ def _write_reports(
         comptes = account(read.lignes_entree, own, entries)
         table = feedback_table(entries, read.format.ligne_entete, read.colonnes_fichier)
         paths.append(str(write_feedback(folder, fichier, table, comptes)[1]))
+        write_feedback_state(
+            folder,
+            fichier,
+            sha,
+            read.lignes_entree,
+            own,
+            read.format.ligne_entete,
+            read.colonnes_fichier,
+            entries,
+        )
     return paths
+
+
+def complete_reports(
+    settings: Settings, partenaires: Sequence[str], quarantine: pl.DataFrame
+) -> list[str]:
+    """Rewrite the reports of the partners' files whose rows a step after staging rejected
+    (or no longer rejects): `quarantine` is that step's, every source's. Returns the reports
+    rewritten. A report that cannot be rewritten stays as staged: never fails the step."""
+    rewritten = []
+    for partenaire in partenaires:
+        folder = feedback_dir(settings, partenaire)
+        for etat in sorted((folder / ETAT).glob("*.json")) if (folder / ETAT).is_dir() else []:
+            fichier = etat.name.removesuffix(".json")
+            try:
+                sha = json.loads(etat.read_text(encoding="utf-8")).get("sha256", "")
+                entries = quarantine.filter(
+                    (pl.col("fichier") == fichier) & (pl.col("sha256") == sha)
+                )
+                if rewrite_feedback(folder, fichier, sha, entries):
+                    rewritten.append(str(folder / f"{fichier}.retour.html"))
+            except (OSError, ValueError, AccountingError, pl.exceptions.PolarsError):
+                continue
+    return rewritten
 
 
 def stage_partner(

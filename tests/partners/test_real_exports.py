@@ -178,3 +178,48 @@ def test_real_places_lose_their_personal_data_before_staging(
     assert dict(personnelles.group_by("code_raison").len().iter_rows()) == retirees
     assert (personnelles["action"] == "valeur_ecartee").all()
     assert personnelles["valeur_brute"].str.contains(r"\*\*\*|\*\* \*\*").all()  # masked
+
+
+@pytest.mark.real_data
+def test_the_report_of_a_real_export_counts_the_places_the_commune_step_rejects(
+    tmp_path: Path, standard: Standard, communes, communes_deleguees, coordonnees
+) -> None:
+    """Places kept at staging but whose commune the resolution cannot find (or finds too far)
+    are not in the release: the producer's report says so, never "reprises" for them."""
+    import html
+    import re
+
+    from observatory.partners.staging import complete_reports, land_partner, stage_partner
+    from observatory.transforms.lieux import resolve_communes
+
+    partenaire, fichier = "departement_gironde", "raw_partner_gironde_33.json"
+    settings = Settings(data_dir=tmp_path / "data")
+    inbox = settings.data_dir / "inbox" / partenaire
+    inbox.mkdir(parents=True)
+    shutil.copyfile(REAL / fichier, inbox / fichier)
+    mapping = load_mappings(PROJECT_ROOT / "schemas/partners")[partenaire]
+    land_partner(settings, mapping)
+    staged = stage_partner(settings, mapping, standard=standard)
+    kept, quarantine = resolve_communes(staged.kept, communes, communes_deleguees, coordonnees)
+    plus_tard = quarantine.filter(pl.col("action") == "rejet")["ligne"].n_unique()
+    assert plus_tard > 0
+    page = settings.data_dir / "retours" / partenaire / f"{fichier}.retour.html"
+    comptes = re.compile(r"(\d+) lignes lues : (\d+) reprises, (\d+) écartées")
+
+    def lus() -> tuple[int, ...]:
+        found = comptes.search(html.unescape(page.read_text(encoding="utf-8")))
+        assert found is not None
+        return tuple(map(int, found.groups()))
+
+    staged_page = page.read_text(encoding="utf-8")
+    assert lus() == (347, 321, 26)
+    assert complete_reports(settings, [partenaire], quarantine) == [str(page)]
+    assert lus() == (347, kept.height, 26 + plus_tard) and kept.height == 321 - plus_tard
+    entries = pl.read_csv(
+        page.with_name(f"{fichier}.retour.csv"), separator=";", infer_schema=False
+    )
+    assert set(quarantine["code_raison"]) <= set(entries["code_raison"])
+    assert entries.height == staged.quarantine.height + quarantine.height
+    # a later run that rejects none of them: the staged report is back
+    complete_reports(settings, [partenaire], quarantine.clear())
+    assert page.read_text(encoding="utf-8") == staged_page
