@@ -186,6 +186,8 @@ MOTS_STRUCTURE = frozenset(
     ]
 )
 _MOTS_STRUCTURE = pl.Series("mot", sorted(MOTS_STRUCTURE), pl.String)
+# the longer ones, found inside a glued word (`franceservices`)
+_MOTS_STRUCTURE_LONGS = "|".join(sorted(m for m in MOTS_STRUCTURE if len(m) >= 5))
 RAISON_COLONNE = "donnee_personnelle_colonne"
 RAISON_COURRIEL = "courriel_personnel"
 RAISON_MOBILE = "telephone_mobile"
@@ -279,9 +281,9 @@ def courriel_personnel(courriel: pl.Expr, noms: Prenoms) -> pl.Expr:
     two parts with a first name and a name (`prenom.nom`, `nom.prenom`, `prenom_nom2`), or
     initials and a name (`p.nom`, `mf.nom`); three or more parts starting with a first name
     and a name (`prenom.nom.service`); one part `prenom-nom`, and at a mailbox provider for
-    individuals (`FOURNISSEURS_COURRIEL`) `nom-prenom` or a first name alone. Never when any
-    word of it names a structure or a function (`MOTS_STRUCTURE`: `france.services`,
-    `accueil.marie`).
+    individuals (`FOURNISSEURS_COURRIEL`) `nom-prenom`, a first name alone or `nom.initiale`.
+    Never when any word of it names a structure or a function (`MOTS_STRUCTURE`:
+    `france.services`, `accueil.marie`).
     """
     noms = _serie_noms(noms)
     local = (
@@ -321,7 +323,17 @@ def courriel_personnel(courriel: pl.Expr, noms: Prenoms) -> pl.Expr:
         _est_prenom(hyphen.struct.field("a"), noms)
         | (fournisseur & (_est_prenom(hyphen.struct.field("b"), noms) | _est_prenom(local, noms)))
     )
-    return (~structure & (two | more | one)).fill_null(False)
+    # `nom.initiale` at a mailbox provider (`dupont.m@laposte.net`); elsewhere as often an
+    # acronym and initials (`msp.fs@`); never a name that holds a structure's word
+    # (`franceservices.vf@gmail.com`, a France Services of the national registry)
+    nom_initiale = (
+        fournisseur
+        & (n == 2)
+        & first.str.contains(r"^(?:[a-z]{4,}|[a-z]{2,}(?:-[a-z]{2,})+)$")
+        & ~first.str.contains(_MOTS_STRUCTURE_LONGS)
+        & second.str.contains(r"^[a-z]{1,2}$")
+    )
+    return (~structure & (two | more | one | nom_initiale)).fill_null(False)
 
 
 def _masque_courriel(courriel: pl.Expr) -> pl.Expr:

@@ -53,7 +53,12 @@ def test_first_names_are_insee_s() -> None:
         ("antony@pimms.org", False),  # elsewhere, as often a commune (PIMMS Antony)
         ("lachamp-raphael@france-services.gouv.fr", False),
         ("msp.fs@grandparisgrandest.fr", False),  # an acronym and initials
-        ("dupont.m@laposte.net", False),  # known limit: nom.initial (as msp.fs above)
+        ("dupont.m@laposte.net", True),  # nom.initiale at a mailbox provider
+        ("le-goff.jp@orange.fr", True),
+        ("msp.fs@gmail.com", False),  # an acronym: too short for a name
+        ("mairie.b@wanadoo.fr", False),  # a structure's word
+        ("dupont.m@cc-jarnac.fr", False),  # elsewhere: as often an acronym and initials
+        ("franceservices.vf@gmail.com", False),  # a structure's word, glued (national registry)
     ],
 )
 def test_person_like_emails(courriel: str, personnel: bool) -> None:
