@@ -86,6 +86,10 @@ FOURNISSEURS_COURRIEL = frozenset(
         "gmail.com", "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "hotmail.fr",
         "hotmail.com", "yahoo.fr", "yahoo.com", "sfr.fr", "neuf.fr", "outlook.fr",
         "outlook.com", "live.fr", "icloud.com", "aol.com", "bbox.fr", "club-internet.fr",
+        "gmx.fr", "gmx.com", "gmx.net", "msn.com", "live.com", "protonmail.com", "proton.me",
+        "numericable.fr", "aliceadsl.fr", "me.com", "mac.com", "yahoo.co.uk", "hotmail.co.uk",
+        "ymail.com", "googlemail.com", "voila.fr", "cegetel.net", "9online.fr", "noos.fr",
+        "tiscali.fr", "libertysurf.fr",
     ]
 )  # fmt: skip
 # Local-part words that name a structure or a function, never a person: an address made of
@@ -209,8 +213,8 @@ _NIR = (
 )
 _NAISSANCE = r"(?i)\bn[ée]e?\s+le\s+\d{1,2}[\s/.\-]+(?:\d{1,2}|[a-zéû]+)[\s/.\-]+\d{2,4}"
 _PERSONNE = (
-    r"\b(?:M\.|Mr|Mme|Mlle|Madame|Monsieur|Mademoiselle)\s+"
-    r"[A-ZÀ-Ý][a-zà-ÿ'\-]+(?:\s+[A-ZÀ-Ý][A-Za-zà-ÿ'\-]+)?"
+    r"\b(?:M\.|Mr\.?|MR\.?|Mme\.?|MME\.?|Mlle\.?|MLLE\.?|Madame|Monsieur|Mademoiselle)\s+"
+    r"[A-ZÀ-Ý](?:[a-zà-ÿ'\-]+|[A-ZÀ-Ý'\-]+\b)(?:\s+[A-ZÀ-Ý][A-Za-zà-ÿ'\-]+)?"
 )
 _TEXTE_PERSONNEL = {RAISON_NIR: _NIR, RAISON_NAISSANCE: _NAISSANCE, RAISON_PERSONNE: _PERSONNE}
 # what hides an address or a number from a filter: `nom[at]domaine.fr`, full-width `＠` and
@@ -307,7 +311,10 @@ def courriel_personnel(courriel: pl.Expr, noms: Prenoms) -> pl.Expr:
     two = (n == 2) & (
         (_est_prenom(first, noms) & second.str.contains(r"^[a-z][a-z0-9\-]+$"))
         | (_est_prenom(second, noms) & first.str.contains(name))
-        | (first.str.contains(r"^[a-z]{1,2}$") & second.str.contains(r"^[a-z]{3,}(?:-[a-z]{2,})*$"))
+        | (
+            first.str.contains(r"^[a-z]{1,2}$")
+            & second.str.contains(r"^(?:[a-z]{3,}|[a-z]{2,}-[a-z]{2,})(?:-[a-z]{2,})*$")
+        )
     )
     more = (n >= 3) & _est_prenom(first, noms) & second.str.contains(name)
     hyphen = local.str.extract_groups(r"^(?<a>[a-z]{2,})-(?<b>[a-z]{2,})$")

@@ -59,6 +59,9 @@ def test_first_names_are_insee_s() -> None:
         ("mairie.b@wanadoo.fr", False),  # a structure's word
         ("dupont.m@cc-jarnac.fr", False),  # elsewhere: as often an acronym and initials
         ("franceservices.vf@gmail.com", False),  # a structure's word, glued (national registry)
+        ("dupont.m@gmx.fr", True),  # other mailbox providers
+        ("martin.l@msn.com", True),
+        ("m.le-goff@orange.fr", True),  # an initial and a compound name
     ],
 )
 def test_person_like_emails(courriel: str, personnel: bool) -> None:
@@ -145,6 +148,9 @@ def test_real_charente_contacts(charente_raw: pl.DataFrame) -> None:
     [
         ("Chez Mme Josiane Lefebvre, 14 allée des Tilleuls - 33400 Talence", "nom_de_personne"),
         ("Contact : M. Dupont", "nom_de_personne"),
+        ("Permanence de Mme DUPONT le mardi", "nom_de_personne"),  # a name in capitals
+        ("Accueil par Mme. Durand", "nom_de_personne"),  # a civility with its period
+        ("écrire à m.le-goff@orange.fr", "courriel_personnel"),
         ("Josiane, née le 14/02/1961", "date_de_naissance"),
         ("NIR 2 61 02 33 063 123 53", "numero_securite_sociale"),
         ("261023306312353", "numero_securite_sociale"),
@@ -160,6 +166,7 @@ def test_real_charente_contacts(charente_raw: pl.DataFrame) -> None:
         ("https://www.facebook.com/people/chazelles/100076669267207/", None),  # not a NIR key
         ("NIR 2 61 02 33 063 123 54", None),  # wrong key
         ("Rue Madame de Sévigné", None),
+        ("Ouvert le MARDI de 9h à 12h, MME", None),  # a civility alone
         ("SIRET 20006891400015", None),
     ],
 )
