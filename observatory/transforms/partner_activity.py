@@ -76,6 +76,10 @@ CELLULE_SCHEMA = {
 CLE_CELLULE = ("niveau", "code", "annee", "type_fichier", "mesure")
 # accompaniments are published per 1,000 people in need of the same territory
 POUR_MILLE = 1000.0
+# A ratio of two counts neither of which is published, at full precision, gives both away
+# (261/401 = 0.6508728…: the fraction is read back from the float); it is published at the
+# precision of its unit (`schemas/unites.yaml`: 2 decimals), which dozens of pairs share.
+RATIOS_ARRONDIS = {"ratio_pass_utilises_emis": 2}
 
 
 def _rejets(
@@ -780,7 +784,17 @@ def indicateurs_activite(cellules: pl.DataFrame, besoin: pl.DataFrame) -> pl.Dat
         "annee",
         "indicateur",
         pl.when(pl.col("couverture") & ~pl.col("secret") & (pl.col("nb_den") > 0))
-        .then(pl.col("nb") / pl.col("nb_den") * pl.col("facteur"))
+        .then(
+            (pl.col("nb") / pl.col("nb_den") * pl.col("facteur")).pipe(
+                lambda ratio: pl.coalesce(
+                    *(
+                        pl.when(pl.col("indicateur") == nom).then(ratio.round(d))
+                        for nom, d in RATIOS_ARRONDIS.items()
+                    ),
+                    ratio,
+                )
+            )
+        )
         .alias("valeur"),
         "secret",
         "couverture",

@@ -178,11 +178,20 @@ def audit_publication(
             )
         )
     )
+    vrais = cellules.select("id", pl.col("nb").cast(pl.Float64).alias("nb_vrai"))
     relations = pl.concat(
         [
             relations,
             ratios.select("relation", "id", coef=pl.lit(1.0)),
-            ratios.select("relation", pl.col("id_den").alias("id"), coef=-pl.col("valeur")),
+            # the exact ratio of the counts, not the published one (which may be rounded:
+            # `RATIOS_ARRONDIS`): the attacker is granted at least what the value tells
+            ratios.join(vrais, on="id")
+            .join(vrais.rename({"id": "id_den", "nb_vrai": "den_vrai"}), on="id_den")
+            .select(
+                "relation",
+                pl.col("id_den").alias("id"),
+                coef=-(pl.col("nb_vrai") / pl.col("den_vrai")),
+            ),
         ]
     ).cast(RELATIONS_SCHEMA)
     # a ratio to a published denominator gives its numerator exactly: known too, so that the

@@ -737,3 +737,29 @@ def test_a_count_an_older_release_let_through_does_not_block_every_later_one() -
     assert cellules.filter(trois)["secret"].to_list() == [True]  # not printed again
     publiees = pa.indicateurs_activite(cellules, SANS_BESOIN)
     assert sp.audit_publication(agreges, app, publiees, historique).is_empty()
+
+
+def test_a_ratio_of_two_unpublished_counts_does_not_give_them_back(codes, appartenances) -> None:
+    """261 passes used of 401 issued: at full precision 0.6508728179551122, from which
+    `Fraction.limit_denominator` reads 261/401 back (and, from the next release's 263/401,
+    that 2 more were used). Published at its unit's precision, 0.65 is shared by dozens of
+    pairs of counts."""
+    from fractions import Fraction
+
+    from observatory.publish.numbers import load_precisions
+
+    texte = "siren_epci;periode;nb_pass_emis;nb_pass_utilises\n200071827;2023;401;261\n"
+    mapping = MAPPINGS["exemple_pass_numerique"]
+    lu = read_partner(texte.encode(), "pass_2023.csv", mapping)
+    comptes, _ = pa.compte_activite([("pass_numerique", lu.kept)], codes)
+    agreges = pa.agrege_comptes(comptes, appartenances)
+    publiees = pa.indicateurs_activite(pa.applique_secret(agreges, appartenances), BESOIN)
+    ratio = valeur(publiees, "epci", "200071827", "ratio_pass_utilises_emis", 2023)[0]
+    assert ratio == 0.65
+    assert Fraction(ratio).limit_denominator(10**6) != Fraction(261, 401)
+    paires = [(u, e) for e in range(5, 2001) for u in range(e + 1) if round(u / e, 2) == ratio]
+    assert len(paires) > 100
+    assert pa.RATIOS_ARRONDIS["ratio_pass_utilises_emis"] == (
+        load_precisions(PROJECT_ROOT / "schemas").of("ratio_pass_utilises_emis").decimales
+    )
+    assert sp.audit_publication(agreges, appartenances, publiees).is_empty()
