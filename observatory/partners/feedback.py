@@ -235,16 +235,12 @@ def write_feedback(
 
 # What a file's report was built from at staging, kept so that a later step that rejects some
 # of its rows (a place whose commune cannot be found) rewrites the report whole: the producer
-# never reads "reprises" for rows the release does not hold. Private to the observatory.
-ETAT = ".etat"
-
-
-def _chemin_etat(folder: Path, fichier: str) -> Path:
-    return folder / ETAT / f"{fichier}.json"
+# never reads "reprises" for rows the release does not hold. Private to the observatory: kept
+# outside the folder of reports the producer receives (`<data_dir>/etat_retours/<partner>/`).
 
 
 def write_feedback_state(
-    folder: Path,
+    etats: Path,
     fichier: str,
     sha256: str,
     lignes_entree: int,
@@ -262,32 +258,26 @@ def write_feedback_state(
         "colonnes_fichier": dict(colonnes_fichier),
         "entrees": entrees.select(list(QUARANTINE_SCHEMA)).to_dicts(),
     }
-    path = _chemin_etat(folder, fichier)
+    path = etats / f"{fichier}.json"
     _write(path, json.dumps(etat, ensure_ascii=False).encode("utf-8"))
     return path
 
 
-def rewrite_feedback(folder: Path, fichier: str, sha256: str, plus_tard: pl.DataFrame) -> bool:
-    """Rewrite a file's report with the entries of a step after staging (`plus_tard`: its
-    quarantine entries for this file; none puts the staged report back). False when the file
-    has no state to rebuild from (refused, or staged before the state was kept)."""
-    path = _chemin_etat(folder, fichier)
-    try:
-        etat = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if etat.get("sha256") != sha256:
-        return False
+def rewrite_feedback(folder: Path, etat: Path, plus_tard: pl.DataFrame) -> None:
+    """Rewrite a file's report in `folder` from its state (`write_feedback_state`) and the
+    entries of a step after staging (`plus_tard`: its quarantine entries for this file; none
+    puts the staged report back)."""
+    lu = json.loads(etat.read_text(encoding="utf-8"))
+    fichier = etat.name.removesuffix(".json")
     entrees = pl.concat(
         [
-            pl.DataFrame(etat["entrees"], schema=QUARANTINE_SCHEMA, orient="row"),
+            pl.DataFrame(lu["entrees"], schema=QUARANTINE_SCHEMA, orient="row"),
             plus_tard.select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA),
         ]
     )
     ecartees_plus_tard = (
         plus_tard.filter(pl.col("action") == REJET).select("fichier", "ligne").n_unique()
     )
-    comptes = account(etat["lignes_entree"], etat["lignes_gardees"] - ecartees_plus_tard, entrees)
-    table = feedback_table(entrees, etat["ligne_entete"], etat["colonnes_fichier"])
+    comptes = account(lu["lignes_entree"], lu["lignes_gardees"] - ecartees_plus_tard, entrees)
+    table = feedback_table(entrees, lu["ligne_entete"], lu["colonnes_fichier"])
     write_feedback(folder, fichier, table, comptes)
-    return True

@@ -15,6 +15,7 @@ population is rejected there, so the producer's report lists every row the publi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -27,7 +28,6 @@ import polars as pl
 from observatory.partners.activity import Referentiel
 from observatory.partners.combining import combine_reads, empty_kept
 from observatory.partners.feedback import (
-    ETAT,
     feedback_error_html,
     feedback_table,
     rewrite_feedback,
@@ -56,7 +56,7 @@ from observatory.sources.mednum import Standard, load_standard
 from observatory.sources.raw import RawFile, sha256_bytes, verifie_empreinte
 from observatory.sources.readers import read_reference_table
 from observatory.transforms.territories import COLONNES_NIVEAUX_COG
-from observatory.validation.quarantine import AccountingError, account, empty_quarantine
+from observatory.validation.quarantine import account, empty_quarantine
 
 SANS_FORMAT = "_sans_format"  # reports of inbox entries no mapping reads
 NIVEAUX_COG = ("commune", "epci", "departement", "region", "france")
@@ -228,11 +228,30 @@ def _read_one(
     return replace(read, lot=raw.vintage)
 
 
+def etats_dir(settings: Settings, partenaire: str) -> Path:
+    """What the reports of a partner's files were built from (`write_feedback_state`)."""
+    return settings.data_dir / "etat_retours" / partenaire
+
+
+def _oublie_etats(etats: Path, gardes: set[str] = frozenset()) -> None:
+    """Forget the states of the files no longer read (refused, or the combination failed):
+    their reports are no longer the staged ones to rewrite."""
+    with contextlib.suppress(OSError):
+        for etat in etats.glob("*.json") if etats.is_dir() else []:
+            if etat.name.removesuffix(".json") not in gardes:
+                etat.unlink(missing_ok=True)
+
+
 def _write_reports(
-    folder: Path, reads: list[PartnerRead], kept: pl.DataFrame, quarantine: pl.DataFrame
+    folder: Path,
+    etats: Path,
+    reads: list[PartnerRead],
+    kept: pl.DataFrame,
+    quarantine: pl.DataFrame,
 ) -> list[str]:
     """One report per file read, from the partner's combined quarantine: what a newer file
     replaced or an overlap rejected is in the report of the file it came from."""
+    _oublie_etats(etats, {read.fichier for read in reads})
     paths = []
     for read in reads:
         sha, fichier = read.sha256, read.fichier
@@ -242,7 +261,7 @@ def _write_reports(
         table = feedback_table(entries, read.format.ligne_entete, read.colonnes_fichier)
         paths.append(str(write_feedback(folder, fichier, table, comptes)[1]))
         write_feedback_state(
-            folder,
+            etats,
             fichier,
             sha,
             read.lignes_entree,
@@ -262,17 +281,21 @@ def complete_reports(
     rewritten. A report that cannot be rewritten stays as staged: never fails the step."""
     rewritten = []
     for partenaire in partenaires:
-        folder = feedback_dir(settings, partenaire)
-        for etat in sorted((folder / ETAT).glob("*.json")) if (folder / ETAT).is_dir() else []:
+        folder, etats = feedback_dir(settings, partenaire), etats_dir(settings, partenaire)
+        try:
+            chemins = sorted(etats.glob("*.json")) if etats.is_dir() else []
+        except OSError:
+            continue
+        for etat in chemins:
             fichier = etat.name.removesuffix(".json")
             try:
-                sha = json.loads(etat.read_text(encoding="utf-8")).get("sha256", "")
+                sha = json.loads(etat.read_text(encoding="utf-8"))["sha256"]
                 entries = quarantine.filter(
                     (pl.col("fichier") == fichier) & (pl.col("sha256") == sha)
                 )
-                if rewrite_feedback(folder, fichier, sha, entries):
-                    rewritten.append(str(folder / f"{fichier}.retour.html"))
-            except (OSError, ValueError, AccountingError, pl.exceptions.PolarsError):
+                rewrite_feedback(folder, etat, entries)
+                rewritten.append(str(folder / f"{fichier}.retour.html"))
+            except Exception:  # a state that cannot be read: the staged report stays
                 continue
     return rewritten
 
@@ -309,7 +332,9 @@ def stage_partner(
         result.retours_refus.append(str(report_refusal(retours, raw.fichier, detail)))
     try:
         kept, quarantine, rows_in = combine_reads(reads, mapping, standard)
-        result.retours = _write_reports(retours, reads, kept, quarantine)
+        result.retours = _write_reports(
+            retours, etats_dir(settings, mapping.partenaire), reads, kept, quarantine
+        )
     except Exception as error:
         # a fault of the observatory, not of a file: no file is refused for it, the partner's
         # rows wait for the next run, and the run (the national release) goes on
@@ -318,6 +343,7 @@ def stage_partner(
             "aucune ligne reprise pour ce partenaire dans cette publication."
         )
         kept, quarantine, rows_in = empty_kept(mapping, standard), empty_quarantine(), 0
+        _oublie_etats(etats_dir(settings, mapping.partenaire))
     result.kept, result.quarantine, result.rows_in = kept, quarantine, rows_in
     result.lus = [r.fichier for r in reads]
     return result

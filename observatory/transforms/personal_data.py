@@ -190,8 +190,14 @@ MOTS_STRUCTURE = frozenset(
     ]
 )
 _MOTS_STRUCTURE = pl.Series("mot", sorted(MOTS_STRUCTURE), pl.String)
-# the longer ones, found inside a glued word (`franceservices`)
-_MOTS_STRUCTURE_LONGS = "|".join(sorted(m for m in MOTS_STRUCTURE if len(m) >= 5))
+# the longer ones, found inside a glued word (`franceservices`), and words of associations
+# that name no function (`missionlocale.ml@`, `secourspopulaire.lb@`, `emmaus.ag@`)
+_MOTS_STRUCTURE_LONGS = "|".join(
+    sorted(
+        {m for m in MOTS_STRUCTURE if len(m) >= 5}
+        | {"mission", "locale", "secours", "ludotheque", "epicerie", "emmaus", "restos", "assoc"}
+    )
+)
 RAISON_COLONNE = "donnee_personnelle_colonne"
 RAISON_COURRIEL = "courriel_personnel"
 RAISON_MOBILE = "telephone_mobile"
@@ -212,9 +218,11 @@ _NIR = (
     r"[\s.]?\d{3}[\s.]?\d{3}[\s.]?\d{2}\b"
 )
 _NAISSANCE = r"(?i)\bn[ée]e?\s+le\s+\d{1,2}[\s/.\-]+(?:\d{1,2}|[a-zéû]+)[\s/.\-]+\d{2,4}"
+# (a name in capitals is not taken: `RUE MME DE SEVIGNE`, `M. LE MAIRE`, `ZAC MR BRICOLAGE`
+# are a registry's addresses and titles, and a match nulls a required field)
 _PERSONNE = (
-    r"\b(?:M\.|Mr\.?|MR\.?|Mme\.?|MME\.?|Mlle\.?|MLLE\.?|Madame|Monsieur|Mademoiselle)\s+"
-    r"[A-ZÀ-Ý](?:[a-zà-ÿ'\-]+|[A-ZÀ-Ý'\-]+\b)(?:\s+[A-ZÀ-Ý][A-Za-zà-ÿ'\-]+)?"
+    r"\b(?:M\.|Mr|Mme\.?|Mlle\.?|Madame|Monsieur|Mademoiselle)\s+"
+    r"[A-ZÀ-Ý][a-zà-ÿ'\-]+(?:\s+[A-ZÀ-Ý][A-Za-zà-ÿ'\-]+)?"
 )
 _TEXTE_PERSONNEL = {RAISON_NIR: _NIR, RAISON_NAISSANCE: _NAISSANCE, RAISON_PERSONNE: _PERSONNE}
 # what hides an address or a number from a filter: `nom[at]domaine.fr`, full-width `＠` and
@@ -339,6 +347,7 @@ def courriel_personnel(courriel: pl.Expr, noms: Prenoms) -> pl.Expr:
         & first.str.contains(r"^(?:[a-z]{4,}|[a-z]{2,}(?:-[a-z]{2,})+)$")
         & ~first.str.contains(_MOTS_STRUCTURE_LONGS)
         & second.str.contains(r"^[a-z]{1,2}$")
+        & (second != "fr")
     )
     return (~structure & (two | more | one | nom_initiale)).fill_null(False)
 

@@ -187,6 +187,7 @@ def audit_publication(
             # `RATIOS_ARRONDIS`): the attacker is granted at least what the value tells
             ratios.join(vrais, on="id")
             .join(vrais.rename({"id": "id_den", "nb_vrai": "den_vrai"}), on="id_den")
+            .filter(pl.col("den_vrai") > 0)
             .select(
                 "relation",
                 pl.col("id_den").alias("id"),

