@@ -263,12 +263,15 @@ def write_feedback_state(
     return path
 
 
-def rewrite_feedback(folder: Path, etat: Path, plus_tard: pl.DataFrame) -> None:
+def rewrite_feedback(folder: Path, etat: Path, quarantaine: pl.DataFrame) -> None:
     """Rewrite a file's report in `folder` from its state (`write_feedback_state`) and the
-    entries of a step after staging (`plus_tard`: its quarantine entries for this file; none
+    quarantine of a step after staging (every source's: this file's entries are taken; none
     puts the staged report back)."""
     lu = json.loads(etat.read_text(encoding="utf-8"))
     fichier = etat.name.removesuffix(".json")
+    plus_tard = quarantaine.filter(
+        (pl.col("fichier") == fichier) & (pl.col("sha256") == lu["sha256"])
+    )
     entrees = pl.concat(
         [
             pl.DataFrame(lu["entrees"], schema=QUARANTINE_SCHEMA, orient="row"),

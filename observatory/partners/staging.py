@@ -16,7 +16,6 @@ population is rejected there, so the producer's report lists every row the publi
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -287,16 +286,11 @@ def complete_reports(
         except OSError:
             continue
         for etat in chemins:
-            fichier = etat.name.removesuffix(".json")
             try:
-                sha = json.loads(etat.read_text(encoding="utf-8"))["sha256"]
-                entries = quarantine.filter(
-                    (pl.col("fichier") == fichier) & (pl.col("sha256") == sha)
-                )
-                rewrite_feedback(folder, etat, entries)
-                rewritten.append(str(folder / f"{fichier}.retour.html"))
+                rewrite_feedback(folder, etat, quarantine)
             except Exception:  # a state that cannot be read: the staged report stays
                 continue
+            rewritten.append(str(folder / f"{etat.name.removesuffix('.json')}.retour.html"))
     return rewritten
 
 

@@ -67,6 +67,15 @@ AUDIT_SCHEMA = {
 }
 
 
+def _revelations() -> pl.DataFrame:
+    """`REVELATIONS` as a table: indicateur, type_fichier, mesure, mesure_den."""
+    return pl.DataFrame(
+        [(nom, *sens) for nom, sens in REVELATIONS.items()],
+        schema=["indicateur", "type_fichier", "mesure", "mesure_den"],
+        orient="row",
+    )
+
+
 def valeurs_revelees(indicateurs: pl.DataFrame) -> pl.DataFrame:
     """The counts a published long table gives exactly, read as an attacker reads them.
 
@@ -78,11 +87,7 @@ def valeurs_revelees(indicateurs: pl.DataFrame) -> pl.DataFrame:
     subtraction.
     """
     cle = ["niveau", "code", "annee"]
-    revelations = pl.DataFrame(
-        [(nom, *sens) for nom, sens in REVELATIONS.items()],
-        schema=["indicateur", "type_fichier", "mesure", "mesure_den"],
-        orient="row",
-    )
+    revelations = _revelations()
     besoins = pl.DataFrame(
         [(nom, b, f) for nom, (b, f) in BESOINS_PUBLIES.items()],
         schema=["indicateur", "indicateur_besoin", "facteur"],
@@ -139,22 +144,17 @@ def audit_publication(
     or derivable is reported with its exact value. A count pinned by what earlier releases
     revealed alone is not reported (`deja_reveles`: this release adds nothing to it). With
     `historique` None (unreadable), every covered non-zero count is protected and none may be
-    known. Each gets its interval by
-    linear programming (`secret_audit`); those narrower than the rule are returned with it.
+    known. Each gets its interval by linear programming (`secret_audit`); those narrower than
+    the rule are returned with it.
     `comptes` is `agrege_comptes`' output (the true counts), `indicateurs` the published long
     table (rows of other indicators are ignored).
     """
     cellules = comptes.with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
-    relations = relations_lineaires(cellules, appartenances)
+    additives = relations_lineaires(cellules, appartenances)
     # what earlier releases revealed, completed through the additive relations only (a ratio
     # ties two counts of this release, not of an earlier one)
-    ecart, fixe = etat_historique(cellules, historique, relations, seuil)
-    relations_additives = relations
-    revelations = pl.DataFrame(
-        [(nom, *sens) for nom, sens in REVELATIONS.items()],
-        schema=["indicateur", "type_fichier", "mesure", "mesure_den"],
-        orient="row",
-    )
+    ecart, fixe = etat_historique(cellules, historique, additives, seuil)
+    revelations = _revelations()
     cle = ["niveau", "code", "annee", "type_fichier"]
     ids = cellules.select(*cle, "mesure", "id")
     lignes = indicateurs.select(
@@ -173,7 +173,7 @@ def audit_publication(
         .join(ids.rename({"mesure": "mesure_den", "id": "id_den"}), on=[*cle, "mesure_den"])
         .with_row_index("rang")
         .with_columns(
-            (pl.col("rang").cast(pl.Int64) + (relations["relation"].max() or 0) + 1).alias(
+            (pl.col("rang").cast(pl.Int64) + (additives["relation"].max() or 0) + 1).alias(
                 "relation"
             )
         )
@@ -181,7 +181,7 @@ def audit_publication(
     vrais = cellules.select("id", pl.col("nb").cast(pl.Float64).alias("nb_vrai"))
     relations = pl.concat(
         [
-            relations,
+            additives,
             ratios.select("relation", "id", coef=pl.lit(1.0)),
             # the exact ratio of the counts, not the published one (which may be rounded:
             # `RATIOS_ARRONDIS`): the attacker is granted at least what the value tells
@@ -203,14 +203,10 @@ def audit_publication(
         pl.concat([connus.select("id"), derives, fixe.to_frame()])["id"].implode()
     )
     if historique is None:  # nothing non-zero may be known: no programme needed
-        return (
-            cellules.filter(connu & pl.col("couverture") & pl.col("id").is_in(ecart.implode()))
-            .with_columns(pl.col("nb").cast(pl.Float64).alias("borne_min"))
-            .with_columns(pl.col("borne_min").alias("borne_max"))
-            .select(list(AUDIT_SCHEMA))
-            .cast(AUDIT_SCHEMA)
-            .sort("type_fichier", "mesure", "annee", "niveau", "code")
-        )
+        etroites = cellules.filter(
+            connu & pl.col("couverture") & pl.col("id").is_in(ecart.implode())
+        ).select("id", borne_min=pl.col("nb").cast(pl.Float64), borne_max=pl.col("nb"))
+        return _cellules_etroites(etroites, cellules)
     bornes = secret_audit.intervalles_secret(
         cellules.select(
             "id",
@@ -231,11 +227,15 @@ def audit_publication(
     )
     etroites = bornes.filter(~pl.col("protege"))
     # pinned by what earlier releases revealed alone: this release adds nothing to it
-    deja = deja_reveles(cellules, relations_additives, etroites["id"], fixe, seuil)
+    deja = deja_reveles(cellules, additives, etroites["id"], fixe, seuil)
+    return _cellules_etroites(etroites.filter(~pl.col("id").is_in(deja.implode())), cellules)
+
+
+def _cellules_etroites(etroites: pl.DataFrame, cellules: pl.DataFrame) -> pl.DataFrame:
+    """The narrow cells (`id`, bounds) with their key and count (`AUDIT_SCHEMA`), sorted."""
     return (
-        etroites.filter(~pl.col("id").is_in(deja.implode()))
-        .drop("nb")
-        .join(cellules.select("id", *cle, "mesure", "nb"), on="id")
+        etroites.select("id", "borne_min", "borne_max")
+        .join(cellules, on="id")
         .select(list(AUDIT_SCHEMA))
         .cast(AUDIT_SCHEMA)
         .sort("type_fichier", "mesure", "annee", "niveau", "code")
