@@ -330,6 +330,7 @@ def relations_lineaires(cellules: pl.DataFrame, appartenances: pl.DataFrame) -> 
         totaux.join(parts.group_by(territoire).agg(pl.col("nb").sum()), on=territoire)
         .with_columns((pl.col("total") - pl.col("nb")).alias("reste"))
         .filter(pl.col("reste") >= 0)
+        .sort("parent")  # the remainders' ids, whatever order the group_by gave
         .with_row_index("rang")
         .with_columns((pl.col("rang").cast(pl.Int64) + cellules.height).alias("cache"))
     )
@@ -362,9 +363,10 @@ def relations_lineaires(cellules: pl.DataFrame, appartenances: pl.DataFrame) -> 
 def _secret_local(cellules: pl.DataFrame, relations: pl.DataFrame, seuil: int) -> pl.DataFrame:
     """Secondary suppression relation by relation, to a fixed point over all of them jointly.
 
-    A relation with exactly one suppressed cell gives it back by subtraction; one whose
-    suppressed cells are all parts (its total published) and add up to less than `seuil`
-    narrows each to less than `seuil`. Either way its smallest published non-zero cell (a zero
+    A relation with exactly one suppressed cell gives it back by subtraction; one whose k
+    suppressed cells are all parts (its total published) and add up to S narrows each to
+    [1, S - k + 1] (a suppressed count is at least 1: zeros are never suppressed), too narrow
+    when S - k < `seuil`. Either way its smallest published non-zero cell (a zero
     protects nothing, nor does a cell an earlier release revealed, `fixe`; ties broken by id)
     is suppressed too, and everything is checked again.
     """
@@ -393,7 +395,7 @@ def _secret_local(cellules: pl.DataFrame, relations: pl.DataFrame, seuil: int) -
                     | (
                         (pl.col("nb_secrets") > 1)
                         & pl.col("parts_seules")
-                        & (pl.col("somme_secrets") < seuil)
+                        & (pl.col("somme_secrets") - pl.col("nb_secrets") < seuil)
                     )
                 )
             )
@@ -554,7 +556,8 @@ def etat_historique(
         .with_columns((pl.col("nb") - pl.col("nb_revele")).abs().alias("ecart"))
         .group_by("id")
         .agg(
-            pl.col("ecart").is_between(1, seuil - 1).any().alias("proche"),
+            # a zero is never hidden (`applique_secret`): so a hidden count is at least 1
+            (pl.col("ecart").is_between(1, seuil - 1) & (pl.col("nb") != 0)).any().alias("proche"),
             (pl.col("ecart") == 0).any().alias("egal"),
         )
     )
@@ -585,6 +588,8 @@ def deja_reveles(
                 & (pl.col("id").cast(pl.Int64).is_in(fixe.implode()) | (pl.col("nb") == 0))
             ).alias("connu"),
             pl.col("id").cast(pl.Int64).is_in(etroites.implode()).alias("a_proteger"),
+            # every other count hidden, each known to be at least 1 (zeros are not hidden)
+            (pl.col("couverture") & (pl.col("nb") >= 1)).cast(pl.Float64).alias("minimum"),
         ),
         relations,
         seuil,
@@ -648,7 +653,12 @@ def applique_secret(
     on (the release is always published). `historique`: what earlier releases revealed
     (`HISTORIQUE_SCHEMA`), None when it could not be read.
     """
-    cellules = comptes.with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
+    # ids in key order: ties are broken by id, and the same counts, in whatever row order,
+    # must give the same suppression (two patterns of one table, published one after the
+    # other, would give away what each hides)
+    cellules = (
+        comptes.sort(*CLE_CELLULE).with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
+    )
     relations = relations_lineaires(cellules, appartenances)
     ecart, fixe = etat_historique(cellules, historique, relations, seuil)
     cellules = cellules.with_columns(
@@ -679,6 +689,10 @@ def applique_secret(
                     & ~pl.col("fixe")
                     & ~pl.col("id").cast(pl.Int64).is_in(prouvees.implode())
                 ).alias("a_proteger"),
+                # zeros are never hidden: the attacker knows a hidden count is at least 1
+                (pl.col("couverture") & pl.col("secret") & (pl.col("nb") >= 1))
+                .cast(pl.Float64)
+                .alias("minimum"),
             ),
             relations,
             seuil,

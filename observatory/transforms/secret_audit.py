@@ -5,17 +5,19 @@ linked (two hierarchies over the same communes, categories and their total, rati
 be pinned down by combining several relations. The audit plays the attacker. They know every
 published cell, every linear relation between cells (a parent is the sum of its children in
 each hierarchy, a total the sum of its categories, a published ratio ties its numerator to its
-denominator) and that counts are non-negative. The values a suppressed cell can still take form
+denominator), that counts are non-negative and that a suppressed count is at least 1 where
+zeros are never suppressed (`minimum`). The values a suppressed cell can still take form
 an interval [min, max], found exactly by two linear programmes (HiGHS) per cell.
 
-Protection rule (`protege`): counts are integers, so the attacker rounds the bounds inward;
-a suppressed cell is protected when `floor(max) - ceil(min) >= seuil`. Since `min >= 0`, this
-also means `max >= seuil`: nobody can prove that a count of 1 to `seuil - 1` is below the
-threshold, and it cannot be narrowed to fewer than `seuil + 1` possible values. The rule is
-applied to every suppressed cell, primary or secondary (a secondary cell known to within a few
-units would act as a published one). Integer programming could tighten an interval a little
-further than the linear relaxation; the rule on the rounded LP bounds is the audit used by
-statistical offices (τ-ARGUS), and the suppression keeps a margin through it.
+Protection rule (`protege`): counts are integers, so the attacker rounds the bounds inward; a
+suppressed cell is protected when `floor(max) - ceil(min) >= seuil`. Since `min >= 0`, this also
+means `max >= seuil` (`max >= seuil + 1` for a count known to be at least 1): nobody can prove
+that a count of 1 to `seuil - 1` is below the threshold, and it cannot be narrowed to fewer than
+`seuil + 1` possible values. The rule is applied to every suppressed cell, primary or secondary (a
+secondary cell known to within a few units would act as a published one). Integer programming
+could tighten an interval a little further than the linear relaxation; the rule on the rounded LP
+bounds is the audit used by statistical offices (τ-ARGUS), and the suppression keeps a margin
+through it.
 
 Relations only link cells of one connected component (a département's communes, its EPCI and
 the départements those EPCI reach, for one year and one partner file type): each component is
@@ -55,18 +57,20 @@ def est_protege(borne_min: float, borne_max: float, seuil: int) -> bool:
 
 
 def _bornes(
-    a_eq, b_eq: np.ndarray | None, n: int, cible: int
+    a_eq, b_eq: np.ndarray | None, n: int, cible: int, minimum: np.ndarray
 ) -> tuple[float, float, list[np.ndarray]]:
-    """[min, max] of variable `cible` over {x >= 0, a_eq x = b_eq}, and the solutions found."""
+    """[min, max] of variable `cible` over {x >= minimum, a_eq x = b_eq}, and the solutions
+    found."""
     c = np.zeros(n)
     c[cible] = 1.0
-    bas = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    bornes = np.column_stack([minimum, np.full(n, np.inf)])
+    bas = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bornes, method="highs")
     if bas.status == 2:
         raise ValueError(
             "Audit du secret : les valeurs publiées contredisent les relations entre cellules "
             "(sommes ou ratios incohérents)."
         )
-    haut = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    haut = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bornes, method="highs")
     if bas.status != 0 or haut.status not in (0, 3):
         message = bas.message if bas.status != 0 else haut.message
         raise RuntimeError(f"Audit du secret : programme linéaire non résolu ({message}).")
@@ -84,6 +88,7 @@ def _eprouve(
     vu_max: np.ndarray,
     seuil: int,
     plafond: float,
+    minimum: np.ndarray,
 ) -> None:
     """Widen the seen ranges with a few programmes on all unproven cells at once.
 
@@ -103,7 +108,8 @@ def _eprouve(
         avant = restantes.size
         c = np.zeros(n)
         c[restantes] = rng.uniform(0.5, 1.5, restantes.size)
-        res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, plafond), method="highs")
+        bornes = np.column_stack([minimum, np.full(n, plafond)])
+        res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bornes, method="highs")
         if res.status == 0:
             np.minimum(vu_min, res.x, out=vu_min)
             np.maximum(vu_max, res.x, out=vu_max)
@@ -111,9 +117,9 @@ def _eprouve(
             cibles = (
                 np.ceil(vu_min[restantes] - TOLERANCE) + seuil
                 if haut
-                else np.maximum(np.floor(vu_max[restantes] + TOLERANCE) - seuil, 0.0)
+                else np.maximum(np.floor(vu_max[restantes] + TOLERANCE) - seuil, minimum[restantes])
             )
-            x = _vers_les_cibles(a_eq, b_eq, n, restantes, cibles, plafond, haut)
+            x = _vers_les_cibles(a_eq, b_eq, n, restantes, cibles, plafond, haut, minimum)
             if x is not None:
                 np.minimum(vu_min, x, out=vu_min)
                 np.maximum(vu_max, x, out=vu_max)
@@ -130,6 +136,7 @@ def _vers_les_cibles(
     cibles: np.ndarray,
     plafond: float,
     haut: bool,
+    minimum: np.ndarray,
 ) -> np.ndarray | None:
     """A feasible point moving cells `ks` towards `cibles` together (None when not solved).
 
@@ -150,13 +157,14 @@ def _vers_les_cibles(
     ).tocsr()
     a_eq_t = None if a_eq is None else hstack([a_eq, coo_matrix((a_eq.shape[0], m))]).tocsr()
     bornes = [(0.0, float(c)) if haut else (float(c), plafond) for c in cibles]
+    variables = [(float(m), plafond) for m in minimum]
     res = linprog(
         np.concatenate([np.zeros(n), -sens * np.ones(m)]),
         A_ub=a_ub,
         b_ub=np.zeros(m),
         A_eq=a_eq_t,
         b_eq=b_eq,
-        bounds=[*([(0, plafond)] * n), *bornes],
+        bounds=[*variables, *bornes],
         method="highs",
     )
     return res.x[:n] if res.status == 0 else None
@@ -168,15 +176,22 @@ def intervalles_secret(
     """The interval of every cell to protect, given what is published.
 
     `cellules`: `id`, `nb` (true value), `connu` (published, or derivable exactly from what is
-    published), `a_proteger`. `relations`: `relation`, `id`, `coef`, meaning
-    sum(coef * value) = 0 for each relation; an `id` absent from `cellules` is a hidden
-    variable (unknown to everyone but non-negative, e.g. people diagnosed without a category).
+    published), `a_proteger`, optionally `minimum`: what the attacker knows the cell is at least (0
+    where absent; 1 for a hidden count when zeros are never hidden). `relations`: `relation`, `id`,
+    `coef`, meaning sum(coef * value) = 0 for each relation; an `id` absent from `cellules` is a
+    hidden variable (unknown to everyone but non-negative, e.g. people diagnosed without a
+    category).
     Returns `id`, `nb`, `borne_min`, `borne_max` (inf when unbounded), `protege`; a cell to
     protect that is known gets [nb, nb] and is not protected. The bounds of an unprotected
     cell are exact; a protected one may get only a range of values it was seen to take in
     feasible solutions (enough to prove the rule, and much faster), unless `exactes`.
     """
-    cellules = cellules.with_columns(pl.col("id").cast(pl.Int64))
+    cellules = cellules.with_columns(
+        pl.col("id").cast(pl.Int64),
+        (pl.col("minimum") if "minimum" in cellules.columns else pl.lit(0.0))
+        .cast(pl.Float64)
+        .alias("minimum"),
+    )
     relations = relations.with_columns(pl.col("id").cast(pl.Int64), pl.col("coef").cast(pl.Float64))
     connus = cellules.filter(pl.col("connu")).select("id", pl.col("nb").cast(pl.Float64))
     # a cell to protect that is published (or derivable exactly) is known to the unit
@@ -213,7 +228,9 @@ def intervalles_secret(
         shape=(nv + nr, nv + nr),
     )
     _, etiquettes = connected_components(graphe, directed=False)
-    variables = variables.with_columns(pl.Series("composante", etiquettes[:nv]))
+    variables = variables.with_columns(pl.Series("composante", etiquettes[:nv])).join(
+        cellules.select("id", "minimum"), on="id", how="left"
+    )
     lignes = lignes.join(seconds, on="relation", how="left").with_columns(
         pl.Series("composante", etiquettes[nv:])
     )
@@ -224,8 +241,12 @@ def intervalles_secret(
     for (composante,), groupe in cibles.group_by("composante", maintain_order=True):
         vars_c = par_variable[(composante,)].with_row_index("local")
         lignes_c = par_ligne.get((composante,), lignes.clear()).with_row_index("l")
-        termes = inconnus.join(vars_c.select("var", "local"), on="var").join(
-            lignes_c.select("ligne", "l"), on="ligne"
+        # sorted: the same programme, entry for entry, whatever order the joins gave (HiGHS
+        # may pick another of several optimal points from a reordered matrix)
+        termes = (
+            inconnus.join(vars_c.select("var", "local"), on="var")
+            .join(lignes_c.select("ligne", "l"), on="ligne")
+            .sort("l", "local")
         )
         n = vars_c.height
         a_eq = b_eq = None
@@ -237,6 +258,7 @@ def intervalles_secret(
             b_eq = lignes_c["b"].fill_null(0.0).to_numpy()
         locaux = dict(zip(vars_c["id"].to_list(), vars_c["local"].to_list(), strict=True))
         ks = np.array([locaux[i] for i in groupe["id"].to_list()], dtype=np.int64)
+        minimum = vars_c["minimum"].fill_null(0.0).to_numpy()
         nbs = groupe["nb"].to_numpy()
         # values each variable is seen to take in feasible solutions, the true ones first (the
         # published values are computed from them, so they satisfy every relation): a cell
@@ -246,12 +268,14 @@ def intervalles_secret(
         vu_min[ks] = vu_max[ks] = nbs
         if not exactes:
             plafond = 2.0 * (float(np.abs(b_eq).sum()) if b_eq is not None else 0.0)
-            _eprouve(a_eq, b_eq, n, ks, vu_min, vu_max, seuil, plafond + 1000.0 + nbs.sum())
+            _eprouve(
+                a_eq, b_eq, n, ks, vu_min, vu_max, seuil, plafond + 1000.0 + nbs.sum(), minimum
+            )
         for ident, nb, k in zip(groupe["id"].to_list(), nbs.tolist(), ks.tolist(), strict=True):
             if not exactes and est_protege(vu_min[k], vu_max[k], seuil):
                 resultats.append((ident, nb, vu_min[k], vu_max[k], True))
                 continue
-            bas, haut, solutions = _bornes(a_eq, b_eq, n, k)
+            bas, haut, solutions = _bornes(a_eq, b_eq, n, k, minimum)
             for x in solutions:
                 np.minimum(vu_min, x, out=vu_min)
                 np.maximum(vu_max, x, out=vu_max)
@@ -293,10 +317,13 @@ def _perturbation(
     actives = np.unique(sous.indices)
     sous = sous[actives]
     w = np.where(cachee[local], 0.0, cout[local])
-    # a published zero stays, so does a cell known elsewhere; a hidden remainder never falls
+    # a published zero stays, so does a cell known elsewhere; a hidden remainder never falls;
+    # a count falls to 1 at most (a hidden count is known to be at least 1: zeros are not
+    # hidden)
     fixe = (~cachee[local] & (nb[local] == 0)) | connue[local]
     bornes = [(0.0, 0.0 if f else None) for f in fixe]
-    bornes += [(0.0, b) for b in np.where(fixe | reste[local], 0.0, nb[local]).tolist()]
+    chute = np.where(fixe | reste[local], 0.0, np.maximum(nb[local] - 1.0, 0.0))
+    bornes += [(0.0, b) for b in chute.tolist()]
     position = int(np.searchsorted(local, k))
     bornes[position] = (float(seuil), float(seuil))
     bornes[local.size + position] = (0.0, 0.0)
@@ -321,7 +348,8 @@ def complements_protecteurs(
 
     For each narrow cell the attacker must be unable to rule out its value plus `seuil`: a
     perturbation y of the cells with y = `seuil` on it, every relation still balanced
-    (sum(coef * y) = 0) and every count still non-negative (y >= -nb), that leaves every
+    (sum(coef * y) = 0) and every count still at least 1 (y >= 1 - nb: a hidden count is known
+    to be at least 1, zeros are not hidden; a remainder never falls), that leaves every
     published cell unchanged once the cells it moves are hidden. The cheapest one (sum of
     `cout` times the movement of the published cells it moves; hidden cells and the hidden
     remainders move for free, a published zero never moves: a zero is not hidden) is found by
@@ -358,7 +386,11 @@ def complements_protecteurs(
         .with_row_index("var")
     )
     lignes = relations.select("relation").unique().sort("relation").with_row_index("ligne")
-    termes = relations.join(variables.select("id", "var"), on="id").join(lignes, on="relation")
+    termes = (
+        relations.join(variables.select("id", "var"), on="id")
+        .join(lignes, on="relation")
+        .sort("ligne", "var")  # the same programmes whatever order the joins gave
+    )
     forme = (lignes.height, variables.height)
     a = coo_matrix(
         (termes["coef"].to_numpy(), (termes["ligne"].to_numpy(), termes["var"].to_numpy())),

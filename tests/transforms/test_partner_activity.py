@@ -10,6 +10,7 @@ from datetime import date
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from observatory.partners.mappings import load_mappings
 from observatory.partners.reading import read_partner
@@ -149,10 +150,10 @@ def test_every_row_is_counted_or_quarantined(staged, comptes) -> None:
         # non-zero commune of the CC du Rouillacais, else EPCI − Rouillac would give it away
         ("commune", "16148", "nb_diagnostics_autonomie", (None, True, True)),
         ("commune", "16286", "nb_diagnostics_autonomie", (None, True, True)),
-        # ... while the CC's total (9) is published: its two communes, hidden, can each still
-        # be anything from 0 to 9 (the audit); the CC's 4 needing help is protected by hiding
-        # the CA du Grand Cognac's 6 needing help, the cheapest cell that lets it rise by 5
-        ("epci", "241600303", "nb_diagnostics_autonomie", (9.0, False, True)),
+        # ... and so is the CC's total (9): both communes are at least 3 (each hidden category
+        # at least 1, zeros being never hidden), so 9 would leave each within 3–6; the CC's 4
+        # needing help is protected by hiding the CA du Grand Cognac's 6 needing help
+        ("epci", "241600303", "nb_diagnostics_autonomie", (None, True, True)),
         ("epci", "200070514", "part_besoin_aide_diagnostic", (None, True, True)),
         # a zero describes nobody: published
         ("commune", "16339", "nb_diagnostics_autonomie", (0.0, False, True)),
@@ -317,46 +318,58 @@ def test_the_audit_proves_the_publication_safe(cellules, appartenances, indicate
     assert sp.audit_publication(comptes, appartenances, indicateurs).is_empty()
 
 
-def test_the_published_epci_total_leaves_its_hidden_communes_anywhere_in_0_9(
+def test_the_cc_total_is_hidden_once_hidden_counts_are_known_to_be_at_least_1(
     cellules, appartenances
 ) -> None:
-    """The CC du Rouillacais' 9 diagnosed is published; Genac-Bignac's 3 and Rouillac's 6 stay
-    hidden, each anywhere from 0 to 9 given every unsuppressed cell (exact bounds)."""
+    """The CC du Rouillacais' 9 diagnosed in 2024: Genac-Bignac's 3 (1, 1 and 1 by category)
+    and Rouillac's 6 (2, 3, 1), all hidden. A hidden count is at least 1 (zeros are never
+    hidden), so each commune is at least 3, and a published 9 would leave each within 3–6
+    (exact bounds): the CC's total is hidden too, and each commune spans at least 5 values."""
     cellules = cellules.with_row_index("id")
-    cible = (
-        pl.col("code").is_in(["16148", "16286"])
-        & (pl.col("mesure") == pa.TOTAL_DIAGNOSTIC)
-        & (pl.col("annee") == 2024)
-    )
-    bornes = secret_audit.intervalles_secret(
-        cellules.select(
-            "id",
-            "nb",
-            (pl.col("couverture") & ~pl.col("secret")).alias("connu"),
-            cible.alias("a_proteger"),
-        ),
-        pa.relations_lineaires(cellules, appartenances),
-        pa.SEUIL_SECRET,
-        exactes=True,
-    )
-    assert sorted(bornes.select("nb", "borne_min", "borne_max").rows()) == [
-        (3.0, 0.0, 9.0),
-        (6.0, 0.0, 9.0),
-    ]
+    rouillacais = (pl.col("mesure") == pa.TOTAL_DIAGNOSTIC) & (pl.col("annee") == 2024)
+    cc = rouillacais & (pl.col("code") == "241600303")
+    assert cellules.filter(cc)["secret"].to_list() == [True]
+
+    def bornes(publie: pl.Expr) -> list[tuple[float, float, float]]:
+        return sorted(
+            secret_audit.intervalles_secret(
+                cellules.select(
+                    "id",
+                    "nb",
+                    (pl.col("couverture") & (~pl.col("secret") | publie)).alias("connu"),
+                    (rouillacais & pl.col("code").is_in(["16148", "16286"])).alias("a_proteger"),
+                    (pl.col("couverture") & pl.col("secret") & ~publie)
+                    .cast(pl.Float64)
+                    .alias("minimum"),
+                ),
+                pa.relations_lineaires(cellules, appartenances),
+                pa.SEUIL_SECRET,
+                exactes=True,
+            )
+            .select("nb", "borne_min", "borne_max")
+            .rows()
+        )
+
+    assert bornes(cc) == [(3.0, 3.0, 6.0), (6.0, 3.0, 6.0)]
+    assert all(haut - bas >= pa.SEUIL_SECRET for _, bas, haut in bornes(pl.lit(False)))
 
 
 def test_the_audit_finds_the_leak_of_the_linked_hierarchies(
     cellules, appartenances, indicateurs
 ) -> None:
     """What the single-pool suppression published in 2024, on top of today's: Cognac's (and
-    so the CA du Grand Cognac's) 14 diagnosed, 6 of whom need help, and the CC du Rouillacais'
-    9. Then the département's 56 needing help minus Angoulême (38), Cognac (6) and the rest
-    of the CA du Grand Angoulême (46 − 38) gives the CC's 4, and its two communes within 0–4."""
+    so the CA du Grand Cognac's) 14 diagnosed, 6 of whom need help, the CC du Rouillacais' 9
+    and the CA du Grand Angoulême's shares (46 of its 96 need help). Then the département's 56
+    needing help minus Angoulême (38), Cognac (6) and the rest of the CA du Grand Angoulême
+    (46 − 38) gives the CC's 4, and its two communes within 0–4; a hidden count being at least
+    1 (zeros are never hidden), the CC's 9 leaves its other two categories within 1–4, and so
+    their communes within 0–4."""
     ancien = {
         ("commune", "16102", "nb_diagnostics_autonomie"): 14.0,
         ("epci", "200070514", "nb_diagnostics_autonomie"): 14.0,
         ("commune", "16102", "part_besoin_aide_diagnostic"): 6 / 14,
         ("epci", "241600303", "nb_diagnostics_autonomie"): 9.0,
+        ("epci", "200071827", "part_besoin_aide_diagnostic"): 46 / 96,
     }
     publie = indicateurs
     for (niveau, code, indicateur), v in ancien.items():
@@ -373,9 +386,15 @@ def test_the_audit_finds_the_leak_of_the_linked_hierarchies(
     assert sp.violations_secret(publie).is_empty()  # row by row, nothing shows
     etroites = sp.audit_publication(cellules.drop("secret"), appartenances, publie)
     assert etroites.select("niveau", "code", "mesure", "nb", "borne_min", "borne_max").rows() == [
+        ("commune", "16148", "nb_autonomes", 1, 0.0, 4.0),
+        ("commune", "16286", "nb_autonomes", 2, 0.0, 4.0),
+        ("epci", "241600303", "nb_autonomes", 3, 1.0, 4.0),
         ("commune", "16148", "nb_besoin_aide", 1, 0.0, 4.0),
         ("commune", "16286", "nb_besoin_aide", 3, 0.0, 4.0),
         ("epci", "241600303", "nb_besoin_aide", 4, 4.0, 4.0),
+        ("commune", "16148", "nb_jamais_en_ligne", 1, 0.0, 4.0),
+        ("commune", "16286", "nb_jamais_en_ligne", 1, 0.0, 4.0),
+        ("epci", "241600303", "nb_jamais_en_ligne", 2, 1.0, 4.0),
     ]
 
 
@@ -546,20 +565,42 @@ def test_a_release_reveals_no_difference_of_1_to_4_with_an_earlier_one(
 def test_a_count_an_earlier_release_revealed_is_never_hidden_to_protect_another(
     staged, codes, appartenances, cellules, indicateurs
 ) -> None:
-    """Hiding Cognac's 14, which the first release published and which did not move, would
-    protect nothing: it is read in that release."""
-    historique = _historique(indicateurs)
+    """Cognac's 14 diagnosed (and so the CA du Grand Cognac's), which the next release hides
+    to protect the CC du Rouillacais, was published by an earlier release (the single-pool
+    suppression): it did not move, so hiding it would protect nothing (it is read there). It
+    stays published, other cells protect the CC, and the audit passes."""
+    cle = ["niveau", "code", "annee", "type_fichier", "mesure"]
+    cognac = pl.DataFrame(
+        [
+            ("r0", n, c, 2024, "diagnostics_autonomie", pa.TOTAL_DIAGNOSTIC, 14)
+            for n, c in [("commune", "16102"), ("epci", "200070514")]
+        ],
+        schema=["release_id", *cle, "nb"],
+        orient="row",
+    ).cast(pa.HISTORIQUE_SCHEMA)
+    historique = pl.concat([cognac, _historique(indicateurs)])
     comptes, _ = pa.compte_activite([*staged, ("diagnostics_autonomie", _fichier_tardif(3))], codes)
-    suivantes = pa.applique_secret(
-        pa.agrege_comptes(comptes, appartenances), appartenances, historique
+    agreges = pa.agrege_comptes(comptes, appartenances)
+    sans = pa.applique_secret(agreges, appartenances, pa.SANS_HISTORIQUE)
+    suivantes = pa.applique_secret(agreges, appartenances, historique)
+    assert sans.join(cognac, on=[*cle, "nb"], how="semi")["secret"].to_list() == [True, True]
+    avant = pl.concat(
+        [
+            _epinglees(cellules.drop("secret"), appartenances, indicateurs),
+            cognac.select(*cle, "nb"),
+        ]
     )
-    avant = _epinglees(cellules.drop("secret"), appartenances, indicateurs)
-    inchangees = suivantes.join(avant, on=[*pa.CLE_CELLULE, "nb"], how="semi")
-    cognac = (pl.col("code") == "16102") & (pl.col("mesure") == pa.TOTAL_DIAGNOSTIC)
-    assert inchangees.filter(cognac & (pl.col("annee") == 2024))["nb"].to_list() == [14]
+    inchangees = suivantes.join(avant, on=[*cle, "nb"], how="semi")
+    assert inchangees.join(cognac, on=[*cle, "nb"], how="semi").height == 2
     assert inchangees.height >= 10
     assert inchangees.filter(pl.col("secret")).is_empty()
-    assert suivantes.filter(pl.col("secret")).height > cellules.filter(pl.col("secret")).height
+    # while Angoulême's 78, 3 more than the earlier 75, is hidden
+    angouleme = (pl.col("code") == "16015") & (pl.col("mesure") == pa.TOTAL_DIAGNOSTIC)
+    assert suivantes.filter(angouleme & (pl.col("annee") == 2024)).select(
+        "nb", "secret"
+    ).rows() == [(78, True)]
+    publie = pa.indicateurs_activite(suivantes, BESOIN)
+    assert sp.audit_publication(agreges, appartenances, publie, historique).is_empty()
 
 
 def test_unreadable_history_hides_every_partner_count_and_the_release_goes_out(
@@ -775,3 +816,83 @@ def test_every_ratio_of_two_unpublished_counts_is_rounded() -> None:
         if den is not None and (t, den) not in publies
     }
     assert sans_denominateur == set(pa.RATIOS_ARRONDIS) == {"ratio_pass_utilises_emis"}
+
+
+def _relations_publiees(appartenances: pl.DataFrame, indicateurs: pl.DataFrame) -> pl.DataFrame:
+    """Each published EPCI or département total with its communes, read off the published rows
+    alone: the sum S its hidden communes share, and how many (k) there are."""
+    comptes = indicateurs.filter(
+        (pl.col("indicateur") == "nb_diagnostics_autonomie") & pl.col("couverture")
+    ).select("niveau", "code", "annee", "valeur", "secret")
+    communes = comptes.filter(pl.col("niveau") == "commune").join(
+        appartenances.filter(pl.col("niveau") == "commune").select("code_commune", code="code"),
+        left_on="code",
+        right_on="code",
+    )
+    sommes = []
+    for parent in ("epci", "departement"):
+        liens = appartenances.filter(pl.col("niveau") == parent).select(
+            "code_commune", code_parent="code"
+        )
+        sommes.append(
+            communes.join(liens, left_on="code", right_on="code_commune")
+            .group_by("code_parent", "annee")
+            .agg(
+                pl.col("valeur").sum().alias("publiees"),
+                pl.col("secret").sum().alias("k"),
+            )
+            .join(
+                comptes.filter((pl.col("niveau") == parent) & ~pl.col("secret")),
+                left_on=["code_parent", "annee"],
+                right_on=["code", "annee"],
+            )
+            .select(
+                "niveau",
+                "code_parent",
+                "annee",
+                "k",
+                (pl.col("valeur") - pl.col("publiees")).alias("s"),
+            )
+        )
+    return pl.concat(sommes).filter(pl.col("k") > 0)
+
+
+@pytest.mark.parametrize(
+    "rouillacais",
+    [
+        "16286;2024-03;6;2;3;1;",  # as exported: the EPCI's 9 shared by 3 and 6
+        "16286;2024-03;2;1;1;0;",  # its 5 shared by 2 and 3: each 1 to 4 once zeros are read
+    ],
+)
+def test_hidden_counts_known_to_be_at_least_1_still_span_5_values(
+    codes, appartenances, rouillacais: str
+) -> None:
+    """Zeros are never hidden, so a reader knows every hidden commune count is at least 1: the
+    k hidden communes of a published EPCI or département, sharing what its published communes
+    leave (S), are each anywhere in [1, S - k + 1], which must span at least 5 values."""
+    texte = (FIXTURES / FILES["exemple_diagnostics_autonomie"]).read_text()
+    texte = texte.replace("16286;2024-03;6;2;3;1;", rouillacais)
+    mapping = MAPPINGS["exemple_diagnostics_autonomie"]
+    lu = read_partner(texte.encode(), "diagnostics_charente_2023_2024.csv", mapping)
+    comptes, _ = pa.compte_activite([(mapping.type_fichier, lu.kept)], codes)
+    cellules = pa.applique_secret(pa.agrege_comptes(comptes, appartenances), appartenances)
+    indicateurs = pa.indicateurs_activite(cellules, BESOIN)
+    relations = _relations_publiees(appartenances, indicateurs)
+    assert relations.filter(pl.col("annee") == 2024).height >= 1
+    assert relations.filter(pl.col("s") - pl.col("k") < pa.SEUIL_SECRET).is_empty()
+    assert sp.audit_publication(cellules.drop("secret"), appartenances, indicateurs).is_empty()
+
+
+def test_the_same_counts_in_any_row_order_give_the_same_suppression(
+    comptes, appartenances, cellules
+) -> None:
+    """Ties between equally cheap complements are broken by cell id: ids must not follow the
+    row order a group_by happened to give, else two runs on the same files publish two
+    suppression patterns, and a reader holding both sees through each."""
+    agreges = pa.agrege_comptes(comptes[0], appartenances)
+    for graine in (1, 2, 3):
+        melangees = agreges.sample(fraction=1.0, shuffle=True, seed=graine)
+        assert_frame_equal(
+            pa.applique_secret(melangees, appartenances).sort(*pa.CLE_CELLULE),
+            cellules.sort(*pa.CLE_CELLULE),
+        )
