@@ -15,15 +15,17 @@ def normalise_nom_colonne(nom: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", sans_accents).strip()
 
 
+def sans_accents(textes: pl.Expr) -> pl.Expr:
+    """`Émilion` → `Emilion`, `ç` → `c`: the letters without their diacritics (NFKD, marks
+    removed), as people type them in a name or an address."""
+    return textes.str.normalize("NFKD").str.replace_all(r"\p{M}", "")
+
+
 def normalise_nom(names: pl.Expr) -> pl.Expr:
     """`Saint-Émilion`, `ST EMILION`, `St-Émilion Cedex` → `SAINT EMILION`; `Marseille 11e` →
     `MARSEILLE` (an arrondissement municipal names its commune)."""
     return (
-        names.str.to_uppercase()
-        .str.replace_all("Œ", "OE")
-        .str.replace_all("Æ", "AE")
-        .str.normalize("NFKD")
-        .str.replace_all(r"\p{M}", "")
+        sans_accents(names.str.to_uppercase().str.replace_all("Œ", "OE").str.replace_all("Æ", "AE"))
         .str.replace(r"\bCEDEX\b.*$", "")
         .str.replace_all(r"[^A-Z0-9]+", " ")
         .str.strip_chars()

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 
 import polars as pl
 
+from observatory.transforms.names import sans_accents
 from observatory.validation.quarantine import (
     IDENTITE_LIGNE,
     QUARANTINE_SCHEMA,
@@ -298,17 +299,8 @@ def courriel_personnel(courriel: pl.Expr, noms: Prenoms) -> pl.Expr:
     `france.services`, `accueil.marie`).
     """
     noms = _serie_noms(noms)
-    local = (
-        courriel.str.split("@")
-        .list.first()
-        .str.to_lowercase()
-        .str.replace_all(r"[àâä]", "a")
-        .str.replace_all(r"[éèêë]", "e")
-        .str.replace_all(r"[îï]", "i")
-        .str.replace_all(r"[ôö]", "o")
-        .str.replace_all(r"[ùûü]", "u")
-        .str.replace_all("ç", "c")
-        .str.replace(r"\d+$", "")
+    local = sans_accents(courriel.str.split("@").list.first().str.to_lowercase()).str.replace(
+        r"\d+$", ""
     )
     parts = local.str.replace_all("_", ".").str.split(".")
     n = parts.list.len()
