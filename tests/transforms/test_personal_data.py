@@ -66,6 +66,8 @@ def test_first_names_are_insee_s() -> None:
         ("secourspopulaire.lb@gmail.com", False),
         ("emmaus.ag@orange.fr", False),
         ("assoclic.fr@gmail.com", False),
+        ("maria.nuñez@orange.fr", True),  # a letter beyond French accents
+        ("zoë.lefèvre@udaf16.org", True),
     ],
 )
 def test_person_like_emails(courriel: str, personnel: bool) -> None:
