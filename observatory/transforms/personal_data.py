@@ -219,12 +219,44 @@ _NIR = (
     r"[\s.]?\d{3}[\s.]?\d{3}[\s.]?\d{2}\b"
 )
 _NAISSANCE = r"(?i)\bn[ée]e?\s+le\s+\d{1,2}[\s/.\-]+(?:\d{1,2}|[a-zéû]+)[\s/.\-]+\d{2,4}"
-# (a name in capitals is not taken: `RUE MME DE SEVIGNE`, `M. LE MAIRE`, `ZAC MR BRICOLAGE`
-# are a registry's addresses and titles, and a match nulls a required field)
+# A name in capitals after a civility (`Mme DUPONT`, `M. MARTIN Jean`) is taken with the word
+# before it: registries write addresses and titles the same way (`12 RUE MME DE SEVIGNE`,
+# `Salle MME CURIE`, `M. LE MAIRE`), and a match nulls a required field, so `_nom_plausible`
+# drops a match after a street or building word (`VOIES`) or whose name is an article or a
+# title (`MOTS_TITRE`). `MR` is not read before capitals (`ZAC MR BRICOLAGE`, a brand).
+_CIVILITES_MAJUSCULES = (
+    r"(?:M\.|Mme\.?|Mlle\.?|Madame|Monsieur|Mademoiselle|MME\.?|MLLE\.?|MADAME|MONSIEUR"
+    r"|MADEMOISELLE)"
+)
 _PERSONNE = (
     r"\b(?:M\.|Mr|Mme\.?|Mlle\.?|Madame|Monsieur|Mademoiselle)\s+"
     r"[A-ZÀ-Ý][a-zà-ÿ'\-]+(?:\s+[A-ZÀ-Ý][A-Za-zà-ÿ'\-]+)?"
+    rf"|(?:[\p{{L}}'\-]+\s+)?\b{_CIVILITES_MAJUSCULES}\s+\p{{Lu}}[\p{{Lu}}'\-]+\b"
+    r"(?:\s+\p{Lu}[\p{L}'\-]+)?"
 )
+# fmt: off
+VOIES = frozenset(
+    {
+        "rue", "avenue", "av", "bd", "boulevard", "place", "pl", "allee", "impasse", "imp",
+        "chemin", "ch", "route", "rte", "quai", "square", "sq", "cours", "residence", "cite",
+        "lotissement", "lot", "zac", "za", "zi", "parc", "passage", "sentier", "voie",
+        "espace", "centre", "salle", "ecole", "college", "lycee", "foyer", "maison", "stade",
+        "halle", "hameau", "mail", "promenade", "esplanade", "faubourg", "fg", "villa", "clos",
+        "domaine", "quartier", "gymnase", "complexe", "bibliotheque", "mediatheque", "creche",
+        "groupe",
+    }
+)
+# fmt: on
+# fmt: off
+MOTS_TITRE = frozenset(
+    {
+        "le", "la", "les", "de", "du", "des", "et", "en", "au", "aux", "un", "une", "maire",
+        "adjoint", "adjointe", "president", "presidente", "directeur", "directrice",
+        "responsable", "conseiller", "conseillere", "secretaire", "depute", "deputee",
+        "senateur", "senatrice", "docteur",
+    }
+)
+# fmt: on
 _TEXTE_PERSONNEL = {RAISON_NIR: _NIR, RAISON_NAISSANCE: _NAISSANCE, RAISON_PERSONNE: _PERSONNE}
 # what hides an address or a number from a filter: `nom[at]domaine.fr`, full-width `＠` and
 # digits, zero-width spaces
@@ -248,6 +280,17 @@ def normalise_texte(texte: pl.Expr) -> pl.Expr:
     )
 
 
+def _nom_plausible(trouve: pl.Expr) -> pl.Expr:
+    """A civility and a name as a person's, not an address's nor a title's (`_PERSONNE`)."""
+    avant = sans_accents(trouve.str.extract(r"^([\p{L}'\-]+)\s", 1).str.to_lowercase())
+    nom = sans_accents(
+        trouve.str.extract(rf"{_CIVILITES_MAJUSCULES}\s+([\p{{L}}'\-]+)", 1).str.to_lowercase()
+    )
+    return ~(
+        avant.is_in(sorted(VOIES)) | nom.is_in(sorted(MOTS_TITRE)) | nom.str.contains(r"^[ld]'")
+    ).fill_null(False)
+
+
 def _cle_nir_valide(nir: pl.Expr) -> pl.Expr:
     """The key of a social security number (97 minus its first 13 digits modulo 97, Corsica's
     2A and 2B read 19 and 18): a 15-digit identifier in a URL (a Facebook page's) has the
@@ -260,6 +303,10 @@ def _cle_nir_valide(nir: pl.Expr) -> pl.Expr:
         .cast(pl.Int64, strict=False)
     )
     return (97 - corps % 97) == chiffres.str.slice(13, 2).cast(pl.Int64, strict=False)
+
+
+# what a match of `_TEXTE_PERSONNEL` must also be to count
+_FILTRES_TEXTE = {RAISON_NIR: _cle_nir_valide, RAISON_PERSONNE: _nom_plausible}
 
 
 def masque_texte(texte: str) -> str:
@@ -428,7 +475,7 @@ def _trouvailles(frame: pl.DataFrame, colonnes: Sequence[str], noms: Prenoms) ->
             found.select("__i", pl.col(f"__{raison}").alias("brut"))
             .explode("brut", empty_as_null=True)
             .drop_nulls("brut")
-            .filter(_cle_nir_valide(pl.col("brut")) if raison == RAISON_NIR else pl.lit(True))
+            .filter(_FILTRES_TEXTE.get(raison, lambda _: pl.lit(True))(pl.col("brut")))
             .with_columns(
                 pl.lit(raison).alias("code_raison"),
                 pl.col("brut").str.replace_all(r"[A-Za-zÀ-ÿ0-9]", "*").alias("masque"),

@@ -155,6 +155,11 @@ def test_real_charente_contacts(charente_raw: pl.DataFrame) -> None:
         ("Chez Mme Josiane Lefebvre, 14 allée des Tilleuls - 33400 Talence", "nom_de_personne"),
         ("Contact : M. Dupont", "nom_de_personne"),
         ("Accueil par Mme. Durand", "nom_de_personne"),  # a civility with its period
+        # a name in capitals, as forms and exports write it
+        ("Contact : Mme DUPONT", "nom_de_personne"),
+        ("Responsable M. MARTIN Jean, sur rendez-vous", "nom_de_personne"),
+        ("CONTACT MME LE-GOFF", "nom_de_personne"),
+        ("référente Madame DURAND-LEROY", "nom_de_personne"),
         ("écrire à m.le-goff@orange.fr", "courriel_personnel"),
         ("Josiane, née le 14/02/1961", "date_de_naissance"),
         ("NIR 2 61 02 33 063 123 53", "numero_securite_sociale"),
@@ -176,6 +181,17 @@ def test_real_charente_contacts(charente_raw: pl.DataFrame) -> None:
         ("Salle MME CURIE", None),
         ("RUE M. PAGNOL", None),
         ("M. LE MAIRE", None),  # a title
+        ("Monsieur le Maire", None),
+        ("Monsieur Le Maire", None),
+        ("Permanence de M. LE DEPUTE", None),
+        ("ZAC MR BRICOLAGE", None),  # a brand
+        ("Centre commercial MR BRICOLAGE", None),
+        ("AVENUE MADAME ROLAND", None),
+        ("Ecole MADAME DE SEVIGNE", None),
+        ("COLLEGE MME DE LA FAYETTE", None),
+        ("Espace M. PAGNOL", None),
+        ("3 PLACE MADAME CURIE", None),
+        ("Médiathèque MME L'HERMITTE", None),
         ("SIRET 20006891400015", None),
     ],
 )
