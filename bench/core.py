@@ -37,7 +37,14 @@ from observatory.settings import PROJECT_ROOT
 from observatory.sources.catalogue import FRANCE_SERVICES
 from observatory.sqlmodels.loader import SqlModel, discover, order
 from observatory.sqlmodels.runner import run_model
-from observatory.transforms import access, fragility, need, need_interval, partner_activity
+from observatory.transforms import (
+    access,
+    fragility,
+    need,
+    need_interval,
+    partner_activity,
+    secret_suppression,
+)
 
 TAUX = PROJECT_ROOT / "assets/insee_illectronisme/taux_illectronisme.csv"
 SQL_DIR = PROJECT_ROOT / "dbt_like_sql"
@@ -114,7 +121,7 @@ def steps(tables: dict[str, pl.DataFrame]) -> dict[str, Callable[[dict], pl.Data
     if "int__activite_partenaires" in tables:
 
         def activite(r: dict) -> pl.DataFrame:
-            cellules = partner_activity.applique_secret(
+            cellules = secret_suppression.applique_secret(
                 r["int__activite_partenaires"], r["int__appartenances"]
             )
             return partner_activity.indicateurs_activite(cellules, r["ind_besoin"])

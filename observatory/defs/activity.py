@@ -11,7 +11,7 @@ import polars as pl
 from observatory.defs.partners import stg_key
 from observatory.defs.resources import ObservatoryResource
 from observatory.partners.mappings import PartnerMapping
-from observatory.transforms import partner_activity, secret_publication
+from observatory.transforms import partner_activity, secret_publication, secret_suppression
 from observatory.validation.store import write_quarantine
 
 INT_ACTIVITE = "int__activite_partenaires"
@@ -61,7 +61,7 @@ def build_activity_assets(mappings: dict[str, PartnerMapping]) -> list[dg.Assets
     ) -> dg.Output[pl.DataFrame]:
         """Shares of diagnosed people, accompaniments per need, pass used: secret below 5, and
         within 5 of what an earlier release revealed (read fresh: releases are not assets)."""
-        cellules = partner_activity.applique_secret(
+        cellules = secret_suppression.applique_secret(
             int__activite_partenaires,
             int__appartenances,
             observatory.historique_secret(),

@@ -36,7 +36,7 @@ class ObservatoryResource(dg.ConfigurableResource):
         """What earlier releases revealed of the partners' counts: an input read fresh by the
         steps that decide and check secrecy (releases are not assets of the graph). None when
         it cannot be read: every partner count is then hidden, and the release still goes out
-        (`partner_activity.etat_historique`)."""
+        (`secret_suppression.etat_historique`)."""
         try:
             return historique_secret(self.settings)
         except HistoriqueIllisible as erreur:

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-# Modules an asset body calls to describe its output (metadata), not to compute it.
-DESCRIPTIFS = ("observatory.transforms.resume",)
+# Modules an asset body calls to describe its output (metadata) or to keep its set-aside rows
+# (the quarantine file), not to compute it.
+DESCRIPTIFS = ("observatory.transforms.resume", "observatory.validation.store")
 _PROJECT = Path(__file__).resolve().parents[2]  # the checkout
 
 

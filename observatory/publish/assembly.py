@@ -227,7 +227,7 @@ logger = logging.getLogger(__name__)
 def _garde_historique(settings: Settings) -> None:
     """Add the releases on disk to the ledger of what was revealed; a ledger or a release that
     cannot be read is said, never blocks the release (the next runs hide every partner count
-    until it is mended: `partner_activity.etat_historique`)."""
+    until it is mended: `secret_suppression.etat_historique`)."""
     try:
         historique_secret(settings, ecrire=True)
     except (HistoriqueIllisible, OSError) as erreur:

@@ -2,7 +2,7 @@
 
 Releases are immutable and stay downloaded by their readers after the observatory prunes them:
 a count published in two releases tells the difference between them, and a difference of 1 to
-4 is a count of people (`partner_activity.etat_historique`). The secrecy of a new release is
+4 is a count of people (`secret_suppression.etat_historique`). The secrecy of a new release is
 therefore decided against every value any earlier release revealed. Those values are read off
 each release on disk (`secret_publication.valeurs_revelees`) and kept in a ledger outside the
 published folder, so that a pruned release still counts and each release is read once. The
@@ -21,12 +21,12 @@ import polars as pl
 
 from observatory.publish.release import RELEASE_ID, read_manifest, scan_table
 from observatory.settings import Settings
-from observatory.transforms.partner_activity import HISTORIQUE_SCHEMA
 from observatory.transforms.secret_publication import (
     INDICATEURS_REVELATEURS,
     VALEURS_SCHEMA,
     valeurs_revelees,
 )
+from observatory.transforms.secret_suppression import HISTORIQUE_SCHEMA
 
 FICHIER = "valeurs_revelees.parquet"
 PRECEDENT = "valeurs_revelees.precedent.parquet"  # the ledger before its last write

@@ -4,7 +4,7 @@ A published row can break statistical secrecy directly (`violations_secret`: a v
 `secret` row, a count of 1 to 4 people) or by what it reveals once combined with the others:
 `audit_publication` reads the attacker's knowledge off the published rows (`REVELATIONS`), not
 off the suppression's flags, and bounds every protected count by linear programming
-(`secret_audit`), as `partner_activity.applique_secret` did before publishing.
+(`secret_audit`), as `secret_suppression.applique_secret` did before publishing.
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from observatory.transforms import secret_audit
 from observatory.transforms.partner_activity import (
     CELLULE_SCHEMA,
     CLE_CELLULE,
-    HISTORIQUE_SCHEMA,
     PARTS_DIAGNOSTIC,
     POUR_MILLE,
-    RELATIONS_SCHEMA,
-    SANS_HISTORIQUE,
     SEUIL_SECRET,
     TOTAL_DIAGNOSTIC,
+)
+from observatory.transforms.secret_suppression import (
+    HISTORIQUE_SCHEMA,
+    RELATIONS_SCHEMA,
+    SANS_HISTORIQUE,
     deja_reveles,
     etat_historique,
     relations_lineaires,
@@ -83,7 +85,7 @@ def valeurs_revelees(indicateurs: pl.DataFrame) -> pl.DataFrame:
     a ratio to the published need gives its numerator (value × need / factor). Ratios between
     two unpublished counts give no count. Values are rounded to the unit (counts are integers;
     the published values carry full precision). Returns `VALEURS_SCHEMA`: what an earlier
-    release revealed, before `partner_activity.complete_historique` adds what follows by
+    release revealed, before `secret_suppression.complete_historique` adds what follows by
     subtraction.
     """
     cle = ["niveau", "code", "annee"]

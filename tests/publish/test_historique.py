@@ -17,7 +17,7 @@ from observatory.publish.historique import (
 )
 from observatory.publish.release import write_release
 from observatory.settings import Settings
-from observatory.transforms.partner_activity import HISTORIQUE_SCHEMA
+from observatory.transforms.secret_suppression import HISTORIQUE_SCHEMA
 
 SCHEMA = {
     "niveau": pl.String,

@@ -19,6 +19,7 @@ from observatory.settings import PROJECT_ROOT
 from observatory.transforms import partner_activity as pa
 from observatory.transforms import secret_audit
 from observatory.transforms import secret_publication as sp
+from observatory.transforms import secret_suppression as ss
 from tests.conftest import PARTNER_ACTIVITY, PARTNER_ACTIVITY_FILES
 from tests.transforms.test_secret_audit import BESOIN_VIDE
 
@@ -79,7 +80,7 @@ def comptes(staged, codes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 @pytest.fixture(scope="module")
 def cellules(comptes, appartenances: pl.DataFrame) -> pl.DataFrame:
-    return pa.applique_secret(pa.agrege_comptes(comptes[0], appartenances), appartenances)
+    return ss.applique_secret(pa.agrege_comptes(comptes[0], appartenances), appartenances)
 
 
 # ind_besoin's nb_illectronisme rows for the two départements of the files
@@ -258,7 +259,7 @@ def test_no_suppressed_cell_can_be_recovered_by_subtraction(cellules, appartenan
 
 def test_without_partner_files_no_rows(appartenances) -> None:
     comptes, quarantaine = pa.compte_activite([], pl.DataFrame({"niveau": [], "code": []}))
-    cellules = pa.applique_secret(pa.agrege_comptes(comptes, appartenances), appartenances)
+    cellules = ss.applique_secret(pa.agrege_comptes(comptes, appartenances), appartenances)
     indicateurs = pa.indicateurs_activite(cellules, BESOIN_VIDE)
     assert indicateurs.is_empty() and quarantaine.is_empty()
     agreges = pa.agrege_comptes(comptes, appartenances)
@@ -342,7 +343,7 @@ def test_the_cc_total_is_hidden_once_hidden_counts_are_known_to_be_at_least_1(
                     .cast(pl.Float64)
                     .alias("minimum"),
                 ),
-                pa.relations_lineaires(cellules, appartenances),
+                ss.relations_lineaires(cellules, appartenances),
                 pa.SEUIL_SECRET,
                 exactes=True,
             )
@@ -459,7 +460,7 @@ def _release_suivante(
         [*staged, ("diagnostics_autonomie", _fichier_tardif(ajout))], codes
     )
     agreges = pa.agrege_comptes(comptes, appartenances)
-    cellules = pa.applique_secret(agreges, appartenances, historique)
+    cellules = ss.applique_secret(agreges, appartenances, historique)
     return agreges, pa.indicateurs_activite(cellules, BESOIN)
 
 
@@ -510,7 +511,7 @@ def _etroites_conjointes(
                 )
             ).alias("a_proteger"),
         ),
-        pa.relations_lineaires(cellules, appartenances),
+        ss.relations_lineaires(cellules, appartenances),
         pa.SEUIL_SECRET,
         exactes=True,
     )
@@ -522,7 +523,7 @@ def test_without_history_two_releases_reveal_the_people_counted_in_between(
 ) -> None:
     """The attack: each release alone is safe, yet 78 − 75 tells that 3 people were diagnosed
     in Angoulême between them (and 122 − 119 in the département, and so on up)."""
-    agreges, suivante = _release_suivante(staged, codes, appartenances, 3, pa.SANS_HISTORIQUE)
+    agreges, suivante = _release_suivante(staged, codes, appartenances, 3, ss.SANS_HISTORIQUE)
     assert sp.violations_secret(suivante).is_empty()
     assert sp.audit_publication(agreges, appartenances, suivante).is_empty()
     avant = _epinglees(cellules.drop("secret"), appartenances, indicateurs)
@@ -577,12 +578,12 @@ def test_a_count_an_earlier_release_revealed_is_never_hidden_to_protect_another(
         ],
         schema=["release_id", *cle, "nb"],
         orient="row",
-    ).cast(pa.HISTORIQUE_SCHEMA)
+    ).cast(ss.HISTORIQUE_SCHEMA)
     historique = pl.concat([cognac, _historique(indicateurs)])
     comptes, _ = pa.compte_activite([*staged, ("diagnostics_autonomie", _fichier_tardif(3))], codes)
     agreges = pa.agrege_comptes(comptes, appartenances)
-    sans = pa.applique_secret(agreges, appartenances, pa.SANS_HISTORIQUE)
-    suivantes = pa.applique_secret(agreges, appartenances, historique)
+    sans = ss.applique_secret(agreges, appartenances, ss.SANS_HISTORIQUE)
+    suivantes = ss.applique_secret(agreges, appartenances, historique)
     assert sans.join(cognac, on=[*cle, "nb"], how="semi")["secret"].to_list() == [True, True]
     avant = pl.concat(
         [
@@ -607,7 +608,7 @@ def test_unreadable_history_hides_every_partner_count_and_the_release_goes_out(
     comptes, appartenances
 ) -> None:
     agreges = pa.agrege_comptes(comptes[0], appartenances)
-    prudentes = pa.applique_secret(agreges, appartenances, None)
+    prudentes = ss.applique_secret(agreges, appartenances, None)
     publiees = pa.indicateurs_activite(prudentes, BESOIN)
     couvertes = publiees.filter(pl.col("couverture"))
     assert couvertes.height > 100
@@ -615,7 +616,7 @@ def test_unreadable_history_hides_every_partner_count_and_the_release_goes_out(
     assert couvertes.filter(pl.col("valeur") == 0).height > 0  # a zero describes nobody
     assert sp.audit_publication(agreges, appartenances, publiees, None).is_empty()
     # the check with an unreadable history refuses any non-zero count that is published
-    normales = pa.indicateurs_activite(pa.applique_secret(agreges, appartenances), BESOIN)
+    normales = pa.indicateurs_activite(ss.applique_secret(agreges, appartenances), BESOIN)
     assert not sp.audit_publication(agreges, appartenances, normales, None).is_empty()
 
 
@@ -623,7 +624,7 @@ def test_the_check_catches_a_release_that_ignored_the_history(
     staged, codes, appartenances, indicateurs
 ) -> None:
     historique = _historique(indicateurs)
-    agreges, naive = _release_suivante(staged, codes, appartenances, 3, pa.SANS_HISTORIQUE)
+    agreges, naive = _release_suivante(staged, codes, appartenances, 3, ss.SANS_HISTORIQUE)
     etroites = sp.audit_publication(agreges, appartenances, naive, historique)
     assert ("commune", "16015", 2024, "nb_diagnostics", 78) in etroites.select(
         "niveau", "code", "annee", "mesure", "nb"
@@ -668,7 +669,7 @@ def test_what_follows_by_subtraction_from_what_a_release_revealed(revele, attend
         *pa.CLE_CELLULE,
         pl.col("code").replace_strict(revele, return_dtype=pl.Int64).alias("nb"),
     )
-    complet = pa.complete_historique(historique, cellules, relations)
+    complet = ss.complete_historique(historique, cellules, relations)
     assert dict(complet.select("code", "nb").rows()) == revele | attendu
 
 
@@ -693,13 +694,13 @@ def test_an_unchanged_count_is_not_the_complement_of_one_that_moved() -> None:
         return pa.agrege_comptes(brut, app)
 
     premiere = agreges({"A": 75, "B": 20, "C": 30})
-    cellules_1 = pa.applique_secret(premiere, app)
+    cellules_1 = ss.applique_secret(premiere, app)
     assert not cellules_1["secret"].any()
     historique = cellules_1.filter(pl.col("couverture")).select(
         pl.lit("r1").alias("release_id"), *pa.CLE_CELLULE, "nb"
     )
     seconde = agreges({"A": 78, "B": 20, "C": 40})
-    cellules_2 = pa.applique_secret(seconde, app, historique)
+    cellules_2 = ss.applique_secret(seconde, app, historique)
     caches = dict(cellules_2.filter(pl.col("niveau") == "commune").select("code", "secret").rows())
     assert caches == {"A": True, "B": False, "C": True}
     publiees = cellules_2.filter(~pl.col("secret")).select(*pa.CLE_CELLULE, "nb")
@@ -710,7 +711,7 @@ def _historique_de(agreges: pl.DataFrame, app: pl.DataFrame) -> pl.DataFrame:
     """What a release of `agreges` (suppressed as the pipeline does) revealed."""
     from tests.transforms.test_secret_audit import BESOIN_VIDE as SANS_BESOIN
 
-    publiees = pa.indicateurs_activite(pa.applique_secret(agreges, app), SANS_BESOIN)
+    publiees = pa.indicateurs_activite(ss.applique_secret(agreges, app), SANS_BESOIN)
     return sp.valeurs_revelees(publiees).select(pl.lit("r1").alias("release_id"), pl.all())
 
 
@@ -754,7 +755,7 @@ def test_a_second_release_is_always_produced_and_passes_its_check(premiere, seco
     app = memberships(communes)
     historique = _historique_de(r1, app)
     _, r2 = table(seconde)
-    cellules = pa.applique_secret(r2, app, historique)
+    cellules = ss.applique_secret(r2, app, historique)
     publiees = pa.indicateurs_activite(cellules, SANS_BESOIN)
     assert sp.audit_publication(r2, app, publiees, historique).is_empty()
     assert sp.violations_secret(publiees).is_empty()
@@ -774,7 +775,7 @@ def test_a_count_an_older_release_let_through_does_not_block_every_later_one() -
     historique = agreges.filter(trois).select(
         pl.lit("r0").alias("release_id"), *pa.CLE_CELLULE, "nb"
     )
-    cellules = pa.applique_secret(agreges, app, historique)
+    cellules = ss.applique_secret(agreges, app, historique)
     assert cellules.filter(trois)["secret"].to_list() == [True]  # not printed again
     publiees = pa.indicateurs_activite(cellules, SANS_BESOIN)
     assert sp.audit_publication(agreges, app, publiees, historique).is_empty()
@@ -794,7 +795,7 @@ def test_a_ratio_of_two_unpublished_counts_does_not_give_them_back(codes, appart
     lu = read_partner(texte.encode(), "pass_2023.csv", mapping)
     comptes, _ = pa.compte_activite([("pass_numerique", lu.kept)], codes)
     agreges = pa.agrege_comptes(comptes, appartenances)
-    publiees = pa.indicateurs_activite(pa.applique_secret(agreges, appartenances), BESOIN)
+    publiees = pa.indicateurs_activite(ss.applique_secret(agreges, appartenances), BESOIN)
     ratio = valeur(publiees, "epci", "200071827", "ratio_pass_utilises_emis", 2023)[0]
     assert ratio == 0.65
     assert Fraction(ratio).limit_denominator(10**6) != Fraction(261, 401)
@@ -875,7 +876,7 @@ def test_hidden_counts_known_to_be_at_least_1_still_span_5_values(
     mapping = MAPPINGS["exemple_diagnostics_autonomie"]
     lu = read_partner(texte.encode(), "diagnostics_charente_2023_2024.csv", mapping)
     comptes, _ = pa.compte_activite([(mapping.type_fichier, lu.kept)], codes)
-    cellules = pa.applique_secret(pa.agrege_comptes(comptes, appartenances), appartenances)
+    cellules = ss.applique_secret(pa.agrege_comptes(comptes, appartenances), appartenances)
     indicateurs = pa.indicateurs_activite(cellules, BESOIN)
     relations = _relations_publiees(appartenances, indicateurs)
     assert relations.filter(pl.col("annee") == 2024).height >= 1
@@ -893,6 +894,6 @@ def test_the_same_counts_in_any_row_order_give_the_same_suppression(
     for graine in (1, 2, 3):
         melangees = agreges.sample(fraction=1.0, shuffle=True, seed=graine)
         assert_frame_equal(
-            pa.applique_secret(melangees, appartenances).sort(*pa.CLE_CELLULE),
+            ss.applique_secret(melangees, appartenances).sort(*pa.CLE_CELLULE),
             cellules.sort(*pa.CLE_CELLULE),
         )

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from observatory.transforms import partner_activity as pa
 from observatory.transforms import secret_audit
 from observatory.transforms import secret_publication as sp
+from observatory.transforms import secret_suppression as ss
 from observatory.transforms.couverture import COUVERTURE_MODELE
 from observatory.transforms.territories import COLONNES_NIVEAUX_COG
 
@@ -146,7 +147,7 @@ def test_the_audit_finds_what_the_old_suppression_let_through(secrets, attendu) 
 def test_the_new_suppression_protects_the_small_commune() -> None:
     agreges = comptes(CONTRE_EXEMPLE)
     app = appartenances(CONTRE_EXEMPLE)
-    cellules = pa.applique_secret(agreges, app)
+    cellules = ss.applique_secret(agreges, app)
     publies = pa.indicateurs_activite(cellules, BESOIN_VIDE)
     assert sp.audit_publication(agreges, app, publies).is_empty()
     # every suppressed cell, with what the suppression assumes known (all unsuppressed cells)
@@ -177,7 +178,7 @@ def _bornes_suppression(
             # zeros are never hidden: a hidden count is at least 1
             (pl.col("couverture") & pl.col("secret")).cast(pl.Float64).alias("minimum"),
         ),
-        pa.relations_lineaires(cellules, app),
+        ss.relations_lineaires(cellules, app),
         pa.SEUIL_SECRET,
         exactes,
     )
@@ -255,7 +256,7 @@ def test_random_linked_tables_are_protected(table) -> None:
     communes, sans_categorie = table
     agreges = comptes(communes, sans_categorie)
     app = appartenances(communes)
-    cellules = pa.applique_secret(agreges, app)
+    cellules = ss.applique_secret(agreges, app)
     # the counts themselves are never altered, only flagged
     cle = ["niveau", "code", "annee", "type_fichier", "mesure"]
     assert cellules.drop("secret").sort(cle).equals(agreges.sort(cle))
@@ -337,8 +338,8 @@ def test_the_cheapest_perturbation_is_hidden(communes, caches, attendu) -> None:
         (pl.col("code") == caches[0][1]) & (pl.col("mesure") == caches[0][2])
     )["id"]
     ajouts, non_resolues = secret_audit.complements_protecteurs(
-        cellules.select("id", "nb", "secret", cout=pa.cout_masque()),
-        pa.relations_lineaires(cellules, appartenances(communes)),
+        cellules.select("id", "nb", "secret", cout=ss.cout_masque()),
+        ss.relations_lineaires(cellules, appartenances(communes)),
         etroite,
         pa.SEUIL_SECRET,
     )
@@ -354,7 +355,7 @@ def test_the_cheapest_perturbation_is_hidden(communes, caches, attendu) -> None:
             (pl.col("couverture") & ~pl.col("secret")).alias("connu"),
             pl.col("id").is_in(etroite.implode()).alias("a_proteger"),
         ),
-        pa.relations_lineaires(cellules, appartenances(communes)),
+        ss.relations_lineaires(cellules, appartenances(communes)),
         pa.SEUIL_SECRET,
         exactes=True,
     )
@@ -380,7 +381,7 @@ def test_the_fast_audit_gives_the_exact_audit_s_verdicts() -> None:
     the threshold) get the verdict the exact audit (two programmes per cell) gives them."""
     communes = departements_de_petites_communes(2, 60)
     app = appartenances(communes)
-    cellules = pa.applique_secret(comptes(communes), app)
+    cellules = ss.applique_secret(comptes(communes), app)
     exactes = _bornes_suppression(cellules, app, exactes=True)
     rapides = _bornes_suppression(cellules, app)
     assert exactes.height == rapides.height > 100
@@ -432,7 +433,7 @@ def test_a_departement_of_small_counts_is_audited_without_a_programme_per_cell(
     )
     petites = agreges.filter(pl.col("nb").is_between(1, pa.SEUIL_SECRET - 1)).height
     assert petites > 500
-    cellules = pa.applique_secret(agreges, app)
+    cellules = ss.applique_secret(agreges, app)
     indicateurs = pa.indicateurs_activite(cellules, BESOIN_VIDE)
     appels = []
     bornes = secret_audit._bornes
