@@ -297,9 +297,11 @@ def etat_historique(
     historique: pl.DataFrame | None,
     relations: pl.DataFrame,
     seuil: int = SEUIL_SECRET,
+    revelees: pl.DataFrame | None = None,
 ) -> tuple[pl.Series, pl.Series]:
     """(ecart, fixe): the ids of cells within 1 to `seuil` - 1 of a value an earlier release
-    revealed (`complete_historique`), and of those equal to one (and near none).
+    revealed (`complete_historique`, or `revelees` when the caller has it), and of those equal
+    to one (and near none).
 
     Releases stay downloadable: publishing 78 where an earlier release published 75 tells that
     3 people were counted in between, a count of 3 by subtraction across releases. Such a
@@ -318,7 +320,8 @@ def etat_historique(
     if historique.is_empty():
         return vide, vide
     cle = list(CLE_CELLULE)
-    revelees = complete_historique(historique, cellules, relations)
+    if revelees is None:
+        revelees = complete_historique(historique, cellules, relations)
     comparees = (
         cellules.filter(pl.col("couverture").fill_null(False))
         .select(pl.col("id").cast(pl.Int64), *cle, "nb")
@@ -334,6 +337,76 @@ def etat_historique(
     ecart = comparees.filter("proche")["id"].sort()
     fixe = comparees.filter(pl.col("egal") & ~pl.col("proche"))["id"].sort()
     return ecart, fixe
+
+
+def groupes_a_proteger(
+    cellules: pl.DataFrame,
+    relations: pl.DataFrame,
+    revelees: pl.DataFrame,
+    seuil: int = SEUIL_SECRET,
+) -> pl.Series:
+    """Cells to hide so that no group of hidden cells gained 1 to `seuil` - 1 people together
+    since an earlier release.
+
+    A parent published in both releases, minus its members published in both, gives what the
+    others (hidden in one release or the other) add up to in each: their change is a count of
+    people too, as a single cell's is (`etat_historique`). The département's 119 then 131
+    and Angoulême's 75 then 85 tell that the other communes gained 2. For each such relation
+    and release, the parent is hidden (else, when an earlier release revealed its current
+    value, the smallest member published in both that moved): either makes the group's sum
+    unknown now. `cellules`: `id`, `nb`, `couverture`, `secret`, `fixe`; `revelees`:
+    `complete_historique`'s rows; `relations`: the additive ones.
+    """
+    cle = list(CLE_CELLULE)
+    avant = revelees.join(cellules.select(pl.col("id").cast(pl.Int64), *cle), on=cle).select(
+        "release_id", "id", pl.col("nb").cast(pl.Float64).alias("nb_avant")
+    )
+    maintenant = cellules.select(
+        pl.col("id").cast(pl.Int64),
+        pl.col("nb").cast(pl.Float64),
+        (pl.col("couverture") & (~pl.col("secret") | pl.col("fixe")))
+        .fill_null(False)
+        .alias("connu"),
+        (pl.col("couverture") & ~pl.col("secret") & ~pl.col("fixe") & (pl.col("nb") > 0))
+        .fill_null(False)
+        .alias("masquable"),
+    )
+    membres = relations.select("relation", pl.col("id").cast(pl.Int64), "coef")
+    parents = membres.filter(pl.col("coef") < 0).select("relation", parent="id")
+    # the relations whose parent is known now and was revealed by the release
+    suivies = (
+        parents.join(maintenant.filter("connu"), left_on="parent", right_on="id")
+        .join(avant, left_on="parent", right_on="id")
+        .select("release_id", "relation")
+    )
+    termes = (
+        suivies.join(membres, on="relation")
+        .join(avant, on=["release_id", "id"], how="left")
+        .join(maintenant, on="id", how="left")
+        .with_columns(
+            (pl.col("connu").fill_null(False) & pl.col("nb_avant").is_not_null()).alias("deux")
+        )
+    )
+    exposes = (
+        termes.group_by("release_id", "relation")
+        .agg(
+            (~pl.col("deux")).sum().alias("nb_groupe"),
+            # the group's change: minus the known members' (coef × change), the parent's -1
+            (-(pl.col("coef") * (pl.col("nb") - pl.col("nb_avant"))).filter("deux").sum()).alias(
+                "ecart"
+            ),
+        )
+        .filter((pl.col("nb_groupe") > 0) & pl.col("ecart").round().abs().is_between(1, seuil - 1))
+    )
+    candidats = (
+        termes.join(exposes.select("release_id", "relation"), on=["release_id", "relation"])
+        .filter(pl.col("deux") & pl.col("masquable") & (pl.col("nb") != pl.col("nb_avant")))
+        # the parent first (coef -1), then the smallest member
+        .sort("release_id", "relation", "coef", "nb", "id")
+        .group_by("release_id", "relation", maintain_order=True)
+        .first()
+    )
+    return candidats["id"].unique().sort()
 
 
 def deja_reveles(
@@ -430,7 +503,12 @@ def applique_secret(
         comptes.sort(*CLE_CELLULE).with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
     )
     relations = relations_lineaires(cellules, appartenances)
-    ecart, fixe = etat_historique(cellules, historique, relations, seuil)
+    revelees = (
+        complete_historique(historique, cellules, relations)
+        if historique is not None and not historique.is_empty()
+        else None
+    )
+    ecart, fixe = etat_historique(cellules, historique, relations, seuil, revelees)
     cellules = cellules.with_columns(
         (
             pl.col("couverture")
@@ -470,7 +548,18 @@ def applique_secret(
         prouvees = pl.concat([prouvees, bornes.filter(pl.col("protege"))["id"]])
         etroites = bornes.filter(~pl.col("protege"))["id"]
         if etroites.is_empty():
-            return cellules.drop("id", "fixe")
+            # proven cell by cell; then no group of hidden cells may have moved by 1 to 4
+            groupes = (
+                groupes_a_proteger(cellules, relations, revelees, seuil)
+                if revelees is not None
+                else pl.Series("id", [], pl.Int64)
+            )
+            if groupes.is_empty():
+                return cellules.drop("id", "fixe")
+            cellules = cellules.with_columns(
+                pl.col("secret") | pl.col("id").cast(pl.Int64).is_in(groupes.implode())
+            )
+            continue
         ajouts, non_resolues = secret_audit.complements_protecteurs(
             cellules.select("id", "nb", "secret", "fixe", cout=cout_masque()),
             relations,

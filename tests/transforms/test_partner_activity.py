@@ -897,3 +897,84 @@ def test_the_same_counts_in_any_row_order_give_the_same_suppression(
             ss.applique_secret(melangees, appartenances).sort(*pa.CLE_CELLULE),
             cellules.sort(*pa.CLE_CELLULE),
         )
+
+
+def _fichier_tardif_lignes(lignes: list[tuple[str, int]]) -> pl.DataFrame:
+    """A later export of the diagnostics partner: (commune, people) diagnosed in June 2024."""
+    texte = "code_commune;periode;nb_personnes_diagnostiquees;nb_autonomes;nb_besoin_aide;"
+    texte += "nb_jamais_en_ligne;commentaire\n"
+    for commune, nb in lignes:
+        categories = (nb // 3, nb - 2 * (nb // 3), nb // 3)
+        texte += f"{commune};2024-06;{nb};" + ";".join(map(str, categories)) + ";\n"
+    mapping = MAPPINGS["exemple_diagnostics_autonomie"]
+    lu = read_partner(texte.encode(), "diagnostics_charente_2024_06.csv", mapping)
+    assert lu.quarantine.is_empty(), lu.quarantine
+    return lu.kept
+
+
+def _ecarts_de_groupes(avant: pl.DataFrame, apres: pl.DataFrame, appartenances) -> pl.DataFrame:
+    """Read off two published tables alone: for each EPCI or département total published in
+    both, its change minus the changes of its communes published in both is what its other
+    communes (hidden in one release or the other) gained together."""
+    cle = ["niveau", "code", "annee"]
+    totaux = [
+        t.filter((pl.col("indicateur") == "nb_diagnostics_autonomie") & pl.col("couverture"))
+        for t in (avant, apres)
+    ]
+    deux = (
+        totaux[0]
+        .join(totaux[1], on=cle, suffix="_apres")
+        .filter(pl.col("valeur").is_not_null() & pl.col("valeur_apres").is_not_null())
+        .select(*cle, (pl.col("valeur_apres") - pl.col("valeur")).alias("delta"))
+    )
+    communes = deux.filter(pl.col("niveau") == "commune")
+    ecarts = []
+    for parent in ("epci", "departement"):
+        liens = appartenances.filter(pl.col("niveau") == parent).select(
+            "code_commune", code_parent="code"
+        )
+        publiees = (
+            communes.join(liens, left_on="code", right_on="code_commune")
+            .group_by("code_parent", "annee")
+            .agg(pl.col("delta").sum().alias("delta_publiees"))
+        )
+        ecarts.append(
+            deux.filter(pl.col("niveau") == parent)
+            .join(
+                publiees,
+                left_on=["code", "annee"],
+                right_on=["code_parent", "annee"],
+                how="left",
+            )
+            .select(*cle, (pl.col("delta") - pl.col("delta_publiees").fill_null(0)).alias("groupe"))
+        )
+    return pl.concat(ecarts).filter(pl.col("groupe").abs().is_between(1, pa.SEUIL_SECRET - 1))
+
+
+@pytest.mark.parametrize(
+    "lignes",
+    [
+        [("16015", 10), ("16148", 2)],  # Angoulême +10 (published), Genac-Bignac +2 (hidden)
+        [("16015", 9), ("16286", 3)],  # Rouillac +3 (hidden)
+        [("16015", 7), ("16148", 1), ("16286", 2)],
+    ],
+)
+def test_hidden_communes_gain_no_1_to_4_people_together_between_releases(
+    staged, codes, appartenances, indicateurs, lignes
+) -> None:
+    """The département's total and Angoulême's both move by 5 or more, so both stay
+    published; the communes hidden in both releases gained 2 or 3 people between them: the
+    département's change minus Angoulême's would tell it, a count of 2 or 3 by subtraction
+    across releases (read off the two published tables alone)."""
+    historique = _historique(indicateurs)
+    comptes, _ = pa.compte_activite(
+        [*staged, ("diagnostics_autonomie", _fichier_tardif_lignes(lignes))], codes
+    )
+    agreges = pa.agrege_comptes(comptes, appartenances)
+    sans = pa.indicateurs_activite(ss.applique_secret(agreges, appartenances), BESOIN)
+    assert not _ecarts_de_groupes(indicateurs, sans, appartenances).is_empty()  # the attack
+    suivante = pa.indicateurs_activite(
+        ss.applique_secret(agreges, appartenances, historique), BESOIN
+    )
+    assert _ecarts_de_groupes(indicateurs, suivante, appartenances).is_empty()
+    assert sp.audit_publication(agreges, appartenances, suivante, historique).is_empty()
