@@ -18,7 +18,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -250,7 +250,10 @@ def land_source(settings: Settings, source: Source) -> list[RawFile]:
 
 
 def read_sidecar(path: Path) -> RawFile:
-    return RawFile(**json.loads(path.read_text(encoding="utf-8")))
+    """The sidecar at `path`, its file taken beside it (`chemin` keeps where it was written: a
+    data directory moved or restored elsewhere would otherwise point at the old place)."""
+    raw = RawFile(**json.loads(path.read_text(encoding="utf-8")))
+    return replace(raw, chemin=str(path.with_name(path.name.removesuffix(".meta.json"))))
 
 
 def landed(settings: Settings, source: Source) -> list[RawFile]:

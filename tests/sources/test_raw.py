@@ -117,3 +117,18 @@ def test_temporary_files_of_dead_writers_are_removed(tmp_path: Path) -> None:
     (tmp_path / "raw" / f".a.ecriture-{dead.pid}.mn34op56").write_bytes(b"")
     assert len(nettoie_temporaires(tmp_path / "raw")) == 2
     assert not alone.exists() and (tmp_path / "raw").is_dir()  # the root itself stays
+
+
+@pytest.mark.real_data
+def test_a_moved_data_directory_reads_its_files_where_they_now_are(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Sidecars say where a file was written; a data directory moved (or restored from a
+    backup elsewhere) must still find, check and list its files, never the old place."""
+    first = land(settings, COG_REGIONS, COG_REGIONS.files[0])
+    moved = replace(settings, data_dir=tmp_path / "ailleurs")
+    settings.data_dir.rename(moved.data_dir)
+    (raw,) = landed(moved, COG_REGIONS)
+    assert raw.path == moved.data_dir / first.path.relative_to(settings.data_dir)
+    assert verifie_empreinte(raw) is None
+    assert land(moved, COG_REGIONS, COG_REGIONS.files[0]).path == raw.path
