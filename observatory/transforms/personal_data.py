@@ -211,6 +211,8 @@ _SEP = r"[\s.\-/]"
 _MOBILE = (
     rf"(?:\(\+33\)|\+33|0033){_SEP}?(?:\(0\){_SEP}?)?[67](?:{_SEP}?\d{{2}}){{4}}\b"
     rf"|\b0[67](?:{_SEP}?\d{{2}}){{4}}\b"
+    # digits grouped otherwise (`0612 345 678`) or parted by `_` or `,`
+    r"|\b0[67](?:[\s.\-/_,]?\d){8}\b"
 )
 # Found in free text and addresses (a person's, never a structure's): a social security number
 # (sex, year, month, département, commune, order, key), a birth date, a civility and a name
@@ -219,20 +221,21 @@ _NIR = (
     r"[\s.]?\d{3}[\s.]?\d{3}[\s.]?\d{2}\b"
 )
 _NAISSANCE = r"(?i)\bn[ée]e?\s+le\s+\d{1,2}[\s/.\-]+(?:\d{1,2}|[a-zéû]+)[\s/.\-]+\d{2,4}"
-# A name in capitals after a civility (`Mme DUPONT`, `M. MARTIN Jean`) is taken with the word
-# before it: registries write addresses and titles the same way (`12 RUE MME DE SEVIGNE`,
-# `Salle MME CURIE`, `M. LE MAIRE`), and a match nulls a required field, so `_nom_plausible`
-# drops a match after a street or building word (`VOIES`) or whose name is an article or a
-# title (`MOTS_TITRE`). `MR` is not read before capitals (`ZAC MR BRICOLAGE`, a brand).
-_CIVILITES_MAJUSCULES = (
-    r"(?:M\.|Mme\.?|Mlle\.?|Madame|Monsieur|Mademoiselle|MME\.?|MLLE\.?|MADAME|MONSIEUR"
-    r"|MADEMOISELLE)"
+# A civility and a name (`Mme Dupont`, `Mme DUPONT`, `M.MARTIN Jean`) is taken with the word
+# before it: registries name streets and rooms after people and write titles the same way
+# (`12 Rue Madame Curie`, `Salle M. Pagnol`, `12 RUE MME DE SEVIGNE`, `M. LE MAIRE`, `ZAC MR
+# BRICOLAGE`), and a match nulls a required field, so `_nom_plausible` drops a match after a
+# street or building word (`VOIES`) or whose name is an article, a title or a brand
+# (`MOTS_TITRE`). `M.` counts with its period and a space (`Maison Pour Tous M.Pagnol`, in the
+# national registry, is Marcel Pagnol's initial); the others with a period or a space.
+_CIVILITE = (
+    r"\b(?:M\.\s+|(?:Mr|MR|Mme|Mlle|Melle|MME|MLLE|MELLE|Madame|Monsieur|Mademoiselle|MADAME"
+    r"|MONSIEUR|MADEMOISELLE)(?:\.\s*|\s+))"
 )
 _PERSONNE = (
-    r"\b(?:M\.|Mr|Mme\.?|Mlle\.?|Madame|Monsieur|Mademoiselle)\s+"
-    r"[A-ZÀ-Ý][a-zà-ÿ'\-]+(?:\s+[A-ZÀ-Ý][A-Za-zà-ÿ'\-]+)?"
-    rf"|(?:[\p{{L}}'\-]+\s+)?\b{_CIVILITES_MAJUSCULES}\s+\p{{Lu}}[\p{{Lu}}'\-]+\b"
-    r"(?:\s+\p{Lu}[\p{L}'\-]+)?"
+    rf"(?:[\p{{L}}'\-]+\s+)?{_CIVILITE}"
+    r"(?:[A-ZÀ-Ý][a-zà-ÿ'\-]+(?:\s+[A-ZÀ-Ý][A-Za-zà-ÿ'\-]+)?"
+    r"|\p{Lu}[\p{Lu}'\-]+\b(?:\s+\p{Lu}[\p{L}'\-]+)?)"
 )
 # fmt: off
 VOIES = frozenset(
@@ -253,7 +256,7 @@ MOTS_TITRE = frozenset(
         "le", "la", "les", "de", "du", "des", "et", "en", "au", "aux", "un", "une", "maire",
         "adjoint", "adjointe", "president", "presidente", "directeur", "directrice",
         "responsable", "conseiller", "conseillere", "secretaire", "depute", "deputee",
-        "senateur", "senatrice", "docteur",
+        "senateur", "senatrice", "docteur", "bricolage",
     }
 )
 # fmt: on
@@ -261,6 +264,7 @@ _TEXTE_PERSONNEL = {RAISON_NIR: _NIR, RAISON_NAISSANCE: _NAISSANCE, RAISON_PERSO
 # what hides an address or a number from a filter: `nom[at]domaine.fr`, full-width `＠` and
 # digits, zero-width spaces
 _AROBASE_ECRIT = r"\s*[\[\(\{]\s*(?:at|arobase)\s*[\]\)\}]\s*"
+_POINT_ECRIT = r"\s*[\[\(\{]\s*(?:\.|dot|point)\s*[\]\)\}]\s*"  # `gmail[.]com`
 _INVISIBLES = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
 _NOMBRE_DECIMAL = r"^\s*[+-]?\d+[.,]\d+\s*$"  # a coordinate is never a phone number
 _SEP_VALEURS = r"\s*[|;,/]\s*|\s+(?:ou|et)\s+"
@@ -272,20 +276,19 @@ Prenoms = Iterable[str] | pl.Series  # INSEE's first names (`stg_insee__prenoms`
 
 def normalise_texte(texte: pl.Expr) -> pl.Expr:
     """The text the filters read: compatibility forms folded (NFKC: `＠`, full-width digits),
-    invisible characters dropped, `[at]`/`(arobase)` written as `@`."""
+    invisible characters dropped, `[at]`/`(arobase)` written as `@`, `[.]`/`(point)` as `.`."""
     return (
         texte.str.normalize("NFKC")
         .str.replace_all(_INVISIBLES, "")
         .str.replace_all(rf"(?i){_AROBASE_ECRIT}", "@")
+        .str.replace_all(rf"(?i){_POINT_ECRIT}", ".")
     )
 
 
 def _nom_plausible(trouve: pl.Expr) -> pl.Expr:
     """A civility and a name as a person's, not an address's nor a title's (`_PERSONNE`)."""
     avant = sans_accents(trouve.str.extract(r"^([\p{L}'\-]+)\s", 1).str.to_lowercase())
-    nom = sans_accents(
-        trouve.str.extract(rf"{_CIVILITES_MAJUSCULES}\s+([\p{{L}}'\-]+)", 1).str.to_lowercase()
-    )
+    nom = sans_accents(trouve.str.extract(rf"{_CIVILITE}([\p{{L}}'\-]+)", 1).str.to_lowercase())
     return ~(
         avant.is_in(sorted(VOIES)) | nom.is_in(sorted(MOTS_TITRE)) | nom.str.contains(r"^[ld]'")
     ).fill_null(False)
@@ -317,6 +320,7 @@ def masque_texte(texte: str) -> str:
     texte = unicodedata.normalize("NFKC", texte)
     texte = re.sub(_INVISIBLES, "", texte)
     texte = re.sub(_AROBASE_ECRIT, "@", texte, flags=re.IGNORECASE)
+    texte = re.sub(_POINT_ECRIT, ".", texte, flags=re.IGNORECASE)
     texte = re.sub(_COURRIEL, lambda m: "xxx@" + m.group(0).rpartition("@")[2], texte)
     return re.sub(_MOBILE, "0x-xx-xx-xx-xx", texte)
 
@@ -340,14 +344,18 @@ def courriel_personnel(courriel: pl.Expr, noms: Prenoms) -> pl.Expr:
     The local part, in lower case without accents or trailing digits, split on `.` and `_`:
     two parts with a first name and a name (`prenom.nom`, `nom.prenom`, `prenom_nom2`), or
     initials and a name (`p.nom`, `mf.nom`); three or more parts starting with a first name
-    and a name (`prenom.nom.service`); one part `prenom-nom`, and at a mailbox provider for
-    individuals (`FOURNISSEURS_COURRIEL`) `nom-prenom`, a first name alone or `nom.initiale`.
+    and a name, either way round (`prenom.nom.service`, `nom.prenom.16`); one part
+    `prenom-nom`, and at a mailbox provider for individuals (`FOURNISSEURS_COURRIEL`)
+    `nom-prenom`, a first name alone or `nom.initiale`. A sub-address (`+atelier`) is ignored.
     Never when any word of it names a structure or a function (`MOTS_STRUCTURE`:
     `france.services`, `accueil.marie`).
     """
     noms = _serie_noms(noms)
-    local = sans_accents(courriel.str.split("@").list.first().str.to_lowercase()).str.replace(
-        r"\d+$", ""
+    # without a sub-address (`marie.dupont+atelier@`) nor trailing digits
+    local = (
+        sans_accents(courriel.str.split("@").list.first().str.to_lowercase())
+        .str.replace(r"\+.*$", "")
+        .str.replace(r"\d+$", "")
     )
     parts = local.str.replace_all("_", ".").str.split(".")
     n = parts.list.len()
@@ -363,7 +371,10 @@ def courriel_personnel(courriel: pl.Expr, noms: Prenoms) -> pl.Expr:
             & second.str.contains(r"^(?:[a-z]{3,}|[a-z]{2,}-[a-z]{2,})(?:-[a-z]{2,})*$")
         )
     )
-    more = (n >= 3) & _est_prenom(first, noms) & second.str.contains(name)
+    more = (n >= 3) & (
+        (_est_prenom(first, noms) & second.str.contains(name))
+        | (_est_prenom(second, noms) & first.str.contains(name))
+    )
     hyphen = local.str.extract_groups(r"^(?<a>[a-z]{2,})-(?<b>[a-z]{2,})$")
     # `prenom-nom`; at a mailbox provider also `nom-prenom` and a first name alone
     # (`gerard@orange.fr`): elsewhere they are as often a commune (`antony@pimms.org`,

@@ -67,6 +67,9 @@ def test_first_names_are_insee_s() -> None:
         ("emmaus.ag@orange.fr", False),
         ("assoclic.fr@gmail.com", False),
         ("maria.nuñez@orange.fr", True),  # a letter beyond French accents
+        ("marie.dupont+atelier@gmail.com", True),  # a sub-address
+        ("dupont.marie.16@gmail.com", True),  # nom.prenom.x
+        ("accueil.marie.cognac@orange.fr", False),
         ("zoë.lefèvre@udaf16.org", True),
     ],
 )
@@ -160,6 +163,16 @@ def test_real_charente_contacts(charente_raw: pl.DataFrame) -> None:
         ("Responsable M. MARTIN Jean, sur rendez-vous", "nom_de_personne"),
         ("CONTACT MME LE-GOFF", "nom_de_personne"),
         ("référente Madame DURAND-LEROY", "nom_de_personne"),
+        # civilities as people write them
+        ("Contact : Mr. Durand", "nom_de_personne"),
+        ("Mr DUPONT le mardi", "nom_de_personne"),
+        ("voir MR. DUPONT", "nom_de_personne"),
+        ("Melle Dupont", "nom_de_personne"),
+        ("accueil par M. Dupont", "nom_de_personne"),
+        ("Mme.DUPONT", "nom_de_personne"),
+        ("écrire à marie.dupont@gmail[.]com", "courriel_personnel"),
+        ("0612 345 678", "telephone_mobile"),
+        ("06_12_34_56_78", "telephone_mobile"),
         ("écrire à m.le-goff@orange.fr", "courriel_personnel"),
         ("Josiane, née le 14/02/1961", "date_de_naissance"),
         ("NIR 2 61 02 33 063 123 53", "numero_securite_sociale"),
@@ -192,6 +205,16 @@ def test_real_charente_contacts(charente_raw: pl.DataFrame) -> None:
         ("Espace M. PAGNOL", None),
         ("3 PLACE MADAME CURIE", None),
         ("Médiathèque MME L'HERMITTE", None),
+        # streets and rooms named after people, brands, titles, in any case
+        ("Salle M. Pagnol, Avenue de la mairie", None),
+        ("Espace Mme Curie", None),
+        ("12 Rue Madame Curie", None),
+        ("Place Monsieur Vincent", None),
+        ("Médiathèque M. Yourcenar", None),
+        ("Centre commercial Mr Bricolage", None),
+        ("Mr Bricolage, ZAC des Montagnes", None),
+        ("Mr Le Maire", None),
+        ("Maison Pour Tous M.Pagnol", None),  # an initial (national registry)
         ("SIRET 20006891400015", None),
     ],
 )
