@@ -84,8 +84,9 @@ def build_activity_assets(mappings: dict[str, PartnerMapping]) -> list[dg.Assets
         "int__appartenances": dg.AssetIn("int__appartenances"),
     },
     description=(
-        "Aucune valeur sur une ligne secrète, aucun compte de partenaire de 1 à 4, ni à moins "
-        "de 5 d'une valeur qu'une release précédente a révélée, et aucun compte masqué que "
+        "Aucune valeur sur une ligne secrète, aucun compte de partenaire de 1 à 4, ni non nul "
+        "à moins de 5 d'une valeur qu'une release précédente a révélée, et aucun compte masqué "
+        "que "
         "les valeurs publiées encadrent à moins de 5 près (audit par programmation linéaire)."
     ),
 )

@@ -207,13 +207,14 @@ RAISON_NAISSANCE = "date_de_naissance"
 RAISON_PERSONNE = "nom_de_personne"
 
 _COURRIEL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
-_SEP = r"[\s.\-/]"
+_SEP = r"[\s.\-/_,]"
 _MOBILE = (
     rf"(?:\(\+33\)|\+33|0033){_SEP}?(?:\(0\){_SEP}?)?[67](?:{_SEP}?\d{{2}}){{4}}\b"
     rf"|\b0[67](?:{_SEP}?\d{{2}}){{4}}\b"
-    # digits grouped otherwise (`0612 345 678`) or parted by `_` or `,`
-    r"|\b0[67](?:[\s.\-/_,]?\d){8}\b"
+    r"|\b0[67]\d{2}[\s.]?\d{3}[\s.]?\d{3}\b"  # grouped 4-3-3: `0612 345 678`
 )
+# a date and a time (`07/10/2024 14:00`, `06.12.2024 09:30`) is not a mobile number
+_DATE = r"^0[67][/.\-](?:0[1-9]|1[0-2])[/.\-](?:19|20)\d{2}"
 # Found in free text and addresses (a person's, never a structure's): a social security number
 # (sex, year, month, département, commune, order, key), a birth date, a civility and a name
 _NIR = (
@@ -233,7 +234,7 @@ _CIVILITE = (
     r"|MONSIEUR|MADEMOISELLE)(?:\.\s*|\s+))"
 )
 _PERSONNE = (
-    rf"(?:[\p{{L}}'\-]+\s+)?{_CIVILITE}"
+    rf"(?:[\p{{L}}'\-]+\.?\s+)?{_CIVILITE}"
     r"(?:[A-ZÀ-Ý][a-zà-ÿ'\-]+(?:\s+[A-ZÀ-Ý][A-Za-zà-ÿ'\-]+)?"
     r"|\p{Lu}[\p{Lu}'\-]+\b(?:\s+\p{Lu}[\p{L}'\-]+)?)"
 )
@@ -246,19 +247,19 @@ VOIES = frozenset(
         "espace", "centre", "salle", "ecole", "college", "lycee", "foyer", "maison", "stade",
         "halle", "hameau", "mail", "promenade", "esplanade", "faubourg", "fg", "villa", "clos",
         "domaine", "quartier", "gymnase", "complexe", "bibliotheque", "mediatheque", "creche",
-        "groupe",
+        "groupe", "scolaire", "elementaire", "maternelle", "primaire", "rond-point",
     }
 )
 # fmt: on
 # fmt: off
 MOTS_TITRE = frozenset(
     {
-        "le", "la", "les", "de", "du", "des", "et", "en", "au", "aux", "un", "une", "maire",
-        "adjoint", "adjointe", "president", "presidente", "directeur", "directrice",
+        "maire", "adjoint", "adjointe", "president", "presidente", "directeur", "directrice",
         "responsable", "conseiller", "conseillere", "secretaire", "depute", "deputee",
-        "senateur", "senatrice", "docteur", "bricolage",
+        "senateur", "senatrice", "docteur", "bricolage", "meuble",
     }
 )
+ARTICLES = frozenset({"le", "la", "les", "de", "du", "des", "l", "d"})
 # fmt: on
 _TEXTE_PERSONNEL = {RAISON_NIR: _NIR, RAISON_NAISSANCE: _NAISSANCE, RAISON_PERSONNE: _PERSONNE}
 # what hides an address or a number from a filter: `nom[at]domaine.fr`, full-width `＠` and
@@ -286,11 +287,22 @@ def normalise_texte(texte: pl.Expr) -> pl.Expr:
 
 
 def _nom_plausible(trouve: pl.Expr) -> pl.Expr:
-    """A civility and a name as a person's, not an address's nor a title's (`_PERSONNE`)."""
-    avant = sans_accents(trouve.str.extract(r"^([\p{L}'\-]+)\s", 1).str.to_lowercase())
-    nom = sans_accents(trouve.str.extract(rf"{_CIVILITE}([\p{{L}}'\-]+)", 1).str.to_lowercase())
+    """A civility and a name as a person's, not an address's nor a title's (`_PERSONNE`): not
+    after a street or building word (`Av.`, `Rond-Point` included), not a title (`M. le
+    Maire`, `M. LE DEPUTE`) nor a brand; an article that starts a name is a name's (`M. Le
+    Gall`, `Mme DE SOUSA`)."""
+
+    def mot(motif: str) -> pl.Expr:
+        return sans_accents(trouve.str.extract(motif, 1).str.to_lowercase())
+
+    avant = mot(r"^([\p{L}'\-]+)\.?\s")
+    nom = mot(rf"{_CIVILITE}([\p{{L}}'\-]+)")
+    suivant = mot(rf"{_CIVILITE}[\p{{L}}'\-]+\s+([\p{{L}}'\-]+)")
+    titres = sorted(MOTS_TITRE)
     return ~(
-        avant.is_in(sorted(VOIES)) | nom.is_in(sorted(MOTS_TITRE)) | nom.str.contains(r"^[ld]'")
+        avant.is_in(sorted(VOIES))
+        | nom.is_in(titres)
+        | (nom.is_in(sorted(ARTICLES)) & (suivant.is_in(titres) | suivant.is_null()))
     ).fill_null(False)
 
 
@@ -477,6 +489,7 @@ def _trouvailles(frame: pl.DataFrame, colonnes: Sequence[str], noms: Prenoms) ->
             found.select("__i", pl.col("__mobile").alias("brut"))
             .explode("brut", empty_as_null=True)
             .drop_nulls("brut")
+            .filter(~pl.col("brut").str.contains(_DATE))
             .with_columns(
                 pl.lit(RAISON_MOBILE).alias("code_raison"),
                 _masque_mobile(pl.col("brut")).alias("masque"),

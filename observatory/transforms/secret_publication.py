@@ -136,18 +136,19 @@ def audit_publication(
     """Counts the published indicators pin down too tightly; empty when the release is safe.
 
     The attacker's knowledge is read from the published rows (`REVELATIONS`), not from the
-    suppression's flags: a count published or derivable from a ratio to a published denominator is
-    known, a ratio between two counts is one more linear relation, on top of both hierarchies and
-    the category totals; a count whose own row, or whose share of a published total, is secret is at
-    least 1 (zeros are never hidden). Protected: every covered count of 1 to `seuil` - 1, every
-    count whose own published row is secret, and every count within `seuil` - 1 of a value an
-    earlier release revealed (`historique`, `etat_historique`: the difference between two releases
-    is a count too; a count equal to one is known, read there, and not to protect: it was revealed
-    already); a protected count that is published or derivable is reported with its exact value. A
-    count pinned by what earlier releases revealed alone is not reported (`deja_reveles`: this
-    release adds nothing to it). With `historique` None (unreadable), every covered non-zero count
-    is protected and none may be known. Each gets its interval by linear programming
-    (`secret_audit`); those narrower than the rule are returned with it.
+    suppression's flags: a count published or derivable from a ratio to a published denominator
+    is known, a ratio between two counts is one more linear relation, on top of both hierarchies
+    and the category totals; a count whose own row, or whose share of a published total, is
+    secret is at least 1 (zeros are never hidden). Protected: every covered count of 1 to
+    `seuil` - 1, every count whose own published row is secret, and every non-zero count within
+    `seuil` - 1 of a value an earlier release revealed (a zero is never hidden; `historique`,
+    `etat_historique`: the difference between two releases is a count too; a count equal to one
+    is known, read there, and not to protect: it was revealed already); a protected count that
+    is published or derivable is reported with its exact value. A count pinned by what earlier
+    releases revealed alone is not reported (`deja_reveles`: this release adds nothing to it).
+    With `historique` None (unreadable), every covered non-zero count is protected and none may
+    be known. Each gets its interval by linear programming (`secret_audit`); those narrower than
+    the rule are returned with it.
     `comptes` is `agrege_comptes`' output (the true counts), `indicateurs` the published long
     table (rows of other indicators are ignored).
     """

@@ -170,6 +170,11 @@ def test_real_charente_contacts(charente_raw: pl.DataFrame) -> None:
         ("Melle Dupont", "nom_de_personne"),
         ("accueil par M. Dupont", "nom_de_personne"),
         ("Mme.DUPONT", "nom_de_personne"),
+        ("Contact : M. Le Gall", "nom_de_personne"),  # an article that starts a name
+        ("Mme De Sousa", "nom_de_personne"),
+        ("M. LE GALL", "nom_de_personne"),
+        ("Mme DE SOUSA", "nom_de_personne"),
+        ("Mme D'ALMEIDA", "nom_de_personne"),
         ("écrire à marie.dupont@gmail[.]com", "courriel_personnel"),
         ("0612 345 678", "telephone_mobile"),
         ("06_12_34_56_78", "telephone_mobile"),
@@ -215,6 +220,15 @@ def test_real_charente_contacts(charente_raw: pl.DataFrame) -> None:
         ("Mr Bricolage, ZAC des Montagnes", None),
         ("Mr Le Maire", None),
         ("Maison Pour Tous M.Pagnol", None),  # an initial (national registry)
+        ("Groupe scolaire Madame Curie", None),
+        ("Ecole Elementaire Madame Curie", None),
+        ("Rond-Point Monsieur Vincent", None),
+        ("Av. Monsieur Vincent", None),
+        ("Bd. Madame Curie", None),
+        ("Monsieur Meuble, zone commerciale", None),
+        ("Atelier le 07/10/2024 14:00", None),  # a date and a time
+        ("Ouvert 06.12.2024 09:30", None),
+        ("07 1 2 3 4 5 6 7 8", None),
         ("SIRET 20006891400015", None),
     ],
 )
