@@ -24,8 +24,10 @@ from observatory.transforms.secret_suppression import (
     HISTORIQUE_SCHEMA,
     RELATIONS_SCHEMA,
     SANS_HISTORIQUE,
+    complete_historique,
     deja_reveles,
     etat_historique,
+    groupes_exposes,
     relations_lineaires,
 )
 
@@ -148,7 +150,8 @@ def audit_publication(
     releases revealed alone is not reported (`deja_reveles`: this release adds nothing to it).
     With `historique` None (unreadable), every covered non-zero count is protected and none may
     be known. Each gets its interval by linear programming (`secret_audit`); those narrower than
-    the rule are returned with it.
+    the rule are returned with it. So is a total known in this release and an earlier one whose
+    other members gained 1 to `seuil` - 1 together (`groupes_exposes`), its bounds its value.
     `comptes` is `agrege_comptes`' output (the true counts), `indicateurs` the published long
     table (rows of other indicators are ignored).
     """
@@ -156,7 +159,12 @@ def audit_publication(
     additives = relations_lineaires(cellules, appartenances)
     # what earlier releases revealed, completed through the additive relations only (a ratio
     # ties two counts of this release, not of an earlier one)
-    ecart, fixe = etat_historique(cellules, historique, additives, seuil)
+    revelees = (
+        complete_historique(historique, cellules, additives)
+        if historique is not None and not historique.is_empty()
+        else None
+    )
+    ecart, fixe = etat_historique(cellules, historique, additives, seuil, revelees)
     revelations = _revelations()
     cle = ["niveau", "code", "annee", "type_fichier"]
     ids = cellules.select(*cle, "mesure", "id")
@@ -248,7 +256,28 @@ def audit_publication(
     etroites = bornes.filter(~pl.col("protege"))
     # pinned by what earlier releases revealed alone: this release adds nothing to it
     deja = deja_reveles(cellules, additives, etroites["id"], fixe, seuil)
-    return _cellules_etroites(etroites.filter(~pl.col("id").is_in(deja.implode())), cellules)
+    etroites = etroites.filter(~pl.col("id").is_in(deja.implode()))
+    if revelees is not None:
+        # a parent known in both releases whose other members gained 1 to 4 together: the
+        # parent is reported, its bounds its value
+        termes = groupes_exposes(
+            cellules.with_columns((pl.col("couverture") & connu).alias("connu")),
+            additives,
+            revelees,
+            seuil,
+        )
+        parents = termes.filter(pl.col("coef") < 0).select("id").unique()
+        etroites = pl.concat(
+            [
+                etroites.select("id", "borne_min", "borne_max"),
+                cellules.join(parents, on="id").select(
+                    "id",
+                    pl.col("nb").cast(pl.Float64).alias("borne_min"),
+                    pl.col("nb").cast(pl.Float64).alias("borne_max"),
+                ),
+            ]
+        ).unique("id")
+    return _cellules_etroites(etroites, cellules)
 
 
 def _cellules_etroites(etroites: pl.DataFrame, cellules: pl.DataFrame) -> pl.DataFrame:

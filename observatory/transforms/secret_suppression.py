@@ -357,19 +357,47 @@ def groupes_a_proteger(
     unknown now. `cellules`: `id`, `nb`, `couverture`, `secret`, `fixe`; `revelees`:
     `complete_historique`'s rows; `relations`: the additive ones.
     """
+    termes = groupes_exposes(
+        cellules.with_columns(
+            (pl.col("couverture") & (~pl.col("secret") | pl.col("fixe")))
+            .fill_null(False)
+            .alias("connu")
+        ),
+        relations,
+        revelees,
+        seuil,
+    )
+    masquables = cellules.filter(
+        (pl.col("couverture") & ~pl.col("secret") & ~pl.col("fixe") & (pl.col("nb") > 0)).fill_null(
+            False
+        )
+    ).select(pl.col("id").cast(pl.Int64))
+    candidats = (
+        termes.join(masquables, on="id", how="semi")
+        .filter(pl.col("deux") & (pl.col("nb") != pl.col("nb_avant")))
+        # the parent first (coef -1), then the smallest member
+        .sort("release_id", "relation", "coef", "nb", "id")
+        .group_by("release_id", "relation", maintain_order=True)
+        .first()
+    )
+    return candidats["id"].unique().sort()
+
+
+def groupes_exposes(
+    cellules: pl.DataFrame,
+    relations: pl.DataFrame,
+    revelees: pl.DataFrame,
+    seuil: int = SEUIL_SECRET,
+) -> pl.DataFrame:
+    """The members of each relation whose hidden cells gained 1 to `seuil` - 1 together since a
+    release (`groupes_a_proteger`): `release_id`, `relation`, `id`, `coef`, `nb`, `nb_avant`,
+    `deux` (known in both). `cellules`: `id`, `nb`, `CLE_CELLULE`, `connu` (known now)."""
     cle = list(CLE_CELLULE)
     avant = revelees.join(cellules.select(pl.col("id").cast(pl.Int64), *cle), on=cle).select(
         "release_id", "id", pl.col("nb").cast(pl.Float64).alias("nb_avant")
     )
     maintenant = cellules.select(
-        pl.col("id").cast(pl.Int64),
-        pl.col("nb").cast(pl.Float64),
-        (pl.col("couverture") & (~pl.col("secret") | pl.col("fixe")))
-        .fill_null(False)
-        .alias("connu"),
-        (pl.col("couverture") & ~pl.col("secret") & ~pl.col("fixe") & (pl.col("nb") > 0))
-        .fill_null(False)
-        .alias("masquable"),
+        pl.col("id").cast(pl.Int64), pl.col("nb").cast(pl.Float64), pl.col("connu").fill_null(False)
     )
     membres = relations.select("relation", pl.col("id").cast(pl.Int64), "coef")
     parents = membres.filter(pl.col("coef") < 0).select("relation", parent="id")
@@ -398,15 +426,9 @@ def groupes_a_proteger(
         )
         .filter((pl.col("nb_groupe") > 0) & pl.col("ecart").round().abs().is_between(1, seuil - 1))
     )
-    candidats = (
-        termes.join(exposes.select("release_id", "relation"), on=["release_id", "relation"])
-        .filter(pl.col("deux") & pl.col("masquable") & (pl.col("nb") != pl.col("nb_avant")))
-        # the parent first (coef -1), then the smallest member
-        .sort("release_id", "relation", "coef", "nb", "id")
-        .group_by("release_id", "relation", maintain_order=True)
-        .first()
-    )
-    return candidats["id"].unique().sort()
+    return termes.join(
+        exposes.select("release_id", "relation"), on=["release_id", "relation"]
+    ).select("release_id", "relation", "id", "coef", "nb", "nb_avant", "deux")
 
 
 def deja_reveles(

@@ -973,6 +973,11 @@ def test_hidden_communes_gain_no_1_to_4_people_together_between_releases(
     agreges = pa.agrege_comptes(comptes, appartenances)
     sans = pa.indicateurs_activite(ss.applique_secret(agreges, appartenances), BESOIN)
     assert not _ecarts_de_groupes(indicateurs, sans, appartenances).is_empty()  # the attack
+    # which the blocking check catches: the département, whose other communes moved together
+    naive = sp.audit_publication(agreges, appartenances, sans, historique)
+    assert ("departement", "16", 2024, pa.TOTAL_DIAGNOSTIC) in naive.select(
+        "niveau", "code", "annee", "mesure"
+    ).rows()
     suivante = pa.indicateurs_activite(
         ss.applique_secret(agreges, appartenances, historique), BESOIN
     )
