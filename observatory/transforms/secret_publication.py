@@ -24,7 +24,6 @@ from observatory.transforms.secret_suppression import (
     HISTORIQUE_SCHEMA,
     RELATIONS_SCHEMA,
     SANS_HISTORIQUE,
-    complete_historique,
     deja_reveles,
     etat_historique,
     groupes_exposes,
@@ -159,12 +158,7 @@ def audit_publication(
     additives = relations_lineaires(cellules, appartenances)
     # what earlier releases revealed, completed through the additive relations only (a ratio
     # ties two counts of this release, not of an earlier one)
-    revelees = (
-        complete_historique(historique, cellules, additives)
-        if historique is not None and not historique.is_empty()
-        else None
-    )
-    ecart, fixe = etat_historique(cellules, historique, additives, seuil, revelees)
+    ecart, fixe, revelees = etat_historique(cellules, historique, additives, seuil)
     revelations = _revelations()
     cle = ["niveau", "code", "annee", "type_fichier"]
     ids = cellules.select(*cle, "mesure", "id")

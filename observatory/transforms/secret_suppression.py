@@ -297,11 +297,10 @@ def etat_historique(
     historique: pl.DataFrame | None,
     relations: pl.DataFrame,
     seuil: int = SEUIL_SECRET,
-    revelees: pl.DataFrame | None = None,
-) -> tuple[pl.Series, pl.Series]:
-    """(ecart, fixe): the ids of cells within 1 to `seuil` - 1 of a value an earlier release
-    revealed (`complete_historique`, or `revelees` when the caller has it), and of those equal
-    to one (and near none).
+) -> tuple[pl.Series, pl.Series, pl.DataFrame | None]:
+    """(ecart, fixe, revelees): the ids of cells within 1 to `seuil` - 1 of a value an earlier
+    release revealed, of those equal to one (and near none), and what the earlier releases
+    revealed (`complete_historique`; None without history, for `groupes_a_proteger`).
 
     Releases stay downloadable: publishing 78 where an earlier release published 75 tells that
     3 people were counted in between, a count of 3 by subtraction across releases. Such a
@@ -316,12 +315,11 @@ def etat_historique(
     vide = pl.Series("id", [], pl.Int64)
     if historique is None:
         tout = cellules.filter(pl.col("couverture").fill_null(False) & (pl.col("nb") != 0))
-        return tout["id"].cast(pl.Int64), vide
+        return tout["id"].cast(pl.Int64), vide, None
     if historique.is_empty():
-        return vide, vide
+        return vide, vide, None
     cle = list(CLE_CELLULE)
-    if revelees is None:
-        revelees = complete_historique(historique, cellules, relations)
+    revelees = complete_historique(historique, cellules, relations)
     comparees = (
         cellules.filter(pl.col("couverture").fill_null(False))
         .select(pl.col("id").cast(pl.Int64), *cle, "nb")
@@ -336,7 +334,7 @@ def etat_historique(
     )
     ecart = comparees.filter("proche")["id"].sort()
     fixe = comparees.filter(pl.col("egal") & ~pl.col("proche"))["id"].sort()
-    return ecart, fixe
+    return ecart, fixe, revelees
 
 
 def groupes_a_proteger(
@@ -525,12 +523,7 @@ def applique_secret(
         comptes.sort(*CLE_CELLULE).with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
     )
     relations = relations_lineaires(cellules, appartenances)
-    revelees = (
-        complete_historique(historique, cellules, relations)
-        if historique is not None and not historique.is_empty()
-        else None
-    )
-    ecart, fixe = etat_historique(cellules, historique, relations, seuil, revelees)
+    ecart, fixe, revelees = etat_historique(cellules, historique, relations, seuil)
     cellules = cellules.with_columns(
         (
             pl.col("couverture")
