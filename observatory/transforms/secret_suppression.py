@@ -46,6 +46,19 @@ def _liens_emboites(appartenances: pl.DataFrame) -> pl.DataFrame:
 
 
 RELATIONS_SCHEMA = {"relation": pl.Int64(), "id": pl.Int64(), "coef": pl.Float64()}
+# What the suppression grants the attacker: every covered cell not hidden, and every count an
+# earlier release revealed with its current value (`fixe`), hidden or not.
+CONNU = (pl.col("couverture") & (~pl.col("secret") | pl.col("fixe"))).fill_null(False)
+# A cell that may be hidden to protect another: published and non-zero (a zero protects
+# nothing), and not revealed already (hiding it would protect nothing either).
+MASQUABLE = (
+    pl.col("couverture") & ~pl.col("secret") & ~pl.col("fixe") & (pl.col("nb") > 0)
+).fill_null(False)
+
+
+def _masque(ids: pl.Series) -> pl.Expr:
+    """`secret`, with the cells `ids` hidden too."""
+    return pl.col("secret") | pl.col("id").cast(pl.Int64).is_in(ids.implode())
 
 
 def relations_lineaires(cellules: pl.DataFrame, appartenances: pl.DataFrame) -> pl.DataFrame:
@@ -147,7 +160,6 @@ def _secret_local(cellules: pl.DataFrame, relations: pl.DataFrame, seuil: int) -
         membres = structure.join(
             cellules.select(pl.col("id").cast(pl.Int64), "secret", "fixe"), on="id"
         ).sort("nb", "id")
-        publiable = ~pl.col("secret") & (pl.col("nb") > 0) & ~pl.col("fixe")
         exposes = (
             membres.group_by("relation")
             .agg(
@@ -155,7 +167,7 @@ def _secret_local(cellules: pl.DataFrame, relations: pl.DataFrame, seuil: int) -
                 pl.col("secret").sum().alias("nb_secrets"),
                 (pl.col("coef") > 0).filter(pl.col("secret")).all().alias("parts_seules"),
                 pl.col("nb").filter(pl.col("secret")).sum().alias("somme_secrets"),
-                pl.col("id").filter(publiable).first().alias("complement"),
+                pl.col("id").filter(MASQUABLE).first().alias("complement"),
             )
             .filter(
                 pl.col("couverte")
@@ -172,9 +184,7 @@ def _secret_local(cellules: pl.DataFrame, relations: pl.DataFrame, seuil: int) -
         )
         if exposes.is_empty():
             return cellules
-        cellules = cellules.with_columns(
-            pl.col("secret") | pl.col("id").cast(pl.Int64).is_in(exposes["complement"].implode())
-        )
+        cellules = cellules.with_columns(_masque(exposes["complement"]))
 
 
 def _complements(etroites: pl.Series, cellules: pl.DataFrame, relations: pl.DataFrame) -> pl.Series:
@@ -183,10 +193,7 @@ def _complements(etroites: pl.Series, cellules: pl.DataFrame, relations: pl.Data
     Nearest: in a relation of the cell; else in a relation of a suppressed cell of those; and so
     on. Among equally near ones, the smallest (then the lowest id).
     """
-    candidats = cellules.filter(
-        pl.col("couverture") & ~pl.col("secret") & (pl.col("nb") > 0) & ~pl.col("fixe")
-    )
-    candidats = candidats.select(pl.col("id").cast(pl.Int64), "nb")
+    candidats = cellules.filter(MASQUABLE).select(pl.col("id").cast(pl.Int64), "nb")
     liens = relations.select("relation", "id")
     frontiere = pl.DataFrame({"cible": etroites, "id": etroites}).cast(pl.Int64)
     vus = frontiere
@@ -356,20 +363,9 @@ def groupes_a_proteger(
     `complete_historique`'s rows; `relations`: the additive ones.
     """
     termes = groupes_exposes(
-        cellules.with_columns(
-            (pl.col("couverture") & (~pl.col("secret") | pl.col("fixe")))
-            .fill_null(False)
-            .alias("connu")
-        ),
-        relations,
-        revelees,
-        seuil,
+        cellules.with_columns(CONNU.alias("connu")), relations, revelees, seuil
     )
-    masquables = cellules.filter(
-        (pl.col("couverture") & ~pl.col("secret") & ~pl.col("fixe") & (pl.col("nb") > 0)).fill_null(
-            False
-        )
-    ).select(pl.col("id").cast(pl.Int64))
+    masquables = cellules.filter(MASQUABLE).select(pl.col("id").cast(pl.Int64))
     candidats = (
         termes.join(masquables, on="id", how="semi")
         .filter(pl.col("deux") & (pl.col("nb") != pl.col("nb_avant")))
@@ -478,13 +474,9 @@ def _tout_masquer(
         )
         frontiere = voisins.join(vus, on="id", how="anti")
         vus = pl.concat([vus, frontiere])
-    return cellules.filter(
-        pl.col("couverture")
-        & ~pl.col("secret")
-        & ~pl.col("fixe")
-        & (pl.col("nb") > 0)
-        & pl.col("id").cast(pl.Int64).is_in(vus["id"].implode())
-    )["id"].cast(pl.Int64)
+    return cellules.filter(MASQUABLE & pl.col("id").cast(pl.Int64).is_in(vus["id"].implode()))[
+        "id"
+    ].cast(pl.Int64)
 
 
 def applique_secret(
@@ -544,8 +536,7 @@ def applique_secret(
             cellules.select(
                 "id",
                 "nb",
-                # a count an earlier release revealed is known, hidden or not
-                (pl.col("couverture") & (~pl.col("secret") | pl.col("fixe"))).alias("connu"),
+                CONNU.alias("connu"),
                 (
                     pl.col("couverture")
                     & pl.col("secret")
@@ -571,9 +562,7 @@ def applique_secret(
             )
             if groupes.is_empty():
                 return cellules.drop("id", "fixe")
-            cellules = cellules.with_columns(
-                pl.col("secret") | pl.col("id").cast(pl.Int64).is_in(groupes.implode())
-            )
+            cellules = cellules.with_columns(_masque(groupes))
             continue
         ajouts, non_resolues = secret_audit.complements_protecteurs(
             cellules.select("id", "nb", "secret", "fixe", cout=cout_masque()),
@@ -592,6 +581,4 @@ def applique_secret(
             # releases revealed (`deja_reveles`); the check reports them, nothing can be hidden
             prouvees = pl.concat([prouvees, etroites.cast(pl.Int64)])
             continue
-        cellules = cellules.with_columns(
-            pl.col("secret") | pl.col("id").cast(pl.Int64).is_in(ajouts.implode())
-        )
+        cellules = cellules.with_columns(_masque(ajouts))
